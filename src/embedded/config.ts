@@ -1,0 +1,125 @@
+import { LOOPBACK } from './ports.js';
+import type { TlsMaterial } from './tls.js';
+
+export interface NodePorts {
+  plaintext: number;
+  saslPlaintext: number;
+  ssl: number;
+  controller: number;
+}
+
+/** The SASL user every embedded cluster creates, for PLAIN and both SCRAM mechanisms. */
+export const SASL_USER = { username: 'kafkawire', password: 'kafkawire-secret' } as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+/** Consecutive ports per node from a base: node n uses base + 10·(n−1) + {0,1,2,3}. */
+export function portsFromBase(base: number, nodeIds: number[]): Map<number, NodePorts> {
+  return new Map(
+    nodeIds.map((id) => {
+      const first = base + 10 * (id - 1);
+      return [id, { plaintext: first, saslPlaintext: first + 1, ssl: first + 2, controller: first + 3 }];
+    }),
+  );
+}
+
+export function portsFromList(ports: number[], nodeIds: number[]): Map<number, NodePorts> {
+  return new Map(
+    nodeIds.map((id, index) => {
+      const [plaintext, saslPlaintext, ssl, controller] = ports.slice(index * 4, index * 4 + 4) as [number, number, number, number];
+      return [id, { plaintext, saslPlaintext, ssl, controller }];
+    }),
+  );
+}
+
+export interface BrokerConfigInput {
+  nodeId: number;
+  ports: Map<number, NodePorts>;
+  dataDir: string;
+  tls: TlsMaterial;
+}
+
+function jaas(loginModule: string, options = ''): string {
+  return `${loginModule} required${options ? ` ${options}` : ''};`;
+}
+
+/**
+ * server.properties for one combined broker+controller KRaft node. Every node is a voter
+ * (a static quorum works the same on 3.9 and 4.x). Clients get three listeners, one per
+ * security protocol; brokers talk to each other over PLAINTEXT.
+ */
+export function brokerProperties({ nodeId, ports, dataDir, tls }: BrokerConfigInput): string {
+  const own = ports.get(nodeId);
+  if (!own) throw new Error(`no ports for node ${nodeId}`);
+  const nodeCount = ports.size;
+  const voters = [...ports].map(([id, p]) => `${id}@${LOOPBACK}:${p.controller}`).join(',');
+  const clientListeners = `PLAINTEXT://${LOOPBACK}:${own.plaintext},SASL_PLAINTEXT://${LOOPBACK}:${own.saslPlaintext},SSL://${LOOPBACK}:${own.ssl}`;
+  const replication = Math.min(3, nodeCount);
+  const scram = jaas('org.apache.kafka.common.security.scram.ScramLoginModule');
+  const properties: Record<string, string | number> = {
+    'process.roles': 'broker,controller',
+    'node.id': nodeId,
+    'controller.quorum.voters': voters,
+    'controller.listener.names': 'CONTROLLER',
+    listeners: `${clientListeners},CONTROLLER://${LOOPBACK}:${own.controller}`,
+    'advertised.listeners': clientListeners,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': dataDir,
+    'num.partitions': 1,
+    'default.replication.factor': replication,
+    'offsets.topic.replication.factor': replication,
+    'offsets.topic.num.partitions': 10,
+    'transaction.state.log.replication.factor': replication,
+    'transaction.state.log.min.isr': Math.min(2, nodeCount),
+    'share.coordinator.state.topic.replication.factor': replication,
+    'share.coordinator.state.topic.min.isr': Math.min(2, nodeCount),
+    'group.initial.rebalance.delay.ms': 0,
+    // Notice a killed node in ~4 s instead of 9 s, so fault tests see elections quickly.
+    'broker.heartbeat.interval.ms': 500,
+    'broker.session.timeout.ms': 4000,
+    // Tests delete many topics; make that quick.
+    'log.segment.delete.delay.ms': 1000,
+    'file.delete.delay.ms': 1000,
+    'sasl.enabled.mechanisms': SASL_MECHANISMS.join(','),
+    'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas(
+      'org.apache.kafka.common.security.plain.PlainLoginModule',
+      `user_${SASL_USER.username}="${SASL_USER.password}"`,
+    ),
+    'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': scram,
+    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scram,
+    'ssl.keystore.type': 'PKCS12',
+    'ssl.keystore.location': tls.keystoreFile,
+    'ssl.keystore.password': tls.password,
+    'ssl.key.password': tls.password,
+    'ssl.client.auth': 'none',
+  };
+  return `${Object.entries(properties)
+    .map(([key, value]) => `${key}=${String(value).replaceAll('\\', '\\\\')}`)
+    .join('\n')}\n`;
+}
+
+/** Arguments to `StorageTool format` that create the SASL user's SCRAM credentials. */
+export function scramFormatArguments(): string[] {
+  return SASL_MECHANISMS.filter((mechanism) => mechanism.startsWith('SCRAM')).flatMap((mechanism) => [
+    '--add-scram',
+    `${mechanism}=[name=${SASL_USER.username},password=${SASL_USER.password}]`,
+  ]);
+}
+
+/** log4j2 (Kafka 4) and reload4j (Kafka 3) configs: INFO to stdout, which goes to the node's log file. */
+export const LOG4J2_PROPERTIES = `status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = out
+logger.kafka.name = org.apache.kafka
+logger.kafka.level = info
+`;
+
+export const LOG4J1_PROPERTIES = `log4j.rootLogger=INFO, out
+log4j.appender.out=org.apache.log4j.ConsoleAppender
+log4j.appender.out.layout=org.apache.log4j.PatternLayout
+log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n
+`;

@@ -1,0 +1,24 @@
+/** What went wrong while provisioning or running the embedded Kafka. */
+export type EmbeddedKafkaErrorCode =
+  | 'TOOL_MISSING'
+  | 'UNKNOWN_VERSION'
+  | 'FETCH_FAILED'
+  | 'PORT_IN_USE'
+  | 'ALREADY_RUNNING'
+  | 'NOT_RUNNING'
+  | 'UNKNOWN_NODE'
+  | 'FORMAT_FAILED'
+  | 'START_FAILED'
+  | 'START_TIMEOUT'
+  | 'STOP_FAILED'
+  | 'BAD_ARGUMENT';
+
+export class EmbeddedKafkaError extends Error {
+  override readonly name = 'EmbeddedKafkaError';
+  constructor(
+    readonly code: EmbeddedKafkaErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,94 @@
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { EmbeddedKafkaError } from './errors.js';
+
+export const LOOPBACK = '127.0.0.1';
+
+/** Resolves true when nothing is listening on 127.0.0.1:port (we could bind it). */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const server = createServer();
+    server.once('error', () => resolvePromise(false));
+    server.listen({ host: LOOPBACK, port, exclusive: true }, () => server.close(() => resolvePromise(true)));
+  });
+}
+
+/** Ports the OS hands out now; a later bind by Kafka may still race, and the start then fails loudly. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => {
+      const server = createServer();
+      return new Promise<ReturnType<typeof createServer>>((resolvePromise, reject) => {
+        server.once('error', reject);
+        server.listen({ host: LOOPBACK, port: 0, exclusive: true }, () => resolvePromise(server));
+      });
+    }),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('listening socket has no port');
+    return address.port;
+  });
+  await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+  return ports;
+}
+
+/**
+ * Best-effort answer to "who holds this port?" on Linux: find the listening socket's inode in
+ * /proc/net/tcp{,6}, then the process with a file descriptor on that inode. Other processes'
+ * descriptors are only visible to their owner or root, so this may find nothing.
+ */
+export function describePortHolder(port: number): string | undefined {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      const localAddress = columns[1];
+      const state = columns[3];
+      const inode = columns[9];
+      if (!localAddress || state !== '0A' || !inode) continue; // 0A = LISTEN
+      if (Number.parseInt(localAddress.split(':')[1] ?? '', 16) === port) inodes.add(inode);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const match = /^socket:\[(\d+)\]$/.exec(target);
+      if (match?.[1] && inodes.has(match[1])) {
+        const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+        return `pid ${pid} (${commandLine.length > 160 ? `${commandLine.slice(0, 160)}…` : commandLine})`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Fails with PORT_IN_USE naming the first taken port and, if it can be found, its holder. */
+export async function assertPortsFree(ports: number[]): Promise<void> {
+  for (const port of ports) {
+    if (await portIsFree(port)) continue;
+    const holder = describePortHolder(port);
+    throw new EmbeddedKafkaError(
+      'PORT_IN_USE',
+      `port ${LOOPBACK}:${port} is already in use${holder ? ` by ${holder}` : ' (its holder could not be identified)'}; stop it or choose other ports with --port-base`,
+    );
+  }
+}

@@ -1,0 +1,51 @@
+import type { TestProject } from 'vitest/node';
+import { bootstrapFor, startCluster, stopCluster } from '../../src/embedded/cluster.js';
+import { DEFAULT_KAFKA_VERSION } from '../../src/embedded/versions.js';
+import type { TestKafka } from '../helpers/kafka.js';
+
+/** The integration suite's own cluster, apart from any cluster a developer runs by hand. */
+export const TEST_CLUSTER = 'test';
+
+async function startTestcontainersKafka(version: string): Promise<{ kafka: TestKafka; stop: () => Promise<void> }> {
+  // Only where a Docker engine is reachable; this path cannot run on machines without one.
+  const { startKafkaContainer } = await import('./testcontainers-kafka.js');
+  return startKafkaContainer(version);
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const say = (line: string) => console.log(`[kafka-global-setup] ${line}`);
+  const external = process.env.KAFKA_BOOTSTRAP;
+  if (external) {
+    say(`using the cluster at KAFKA_BOOTSTRAP=${external}`);
+    project.provide('kafka', { source: 'external', kafkaVersion: null, bootstrap: external });
+    return async () => {};
+  }
+
+  const version = process.env.KAFKA_WIRE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
+  if (process.env.KAFKA_WIRE_BROKER === 'testcontainers') {
+    const { kafka, stop } = await startTestcontainersKafka(version);
+    say(`started apache/kafka:${version} with testcontainers at ${kafka.bootstrap}`);
+    project.provide('kafka', kafka);
+    return stop;
+  }
+
+  await stopCluster(TEST_CLUSTER); // a crashed earlier run may have left its nodes behind
+  const state = await startCluster({ name: TEST_CLUSTER, version, portBase: 'auto', log: say });
+  const kafka: TestKafka = {
+    source: 'embedded',
+    kafkaVersion: state.kafkaVersion,
+    bootstrap: bootstrapFor(state, 'plaintext'),
+    security: {
+      saslBootstrap: bootstrapFor(state, 'saslPlaintext'),
+      sslBootstrap: bootstrapFor(state, 'ssl'),
+      sasl: state.sasl,
+      caFile: state.tls.caFile,
+    },
+  };
+  say(`embedded Apache Kafka ${state.kafkaVersion} is ready at ${kafka.bootstrap} (logs under ${state.dir})`);
+  project.provide('kafka', kafka);
+  return async () => {
+    const stopped = await stopCluster(TEST_CLUSTER);
+    say(`stopped embedded node(s) ${stopped.join(', ')}`);
+  };
+}

@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { expect, test } from 'vitest';
+
+test('tests run on Node 22 or newer (the pinned devDependency puts Node 24 on the PATH)', () => {
+  const major = Number(process.versions.node.split('.')[0]);
+  expect(major).toBeGreaterThanOrEqual(22);
+});
+
+test('package.json declares the engines range the library supports', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
+  expect(pkg.engines.node).toBe('>=22.12');
+});

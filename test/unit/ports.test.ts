@@ -1,0 +1,32 @@
+import { createServer, type Server } from 'node:net';
+import { afterEach, expect, test } from 'vitest';
+import { EmbeddedKafkaError } from '../../src/embedded/errors.js';
+import { assertPortsFree, describePortHolder, freePorts, portIsFree } from '../../src/embedded/ports.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+function hold(): Promise<number> {
+  const server = createServer();
+  servers.push(server);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+}
+
+test('freePorts hands out distinct ports that are free', async () => {
+  const ports = await freePorts(8);
+  expect(new Set(ports).size).toBe(8);
+  for (const port of ports) expect(await portIsFree(port)).toBe(true);
+});
+
+test('a held port is reported with its port number and holder', async () => {
+  const port = await hold();
+  expect(await portIsFree(port)).toBe(false);
+  expect(describePortHolder(port)).toContain(`pid ${process.pid}`);
+  const error = await assertPortsFree([port]).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(EmbeddedKafkaError);
+  expect((error as EmbeddedKafkaError).code).toBe('PORT_IN_USE');
+  expect((error as Error).message).toContain(`127.0.0.1:${port}`);
+  expect((error as Error).message).toContain(`pid ${process.pid}`);
+});
