@@ -113,7 +113,10 @@ export function formatSchemaJson(value: unknown, indent = ''): string {
 
 function write(file: string, body: Record<string, unknown>): void {
   const about = existingAbout(file);
-  const ordered = about ? { ...Object.fromEntries(Object.entries(body).slice(0, 2)), about, ...body } : body;
+  // Our own description stays where we put it: after the name and key, before the versions.
+  const entries = Object.entries(body);
+  const split = entries.findIndex(([key]) => key === 'versions');
+  const ordered = about ? Object.fromEntries([...entries.slice(0, split), ['about', about], ...entries.slice(split)]) : body;
   writeFileSync(file, `${formatSchemaJson(ordered)}\n`);
 }
 

@@ -125,6 +125,7 @@ export const AddOffsetsToTxnResponse = new MessageCodec<AddOffsetsToTxnResponse>
   create: (fields = {}) => ({ ...defaultAddOffsetsToTxnResponse(), ...fields }),
 });
 
+/** Ties a consumer group's offset commit to an ongoing transaction. */
 export const AddOffsetsToTxn: ApiDefinition<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse> = {
   name: "AddOffsetsToTxn",
   apiKey: 25,

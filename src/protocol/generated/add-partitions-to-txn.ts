@@ -383,6 +383,7 @@ export const AddPartitionsToTxnResponse = new MessageCodec<AddPartitionsToTxnRes
   create: (fields = {}) => ({ ...defaultAddPartitionsToTxnResponse(), ...fields }),
 });
 
+/** Adds partitions to an ongoing transaction before producing to them. */
 export const AddPartitionsToTxn: ApiDefinition<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> = {
   name: "AddPartitionsToTxn",
   apiKey: 24,

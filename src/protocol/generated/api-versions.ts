@@ -347,6 +347,7 @@ export const ApiVersionsResponse = new MessageCodec<ApiVersionsResponse>({
   create: (fields = {}) => ({ ...defaultApiVersionsResponse(), ...fields }),
 });
 
+/** Asks a broker which versions of each API it speaks; the first request on every connection. */
 export const ApiVersions: ApiDefinition<ApiVersionsRequest, ApiVersionsResponse> = {
   name: "ApiVersions",
   apiKey: 18,

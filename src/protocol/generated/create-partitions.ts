@@ -265,6 +265,7 @@ export const CreatePartitionsResponse = new MessageCodec<CreatePartitionsRespons
   create: (fields = {}) => ({ ...defaultCreatePartitionsResponse(), ...fields }),
 });
 
+/** Grows the partition count of existing topics. */
 export const CreatePartitions: ApiDefinition<CreatePartitionsRequest, CreatePartitionsResponse> = {
   name: "CreatePartitions",
   apiKey: 37,

@@ -436,6 +436,7 @@ export const CreateTopicsResponse = new MessageCodec<CreateTopicsResponse>({
   create: (fields = {}) => ({ ...defaultCreateTopicsResponse(), ...fields }),
 });
 
+/** Creates topics with given partition counts, replication and configs. */
 export const CreateTopics: ApiDefinition<CreateTopicsRequest, CreateTopicsResponse> = {
   name: "CreateTopics",
   apiKey: 19,

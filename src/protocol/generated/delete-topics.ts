@@ -218,6 +218,7 @@ export const DeleteTopicsResponse = new MessageCodec<DeleteTopicsResponse>({
   create: (fields = {}) => ({ ...defaultDeleteTopicsResponse(), ...fields }),
 });
 
+/** Deletes topics by name or id. */
 export const DeleteTopics: ApiDefinition<DeleteTopicsRequest, DeleteTopicsResponse> = {
   name: "DeleteTopics",
   apiKey: 20,

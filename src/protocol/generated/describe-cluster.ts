@@ -194,6 +194,7 @@ export const DescribeClusterResponse = new MessageCodec<DescribeClusterResponse>
   create: (fields = {}) => ({ ...defaultDescribeClusterResponse(), ...fields }),
 });
 
+/** The cluster id, the controller and the brokers, without any topic. */
 export const DescribeCluster: ApiDefinition<DescribeClusterRequest, DescribeClusterResponse> = {
   name: "DescribeCluster",
   apiKey: 60,

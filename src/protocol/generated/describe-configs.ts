@@ -369,6 +369,7 @@ export const DescribeConfigsResponse = new MessageCodec<DescribeConfigsResponse>
   create: (fields = {}) => ({ ...defaultDescribeConfigsResponse(), ...fields }),
 });
 
+/** Reads the configuration of topics, brokers and other resources. */
 export const DescribeConfigs: ApiDefinition<DescribeConfigsRequest, DescribeConfigsResponse> = {
   name: "DescribeConfigs",
   apiKey: 32,

@@ -272,6 +272,7 @@ export const DescribeProducersResponse = new MessageCodec<DescribeProducersRespo
   create: (fields = {}) => ({ ...defaultDescribeProducersResponse(), ...fields }),
 });
 
+/** The active producers of partitions, with their epochs and last sequences. */
 export const DescribeProducers: ApiDefinition<DescribeProducersRequest, DescribeProducersResponse> = {
   name: "DescribeProducers",
   apiKey: 61,

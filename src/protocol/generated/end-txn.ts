@@ -136,6 +136,7 @@ export const EndTxnResponse = new MessageCodec<EndTxnResponse>({
   create: (fields = {}) => ({ ...defaultEndTxnResponse(), ...fields }),
 });
 
+/** Commits or aborts a transaction. */
 export const EndTxn: ApiDefinition<EndTxnRequest, EndTxnResponse> = {
   name: "EndTxn",
   apiKey: 26,

@@ -953,6 +953,7 @@ export const FetchResponse = new MessageCodec<FetchResponse>({
   create: (fields = {}) => ({ ...defaultFetchResponse(), ...fields }),
 });
 
+/** Reads record batches from partitions, starting at given offsets. */
 export const Fetch: ApiDefinition<FetchRequest, FetchResponse> = {
   name: "Fetch",
   apiKey: 1,

@@ -220,6 +220,7 @@ export const FindCoordinatorResponse = new MessageCodec<FindCoordinatorResponse>
   create: (fields = {}) => ({ ...defaultFindCoordinatorResponse(), ...fields }),
 });
 
+/** Finds the broker that coordinates a consumer group or a transactional id. */
 export const FindCoordinator: ApiDefinition<FindCoordinatorRequest, FindCoordinatorResponse> = {
   name: "FindCoordinator",
   apiKey: 10,

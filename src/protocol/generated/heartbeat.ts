@@ -128,6 +128,7 @@ export const HeartbeatResponse = new MessageCodec<HeartbeatResponse>({
   create: (fields = {}) => ({ ...defaultHeartbeatResponse(), ...fields }),
 });
 
+/** Keeps a classic group member alive and signals rebalances. */
 export const Heartbeat: ApiDefinition<HeartbeatRequest, HeartbeatResponse> = {
   name: "Heartbeat",
   apiKey: 12,

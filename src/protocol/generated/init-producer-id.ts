@@ -138,6 +138,7 @@ export const InitProducerIdResponse = new MessageCodec<InitProducerIdResponse>({
   create: (fields = {}) => ({ ...defaultInitProducerIdResponse(), ...fields }),
 });
 
+/** Gets a producer id and epoch for idempotent or transactional producing. */
 export const InitProducerId: ApiDefinition<InitProducerIdRequest, InitProducerIdResponse> = {
   name: "InitProducerId",
   apiKey: 22,

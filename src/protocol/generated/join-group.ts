@@ -294,6 +294,7 @@ export const JoinGroupResponse = new MessageCodec<JoinGroupResponse>({
   create: (fields = {}) => ({ ...defaultJoinGroupResponse(), ...fields }),
 });
 
+/** Joins a classic consumer group and elects its leader. */
 export const JoinGroup: ApiDefinition<JoinGroupRequest, JoinGroupResponse> = {
   name: "JoinGroup",
   apiKey: 11,

@@ -236,6 +236,7 @@ export const LeaveGroupResponse = new MessageCodec<LeaveGroupResponse>({
   create: (fields = {}) => ({ ...defaultLeaveGroupResponse(), ...fields }),
 });
 
+/** Leaves a classic consumer group. */
 export const LeaveGroup: ApiDefinition<LeaveGroupRequest, LeaveGroupResponse> = {
   name: "LeaveGroup",
   apiKey: 13,

@@ -336,6 +336,7 @@ export const ListOffsetsResponse = new MessageCodec<ListOffsetsResponse>({
   create: (fields = {}) => ({ ...defaultListOffsetsResponse(), ...fields }),
 });
 
+/** Finds offsets by timestamp, or the earliest and latest offsets of partitions. */
 export const ListOffsets: ApiDefinition<ListOffsetsRequest, ListOffsetsResponse> = {
   name: "ListOffsets",
   apiKey: 2,

@@ -412,6 +412,7 @@ export const MetadataResponse = new MessageCodec<MetadataResponse>({
   create: (fields = {}) => ({ ...defaultMetadataResponse(), ...fields }),
 });
 
+/** Brokers, topics, partitions and their leaders: what a client routes by. */
 export const Metadata: ApiDefinition<MetadataRequest, MetadataResponse> = {
   name: "Metadata",
   apiKey: 3,

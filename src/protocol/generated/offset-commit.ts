@@ -349,6 +349,7 @@ export const OffsetCommitResponse = new MessageCodec<OffsetCommitResponse>({
   create: (fields = {}) => ({ ...defaultOffsetCommitResponse(), ...fields }),
 });
 
+/** Stores a consumer group's positions. */
 export const OffsetCommit: ApiDefinition<OffsetCommitRequest, OffsetCommitResponse> = {
   name: "OffsetCommit",
   apiKey: 8,

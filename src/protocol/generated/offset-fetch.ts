@@ -536,6 +536,7 @@ export const OffsetFetchResponse = new MessageCodec<OffsetFetchResponse>({
   create: (fields = {}) => ({ ...defaultOffsetFetchResponse(), ...fields }),
 });
 
+/** Reads a consumer group's stored positions. */
 export const OffsetFetch: ApiDefinition<OffsetFetchRequest, OffsetFetchResponse> = {
   name: "OffsetFetch",
   apiKey: 9,

@@ -551,6 +551,7 @@ export const ProduceResponse = new MessageCodec<ProduceResponse>({
   create: (fields = {}) => ({ ...defaultProduceResponse(), ...fields }),
 });
 
+/** Writes record batches to partition leaders. */
 export const Produce: ApiDefinition<ProduceRequest, ProduceResponse> = {
   name: "Produce",
   apiKey: 0,

@@ -122,6 +122,7 @@ export const SaslAuthenticateResponse = new MessageCodec<SaslAuthenticateRespons
   create: (fields = {}) => ({ ...defaultSaslAuthenticateResponse(), ...fields }),
 });
 
+/** Carries SASL authentication tokens between client and broker. */
 export const SaslAuthenticate: ApiDefinition<SaslAuthenticateRequest, SaslAuthenticateResponse> = {
   name: "SaslAuthenticate",
   apiKey: 36,

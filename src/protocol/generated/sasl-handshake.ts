@@ -86,6 +86,7 @@ export const SaslHandshakeResponse = new MessageCodec<SaslHandshakeResponse>({
   create: (fields = {}) => ({ ...defaultSaslHandshakeResponse(), ...fields }),
 });
 
+/** Picks a SASL mechanism before authenticating. */
 export const SaslHandshake: ApiDefinition<SaslHandshakeRequest, SaslHandshakeResponse> = {
   name: "SaslHandshake",
   apiKey: 17,

@@ -211,6 +211,7 @@ export const SyncGroupResponse = new MessageCodec<SyncGroupResponse>({
   create: (fields = {}) => ({ ...defaultSyncGroupResponse(), ...fields }),
 });
 
+/** Distributes the group leader's partition assignment to the members. */
 export const SyncGroup: ApiDefinition<SyncGroupRequest, SyncGroupResponse> = {
   name: "SyncGroup",
   apiKey: 14,

@@ -349,6 +349,7 @@ export const TxnOffsetCommitResponse = new MessageCodec<TxnOffsetCommitResponse>
   create: (fields = {}) => ({ ...defaultTxnOffsetCommitResponse(), ...fields }),
 });
 
+/** Commits consumer offsets inside a transaction. */
 export const TxnOffsetCommit: ApiDefinition<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
   name: "TxnOffsetCommit",
   apiKey: 28,

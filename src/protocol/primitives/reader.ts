@@ -110,6 +110,7 @@ export class Reader {
     const at = this.offset;
     const length = this.length(flexible, false);
     if (length < 0) return this.nullOrFail(nullable, field, at);
+    if (length > 0x7fff) this.fail(`string ${field} has length ${length}; a Kafka string holds at most 32767 bytes`, at);
     const start = this.need(length, `string ${field} of length ${length}`);
     return this.buffer.toString('utf8', start, start + length);
   }

@@ -2,6 +2,8 @@ import { EncodeError } from './errors.js';
 import type { TaggedField } from './tagged.js';
 import { uvarintSize } from './varint.js';
 
+const UUID_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+
 /**
  * The size pass of an encode. It computes the exact byte count and remembers what the write
  * pass would otherwise compute again: the UTF-8 bytes of every string and the sizes that prefix
@@ -27,7 +29,8 @@ export class SizeCache {
     }
     if (typeof value !== 'string') this.fail(field, `must be a string, not ${typeof value}`);
     const bytes = Buffer.from(value, 'utf8');
-    if (!flexible && bytes.length > 0x7fff) this.fail(field, `is ${bytes.length} UTF-8 bytes; at most 32767 fit an int16 length`);
+    // Kafka caps every string at 32767 bytes, compact ones included.
+    if (bytes.length > 0x7fff) this.fail(field, `is ${bytes.length} UTF-8 bytes; a Kafka string holds at most 32767`);
     this.entries.push(bytes);
     return (flexible ? uvarintSize(bytes.length + 1) : 2) + bytes.length;
   }
@@ -42,7 +45,8 @@ export class SizeCache {
   }
 
   uuid(value: string, field: string): number {
-    if (typeof value !== 'string' || value.length !== 22 || Buffer.from(value, 'base64url').length !== 16) {
+    // 22 URL-safe base64 characters; the last holds only 2 bits, so it must be one of A, Q, g, w.
+    if (typeof value !== 'string' || !UUID_PATTERN.test(value)) {
       this.fail(field, `must be a uuid as 22 characters of URL-safe base64, not ${JSON.stringify(value)}`);
     }
     return 16;
