@@ -47,6 +47,15 @@ export function versionCondition(range: VersionRange, scope: VersionRange): stri
   return parts.length === 0 ? 'true' : parts.join(' && ');
 }
 
+/** The negation of a version condition, written plainly where it is a single bound. */
+function negate(condition: string): string {
+  const lower = /^v >= (\d+)$/.exec(condition);
+  if (lower) return `v < ${lower[1]}`;
+  const upper = /^v <= (\d+)$/.exec(condition);
+  if (upper) return `v > ${upper[1]}`;
+  return `!(${condition})`;
+}
+
 function hull(a: VersionRange | undefined, b: VersionRange): VersionRange {
   if (!a || isEmpty(a)) return b;
   if (isEmpty(b)) return a;
@@ -296,7 +305,7 @@ class MessageEmitter {
     for (const entry of plan.fields) {
       if (entry.present === 'true' || entry.field.ignorable) continue;
       const notDefault = `!(${this.isDefaultExpression(entry.field, `m.${entry.field.name}`)})`;
-      const absent = entry.present === 'false' ? notDefault : `!(${entry.present}) && ${notDefault}`;
+      const absent = entry.present === 'false' ? notDefault : `${negate(entry.present)} && ${notDefault}`;
       body.push(`  if (${absent}) c.fail(${JSON.stringify(entry.field.name)}, \`is set, but version \${v} does not have it\`);`);
     }
     let fixed = 0;

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchKafka } from '../../src/embedded/artifacts.js';
@@ -24,7 +24,8 @@ function compile(kafkaVersion: string, classpath: string, libDir: string): strin
   const out = join(dirname(libDir), 'oracle', digest);
   if (existsSync(join(out, 'KafkaOracle.class'))) return out;
   mkdirSync(out, { recursive: true });
-  const javac = join(dirname(findJavaTools().java), 'javac');
+  // javac sits beside the real java binary, which PATH usually reaches through symlinks.
+  const javac = join(dirname(realpathSync(findJavaTools().java)), 'javac');
   const javacPath = existsSync(javac) ? javac : 'javac';
   const result = spawnSync(javacPath, ['-cp', classpath, '-d', out, SOURCE], { encoding: 'utf8', timeout: 120_000 });
   if (result.status !== 0) {

@@ -49,11 +49,11 @@ function defaultAddPartitionsToTxnRequest(): AddPartitionsToTxnRequest {
 
 function sizeAddPartitionsToTxnRequest(c: SizeCache, m: AddPartitionsToTxnRequest, v: number): number {
   const f = v >= 3;
-  if (!(v >= 4) && !((m.transactions !== null && m.transactions.length === 0))) c.fail("transactions", `is set, but version ${v} does not have it`);
-  if (!(v <= 3) && !(m.v3AndBelowTransactionalId === "")) c.fail("v3AndBelowTransactionalId", `is set, but version ${v} does not have it`);
-  if (!(v <= 3) && !(m.v3AndBelowProducerId === 0n)) c.fail("v3AndBelowProducerId", `is set, but version ${v} does not have it`);
-  if (!(v <= 3) && !(m.v3AndBelowProducerEpoch === 0)) c.fail("v3AndBelowProducerEpoch", `is set, but version ${v} does not have it`);
-  if (!(v <= 3) && !((m.v3AndBelowTopics !== null && m.v3AndBelowTopics.length === 0))) c.fail("v3AndBelowTopics", `is set, but version ${v} does not have it`);
+  if (v < 4 && !((m.transactions !== null && m.transactions.length === 0))) c.fail("transactions", `is set, but version ${v} does not have it`);
+  if (v > 3 && !(m.v3AndBelowTransactionalId === "")) c.fail("v3AndBelowTransactionalId", `is set, but version ${v} does not have it`);
+  if (v > 3 && !(m.v3AndBelowProducerId === 0n)) c.fail("v3AndBelowProducerId", `is set, but version ${v} does not have it`);
+  if (v > 3 && !(m.v3AndBelowProducerEpoch === 0)) c.fail("v3AndBelowProducerEpoch", `is set, but version ${v} does not have it`);
+  if (v > 3 && !((m.v3AndBelowTopics !== null && m.v3AndBelowTopics.length === 0))) c.fail("v3AndBelowTopics", `is set, but version ${v} does not have it`);
   let n = 0;
   if (v >= 4) n += c.array(m.transactions, true, false, "transactions", v, sizeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction);
   if (v <= 3) n += c.string(m.v3AndBelowTransactionalId, f, false, "v3AndBelowTransactionalId");
@@ -229,8 +229,8 @@ function defaultAddPartitionsToTxnResponse(): AddPartitionsToTxnResponse {
 
 function sizeAddPartitionsToTxnResponse(c: SizeCache, m: AddPartitionsToTxnResponse, v: number): number {
   const f = v >= 3;
-  if (!(v >= 4) && !((m.resultsByTransaction !== null && m.resultsByTransaction.length === 0))) c.fail("resultsByTransaction", `is set, but version ${v} does not have it`);
-  if (!(v <= 3) && !((m.resultsByTopicV3AndBelow !== null && m.resultsByTopicV3AndBelow.length === 0))) c.fail("resultsByTopicV3AndBelow", `is set, but version ${v} does not have it`);
+  if (v < 4 && !((m.resultsByTransaction !== null && m.resultsByTransaction.length === 0))) c.fail("resultsByTransaction", `is set, but version ${v} does not have it`);
+  if (v > 3 && !((m.resultsByTopicV3AndBelow !== null && m.resultsByTopicV3AndBelow.length === 0))) c.fail("resultsByTopicV3AndBelow", `is set, but version ${v} does not have it`);
   let n = 4;
   if (v >= 4) n += 2;
   if (v >= 4) n += c.array(m.resultsByTransaction, true, false, "resultsByTransaction", v, sizeAddPartitionsToTxnResponseAddPartitionsToTxnResult);

@@ -29,7 +29,7 @@ function defaultDeleteTopicsRequest(): DeleteTopicsRequest {
 
 function sizeDeleteTopicsRequest(c: SizeCache, m: DeleteTopicsRequest, v: number): number {
   const f = v >= 4;
-  if (!(v >= 6) && !((m.topics !== null && m.topics.length === 0))) c.fail("topics", `is set, but version ${v} does not have it`);
+  if (v < 6 && !((m.topics !== null && m.topics.length === 0))) c.fail("topics", `is set, but version ${v} does not have it`);
   let n = 4;
   if (v >= 6) n += c.array(m.topics, true, false, "topics", v, sizeDeleteTopicsRequestDeleteTopicState);
   if (v <= 5) n += c.array(m.topicNames, f, false, "topicNames", v, (f ? compactStringElement : stringElement).size);

@@ -20,8 +20,8 @@ function defaultDescribeClusterRequest(): DescribeClusterRequest {
 }
 
 function sizeDescribeClusterRequest(c: SizeCache, m: DescribeClusterRequest, v: number): number {
-  if (!(v >= 1) && !(m.endpointType === 1)) c.fail("endpointType", `is set, but version ${v} does not have it`);
-  if (!(v >= 2) && !(m.includeFencedBrokers === false)) c.fail("includeFencedBrokers", `is set, but version ${v} does not have it`);
+  if (v < 1 && !(m.endpointType === 1)) c.fail("endpointType", `is set, but version ${v} does not have it`);
+  if (v < 2 && !(m.includeFencedBrokers === false)) c.fail("includeFencedBrokers", `is set, but version ${v} does not have it`);
   let n = 1;
   if (v >= 1) n += 1;
   if (v >= 2) n += 1;
@@ -105,7 +105,7 @@ function defaultDescribeClusterResponse(): DescribeClusterResponse {
 }
 
 function sizeDescribeClusterResponse(c: SizeCache, m: DescribeClusterResponse, v: number): number {
-  if (!(v >= 1) && !(m.endpointType === 1)) c.fail("endpointType", `is set, but version ${v} does not have it`);
+  if (v < 1 && !(m.endpointType === 1)) c.fail("endpointType", `is set, but version ${v} does not have it`);
   let n = 14;
   n += c.string(m.errorMessage, true, true, "errorMessage");
   if (v >= 1) n += 1;
@@ -153,7 +153,7 @@ function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeClusterR
 }
 
 function sizeDescribeClusterResponseDescribeClusterBroker(c: SizeCache, m: DescribeClusterResponseDescribeClusterBroker, v: number): number {
-  if (!(v >= 2) && !(m.isFenced === false)) c.fail("isFenced", `is set, but version ${v} does not have it`);
+  if (v < 2 && !(m.isFenced === false)) c.fail("isFenced", `is set, but version ${v} does not have it`);
   let n = 8;
   n += c.string(m.host, true, false, "host");
   n += c.string(m.rack, true, true, "rack");

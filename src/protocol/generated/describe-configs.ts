@@ -31,7 +31,7 @@ function defaultDescribeConfigsRequest(): DescribeConfigsRequest {
 
 function sizeDescribeConfigsRequest(c: SizeCache, m: DescribeConfigsRequest, v: number): number {
   const f = v >= 4;
-  if (!(v >= 3) && !(m.includeDocumentation === false)) c.fail("includeDocumentation", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.includeDocumentation === false)) c.fail("includeDocumentation", `is set, but version ${v} does not have it`);
   let n = 1;
   n += c.array(m.resources, f, false, "resources", v, sizeDescribeConfigsRequestDescribeConfigsResource);
   if (v >= 3) n += 1;

@@ -96,9 +96,9 @@ function defaultFetchRequest(): FetchRequest {
 
 function sizeFetchRequest(c: SizeCache, m: FetchRequest, v: number): number {
   const f = v >= 12;
-  if (!(v <= 14) && !(m.replicaId === -1)) c.fail("replicaId", `is set, but version ${v} does not have it`);
-  if (!(v >= 15) && !(isDefaultFetchRequestReplicaState(m.replicaState))) c.fail("replicaState", `is set, but version ${v} does not have it`);
-  if (!(v >= 7) && !((m.forgottenTopicsData !== null && m.forgottenTopicsData.length === 0))) c.fail("forgottenTopicsData", `is set, but version ${v} does not have it`);
+  if (v > 14 && !(m.replicaId === -1)) c.fail("replicaId", `is set, but version ${v} does not have it`);
+  if (v < 15 && !(isDefaultFetchRequestReplicaState(m.replicaState))) c.fail("replicaState", `is set, but version ${v} does not have it`);
+  if (v < 7 && !((m.forgottenTopicsData !== null && m.forgottenTopicsData.length === 0))) c.fail("forgottenTopicsData", `is set, but version ${v} does not have it`);
   let n = 13;
   if (v <= 14) n += 4;
   if (v >= 7) n += 4;
@@ -329,7 +329,7 @@ function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition {
 
 function sizeFetchRequestFetchPartition(c: SizeCache, m: FetchRequestFetchPartition, v: number): number {
   const f = v >= 12;
-  if (!(v >= 12) && !(m.lastFetchedEpoch === -1)) c.fail("lastFetchedEpoch", `is set, but version ${v} does not have it`);
+  if (v < 12 && !(m.lastFetchedEpoch === -1)) c.fail("lastFetchedEpoch", `is set, but version ${v} does not have it`);
   let n = 16;
   if (v >= 9) n += 4;
   if (v >= 12) n += 4;
@@ -531,8 +531,8 @@ function defaultFetchResponse(): FetchResponse {
 
 function sizeFetchResponse(c: SizeCache, m: FetchResponse, v: number): number {
   const f = v >= 12;
-  if (!(v >= 7) && !(m.sessionId === 0)) c.fail("sessionId", `is set, but version ${v} does not have it`);
-  if (!(v >= 16) && !((m.nodeEndpoints !== null && m.nodeEndpoints.length === 0))) c.fail("nodeEndpoints", `is set, but version ${v} does not have it`);
+  if (v < 7 && !(m.sessionId === 0)) c.fail("sessionId", `is set, but version ${v} does not have it`);
+  if (v < 16 && !((m.nodeEndpoints !== null && m.nodeEndpoints.length === 0))) c.fail("nodeEndpoints", `is set, but version ${v} does not have it`);
   let n = 4;
   if (v >= 7) n += 2;
   if (v >= 7) n += 4;
@@ -693,10 +693,10 @@ function defaultFetchResponsePartitionData(): FetchResponsePartitionData {
 
 function sizeFetchResponsePartitionData(c: SizeCache, m: FetchResponsePartitionData, v: number): number {
   const f = v >= 12;
-  if (!(v >= 12) && !(isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) c.fail("divergingEpoch", `is set, but version ${v} does not have it`);
-  if (!(v >= 12) && !(isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) c.fail("currentLeader", `is set, but version ${v} does not have it`);
-  if (!(v >= 12) && !(isDefaultFetchResponseSnapshotId(m.snapshotId))) c.fail("snapshotId", `is set, but version ${v} does not have it`);
-  if (!(v >= 11) && !(m.preferredReadReplica === -1)) c.fail("preferredReadReplica", `is set, but version ${v} does not have it`);
+  if (v < 12 && !(isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) c.fail("divergingEpoch", `is set, but version ${v} does not have it`);
+  if (v < 12 && !(isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) c.fail("currentLeader", `is set, but version ${v} does not have it`);
+  if (v < 12 && !(isDefaultFetchResponseSnapshotId(m.snapshotId))) c.fail("snapshotId", `is set, but version ${v} does not have it`);
+  if (v < 11 && !(m.preferredReadReplica === -1)) c.fail("preferredReadReplica", `is set, but version ${v} does not have it`);
   let n = 22;
   if (v >= 5) n += 8;
   n += c.array(m.abortedTransactions, f, true, "abortedTransactions", v, sizeFetchResponseAbortedTransaction);

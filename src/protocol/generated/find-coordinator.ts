@@ -21,9 +21,9 @@ function defaultFindCoordinatorRequest(): FindCoordinatorRequest {
 
 function sizeFindCoordinatorRequest(c: SizeCache, m: FindCoordinatorRequest, v: number): number {
   const f = v >= 3;
-  if (!(v <= 3) && !(m.key === "")) c.fail("key", `is set, but version ${v} does not have it`);
-  if (!(v >= 1) && !(m.keyType === 0)) c.fail("keyType", `is set, but version ${v} does not have it`);
-  if (!(v >= 4) && !((m.coordinatorKeys !== null && m.coordinatorKeys.length === 0))) c.fail("coordinatorKeys", `is set, but version ${v} does not have it`);
+  if (v > 3 && !(m.key === "")) c.fail("key", `is set, but version ${v} does not have it`);
+  if (v < 1 && !(m.keyType === 0)) c.fail("keyType", `is set, but version ${v} does not have it`);
+  if (v < 4 && !((m.coordinatorKeys !== null && m.coordinatorKeys.length === 0))) c.fail("coordinatorKeys", `is set, but version ${v} does not have it`);
   let n = 0;
   if (v <= 3) n += c.string(m.key, f, false, "key");
   if (v >= 1) n += 1;
@@ -116,11 +116,11 @@ function defaultFindCoordinatorResponse(): FindCoordinatorResponse {
 
 function sizeFindCoordinatorResponse(c: SizeCache, m: FindCoordinatorResponse, v: number): number {
   const f = v >= 3;
-  if (!(v <= 3) && !(m.errorCode === 0)) c.fail("errorCode", `is set, but version ${v} does not have it`);
-  if (!(v <= 3) && !(m.nodeId === 0)) c.fail("nodeId", `is set, but version ${v} does not have it`);
-  if (!(v <= 3) && !(m.host === "")) c.fail("host", `is set, but version ${v} does not have it`);
-  if (!(v <= 3) && !(m.port === 0)) c.fail("port", `is set, but version ${v} does not have it`);
-  if (!(v >= 4) && !((m.coordinators !== null && m.coordinators.length === 0))) c.fail("coordinators", `is set, but version ${v} does not have it`);
+  if (v > 3 && !(m.errorCode === 0)) c.fail("errorCode", `is set, but version ${v} does not have it`);
+  if (v > 3 && !(m.nodeId === 0)) c.fail("nodeId", `is set, but version ${v} does not have it`);
+  if (v > 3 && !(m.host === "")) c.fail("host", `is set, but version ${v} does not have it`);
+  if (v > 3 && !(m.port === 0)) c.fail("port", `is set, but version ${v} does not have it`);
+  if (v < 4 && !((m.coordinators !== null && m.coordinators.length === 0))) c.fail("coordinators", `is set, but version ${v} does not have it`);
   let n = 0;
   if (v >= 1) n += 4;
   if (v <= 3) n += 2;

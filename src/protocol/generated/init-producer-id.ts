@@ -24,8 +24,8 @@ function defaultInitProducerIdRequest(): InitProducerIdRequest {
 
 function sizeInitProducerIdRequest(c: SizeCache, m: InitProducerIdRequest, v: number): number {
   const f = v >= 2;
-  if (!(v >= 3) && !(m.producerId === -1n)) c.fail("producerId", `is set, but version ${v} does not have it`);
-  if (!(v >= 3) && !(m.producerEpoch === -1)) c.fail("producerEpoch", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.producerId === -1n)) c.fail("producerId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.producerEpoch === -1)) c.fail("producerEpoch", `is set, but version ${v} does not have it`);
   let n = 4;
   n += c.string(m.transactionalId, f, true, "transactionalId");
   if (v >= 3) n += 8;

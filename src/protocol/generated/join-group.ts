@@ -44,7 +44,7 @@ function defaultJoinGroupRequest(): JoinGroupRequest {
 
 function sizeJoinGroupRequest(c: SizeCache, m: JoinGroupRequest, v: number): number {
   const f = v >= 6;
-  if (!(v >= 5) && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 5 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
   let n = 4;
   n += c.string(m.groupId, f, false, "groupId");
   if (v >= 1) n += 4;
@@ -190,7 +190,7 @@ function defaultJoinGroupResponse(): JoinGroupResponse {
 
 function sizeJoinGroupResponse(c: SizeCache, m: JoinGroupResponse, v: number): number {
   const f = v >= 6;
-  if (!(v >= 9) && !(m.skipAssignment === false)) c.fail("skipAssignment", `is set, but version ${v} does not have it`);
+  if (v < 9 && !(m.skipAssignment === false)) c.fail("skipAssignment", `is set, but version ${v} does not have it`);
   let n = 6;
   if (v >= 2) n += 4;
   if (v >= 7) n += c.string(m.protocolType, true, true, "protocolType");

@@ -31,8 +31,8 @@ function defaultLeaveGroupRequest(): LeaveGroupRequest {
 
 function sizeLeaveGroupRequest(c: SizeCache, m: LeaveGroupRequest, v: number): number {
   const f = v >= 4;
-  if (!(v <= 2) && !(m.memberId === "")) c.fail("memberId", `is set, but version ${v} does not have it`);
-  if (!(v >= 3) && !((m.members !== null && m.members.length === 0))) c.fail("members", `is set, but version ${v} does not have it`);
+  if (v > 2 && !(m.memberId === "")) c.fail("memberId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !((m.members !== null && m.members.length === 0))) c.fail("members", `is set, but version ${v} does not have it`);
   let n = 0;
   n += c.string(m.groupId, f, false, "groupId");
   if (v <= 2) n += c.string(m.memberId, false, false, "memberId");
@@ -150,7 +150,7 @@ function defaultLeaveGroupResponse(): LeaveGroupResponse {
 
 function sizeLeaveGroupResponse(c: SizeCache, m: LeaveGroupResponse, v: number): number {
   const f = v >= 4;
-  if (!(v >= 3) && !((m.members !== null && m.members.length === 0))) c.fail("members", `is set, but version ${v} does not have it`);
+  if (v < 3 && !((m.members !== null && m.members.length === 0))) c.fail("members", `is set, but version ${v} does not have it`);
   let n = 2;
   if (v >= 1) n += 4;
   if (v >= 3) n += c.array(m.members, f, false, "members", v, sizeLeaveGroupResponseMemberResponse);

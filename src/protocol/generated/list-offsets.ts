@@ -42,7 +42,7 @@ function defaultListOffsetsRequest(): ListOffsetsRequest {
 
 function sizeListOffsetsRequest(c: SizeCache, m: ListOffsetsRequest, v: number): number {
   const f = v >= 6;
-  if (!(v >= 2) && !(m.isolationLevel === 0)) c.fail("isolationLevel", `is set, but version ${v} does not have it`);
+  if (v < 2 && !(m.isolationLevel === 0)) c.fail("isolationLevel", `is set, but version ${v} does not have it`);
   let n = 4;
   if (v >= 2) n += 1;
   n += c.array(m.topics, f, false, "topics", v, sizeListOffsetsRequestListOffsetsTopic);
@@ -289,7 +289,7 @@ function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOffsetsRe
 
 function sizeListOffsetsResponseListOffsetsPartitionResponse(c: SizeCache, m: ListOffsetsResponseListOffsetsPartitionResponse, v: number): number {
   const f = v >= 6;
-  if (!(v >= 4) && !(m.leaderEpoch === -1)) c.fail("leaderEpoch", `is set, but version ${v} does not have it`);
+  if (v < 4 && !(m.leaderEpoch === -1)) c.fail("leaderEpoch", `is set, but version ${v} does not have it`);
   let n = 22;
   if (v >= 4) n += 4;
   if (f) {

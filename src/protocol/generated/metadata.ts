@@ -32,9 +32,9 @@ function defaultMetadataRequest(): MetadataRequest {
 
 function sizeMetadataRequest(c: SizeCache, m: MetadataRequest, v: number): number {
   const f = v >= 9;
-  if (!(v >= 4) && !(m.allowAutoTopicCreation === true)) c.fail("allowAutoTopicCreation", `is set, but version ${v} does not have it`);
+  if (v < 4 && !(m.allowAutoTopicCreation === true)) c.fail("allowAutoTopicCreation", `is set, but version ${v} does not have it`);
   if (!(v >= 8 && v <= 10) && !(m.includeClusterAuthorizedOperations === false)) c.fail("includeClusterAuthorizedOperations", `is set, but version ${v} does not have it`);
-  if (!(v >= 8) && !(m.includeTopicAuthorizedOperations === false)) c.fail("includeTopicAuthorizedOperations", `is set, but version ${v} does not have it`);
+  if (v < 8 && !(m.includeTopicAuthorizedOperations === false)) c.fail("includeTopicAuthorizedOperations", `is set, but version ${v} does not have it`);
   let n = 0;
   n += c.array(m.topics, f, v >= 1, "topics", v, sizeMetadataRequestTopic);
   if (v >= 4) n += 1;
@@ -303,7 +303,7 @@ function defaultMetadataResponseTopic(): MetadataResponseTopic {
 
 function sizeMetadataResponseTopic(c: SizeCache, m: MetadataResponseTopic, v: number): number {
   const f = v >= 9;
-  if (!(v >= 8) && !(m.topicAuthorizedOperations === -2147483648)) c.fail("topicAuthorizedOperations", `is set, but version ${v} does not have it`);
+  if (v < 8 && !(m.topicAuthorizedOperations === -2147483648)) c.fail("topicAuthorizedOperations", `is set, but version ${v} does not have it`);
   let n = 2;
   n += c.string(m.name, f, v >= 12, "name");
   if (v >= 10) n += c.uuid(m.topicId, "topicId");

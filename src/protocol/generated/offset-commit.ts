@@ -52,7 +52,7 @@ function defaultOffsetCommitRequest(): OffsetCommitRequest {
 
 function sizeOffsetCommitRequest(c: SizeCache, m: OffsetCommitRequest, v: number): number {
   const f = v >= 8;
-  if (!(v >= 7) && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 7 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
   let n = 4;
   n += c.string(m.groupId, f, false, "groupId");
   n += c.string(m.memberId, f, false, "memberId");

@@ -54,10 +54,10 @@ function defaultOffsetFetchRequest(): OffsetFetchRequest {
 
 function sizeOffsetFetchRequest(c: SizeCache, m: OffsetFetchRequest, v: number): number {
   const f = v >= 6;
-  if (!(v <= 7) && !(m.groupId === "")) c.fail("groupId", `is set, but version ${v} does not have it`);
-  if (!(v <= 7) && !((m.topics !== null && m.topics.length === 0))) c.fail("topics", `is set, but version ${v} does not have it`);
-  if (!(v >= 8) && !((m.groups !== null && m.groups.length === 0))) c.fail("groups", `is set, but version ${v} does not have it`);
-  if (!(v >= 7) && !(m.requireStable === false)) c.fail("requireStable", `is set, but version ${v} does not have it`);
+  if (v > 7 && !(m.groupId === "")) c.fail("groupId", `is set, but version ${v} does not have it`);
+  if (v > 7 && !((m.topics !== null && m.topics.length === 0))) c.fail("topics", `is set, but version ${v} does not have it`);
+  if (v < 8 && !((m.groups !== null && m.groups.length === 0))) c.fail("groups", `is set, but version ${v} does not have it`);
+  if (v < 7 && !(m.requireStable === false)) c.fail("requireStable", `is set, but version ${v} does not have it`);
   let n = 0;
   if (v <= 7) n += c.string(m.groupId, f, false, "groupId");
   if (v <= 7) n += c.array(m.topics, f, v >= 2, "topics", v, sizeOffsetFetchRequestTopic);
@@ -295,8 +295,8 @@ function defaultOffsetFetchResponse(): OffsetFetchResponse {
 
 function sizeOffsetFetchResponse(c: SizeCache, m: OffsetFetchResponse, v: number): number {
   const f = v >= 6;
-  if (!(v <= 7) && !((m.topics !== null && m.topics.length === 0))) c.fail("topics", `is set, but version ${v} does not have it`);
-  if (!(v >= 8) && !((m.groups !== null && m.groups.length === 0))) c.fail("groups", `is set, but version ${v} does not have it`);
+  if (v > 7 && !((m.topics !== null && m.topics.length === 0))) c.fail("topics", `is set, but version ${v} does not have it`);
+  if (v < 8 && !((m.groups !== null && m.groups.length === 0))) c.fail("groups", `is set, but version ${v} does not have it`);
   let n = 0;
   if (v >= 3) n += 4;
   if (v <= 7) n += c.array(m.topics, f, false, "topics", v, sizeOffsetFetchResponseTopic);

@@ -246,7 +246,7 @@ function defaultProduceResponse(): ProduceResponse {
 
 function sizeProduceResponse(c: SizeCache, m: ProduceResponse, v: number): number {
   const f = v >= 9;
-  if (!(v >= 10) && !((m.nodeEndpoints !== null && m.nodeEndpoints.length === 0))) c.fail("nodeEndpoints", `is set, but version ${v} does not have it`);
+  if (v < 10 && !((m.nodeEndpoints !== null && m.nodeEndpoints.length === 0))) c.fail("nodeEndpoints", `is set, but version ${v} does not have it`);
   let n = 4;
   n += c.array(m.responses, f, false, "responses", v, sizeProduceResponseTopicProduceResponse);
   if (f) {
@@ -398,7 +398,7 @@ function defaultProduceResponsePartitionProduceResponse(): ProduceResponsePartit
 
 function sizeProduceResponsePartitionProduceResponse(c: SizeCache, m: ProduceResponsePartitionProduceResponse, v: number): number {
   const f = v >= 9;
-  if (!(v >= 10) && !(isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) c.fail("currentLeader", `is set, but version ${v} does not have it`);
+  if (v < 10 && !(isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) c.fail("currentLeader", `is set, but version ${v} does not have it`);
   let n = 22;
   if (v >= 5) n += 8;
   if (v >= 8) n += c.array(m.recordErrors, f, false, "recordErrors", v, sizeProduceResponseBatchIndexAndErrorMessage);

@@ -41,7 +41,7 @@ function defaultSyncGroupRequest(): SyncGroupRequest {
 
 function sizeSyncGroupRequest(c: SizeCache, m: SyncGroupRequest, v: number): number {
   const f = v >= 4;
-  if (!(v >= 3) && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
   let n = 4;
   n += c.string(m.groupId, f, false, "groupId");
   n += c.string(m.memberId, f, false, "memberId");

@@ -56,9 +56,9 @@ function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
 
 function sizeTxnOffsetCommitRequest(c: SizeCache, m: TxnOffsetCommitRequest, v: number): number {
   const f = v >= 3;
-  if (!(v >= 3) && !(m.generationId === -1)) c.fail("generationId", `is set, but version ${v} does not have it`);
-  if (!(v >= 3) && !(m.memberId === "")) c.fail("memberId", `is set, but version ${v} does not have it`);
-  if (!(v >= 3) && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.generationId === -1)) c.fail("generationId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.memberId === "")) c.fail("memberId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
   let n = 10;
   n += c.string(m.transactionalId, f, false, "transactionalId");
   n += c.string(m.groupId, f, false, "groupId");
