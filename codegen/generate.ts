@@ -97,7 +97,7 @@ class Names {
     return struct === this.message.root || struct.name.startsWith(this.message.name) ? struct.name : `${this.message.name}${struct.name}`;
   }
 
-  fn(prefix: 'size' | 'write' | 'read' | 'default' | 'isDefault', struct: StructSpec): string {
+  fn(prefix: 'size' | 'write' | 'read' | 'create' | 'isDefault', struct: StructSpec): string {
     return `${prefix}${this.type(struct)}`;
   }
 }
@@ -140,7 +140,7 @@ class MessageEmitter {
     const written = field.default;
     const type = field.type;
     if (type.kind === 'array') return written === null ? 'null' : '[]';
-    if (type.kind === 'struct') return written === null ? 'null' : `${this.names.fn('default', type.struct)}()`;
+    if (type.kind === 'struct') return written === null ? 'null' : `${this.names.fn('create', type.struct)}()`;
     if (written === null) return 'null';
     switch (type.name) {
       case 'bool':
@@ -282,10 +282,19 @@ class MessageEmitter {
     return lines.join('\n');
   }
 
-  private emitDefault(struct: StructSpec): string {
+  /** An exported factory: every field at its default, then the given fields. */
+  private emitCreate(struct: StructSpec): string {
     const type = this.names.type(struct);
     const body = struct.fields.map((field) => `    ${field.name}: ${this.defaultExpression(field)},`);
-    return [`function ${this.names.fn('default', struct)}(): ${type} {`, '  return {', ...body, '  };', '}'].join('\n');
+    return [
+      `/** A ${type} with every field at its default, overridden by \`fields\`. */`,
+      `export function ${this.names.fn('create', struct)}(fields: Partial<${type}> = {}): ${type} {`,
+      '  return {',
+      ...body,
+      '    ...fields,',
+      '  };',
+      '}',
+    ].join('\n');
   }
 
   private emitIsDefault(struct: StructSpec): string {
@@ -456,13 +465,21 @@ class MessageEmitter {
     return emitted;
   }
 
+  /** Names the version parameter `_v` in a function that never reads it. */
+  private static markUnusedVersion(fn: string): string {
+    const [signature, ...rest] = fn.split('\n');
+    return /\bv\b/.test(rest.join('\n')) ? fn : [(signature as string).replace('v: number)', '_v: number)'), ...rest].join('\n');
+  }
+
   emit(): { code: string; imports: Set<string> } {
-    const codecs = this.message.structs.map((struct) => [this.emitSize(struct), this.emitWrite(struct), this.emitRead(struct)].join('\n\n'));
+    const codecs = this.message.structs.map((struct) =>
+      [this.emitSize(struct), this.emitWrite(struct), this.emitRead(struct)].map(MessageEmitter.markUnusedVersion).join('\n\n'),
+    );
     const isDefault = this.isDefaultFunctions(codecs.join('\n'));
     const parts: string[] = [];
     for (const struct of this.message.structs) parts.push(this.emitInterface(struct));
     this.message.structs.forEach((struct, index) => {
-      parts.push(this.emitDefault(struct));
+      parts.push(this.emitCreate(struct));
       const compare = isDefault.get(struct);
       if (compare) parts.push(compare);
       parts.push(codecs[index] as string);
@@ -479,7 +496,7 @@ class MessageEmitter {
         `  size: ${this.names.fn('size', root)},`,
         `  write: ${this.names.fn('write', root)},`,
         `  read: ${this.names.fn('read', root)},`,
-        `  create: (fields = {}) => ({ ...${this.names.fn('default', root)}(), ...fields }),`,
+        `  create: ${this.names.fn('create', root)},`,
         '});',
       ].join('\n'),
     );

@@ -13,12 +13,14 @@ export interface AddOffsetsToTxnRequest extends WithUnknownTags {
   groupId: string;
 }
 
-function defaultAddOffsetsToTxnRequest(): AddOffsetsToTxnRequest {
+/** A AddOffsetsToTxnRequest with every field at its default, overridden by `fields`. */
+export function createAddOffsetsToTxnRequest(fields: Partial<AddOffsetsToTxnRequest> = {}): AddOffsetsToTxnRequest {
   return {
     transactionalId: "",
     producerId: 0n,
     producerEpoch: 0,
     groupId: "",
+    ...fields,
   };
 }
 
@@ -66,7 +68,7 @@ export const AddOffsetsToTxnRequest = new MessageCodec<AddOffsetsToTxnRequest>({
   size: sizeAddOffsetsToTxnRequest,
   write: writeAddOffsetsToTxnRequest,
   read: readAddOffsetsToTxnRequest,
-  create: (fields = {}) => ({ ...defaultAddOffsetsToTxnRequest(), ...fields }),
+  create: createAddOffsetsToTxnRequest,
 });
 
 /** AddOffsetsToTxnResponse, versions 0-4, flexible 3+. */
@@ -77,10 +79,12 @@ export interface AddOffsetsToTxnResponse extends WithUnknownTags {
   errorCode: number;
 }
 
-function defaultAddOffsetsToTxnResponse(): AddOffsetsToTxnResponse {
+/** A AddOffsetsToTxnResponse with every field at its default, overridden by `fields`. */
+export function createAddOffsetsToTxnResponse(fields: Partial<AddOffsetsToTxnResponse> = {}): AddOffsetsToTxnResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
+    ...fields,
   };
 }
 
@@ -122,7 +126,7 @@ export const AddOffsetsToTxnResponse = new MessageCodec<AddOffsetsToTxnResponse>
   size: sizeAddOffsetsToTxnResponse,
   write: writeAddOffsetsToTxnResponse,
   read: readAddOffsetsToTxnResponse,
-  create: (fields = {}) => ({ ...defaultAddOffsetsToTxnResponse(), ...fields }),
+  create: createAddOffsetsToTxnResponse,
 });
 
 /** Ties a consumer group's offset commit to an ongoing transaction. */

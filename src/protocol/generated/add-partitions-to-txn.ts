@@ -37,13 +37,15 @@ export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction extends 
   topics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[];
 }
 
-function defaultAddPartitionsToTxnRequest(): AddPartitionsToTxnRequest {
+/** A AddPartitionsToTxnRequest with every field at its default, overridden by `fields`. */
+export function createAddPartitionsToTxnRequest(fields: Partial<AddPartitionsToTxnRequest> = {}): AddPartitionsToTxnRequest {
   return {
     transactions: [],
     v3AndBelowTransactionalId: "",
     v3AndBelowProducerId: 0n,
     v3AndBelowProducerEpoch: 0,
     v3AndBelowTopics: [],
+    ...fields,
   };
 }
 
@@ -93,10 +95,12 @@ function readAddPartitionsToTxnRequest(r: Reader, v: number): AddPartitionsToTxn
   return m;
 }
 
-function defaultAddPartitionsToTxnRequestAddPartitionsToTxnTopic(): AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
+/** A AddPartitionsToTxnRequestAddPartitionsToTxnTopic with every field at its default, overridden by `fields`. */
+export function createAddPartitionsToTxnRequestAddPartitionsToTxnTopic(fields: Partial<AddPartitionsToTxnRequestAddPartitionsToTxnTopic> = {}): AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
   return {
     name: "",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -132,13 +136,15 @@ function readAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, v: numb
   return m;
 }
 
-function defaultAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(): AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
+/** A AddPartitionsToTxnRequestAddPartitionsToTxnTransaction with every field at its default, overridden by `fields`. */
+export function createAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(fields: Partial<AddPartitionsToTxnRequestAddPartitionsToTxnTransaction> = {}): AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
   return {
     transactionalId: "",
     producerId: 0n,
     producerEpoch: 0,
     verifyOnly: false,
     topics: [],
+    ...fields,
   };
 }
 
@@ -179,7 +185,7 @@ export const AddPartitionsToTxnRequest = new MessageCodec<AddPartitionsToTxnRequ
   size: sizeAddPartitionsToTxnRequest,
   write: writeAddPartitionsToTxnRequest,
   read: readAddPartitionsToTxnRequest,
-  create: (fields = {}) => ({ ...defaultAddPartitionsToTxnRequest(), ...fields }),
+  create: createAddPartitionsToTxnRequest,
 });
 
 /** AddPartitionsToTxnResponse, versions 0-5, flexible 3+. */
@@ -218,12 +224,14 @@ export interface AddPartitionsToTxnResponseAddPartitionsToTxnResult extends With
   topicResults: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult[];
 }
 
-function defaultAddPartitionsToTxnResponse(): AddPartitionsToTxnResponse {
+/** A AddPartitionsToTxnResponse with every field at its default, overridden by `fields`. */
+export function createAddPartitionsToTxnResponse(fields: Partial<AddPartitionsToTxnResponse> = {}): AddPartitionsToTxnResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     resultsByTransaction: [],
     resultsByTopicV3AndBelow: [],
+    ...fields,
   };
 }
 
@@ -266,10 +274,12 @@ function readAddPartitionsToTxnResponse(r: Reader, v: number): AddPartitionsToTx
   return m;
 }
 
-function defaultAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
+/** A AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult with every field at its default, overridden by `fields`. */
+export function createAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(fields: Partial<AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult> = {}): AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult {
   return {
     name: "",
     resultsByPartition: [],
+    ...fields,
   };
 }
 
@@ -305,10 +315,12 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(r: Reader, 
   return m;
 }
 
-function defaultAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(): AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
+/** A AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult with every field at its default, overridden by `fields`. */
+export function createAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(fields: Partial<AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult> = {}): AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult {
   return {
     partitionIndex: 0,
     partitionErrorCode: 0,
+    ...fields,
   };
 }
 
@@ -342,10 +354,12 @@ function readAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(r: Read
   return m;
 }
 
-function defaultAddPartitionsToTxnResponseAddPartitionsToTxnResult(): AddPartitionsToTxnResponseAddPartitionsToTxnResult {
+/** A AddPartitionsToTxnResponseAddPartitionsToTxnResult with every field at its default, overridden by `fields`. */
+export function createAddPartitionsToTxnResponseAddPartitionsToTxnResult(fields: Partial<AddPartitionsToTxnResponseAddPartitionsToTxnResult> = {}): AddPartitionsToTxnResponseAddPartitionsToTxnResult {
   return {
     transactionalId: "",
     topicResults: [],
+    ...fields,
   };
 }
 
@@ -380,7 +394,7 @@ export const AddPartitionsToTxnResponse = new MessageCodec<AddPartitionsToTxnRes
   size: sizeAddPartitionsToTxnResponse,
   write: writeAddPartitionsToTxnResponse,
   read: readAddPartitionsToTxnResponse,
-  create: (fields = {}) => ({ ...defaultAddPartitionsToTxnResponse(), ...fields }),
+  create: createAddPartitionsToTxnResponse,
 });
 
 /** Adds partitions to an ongoing transaction before producing to them. */

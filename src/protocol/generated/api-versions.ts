@@ -9,10 +9,12 @@ export interface ApiVersionsRequest extends WithUnknownTags {
   clientSoftwareVersion: string;
 }
 
-function defaultApiVersionsRequest(): ApiVersionsRequest {
+/** A ApiVersionsRequest with every field at its default, overridden by `fields`. */
+export function createApiVersionsRequest(fields: Partial<ApiVersionsRequest> = {}): ApiVersionsRequest {
   return {
     clientSoftwareName: "",
     clientSoftwareVersion: "",
+    ...fields,
   };
 }
 
@@ -56,7 +58,7 @@ export const ApiVersionsRequest = new MessageCodec<ApiVersionsRequest>({
   size: sizeApiVersionsRequest,
   write: writeApiVersionsRequest,
   read: readApiVersionsRequest,
-  create: (fields = {}) => ({ ...defaultApiVersionsRequest(), ...fields }),
+  create: createApiVersionsRequest,
 });
 
 /** ApiVersionsResponse, versions 0-4, flexible 3+. */
@@ -107,7 +109,8 @@ export interface ApiVersionsResponseFinalizedFeatureKey extends WithUnknownTags 
   minVersionLevel: number;
 }
 
-function defaultApiVersionsResponse(): ApiVersionsResponse {
+/** A ApiVersionsResponse with every field at its default, overridden by `fields`. */
+export function createApiVersionsResponse(fields: Partial<ApiVersionsResponse> = {}): ApiVersionsResponse {
   return {
     errorCode: 0,
     apiKeys: [],
@@ -116,6 +119,7 @@ function defaultApiVersionsResponse(): ApiVersionsResponse {
     finalizedFeaturesEpoch: -1n,
     finalizedFeatures: [],
     zkMigrationReady: false,
+    ...fields,
   };
 }
 
@@ -232,11 +236,13 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
   return m;
 }
 
-function defaultApiVersionsResponseApiVersion(): ApiVersionsResponseApiVersion {
+/** A ApiVersionsResponseApiVersion with every field at its default, overridden by `fields`. */
+export function createApiVersionsResponseApiVersion(fields: Partial<ApiVersionsResponseApiVersion> = {}): ApiVersionsResponseApiVersion {
   return {
     apiKey: 0,
     minVersion: 0,
     maxVersion: 0,
+    ...fields,
   };
 }
 
@@ -272,29 +278,31 @@ function readApiVersionsResponseApiVersion(r: Reader, v: number): ApiVersionsRes
   return m;
 }
 
-function defaultApiVersionsResponseSupportedFeatureKey(): ApiVersionsResponseSupportedFeatureKey {
+/** A ApiVersionsResponseSupportedFeatureKey with every field at its default, overridden by `fields`. */
+export function createApiVersionsResponseSupportedFeatureKey(fields: Partial<ApiVersionsResponseSupportedFeatureKey> = {}): ApiVersionsResponseSupportedFeatureKey {
   return {
     name: "",
     minVersion: 0,
     maxVersion: 0,
+    ...fields,
   };
 }
 
-function sizeApiVersionsResponseSupportedFeatureKey(c: SizeCache, m: ApiVersionsResponseSupportedFeatureKey, v: number): number {
+function sizeApiVersionsResponseSupportedFeatureKey(c: SizeCache, m: ApiVersionsResponseSupportedFeatureKey, _v: number): number {
   let n = 4;
   n += c.string(m.name, true, false, "name");
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeApiVersionsResponseSupportedFeatureKey(w: Writer, m: ApiVersionsResponseSupportedFeatureKey, v: number): void {
+function writeApiVersionsResponseSupportedFeatureKey(w: Writer, m: ApiVersionsResponseSupportedFeatureKey, _v: number): void {
   w.string(m.name, true);
   w.int16(m.minVersion);
   w.int16(m.maxVersion);
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readApiVersionsResponseSupportedFeatureKey(r: Reader, v: number): ApiVersionsResponseSupportedFeatureKey {
+function readApiVersionsResponseSupportedFeatureKey(r: Reader, _v: number): ApiVersionsResponseSupportedFeatureKey {
   const m: ApiVersionsResponseSupportedFeatureKey = {
     name: r.string(true, false, "name"),
     minVersion: r.int16(),
@@ -304,29 +312,31 @@ function readApiVersionsResponseSupportedFeatureKey(r: Reader, v: number): ApiVe
   return m;
 }
 
-function defaultApiVersionsResponseFinalizedFeatureKey(): ApiVersionsResponseFinalizedFeatureKey {
+/** A ApiVersionsResponseFinalizedFeatureKey with every field at its default, overridden by `fields`. */
+export function createApiVersionsResponseFinalizedFeatureKey(fields: Partial<ApiVersionsResponseFinalizedFeatureKey> = {}): ApiVersionsResponseFinalizedFeatureKey {
   return {
     name: "",
     maxVersionLevel: 0,
     minVersionLevel: 0,
+    ...fields,
   };
 }
 
-function sizeApiVersionsResponseFinalizedFeatureKey(c: SizeCache, m: ApiVersionsResponseFinalizedFeatureKey, v: number): number {
+function sizeApiVersionsResponseFinalizedFeatureKey(c: SizeCache, m: ApiVersionsResponseFinalizedFeatureKey, _v: number): number {
   let n = 4;
   n += c.string(m.name, true, false, "name");
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeApiVersionsResponseFinalizedFeatureKey(w: Writer, m: ApiVersionsResponseFinalizedFeatureKey, v: number): void {
+function writeApiVersionsResponseFinalizedFeatureKey(w: Writer, m: ApiVersionsResponseFinalizedFeatureKey, _v: number): void {
   w.string(m.name, true);
   w.int16(m.maxVersionLevel);
   w.int16(m.minVersionLevel);
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readApiVersionsResponseFinalizedFeatureKey(r: Reader, v: number): ApiVersionsResponseFinalizedFeatureKey {
+function readApiVersionsResponseFinalizedFeatureKey(r: Reader, _v: number): ApiVersionsResponseFinalizedFeatureKey {
   const m: ApiVersionsResponseFinalizedFeatureKey = {
     name: r.string(true, false, "name"),
     maxVersionLevel: r.int16(),
@@ -344,7 +354,7 @@ export const ApiVersionsResponse = new MessageCodec<ApiVersionsResponse>({
   size: sizeApiVersionsResponse,
   write: writeApiVersionsResponse,
   read: readApiVersionsResponse,
-  create: (fields = {}) => ({ ...defaultApiVersionsResponse(), ...fields }),
+  create: createApiVersionsResponse,
 });
 
 /** Asks a broker which versions of each API it speaks; the first request on every connection. */

@@ -27,11 +27,13 @@ export interface CreatePartitionsRequestCreatePartitionsAssignment extends WithU
   brokerIds: number[];
 }
 
-function defaultCreatePartitionsRequest(): CreatePartitionsRequest {
+/** A CreatePartitionsRequest with every field at its default, overridden by `fields`. */
+export function createCreatePartitionsRequest(fields: Partial<CreatePartitionsRequest> = {}): CreatePartitionsRequest {
   return {
     topics: [],
     timeoutMs: 0,
     validateOnly: false,
+    ...fields,
   };
 }
 
@@ -68,11 +70,13 @@ function readCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRequ
   return m;
 }
 
-function defaultCreatePartitionsRequestCreatePartitionsTopic(): CreatePartitionsRequestCreatePartitionsTopic {
+/** A CreatePartitionsRequestCreatePartitionsTopic with every field at its default, overridden by `fields`. */
+export function createCreatePartitionsRequestCreatePartitionsTopic(fields: Partial<CreatePartitionsRequestCreatePartitionsTopic> = {}): CreatePartitionsRequestCreatePartitionsTopic {
   return {
     name: "",
     count: 0,
     assignments: [],
+    ...fields,
   };
 }
 
@@ -110,9 +114,11 @@ function readCreatePartitionsRequestCreatePartitionsTopic(r: Reader, v: number):
   return m;
 }
 
-function defaultCreatePartitionsRequestCreatePartitionsAssignment(): CreatePartitionsRequestCreatePartitionsAssignment {
+/** A CreatePartitionsRequestCreatePartitionsAssignment with every field at its default, overridden by `fields`. */
+export function createCreatePartitionsRequestCreatePartitionsAssignment(fields: Partial<CreatePartitionsRequestCreatePartitionsAssignment> = {}): CreatePartitionsRequestCreatePartitionsAssignment {
   return {
     brokerIds: [],
+    ...fields,
   };
 }
 
@@ -153,7 +159,7 @@ export const CreatePartitionsRequest = new MessageCodec<CreatePartitionsRequest>
   size: sizeCreatePartitionsRequest,
   write: writeCreatePartitionsRequest,
   read: readCreatePartitionsRequest,
-  create: (fields = {}) => ({ ...defaultCreatePartitionsRequest(), ...fields }),
+  create: createCreatePartitionsRequest,
 });
 
 /** CreatePartitionsResponse, versions 0-3, flexible 2+. */
@@ -174,10 +180,12 @@ export interface CreatePartitionsResponseCreatePartitionsTopicResult extends Wit
   errorMessage: string | null;
 }
 
-function defaultCreatePartitionsResponse(): CreatePartitionsResponse {
+/** A CreatePartitionsResponse with every field at its default, overridden by `fields`. */
+export function createCreatePartitionsResponse(fields: Partial<CreatePartitionsResponse> = {}): CreatePartitionsResponse {
   return {
     throttleTimeMs: 0,
     results: [],
+    ...fields,
   };
 }
 
@@ -212,11 +220,13 @@ function readCreatePartitionsResponse(r: Reader, v: number): CreatePartitionsRes
   return m;
 }
 
-function defaultCreatePartitionsResponseCreatePartitionsTopicResult(): CreatePartitionsResponseCreatePartitionsTopicResult {
+/** A CreatePartitionsResponseCreatePartitionsTopicResult with every field at its default, overridden by `fields`. */
+export function createCreatePartitionsResponseCreatePartitionsTopicResult(fields: Partial<CreatePartitionsResponseCreatePartitionsTopicResult> = {}): CreatePartitionsResponseCreatePartitionsTopicResult {
   return {
     name: "",
     errorCode: 0,
     errorMessage: null,
+    ...fields,
   };
 }
 
@@ -262,7 +272,7 @@ export const CreatePartitionsResponse = new MessageCodec<CreatePartitionsRespons
   size: sizeCreatePartitionsResponse,
   write: writeCreatePartitionsResponse,
   read: readCreatePartitionsResponse,
-  create: (fields = {}) => ({ ...defaultCreatePartitionsResponse(), ...fields }),
+  create: createCreatePartitionsResponse,
 });
 
 /** Grows the partition count of existing topics. */

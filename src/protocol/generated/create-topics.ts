@@ -41,11 +41,13 @@ export interface CreateTopicsRequestCreatableTopicConfig extends WithUnknownTags
   value: string | null;
 }
 
-function defaultCreateTopicsRequest(): CreateTopicsRequest {
+/** A CreateTopicsRequest with every field at its default, overridden by `fields`. */
+export function createCreateTopicsRequest(fields: Partial<CreateTopicsRequest> = {}): CreateTopicsRequest {
   return {
     topics: [],
     timeoutMs: 60000,
     validateOnly: false,
+    ...fields,
   };
 }
 
@@ -82,13 +84,15 @@ function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
   return m;
 }
 
-function defaultCreateTopicsRequestCreatableTopic(): CreateTopicsRequestCreatableTopic {
+/** A CreateTopicsRequestCreatableTopic with every field at its default, overridden by `fields`. */
+export function createCreateTopicsRequestCreatableTopic(fields: Partial<CreateTopicsRequestCreatableTopic> = {}): CreateTopicsRequestCreatableTopic {
   return {
     name: "",
     numPartitions: 0,
     replicationFactor: 0,
     assignments: [],
     configs: [],
+    ...fields,
   };
 }
 
@@ -131,10 +135,12 @@ function readCreateTopicsRequestCreatableTopic(r: Reader, v: number): CreateTopi
   return m;
 }
 
-function defaultCreateTopicsRequestCreatableReplicaAssignment(): CreateTopicsRequestCreatableReplicaAssignment {
+/** A CreateTopicsRequestCreatableReplicaAssignment with every field at its default, overridden by `fields`. */
+export function createCreateTopicsRequestCreatableReplicaAssignment(fields: Partial<CreateTopicsRequestCreatableReplicaAssignment> = {}): CreateTopicsRequestCreatableReplicaAssignment {
   return {
     partitionIndex: 0,
     brokerIds: [],
+    ...fields,
   };
 }
 
@@ -169,10 +175,12 @@ function readCreateTopicsRequestCreatableReplicaAssignment(r: Reader, v: number)
   return m;
 }
 
-function defaultCreateTopicsRequestCreatableTopicConfig(): CreateTopicsRequestCreatableTopicConfig {
+/** A CreateTopicsRequestCreatableTopicConfig with every field at its default, overridden by `fields`. */
+export function createCreateTopicsRequestCreatableTopicConfig(fields: Partial<CreateTopicsRequestCreatableTopicConfig> = {}): CreateTopicsRequestCreatableTopicConfig {
   return {
     name: "",
     value: "",
+    ...fields,
   };
 }
 
@@ -216,7 +224,7 @@ export const CreateTopicsRequest = new MessageCodec<CreateTopicsRequest>({
   size: sizeCreateTopicsRequest,
   write: writeCreateTopicsRequest,
   read: readCreateTopicsRequest,
-  create: (fields = {}) => ({ ...defaultCreateTopicsRequest(), ...fields }),
+  create: createCreateTopicsRequest,
 });
 
 /** CreateTopicsResponse, versions 2-7, flexible 5+. */
@@ -261,10 +269,12 @@ export interface CreateTopicsResponseCreatableTopicConfigs extends WithUnknownTa
   isSensitive: boolean;
 }
 
-function defaultCreateTopicsResponse(): CreateTopicsResponse {
+/** A CreateTopicsResponse with every field at its default, overridden by `fields`. */
+export function createCreateTopicsResponse(fields: Partial<CreateTopicsResponse> = {}): CreateTopicsResponse {
   return {
     throttleTimeMs: 0,
     topics: [],
+    ...fields,
   };
 }
 
@@ -299,7 +309,8 @@ function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
   return m;
 }
 
-function defaultCreateTopicsResponseCreatableTopicResult(): CreateTopicsResponseCreatableTopicResult {
+/** A CreateTopicsResponseCreatableTopicResult with every field at its default, overridden by `fields`. */
+export function createCreateTopicsResponseCreatableTopicResult(fields: Partial<CreateTopicsResponseCreatableTopicResult> = {}): CreateTopicsResponseCreatableTopicResult {
   return {
     name: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
@@ -309,6 +320,7 @@ function defaultCreateTopicsResponseCreatableTopicResult(): CreateTopicsResponse
     numPartitions: -1,
     replicationFactor: -1,
     configs: [],
+    ...fields,
   };
 }
 
@@ -386,17 +398,19 @@ function readCreateTopicsResponseCreatableTopicResult(r: Reader, v: number): Cre
   return m;
 }
 
-function defaultCreateTopicsResponseCreatableTopicConfigs(): CreateTopicsResponseCreatableTopicConfigs {
+/** A CreateTopicsResponseCreatableTopicConfigs with every field at its default, overridden by `fields`. */
+export function createCreateTopicsResponseCreatableTopicConfigs(fields: Partial<CreateTopicsResponseCreatableTopicConfigs> = {}): CreateTopicsResponseCreatableTopicConfigs {
   return {
     name: "",
     value: "",
     readOnly: false,
     configSource: -1,
     isSensitive: false,
+    ...fields,
   };
 }
 
-function sizeCreateTopicsResponseCreatableTopicConfigs(c: SizeCache, m: CreateTopicsResponseCreatableTopicConfigs, v: number): number {
+function sizeCreateTopicsResponseCreatableTopicConfigs(c: SizeCache, m: CreateTopicsResponseCreatableTopicConfigs, _v: number): number {
   let n = 3;
   n += c.string(m.name, true, false, "name");
   n += c.string(m.value, true, true, "value");
@@ -404,7 +418,7 @@ function sizeCreateTopicsResponseCreatableTopicConfigs(c: SizeCache, m: CreateTo
   return n;
 }
 
-function writeCreateTopicsResponseCreatableTopicConfigs(w: Writer, m: CreateTopicsResponseCreatableTopicConfigs, v: number): void {
+function writeCreateTopicsResponseCreatableTopicConfigs(w: Writer, m: CreateTopicsResponseCreatableTopicConfigs, _v: number): void {
   w.string(m.name, true);
   w.string(m.value, true);
   w.bool(m.readOnly);
@@ -413,7 +427,7 @@ function writeCreateTopicsResponseCreatableTopicConfigs(w: Writer, m: CreateTopi
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readCreateTopicsResponseCreatableTopicConfigs(r: Reader, v: number): CreateTopicsResponseCreatableTopicConfigs {
+function readCreateTopicsResponseCreatableTopicConfigs(r: Reader, _v: number): CreateTopicsResponseCreatableTopicConfigs {
   const m: CreateTopicsResponseCreatableTopicConfigs = {
     name: r.string(true, false, "name"),
     value: r.string(true, true, "value"),
@@ -433,7 +447,7 @@ export const CreateTopicsResponse = new MessageCodec<CreateTopicsResponse>({
   size: sizeCreateTopicsResponse,
   write: writeCreateTopicsResponse,
   read: readCreateTopicsResponse,
-  create: (fields = {}) => ({ ...defaultCreateTopicsResponse(), ...fields }),
+  create: createCreateTopicsResponse,
 });
 
 /** Creates topics with given partition counts, replication and configs. */

@@ -19,11 +19,13 @@ export interface DeleteTopicsRequestDeleteTopicState extends WithUnknownTags {
   topicId: string;
 }
 
-function defaultDeleteTopicsRequest(): DeleteTopicsRequest {
+/** A DeleteTopicsRequest with every field at its default, overridden by `fields`. */
+export function createDeleteTopicsRequest(fields: Partial<DeleteTopicsRequest> = {}): DeleteTopicsRequest {
   return {
     topics: [],
     topicNames: [],
     timeoutMs: 0,
+    ...fields,
   };
 }
 
@@ -62,14 +64,16 @@ function readDeleteTopicsRequest(r: Reader, v: number): DeleteTopicsRequest {
   return m;
 }
 
-function defaultDeleteTopicsRequestDeleteTopicState(): DeleteTopicsRequestDeleteTopicState {
+/** A DeleteTopicsRequestDeleteTopicState with every field at its default, overridden by `fields`. */
+export function createDeleteTopicsRequestDeleteTopicState(fields: Partial<DeleteTopicsRequestDeleteTopicState> = {}): DeleteTopicsRequestDeleteTopicState {
   return {
     name: null,
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+    ...fields,
   };
 }
 
-function sizeDeleteTopicsRequestDeleteTopicState(c: SizeCache, m: DeleteTopicsRequestDeleteTopicState, v: number): number {
+function sizeDeleteTopicsRequestDeleteTopicState(c: SizeCache, m: DeleteTopicsRequestDeleteTopicState, _v: number): number {
   let n = 0;
   n += c.string(m.name, true, true, "name");
   n += c.uuid(m.topicId, "topicId");
@@ -77,13 +81,13 @@ function sizeDeleteTopicsRequestDeleteTopicState(c: SizeCache, m: DeleteTopicsRe
   return n;
 }
 
-function writeDeleteTopicsRequestDeleteTopicState(w: Writer, m: DeleteTopicsRequestDeleteTopicState, v: number): void {
+function writeDeleteTopicsRequestDeleteTopicState(w: Writer, m: DeleteTopicsRequestDeleteTopicState, _v: number): void {
   w.string(m.name, true);
   w.uuid(m.topicId);
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readDeleteTopicsRequestDeleteTopicState(r: Reader, v: number): DeleteTopicsRequestDeleteTopicState {
+function readDeleteTopicsRequestDeleteTopicState(r: Reader, _v: number): DeleteTopicsRequestDeleteTopicState {
   const m: DeleteTopicsRequestDeleteTopicState = {
     name: r.string(true, true, "name"),
     topicId: r.uuid(),
@@ -100,7 +104,7 @@ export const DeleteTopicsRequest = new MessageCodec<DeleteTopicsRequest>({
   size: sizeDeleteTopicsRequest,
   write: writeDeleteTopicsRequest,
   read: readDeleteTopicsRequest,
-  create: (fields = {}) => ({ ...defaultDeleteTopicsRequest(), ...fields }),
+  create: createDeleteTopicsRequest,
 });
 
 /** DeleteTopicsResponse, versions 1-6, flexible 4+. */
@@ -123,10 +127,12 @@ export interface DeleteTopicsResponseDeletableTopicResult extends WithUnknownTag
   errorMessage: string | null;
 }
 
-function defaultDeleteTopicsResponse(): DeleteTopicsResponse {
+/** A DeleteTopicsResponse with every field at its default, overridden by `fields`. */
+export function createDeleteTopicsResponse(fields: Partial<DeleteTopicsResponse> = {}): DeleteTopicsResponse {
   return {
     throttleTimeMs: 0,
     responses: [],
+    ...fields,
   };
 }
 
@@ -161,12 +167,14 @@ function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
   return m;
 }
 
-function defaultDeleteTopicsResponseDeletableTopicResult(): DeleteTopicsResponseDeletableTopicResult {
+/** A DeleteTopicsResponseDeletableTopicResult with every field at its default, overridden by `fields`. */
+export function createDeleteTopicsResponseDeletableTopicResult(fields: Partial<DeleteTopicsResponseDeletableTopicResult> = {}): DeleteTopicsResponseDeletableTopicResult {
   return {
     name: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     errorCode: 0,
     errorMessage: null,
+    ...fields,
   };
 }
 
@@ -215,7 +223,7 @@ export const DeleteTopicsResponse = new MessageCodec<DeleteTopicsResponse>({
   size: sizeDeleteTopicsResponse,
   write: writeDeleteTopicsResponse,
   read: readDeleteTopicsResponse,
-  create: (fields = {}) => ({ ...defaultDeleteTopicsResponse(), ...fields }),
+  create: createDeleteTopicsResponse,
 });
 
 /** Deletes topics by name or id. */

@@ -11,11 +11,13 @@ export interface DescribeClusterRequest extends WithUnknownTags {
   includeFencedBrokers: boolean;
 }
 
-function defaultDescribeClusterRequest(): DescribeClusterRequest {
+/** A DescribeClusterRequest with every field at its default, overridden by `fields`. */
+export function createDescribeClusterRequest(fields: Partial<DescribeClusterRequest> = {}): DescribeClusterRequest {
   return {
     includeClusterAuthorizedOperations: false,
     endpointType: 1,
     includeFencedBrokers: false,
+    ...fields,
   };
 }
 
@@ -54,7 +56,7 @@ export const DescribeClusterRequest = new MessageCodec<DescribeClusterRequest>({
   size: sizeDescribeClusterRequest,
   write: writeDescribeClusterRequest,
   read: readDescribeClusterRequest,
-  create: (fields = {}) => ({ ...defaultDescribeClusterRequest(), ...fields }),
+  create: createDescribeClusterRequest,
 });
 
 /** DescribeClusterResponse, versions 0-2, flexible 0+. */
@@ -91,7 +93,8 @@ export interface DescribeClusterResponseDescribeClusterBroker extends WithUnknow
   isFenced: boolean;
 }
 
-function defaultDescribeClusterResponse(): DescribeClusterResponse {
+/** A DescribeClusterResponse with every field at its default, overridden by `fields`. */
+export function createDescribeClusterResponse(fields: Partial<DescribeClusterResponse> = {}): DescribeClusterResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
@@ -101,6 +104,7 @@ function defaultDescribeClusterResponse(): DescribeClusterResponse {
     controllerId: -1,
     brokers: [],
     clusterAuthorizedOperations: -2147483648,
+    ...fields,
   };
 }
 
@@ -142,13 +146,15 @@ function readDescribeClusterResponse(r: Reader, v: number): DescribeClusterRespo
   return m;
 }
 
-function defaultDescribeClusterResponseDescribeClusterBroker(): DescribeClusterResponseDescribeClusterBroker {
+/** A DescribeClusterResponseDescribeClusterBroker with every field at its default, overridden by `fields`. */
+export function createDescribeClusterResponseDescribeClusterBroker(fields: Partial<DescribeClusterResponseDescribeClusterBroker> = {}): DescribeClusterResponseDescribeClusterBroker {
   return {
     brokerId: 0,
     host: "",
     port: 0,
     rack: null,
     isFenced: false,
+    ...fields,
   };
 }
 
@@ -191,7 +197,7 @@ export const DescribeClusterResponse = new MessageCodec<DescribeClusterResponse>
   size: sizeDescribeClusterResponse,
   write: writeDescribeClusterResponse,
   read: readDescribeClusterResponse,
-  create: (fields = {}) => ({ ...defaultDescribeClusterResponse(), ...fields }),
+  create: createDescribeClusterResponse,
 });
 
 /** The cluster id, the controller and the brokers, without any topic. */

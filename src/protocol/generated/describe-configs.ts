@@ -21,11 +21,13 @@ export interface DescribeConfigsRequestDescribeConfigsResource extends WithUnkno
   configurationKeys: string[] | null;
 }
 
-function defaultDescribeConfigsRequest(): DescribeConfigsRequest {
+/** A DescribeConfigsRequest with every field at its default, overridden by `fields`. */
+export function createDescribeConfigsRequest(fields: Partial<DescribeConfigsRequest> = {}): DescribeConfigsRequest {
   return {
     resources: [],
     includeSynonyms: false,
     includeDocumentation: false,
+    ...fields,
   };
 }
 
@@ -64,11 +66,13 @@ function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsReques
   return m;
 }
 
-function defaultDescribeConfigsRequestDescribeConfigsResource(): DescribeConfigsRequestDescribeConfigsResource {
+/** A DescribeConfigsRequestDescribeConfigsResource with every field at its default, overridden by `fields`. */
+export function createDescribeConfigsRequestDescribeConfigsResource(fields: Partial<DescribeConfigsRequestDescribeConfigsResource> = {}): DescribeConfigsRequestDescribeConfigsResource {
   return {
     resourceType: 0,
     resourceName: "",
     configurationKeys: [],
+    ...fields,
   };
 }
 
@@ -114,7 +118,7 @@ export const DescribeConfigsRequest = new MessageCodec<DescribeConfigsRequest>({
   size: sizeDescribeConfigsRequest,
   write: writeDescribeConfigsRequest,
   read: readDescribeConfigsRequest,
-  create: (fields = {}) => ({ ...defaultDescribeConfigsRequest(), ...fields }),
+  create: createDescribeConfigsRequest,
 });
 
 /** DescribeConfigsResponse, versions 1-4, flexible 4+. */
@@ -169,10 +173,12 @@ export interface DescribeConfigsResponseDescribeConfigsSynonym extends WithUnkno
   source: number;
 }
 
-function defaultDescribeConfigsResponse(): DescribeConfigsResponse {
+/** A DescribeConfigsResponse with every field at its default, overridden by `fields`. */
+export function createDescribeConfigsResponse(fields: Partial<DescribeConfigsResponse> = {}): DescribeConfigsResponse {
   return {
     throttleTimeMs: 0,
     results: [],
+    ...fields,
   };
 }
 
@@ -207,13 +213,15 @@ function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsRespo
   return m;
 }
 
-function defaultDescribeConfigsResponseDescribeConfigsResult(): DescribeConfigsResponseDescribeConfigsResult {
+/** A DescribeConfigsResponseDescribeConfigsResult with every field at its default, overridden by `fields`. */
+export function createDescribeConfigsResponseDescribeConfigsResult(fields: Partial<DescribeConfigsResponseDescribeConfigsResult> = {}): DescribeConfigsResponseDescribeConfigsResult {
   return {
     errorCode: 0,
     errorMessage: "",
     resourceType: 0,
     resourceName: "",
     configs: [],
+    ...fields,
   };
 }
 
@@ -256,7 +264,8 @@ function readDescribeConfigsResponseDescribeConfigsResult(r: Reader, v: number):
   return m;
 }
 
-function defaultDescribeConfigsResponseDescribeConfigsResourceResult(): DescribeConfigsResponseDescribeConfigsResourceResult {
+/** A DescribeConfigsResponseDescribeConfigsResourceResult with every field at its default, overridden by `fields`. */
+export function createDescribeConfigsResponseDescribeConfigsResourceResult(fields: Partial<DescribeConfigsResponseDescribeConfigsResourceResult> = {}): DescribeConfigsResponseDescribeConfigsResourceResult {
   return {
     name: "",
     value: "",
@@ -266,6 +275,7 @@ function defaultDescribeConfigsResponseDescribeConfigsResourceResult(): Describe
     synonyms: [],
     configType: 0,
     documentation: "",
+    ...fields,
   };
 }
 
@@ -316,11 +326,13 @@ function readDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v: 
   return m;
 }
 
-function defaultDescribeConfigsResponseDescribeConfigsSynonym(): DescribeConfigsResponseDescribeConfigsSynonym {
+/** A DescribeConfigsResponseDescribeConfigsSynonym with every field at its default, overridden by `fields`. */
+export function createDescribeConfigsResponseDescribeConfigsSynonym(fields: Partial<DescribeConfigsResponseDescribeConfigsSynonym> = {}): DescribeConfigsResponseDescribeConfigsSynonym {
   return {
     name: "",
     value: "",
     source: 0,
+    ...fields,
   };
 }
 
@@ -366,7 +378,7 @@ export const DescribeConfigsResponse = new MessageCodec<DescribeConfigsResponse>
   size: sizeDescribeConfigsResponse,
   write: writeDescribeConfigsResponse,
   read: readDescribeConfigsResponse,
-  create: (fields = {}) => ({ ...defaultDescribeConfigsResponse(), ...fields }),
+  create: createDescribeConfigsResponse,
 });
 
 /** Reads the configuration of topics, brokers and other resources. */

@@ -15,9 +15,11 @@ export interface DescribeProducersRequestTopicRequest extends WithUnknownTags {
   partitionIndexes: number[];
 }
 
-function defaultDescribeProducersRequest(): DescribeProducersRequest {
+/** A DescribeProducersRequest with every field at its default, overridden by `fields`. */
+export function createDescribeProducersRequest(fields: Partial<DescribeProducersRequest> = {}): DescribeProducersRequest {
   return {
     topics: [],
+    ...fields,
   };
 }
 
@@ -41,14 +43,16 @@ function readDescribeProducersRequest(r: Reader, v: number): DescribeProducersRe
   return m;
 }
 
-function defaultDescribeProducersRequestTopicRequest(): DescribeProducersRequestTopicRequest {
+/** A DescribeProducersRequestTopicRequest with every field at its default, overridden by `fields`. */
+export function createDescribeProducersRequestTopicRequest(fields: Partial<DescribeProducersRequestTopicRequest> = {}): DescribeProducersRequestTopicRequest {
   return {
     name: "",
     partitionIndexes: [],
+    ...fields,
   };
 }
 
-function sizeDescribeProducersRequestTopicRequest(c: SizeCache, m: DescribeProducersRequestTopicRequest, v: number): number {
+function sizeDescribeProducersRequestTopicRequest(c: SizeCache, m: DescribeProducersRequestTopicRequest, _v: number): number {
   let n = 0;
   n += c.string(m.name, true, false, "name");
   n += c.arrayHeader(m.partitionIndexes, true, false, "partitionIndexes") + (m.partitionIndexes === null ? 0 : m.partitionIndexes.length * 4);
@@ -79,7 +83,7 @@ export const DescribeProducersRequest = new MessageCodec<DescribeProducersReques
   size: sizeDescribeProducersRequest,
   write: writeDescribeProducersRequest,
   read: readDescribeProducersRequest,
-  create: (fields = {}) => ({ ...defaultDescribeProducersRequest(), ...fields }),
+  create: createDescribeProducersRequest,
 });
 
 /** DescribeProducersResponse, versions 0, flexible 0+. */
@@ -126,10 +130,12 @@ export interface DescribeProducersResponseProducerState extends WithUnknownTags 
   currentTxnStartOffset: bigint;
 }
 
-function defaultDescribeProducersResponse(): DescribeProducersResponse {
+/** A DescribeProducersResponse with every field at its default, overridden by `fields`. */
+export function createDescribeProducersResponse(fields: Partial<DescribeProducersResponse> = {}): DescribeProducersResponse {
   return {
     throttleTimeMs: 0,
     topics: [],
+    ...fields,
   };
 }
 
@@ -155,10 +161,12 @@ function readDescribeProducersResponse(r: Reader, v: number): DescribeProducersR
   return m;
 }
 
-function defaultDescribeProducersResponseTopicResponse(): DescribeProducersResponseTopicResponse {
+/** A DescribeProducersResponseTopicResponse with every field at its default, overridden by `fields`. */
+export function createDescribeProducersResponseTopicResponse(fields: Partial<DescribeProducersResponseTopicResponse> = {}): DescribeProducersResponseTopicResponse {
   return {
     name: "",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -185,12 +193,14 @@ function readDescribeProducersResponseTopicResponse(r: Reader, v: number): Descr
   return m;
 }
 
-function defaultDescribeProducersResponsePartitionResponse(): DescribeProducersResponsePartitionResponse {
+/** A DescribeProducersResponsePartitionResponse with every field at its default, overridden by `fields`. */
+export function createDescribeProducersResponsePartitionResponse(fields: Partial<DescribeProducersResponsePartitionResponse> = {}): DescribeProducersResponsePartitionResponse {
   return {
     partitionIndex: 0,
     errorCode: 0,
     errorMessage: null,
     activeProducers: [],
+    ...fields,
   };
 }
 
@@ -221,7 +231,8 @@ function readDescribeProducersResponsePartitionResponse(r: Reader, v: number): D
   return m;
 }
 
-function defaultDescribeProducersResponseProducerState(): DescribeProducersResponseProducerState {
+/** A DescribeProducersResponseProducerState with every field at its default, overridden by `fields`. */
+export function createDescribeProducersResponseProducerState(fields: Partial<DescribeProducersResponseProducerState> = {}): DescribeProducersResponseProducerState {
   return {
     producerId: 0n,
     producerEpoch: 0,
@@ -229,16 +240,17 @@ function defaultDescribeProducersResponseProducerState(): DescribeProducersRespo
     lastTimestamp: -1n,
     coordinatorEpoch: 0,
     currentTxnStartOffset: -1n,
+    ...fields,
   };
 }
 
-function sizeDescribeProducersResponseProducerState(c: SizeCache, m: DescribeProducersResponseProducerState, v: number): number {
+function sizeDescribeProducersResponseProducerState(c: SizeCache, m: DescribeProducersResponseProducerState, _v: number): number {
   let n = 36;
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeDescribeProducersResponseProducerState(w: Writer, m: DescribeProducersResponseProducerState, v: number): void {
+function writeDescribeProducersResponseProducerState(w: Writer, m: DescribeProducersResponseProducerState, _v: number): void {
   w.int64(m.producerId);
   w.int32(m.producerEpoch);
   w.int32(m.lastSequence);
@@ -248,7 +260,7 @@ function writeDescribeProducersResponseProducerState(w: Writer, m: DescribeProdu
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readDescribeProducersResponseProducerState(r: Reader, v: number): DescribeProducersResponseProducerState {
+function readDescribeProducersResponseProducerState(r: Reader, _v: number): DescribeProducersResponseProducerState {
   const m: DescribeProducersResponseProducerState = {
     producerId: r.int64(),
     producerEpoch: r.int32(),
@@ -269,7 +281,7 @@ export const DescribeProducersResponse = new MessageCodec<DescribeProducersRespo
   size: sizeDescribeProducersResponse,
   write: writeDescribeProducersResponse,
   read: readDescribeProducersResponse,
-  create: (fields = {}) => ({ ...defaultDescribeProducersResponse(), ...fields }),
+  create: createDescribeProducersResponse,
 });
 
 /** The active producers of partitions, with their epochs and last sequences. */

@@ -13,12 +13,14 @@ export interface EndTxnRequest extends WithUnknownTags {
   committed: boolean;
 }
 
-function defaultEndTxnRequest(): EndTxnRequest {
+/** A EndTxnRequest with every field at its default, overridden by `fields`. */
+export function createEndTxnRequest(fields: Partial<EndTxnRequest> = {}): EndTxnRequest {
   return {
     transactionalId: "",
     producerId: 0n,
     producerEpoch: 0,
     committed: false,
+    ...fields,
   };
 }
 
@@ -65,7 +67,7 @@ export const EndTxnRequest = new MessageCodec<EndTxnRequest>({
   size: sizeEndTxnRequest,
   write: writeEndTxnRequest,
   read: readEndTxnRequest,
-  create: (fields = {}) => ({ ...defaultEndTxnRequest(), ...fields }),
+  create: createEndTxnRequest,
 });
 
 /** EndTxnResponse, versions 0-5, flexible 3+. */
@@ -80,12 +82,14 @@ export interface EndTxnResponse extends WithUnknownTags {
   producerEpoch: number;
 }
 
-function defaultEndTxnResponse(): EndTxnResponse {
+/** A EndTxnResponse with every field at its default, overridden by `fields`. */
+export function createEndTxnResponse(fields: Partial<EndTxnResponse> = {}): EndTxnResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     producerId: -1n,
     producerEpoch: -1,
+    ...fields,
   };
 }
 
@@ -133,7 +137,7 @@ export const EndTxnResponse = new MessageCodec<EndTxnResponse>({
   size: sizeEndTxnResponse,
   write: writeEndTxnResponse,
   read: readEndTxnResponse,
-  create: (fields = {}) => ({ ...defaultEndTxnResponse(), ...fields }),
+  create: createEndTxnResponse,
 });
 
 /** Commits or aborts a transaction. */

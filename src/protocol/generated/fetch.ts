@@ -77,11 +77,12 @@ export interface FetchRequestFetchPartition extends WithUnknownTags {
   highWatermark: bigint;
 }
 
-function defaultFetchRequest(): FetchRequest {
+/** A FetchRequest with every field at its default, overridden by `fields`. */
+export function createFetchRequest(fields: Partial<FetchRequest> = {}): FetchRequest {
   return {
     clusterId: null,
     replicaId: -1,
-    replicaState: defaultFetchRequestReplicaState(),
+    replicaState: createFetchRequestReplicaState(),
     maxWaitMs: 0,
     minBytes: 0,
     maxBytes: 2147483647,
@@ -91,6 +92,7 @@ function defaultFetchRequest(): FetchRequest {
     topics: [],
     forgottenTopicsData: [],
     rackId: "",
+    ...fields,
   };
 }
 
@@ -157,7 +159,7 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
   const m: FetchRequest = {
     clusterId: null,
     replicaId: v <= 14 ? r.int32() : -1,
-    replicaState: defaultFetchRequestReplicaState(),
+    replicaState: createFetchRequestReplicaState(),
     maxWaitMs: r.int32(),
     minBytes: r.int32(),
     maxBytes: r.int32(),
@@ -194,10 +196,12 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
   return m;
 }
 
-function defaultFetchRequestReplicaState(): FetchRequestReplicaState {
+/** A FetchRequestReplicaState with every field at its default, overridden by `fields`. */
+export function createFetchRequestReplicaState(fields: Partial<FetchRequestReplicaState> = {}): FetchRequestReplicaState {
   return {
     replicaId: -1,
     replicaEpoch: -1n,
+    ...fields,
   };
 }
 
@@ -207,19 +211,19 @@ function isDefaultFetchRequestReplicaState(m: FetchRequestReplicaState): boolean
     !m._unknownTaggedFields?.length;
 }
 
-function sizeFetchRequestReplicaState(c: SizeCache, m: FetchRequestReplicaState, v: number): number {
+function sizeFetchRequestReplicaState(c: SizeCache, m: FetchRequestReplicaState, _v: number): number {
   let n = 12;
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeFetchRequestReplicaState(w: Writer, m: FetchRequestReplicaState, v: number): void {
+function writeFetchRequestReplicaState(w: Writer, m: FetchRequestReplicaState, _v: number): void {
   w.int32(m.replicaId);
   w.int64(m.replicaEpoch);
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readFetchRequestReplicaState(r: Reader, v: number): FetchRequestReplicaState {
+function readFetchRequestReplicaState(r: Reader, _v: number): FetchRequestReplicaState {
   const m: FetchRequestReplicaState = {
     replicaId: r.int32(),
     replicaEpoch: r.int64(),
@@ -228,11 +232,13 @@ function readFetchRequestReplicaState(r: Reader, v: number): FetchRequestReplica
   return m;
 }
 
-function defaultFetchRequestFetchTopic(): FetchRequestFetchTopic {
+/** A FetchRequestFetchTopic with every field at its default, overridden by `fields`. */
+export function createFetchRequestFetchTopic(fields: Partial<FetchRequestFetchTopic> = {}): FetchRequestFetchTopic {
   return {
     topic: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -271,11 +277,13 @@ function readFetchRequestFetchTopic(r: Reader, v: number): FetchRequestFetchTopi
   return m;
 }
 
-function defaultFetchRequestForgottenTopic(): FetchRequestForgottenTopic {
+/** A FetchRequestForgottenTopic with every field at its default, overridden by `fields`. */
+export function createFetchRequestForgottenTopic(fields: Partial<FetchRequestForgottenTopic> = {}): FetchRequestForgottenTopic {
   return {
     topic: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -314,7 +322,8 @@ function readFetchRequestForgottenTopic(r: Reader, v: number): FetchRequestForgo
   return m;
 }
 
-function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition {
+/** A FetchRequestFetchPartition with every field at its default, overridden by `fields`. */
+export function createFetchRequestFetchPartition(fields: Partial<FetchRequestFetchPartition> = {}): FetchRequestFetchPartition {
   return {
     partition: 0,
     currentLeaderEpoch: -1,
@@ -324,6 +333,7 @@ function defaultFetchRequestFetchPartition(): FetchRequestFetchPartition {
     partitionMaxBytes: 0,
     replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
     highWatermark: 9223372036854775807n,
+    ...fields,
   };
 }
 
@@ -422,7 +432,7 @@ export const FetchRequest = new MessageCodec<FetchRequest>({
   size: sizeFetchRequest,
   write: writeFetchRequest,
   read: readFetchRequest,
-  create: (fields = {}) => ({ ...defaultFetchRequest(), ...fields }),
+  create: createFetchRequest,
 });
 
 /** FetchResponse, versions 4-18, flexible 12+. */
@@ -519,13 +529,15 @@ export interface FetchResponseAbortedTransaction extends WithUnknownTags {
   firstOffset: bigint;
 }
 
-function defaultFetchResponse(): FetchResponse {
+/** A FetchResponse with every field at its default, overridden by `fields`. */
+export function createFetchResponse(fields: Partial<FetchResponse> = {}): FetchResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     sessionId: 0,
     responses: [],
     nodeEndpoints: [],
+    ...fields,
   };
 }
 
@@ -596,11 +608,13 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
   return m;
 }
 
-function defaultFetchResponseFetchableTopicResponse(): FetchResponseFetchableTopicResponse {
+/** A FetchResponseFetchableTopicResponse with every field at its default, overridden by `fields`. */
+export function createFetchResponseFetchableTopicResponse(fields: Partial<FetchResponseFetchableTopicResponse> = {}): FetchResponseFetchableTopicResponse {
   return {
     topic: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -639,16 +653,18 @@ function readFetchResponseFetchableTopicResponse(r: Reader, v: number): FetchRes
   return m;
 }
 
-function defaultFetchResponseNodeEndpoint(): FetchResponseNodeEndpoint {
+/** A FetchResponseNodeEndpoint with every field at its default, overridden by `fields`. */
+export function createFetchResponseNodeEndpoint(fields: Partial<FetchResponseNodeEndpoint> = {}): FetchResponseNodeEndpoint {
   return {
     nodeId: 0,
     host: "",
     port: 0,
     rack: null,
+    ...fields,
   };
 }
 
-function sizeFetchResponseNodeEndpoint(c: SizeCache, m: FetchResponseNodeEndpoint, v: number): number {
+function sizeFetchResponseNodeEndpoint(c: SizeCache, m: FetchResponseNodeEndpoint, _v: number): number {
   let n = 8;
   n += c.string(m.host, true, false, "host");
   n += c.string(m.rack, true, true, "rack");
@@ -656,7 +672,7 @@ function sizeFetchResponseNodeEndpoint(c: SizeCache, m: FetchResponseNodeEndpoin
   return n;
 }
 
-function writeFetchResponseNodeEndpoint(w: Writer, m: FetchResponseNodeEndpoint, v: number): void {
+function writeFetchResponseNodeEndpoint(w: Writer, m: FetchResponseNodeEndpoint, _v: number): void {
   w.int32(m.nodeId);
   w.string(m.host, true);
   w.int32(m.port);
@@ -664,7 +680,7 @@ function writeFetchResponseNodeEndpoint(w: Writer, m: FetchResponseNodeEndpoint,
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readFetchResponseNodeEndpoint(r: Reader, v: number): FetchResponseNodeEndpoint {
+function readFetchResponseNodeEndpoint(r: Reader, _v: number): FetchResponseNodeEndpoint {
   const m: FetchResponseNodeEndpoint = {
     nodeId: r.int32(),
     host: r.string(true, false, "host"),
@@ -675,19 +691,21 @@ function readFetchResponseNodeEndpoint(r: Reader, v: number): FetchResponseNodeE
   return m;
 }
 
-function defaultFetchResponsePartitionData(): FetchResponsePartitionData {
+/** A FetchResponsePartitionData with every field at its default, overridden by `fields`. */
+export function createFetchResponsePartitionData(fields: Partial<FetchResponsePartitionData> = {}): FetchResponsePartitionData {
   return {
     partitionIndex: 0,
     errorCode: 0,
     highWatermark: 0n,
     lastStableOffset: -1n,
     logStartOffset: -1n,
-    divergingEpoch: defaultFetchResponseEpochEndOffset(),
-    currentLeader: defaultFetchResponseLeaderIdAndEpoch(),
-    snapshotId: defaultFetchResponseSnapshotId(),
+    divergingEpoch: createFetchResponseEpochEndOffset(),
+    currentLeader: createFetchResponseLeaderIdAndEpoch(),
+    snapshotId: createFetchResponseSnapshotId(),
     abortedTransactions: [],
     preferredReadReplica: -1,
     records: null,
+    ...fields,
   };
 }
 
@@ -763,9 +781,9 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
     highWatermark: r.int64(),
     lastStableOffset: r.int64(),
     logStartOffset: v >= 5 ? r.int64() : -1n,
-    divergingEpoch: defaultFetchResponseEpochEndOffset(),
-    currentLeader: defaultFetchResponseLeaderIdAndEpoch(),
-    snapshotId: defaultFetchResponseSnapshotId(),
+    divergingEpoch: createFetchResponseEpochEndOffset(),
+    currentLeader: createFetchResponseLeaderIdAndEpoch(),
+    snapshotId: createFetchResponseSnapshotId(),
     abortedTransactions: r.array(f, true, "abortedTransactions", v, readFetchResponseAbortedTransaction),
     preferredReadReplica: v >= 11 ? r.int32() : -1,
     records: r.bytes(f, true, "records"),
@@ -803,10 +821,12 @@ function readFetchResponsePartitionData(r: Reader, v: number): FetchResponsePart
   return m;
 }
 
-function defaultFetchResponseEpochEndOffset(): FetchResponseEpochEndOffset {
+/** A FetchResponseEpochEndOffset with every field at its default, overridden by `fields`. */
+export function createFetchResponseEpochEndOffset(fields: Partial<FetchResponseEpochEndOffset> = {}): FetchResponseEpochEndOffset {
   return {
     epoch: -1,
     endOffset: -1n,
+    ...fields,
   };
 }
 
@@ -816,19 +836,19 @@ function isDefaultFetchResponseEpochEndOffset(m: FetchResponseEpochEndOffset): b
     !m._unknownTaggedFields?.length;
 }
 
-function sizeFetchResponseEpochEndOffset(c: SizeCache, m: FetchResponseEpochEndOffset, v: number): number {
+function sizeFetchResponseEpochEndOffset(c: SizeCache, m: FetchResponseEpochEndOffset, _v: number): number {
   let n = 12;
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeFetchResponseEpochEndOffset(w: Writer, m: FetchResponseEpochEndOffset, v: number): void {
+function writeFetchResponseEpochEndOffset(w: Writer, m: FetchResponseEpochEndOffset, _v: number): void {
   w.int32(m.epoch);
   w.int64(m.endOffset);
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readFetchResponseEpochEndOffset(r: Reader, v: number): FetchResponseEpochEndOffset {
+function readFetchResponseEpochEndOffset(r: Reader, _v: number): FetchResponseEpochEndOffset {
   const m: FetchResponseEpochEndOffset = {
     epoch: r.int32(),
     endOffset: r.int64(),
@@ -837,10 +857,12 @@ function readFetchResponseEpochEndOffset(r: Reader, v: number): FetchResponseEpo
   return m;
 }
 
-function defaultFetchResponseLeaderIdAndEpoch(): FetchResponseLeaderIdAndEpoch {
+/** A FetchResponseLeaderIdAndEpoch with every field at its default, overridden by `fields`. */
+export function createFetchResponseLeaderIdAndEpoch(fields: Partial<FetchResponseLeaderIdAndEpoch> = {}): FetchResponseLeaderIdAndEpoch {
   return {
     leaderId: -1,
     leaderEpoch: -1,
+    ...fields,
   };
 }
 
@@ -850,19 +872,19 @@ function isDefaultFetchResponseLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpoch
     !m._unknownTaggedFields?.length;
 }
 
-function sizeFetchResponseLeaderIdAndEpoch(c: SizeCache, m: FetchResponseLeaderIdAndEpoch, v: number): number {
+function sizeFetchResponseLeaderIdAndEpoch(c: SizeCache, m: FetchResponseLeaderIdAndEpoch, _v: number): number {
   let n = 8;
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeFetchResponseLeaderIdAndEpoch(w: Writer, m: FetchResponseLeaderIdAndEpoch, v: number): void {
+function writeFetchResponseLeaderIdAndEpoch(w: Writer, m: FetchResponseLeaderIdAndEpoch, _v: number): void {
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readFetchResponseLeaderIdAndEpoch(r: Reader, v: number): FetchResponseLeaderIdAndEpoch {
+function readFetchResponseLeaderIdAndEpoch(r: Reader, _v: number): FetchResponseLeaderIdAndEpoch {
   const m: FetchResponseLeaderIdAndEpoch = {
     leaderId: r.int32(),
     leaderEpoch: r.int32(),
@@ -871,10 +893,12 @@ function readFetchResponseLeaderIdAndEpoch(r: Reader, v: number): FetchResponseL
   return m;
 }
 
-function defaultFetchResponseSnapshotId(): FetchResponseSnapshotId {
+/** A FetchResponseSnapshotId with every field at its default, overridden by `fields`. */
+export function createFetchResponseSnapshotId(fields: Partial<FetchResponseSnapshotId> = {}): FetchResponseSnapshotId {
   return {
     endOffset: -1n,
     epoch: -1,
+    ...fields,
   };
 }
 
@@ -884,19 +908,19 @@ function isDefaultFetchResponseSnapshotId(m: FetchResponseSnapshotId): boolean {
     !m._unknownTaggedFields?.length;
 }
 
-function sizeFetchResponseSnapshotId(c: SizeCache, m: FetchResponseSnapshotId, v: number): number {
+function sizeFetchResponseSnapshotId(c: SizeCache, m: FetchResponseSnapshotId, _v: number): number {
   let n = 12;
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeFetchResponseSnapshotId(w: Writer, m: FetchResponseSnapshotId, v: number): void {
+function writeFetchResponseSnapshotId(w: Writer, m: FetchResponseSnapshotId, _v: number): void {
   w.int64(m.endOffset);
   w.int32(m.epoch);
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readFetchResponseSnapshotId(r: Reader, v: number): FetchResponseSnapshotId {
+function readFetchResponseSnapshotId(r: Reader, _v: number): FetchResponseSnapshotId {
   const m: FetchResponseSnapshotId = {
     endOffset: r.int64(),
     epoch: r.int32(),
@@ -905,10 +929,12 @@ function readFetchResponseSnapshotId(r: Reader, v: number): FetchResponseSnapsho
   return m;
 }
 
-function defaultFetchResponseAbortedTransaction(): FetchResponseAbortedTransaction {
+/** A FetchResponseAbortedTransaction with every field at its default, overridden by `fields`. */
+export function createFetchResponseAbortedTransaction(fields: Partial<FetchResponseAbortedTransaction> = {}): FetchResponseAbortedTransaction {
   return {
     producerId: 0n,
     firstOffset: 0n,
+    ...fields,
   };
 }
 
@@ -950,7 +976,7 @@ export const FetchResponse = new MessageCodec<FetchResponse>({
   size: sizeFetchResponse,
   write: writeFetchResponse,
   read: readFetchResponse,
-  create: (fields = {}) => ({ ...defaultFetchResponse(), ...fields }),
+  create: createFetchResponse,
 });
 
 /** Reads record batches from partitions, starting at given offsets. */

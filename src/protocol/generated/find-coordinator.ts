@@ -11,11 +11,13 @@ export interface FindCoordinatorRequest extends WithUnknownTags {
   coordinatorKeys: string[];
 }
 
-function defaultFindCoordinatorRequest(): FindCoordinatorRequest {
+/** A FindCoordinatorRequest with every field at its default, overridden by `fields`. */
+export function createFindCoordinatorRequest(fields: Partial<FindCoordinatorRequest> = {}): FindCoordinatorRequest {
   return {
     key: "",
     keyType: 0,
     coordinatorKeys: [],
+    ...fields,
   };
 }
 
@@ -65,7 +67,7 @@ export const FindCoordinatorRequest = new MessageCodec<FindCoordinatorRequest>({
   size: sizeFindCoordinatorRequest,
   write: writeFindCoordinatorRequest,
   read: readFindCoordinatorRequest,
-  create: (fields = {}) => ({ ...defaultFindCoordinatorRequest(), ...fields }),
+  create: createFindCoordinatorRequest,
 });
 
 /** FindCoordinatorResponse, versions 0-6, flexible 3+. */
@@ -102,7 +104,8 @@ export interface FindCoordinatorResponseCoordinator extends WithUnknownTags {
   errorMessage: string | null;
 }
 
-function defaultFindCoordinatorResponse(): FindCoordinatorResponse {
+/** A FindCoordinatorResponse with every field at its default, overridden by `fields`. */
+export function createFindCoordinatorResponse(fields: Partial<FindCoordinatorResponse> = {}): FindCoordinatorResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
@@ -111,6 +114,7 @@ function defaultFindCoordinatorResponse(): FindCoordinatorResponse {
     host: "",
     port: 0,
     coordinators: [],
+    ...fields,
   };
 }
 
@@ -166,7 +170,8 @@ function readFindCoordinatorResponse(r: Reader, v: number): FindCoordinatorRespo
   return m;
 }
 
-function defaultFindCoordinatorResponseCoordinator(): FindCoordinatorResponseCoordinator {
+/** A FindCoordinatorResponseCoordinator with every field at its default, overridden by `fields`. */
+export function createFindCoordinatorResponseCoordinator(fields: Partial<FindCoordinatorResponseCoordinator> = {}): FindCoordinatorResponseCoordinator {
   return {
     key: "",
     nodeId: 0,
@@ -174,10 +179,11 @@ function defaultFindCoordinatorResponseCoordinator(): FindCoordinatorResponseCoo
     port: 0,
     errorCode: 0,
     errorMessage: "",
+    ...fields,
   };
 }
 
-function sizeFindCoordinatorResponseCoordinator(c: SizeCache, m: FindCoordinatorResponseCoordinator, v: number): number {
+function sizeFindCoordinatorResponseCoordinator(c: SizeCache, m: FindCoordinatorResponseCoordinator, _v: number): number {
   let n = 10;
   n += c.string(m.key, true, false, "key");
   n += c.string(m.host, true, false, "host");
@@ -186,7 +192,7 @@ function sizeFindCoordinatorResponseCoordinator(c: SizeCache, m: FindCoordinator
   return n;
 }
 
-function writeFindCoordinatorResponseCoordinator(w: Writer, m: FindCoordinatorResponseCoordinator, v: number): void {
+function writeFindCoordinatorResponseCoordinator(w: Writer, m: FindCoordinatorResponseCoordinator, _v: number): void {
   w.string(m.key, true);
   w.int32(m.nodeId);
   w.string(m.host, true);
@@ -196,7 +202,7 @@ function writeFindCoordinatorResponseCoordinator(w: Writer, m: FindCoordinatorRe
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readFindCoordinatorResponseCoordinator(r: Reader, v: number): FindCoordinatorResponseCoordinator {
+function readFindCoordinatorResponseCoordinator(r: Reader, _v: number): FindCoordinatorResponseCoordinator {
   const m: FindCoordinatorResponseCoordinator = {
     key: r.string(true, false, "key"),
     nodeId: r.int32(),
@@ -217,7 +223,7 @@ export const FindCoordinatorResponse = new MessageCodec<FindCoordinatorResponse>
   size: sizeFindCoordinatorResponse,
   write: writeFindCoordinatorResponse,
   read: readFindCoordinatorResponse,
-  create: (fields = {}) => ({ ...defaultFindCoordinatorResponse(), ...fields }),
+  create: createFindCoordinatorResponse,
 });
 
 /** Finds the broker that coordinates a consumer group or a transactional id. */

@@ -13,12 +13,14 @@ export interface HeartbeatRequest extends WithUnknownTags {
   groupInstanceId: string | null;
 }
 
-function defaultHeartbeatRequest(): HeartbeatRequest {
+/** A HeartbeatRequest with every field at its default, overridden by `fields`. */
+export function createHeartbeatRequest(fields: Partial<HeartbeatRequest> = {}): HeartbeatRequest {
   return {
     groupId: "",
     generationId: 0,
     memberId: "",
     groupInstanceId: null,
+    ...fields,
   };
 }
 
@@ -68,7 +70,7 @@ export const HeartbeatRequest = new MessageCodec<HeartbeatRequest>({
   size: sizeHeartbeatRequest,
   write: writeHeartbeatRequest,
   read: readHeartbeatRequest,
-  create: (fields = {}) => ({ ...defaultHeartbeatRequest(), ...fields }),
+  create: createHeartbeatRequest,
 });
 
 /** HeartbeatResponse, versions 0-4, flexible 4+. */
@@ -79,10 +81,12 @@ export interface HeartbeatResponse extends WithUnknownTags {
   errorCode: number;
 }
 
-function defaultHeartbeatResponse(): HeartbeatResponse {
+/** A HeartbeatResponse with every field at its default, overridden by `fields`. */
+export function createHeartbeatResponse(fields: Partial<HeartbeatResponse> = {}): HeartbeatResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
+    ...fields,
   };
 }
 
@@ -125,7 +129,7 @@ export const HeartbeatResponse = new MessageCodec<HeartbeatResponse>({
   size: sizeHeartbeatResponse,
   write: writeHeartbeatResponse,
   read: readHeartbeatResponse,
-  create: (fields = {}) => ({ ...defaultHeartbeatResponse(), ...fields }),
+  create: createHeartbeatResponse,
 });
 
 /** Keeps a classic group member alive and signals rebalances. */

@@ -13,12 +13,14 @@ export interface InitProducerIdRequest extends WithUnknownTags {
   producerEpoch: number;
 }
 
-function defaultInitProducerIdRequest(): InitProducerIdRequest {
+/** A InitProducerIdRequest with every field at its default, overridden by `fields`. */
+export function createInitProducerIdRequest(fields: Partial<InitProducerIdRequest> = {}): InitProducerIdRequest {
   return {
     transactionalId: "",
     transactionTimeoutMs: 0,
     producerId: -1n,
     producerEpoch: -1,
+    ...fields,
   };
 }
 
@@ -69,7 +71,7 @@ export const InitProducerIdRequest = new MessageCodec<InitProducerIdRequest>({
   size: sizeInitProducerIdRequest,
   write: writeInitProducerIdRequest,
   read: readInitProducerIdRequest,
-  create: (fields = {}) => ({ ...defaultInitProducerIdRequest(), ...fields }),
+  create: createInitProducerIdRequest,
 });
 
 /** InitProducerIdResponse, versions 0-5, flexible 2+. */
@@ -84,12 +86,14 @@ export interface InitProducerIdResponse extends WithUnknownTags {
   producerEpoch: number;
 }
 
-function defaultInitProducerIdResponse(): InitProducerIdResponse {
+/** A InitProducerIdResponse with every field at its default, overridden by `fields`. */
+export function createInitProducerIdResponse(fields: Partial<InitProducerIdResponse> = {}): InitProducerIdResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     producerId: -1n,
     producerEpoch: 0,
+    ...fields,
   };
 }
 
@@ -135,7 +139,7 @@ export const InitProducerIdResponse = new MessageCodec<InitProducerIdResponse>({
   size: sizeInitProducerIdResponse,
   write: writeInitProducerIdResponse,
   read: readInitProducerIdResponse,
-  create: (fields = {}) => ({ ...defaultInitProducerIdResponse(), ...fields }),
+  create: createInitProducerIdResponse,
 });
 
 /** Gets a producer id and epoch for idempotent or transactional producing. */

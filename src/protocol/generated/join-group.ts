@@ -29,7 +29,8 @@ export interface JoinGroupRequestProtocol extends WithUnknownTags {
   metadata: Buffer;
 }
 
-function defaultJoinGroupRequest(): JoinGroupRequest {
+/** A JoinGroupRequest with every field at its default, overridden by `fields`. */
+export function createJoinGroupRequest(fields: Partial<JoinGroupRequest> = {}): JoinGroupRequest {
   return {
     groupId: "",
     sessionTimeoutMs: 0,
@@ -39,6 +40,7 @@ function defaultJoinGroupRequest(): JoinGroupRequest {
     protocolType: "",
     protocols: [],
     reason: null,
+    ...fields,
   };
 }
 
@@ -92,10 +94,12 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
   return m;
 }
 
-function defaultJoinGroupRequestProtocol(): JoinGroupRequestProtocol {
+/** A JoinGroupRequestProtocol with every field at its default, overridden by `fields`. */
+export function createJoinGroupRequestProtocol(fields: Partial<JoinGroupRequestProtocol> = {}): JoinGroupRequestProtocol {
   return {
     name: "",
     metadata: Buffer.alloc(0),
+    ...fields,
   };
 }
 
@@ -139,7 +143,7 @@ export const JoinGroupRequest = new MessageCodec<JoinGroupRequest>({
   size: sizeJoinGroupRequest,
   write: writeJoinGroupRequest,
   read: readJoinGroupRequest,
-  create: (fields = {}) => ({ ...defaultJoinGroupRequest(), ...fields }),
+  create: createJoinGroupRequest,
 });
 
 /** JoinGroupResponse, versions 0-9, flexible 6+. */
@@ -174,7 +178,8 @@ export interface JoinGroupResponseMember extends WithUnknownTags {
   metadata: Buffer;
 }
 
-function defaultJoinGroupResponse(): JoinGroupResponse {
+/** A JoinGroupResponse with every field at its default, overridden by `fields`. */
+export function createJoinGroupResponse(fields: Partial<JoinGroupResponse> = {}): JoinGroupResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
@@ -185,6 +190,7 @@ function defaultJoinGroupResponse(): JoinGroupResponse {
     skipAssignment: false,
     memberId: "",
     members: [],
+    ...fields,
   };
 }
 
@@ -240,11 +246,13 @@ function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
   return m;
 }
 
-function defaultJoinGroupResponseMember(): JoinGroupResponseMember {
+/** A JoinGroupResponseMember with every field at its default, overridden by `fields`. */
+export function createJoinGroupResponseMember(fields: Partial<JoinGroupResponseMember> = {}): JoinGroupResponseMember {
   return {
     memberId: "",
     groupInstanceId: null,
     metadata: Buffer.alloc(0),
+    ...fields,
   };
 }
 
@@ -291,7 +299,7 @@ export const JoinGroupResponse = new MessageCodec<JoinGroupResponse>({
   size: sizeJoinGroupResponse,
   write: writeJoinGroupResponse,
   read: readJoinGroupResponse,
-  create: (fields = {}) => ({ ...defaultJoinGroupResponse(), ...fields }),
+  create: createJoinGroupResponse,
 });
 
 /** Joins a classic consumer group and elects its leader. */

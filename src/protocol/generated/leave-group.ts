@@ -21,11 +21,13 @@ export interface LeaveGroupRequestMemberIdentity extends WithUnknownTags {
   reason: string | null;
 }
 
-function defaultLeaveGroupRequest(): LeaveGroupRequest {
+/** A LeaveGroupRequest with every field at its default, overridden by `fields`. */
+export function createLeaveGroupRequest(fields: Partial<LeaveGroupRequest> = {}): LeaveGroupRequest {
   return {
     groupId: "",
     memberId: "",
     members: [],
+    ...fields,
   };
 }
 
@@ -66,11 +68,13 @@ function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
   return m;
 }
 
-function defaultLeaveGroupRequestMemberIdentity(): LeaveGroupRequestMemberIdentity {
+/** A LeaveGroupRequestMemberIdentity with every field at its default, overridden by `fields`. */
+export function createLeaveGroupRequestMemberIdentity(fields: Partial<LeaveGroupRequestMemberIdentity> = {}): LeaveGroupRequestMemberIdentity {
   return {
     memberId: "",
     groupInstanceId: null,
     reason: null,
+    ...fields,
   };
 }
 
@@ -117,7 +121,7 @@ export const LeaveGroupRequest = new MessageCodec<LeaveGroupRequest>({
   size: sizeLeaveGroupRequest,
   write: writeLeaveGroupRequest,
   read: readLeaveGroupRequest,
-  create: (fields = {}) => ({ ...defaultLeaveGroupRequest(), ...fields }),
+  create: createLeaveGroupRequest,
 });
 
 /** LeaveGroupResponse, versions 0-5, flexible 4+. */
@@ -140,11 +144,13 @@ export interface LeaveGroupResponseMemberResponse extends WithUnknownTags {
   errorCode: number;
 }
 
-function defaultLeaveGroupResponse(): LeaveGroupResponse {
+/** A LeaveGroupResponse with every field at its default, overridden by `fields`. */
+export function createLeaveGroupResponse(fields: Partial<LeaveGroupResponse> = {}): LeaveGroupResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     members: [],
+    ...fields,
   };
 }
 
@@ -183,11 +189,13 @@ function readLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
   return m;
 }
 
-function defaultLeaveGroupResponseMemberResponse(): LeaveGroupResponseMemberResponse {
+/** A LeaveGroupResponseMemberResponse with every field at its default, overridden by `fields`. */
+export function createLeaveGroupResponseMemberResponse(fields: Partial<LeaveGroupResponseMemberResponse> = {}): LeaveGroupResponseMemberResponse {
   return {
     memberId: "",
     groupInstanceId: "",
     errorCode: 0,
+    ...fields,
   };
 }
 
@@ -233,7 +241,7 @@ export const LeaveGroupResponse = new MessageCodec<LeaveGroupResponse>({
   size: sizeLeaveGroupResponse,
   write: writeLeaveGroupResponse,
   read: readLeaveGroupResponse,
-  create: (fields = {}) => ({ ...defaultLeaveGroupResponse(), ...fields }),
+  create: createLeaveGroupResponse,
 });
 
 /** Leaves a classic consumer group. */

@@ -31,12 +31,14 @@ export interface ListOffsetsRequestListOffsetsPartition extends WithUnknownTags 
   timestamp: bigint;
 }
 
-function defaultListOffsetsRequest(): ListOffsetsRequest {
+/** A ListOffsetsRequest with every field at its default, overridden by `fields`. */
+export function createListOffsetsRequest(fields: Partial<ListOffsetsRequest> = {}): ListOffsetsRequest {
   return {
     replicaId: 0,
     isolationLevel: 0,
     topics: [],
     timeoutMs: 0,
+    ...fields,
   };
 }
 
@@ -78,10 +80,12 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
   return m;
 }
 
-function defaultListOffsetsRequestListOffsetsTopic(): ListOffsetsRequestListOffsetsTopic {
+/** A ListOffsetsRequestListOffsetsTopic with every field at its default, overridden by `fields`. */
+export function createListOffsetsRequestListOffsetsTopic(fields: Partial<ListOffsetsRequestListOffsetsTopic> = {}): ListOffsetsRequestListOffsetsTopic {
   return {
     name: "",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -117,11 +121,13 @@ function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number): ListOffse
   return m;
 }
 
-function defaultListOffsetsRequestListOffsetsPartition(): ListOffsetsRequestListOffsetsPartition {
+/** A ListOffsetsRequestListOffsetsPartition with every field at its default, overridden by `fields`. */
+export function createListOffsetsRequestListOffsetsPartition(fields: Partial<ListOffsetsRequestListOffsetsPartition> = {}): ListOffsetsRequestListOffsetsPartition {
   return {
     partitionIndex: 0,
     currentLeaderEpoch: -1,
     timestamp: 0n,
+    ...fields,
   };
 }
 
@@ -166,7 +172,7 @@ export const ListOffsetsRequest = new MessageCodec<ListOffsetsRequest>({
   size: sizeListOffsetsRequest,
   write: writeListOffsetsRequest,
   read: readListOffsetsRequest,
-  create: (fields = {}) => ({ ...defaultListOffsetsRequest(), ...fields }),
+  create: createListOffsetsRequest,
 });
 
 /** ListOffsetsResponse, versions 1-11, flexible 6+. */
@@ -199,10 +205,12 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse extends WithUnk
   leaderEpoch: number;
 }
 
-function defaultListOffsetsResponse(): ListOffsetsResponse {
+/** A ListOffsetsResponse with every field at its default, overridden by `fields`. */
+export function createListOffsetsResponse(fields: Partial<ListOffsetsResponse> = {}): ListOffsetsResponse {
   return {
     throttleTimeMs: 0,
     topics: [],
+    ...fields,
   };
 }
 
@@ -238,10 +246,12 @@ function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
   return m;
 }
 
-function defaultListOffsetsResponseListOffsetsTopicResponse(): ListOffsetsResponseListOffsetsTopicResponse {
+/** A ListOffsetsResponseListOffsetsTopicResponse with every field at its default, overridden by `fields`. */
+export function createListOffsetsResponseListOffsetsTopicResponse(fields: Partial<ListOffsetsResponseListOffsetsTopicResponse> = {}): ListOffsetsResponseListOffsetsTopicResponse {
   return {
     name: "",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -277,13 +287,15 @@ function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: number): 
   return m;
 }
 
-function defaultListOffsetsResponseListOffsetsPartitionResponse(): ListOffsetsResponseListOffsetsPartitionResponse {
+/** A ListOffsetsResponseListOffsetsPartitionResponse with every field at its default, overridden by `fields`. */
+export function createListOffsetsResponseListOffsetsPartitionResponse(fields: Partial<ListOffsetsResponseListOffsetsPartitionResponse> = {}): ListOffsetsResponseListOffsetsPartitionResponse {
   return {
     partitionIndex: 0,
     errorCode: 0,
     timestamp: -1n,
     offset: -1n,
     leaderEpoch: -1,
+    ...fields,
   };
 }
 
@@ -333,7 +345,7 @@ export const ListOffsetsResponse = new MessageCodec<ListOffsetsResponse>({
   size: sizeListOffsetsResponse,
   write: writeListOffsetsResponse,
   read: readListOffsetsResponse,
-  create: (fields = {}) => ({ ...defaultListOffsetsResponse(), ...fields }),
+  create: createListOffsetsResponse,
 });
 
 /** Finds offsets by timestamp, or the earliest and latest offsets of partitions. */

@@ -21,12 +21,14 @@ export interface MetadataRequestTopic extends WithUnknownTags {
   name: string | null;
 }
 
-function defaultMetadataRequest(): MetadataRequest {
+/** A MetadataRequest with every field at its default, overridden by `fields`. */
+export function createMetadataRequest(fields: Partial<MetadataRequest> = {}): MetadataRequest {
   return {
     topics: [],
     allowAutoTopicCreation: true,
     includeClusterAuthorizedOperations: false,
     includeTopicAuthorizedOperations: false,
+    ...fields,
   };
 }
 
@@ -71,10 +73,12 @@ function readMetadataRequest(r: Reader, v: number): MetadataRequest {
   return m;
 }
 
-function defaultMetadataRequestTopic(): MetadataRequestTopic {
+/** A MetadataRequestTopic with every field at its default, overridden by `fields`. */
+export function createMetadataRequestTopic(fields: Partial<MetadataRequestTopic> = {}): MetadataRequestTopic {
   return {
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     name: "",
+    ...fields,
   };
 }
 
@@ -118,7 +122,7 @@ export const MetadataRequest = new MessageCodec<MetadataRequest>({
   size: sizeMetadataRequest,
   write: writeMetadataRequest,
   read: readMetadataRequest,
-  create: (fields = {}) => ({ ...defaultMetadataRequest(), ...fields }),
+  create: createMetadataRequest,
 });
 
 /** MetadataResponse, versions 0-13, flexible 9+. */
@@ -185,7 +189,8 @@ export interface MetadataResponsePartition extends WithUnknownTags {
   offlineReplicas: number[];
 }
 
-function defaultMetadataResponse(): MetadataResponse {
+/** A MetadataResponse with every field at its default, overridden by `fields`. */
+export function createMetadataResponse(fields: Partial<MetadataResponse> = {}): MetadataResponse {
   return {
     throttleTimeMs: 0,
     brokers: [],
@@ -194,6 +199,7 @@ function defaultMetadataResponse(): MetadataResponse {
     topics: [],
     clusterAuthorizedOperations: -2147483648,
     errorCode: 0,
+    ...fields,
   };
 }
 
@@ -245,12 +251,14 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   return m;
 }
 
-function defaultMetadataResponseBroker(): MetadataResponseBroker {
+/** A MetadataResponseBroker with every field at its default, overridden by `fields`. */
+export function createMetadataResponseBroker(fields: Partial<MetadataResponseBroker> = {}): MetadataResponseBroker {
   return {
     nodeId: 0,
     host: "",
     port: 0,
     rack: null,
+    ...fields,
   };
 }
 
@@ -290,7 +298,8 @@ function readMetadataResponseBroker(r: Reader, v: number): MetadataResponseBroke
   return m;
 }
 
-function defaultMetadataResponseTopic(): MetadataResponseTopic {
+/** A MetadataResponseTopic with every field at its default, overridden by `fields`. */
+export function createMetadataResponseTopic(fields: Partial<MetadataResponseTopic> = {}): MetadataResponseTopic {
   return {
     errorCode: 0,
     name: "",
@@ -298,6 +307,7 @@ function defaultMetadataResponseTopic(): MetadataResponseTopic {
     isInternal: false,
     partitions: [],
     topicAuthorizedOperations: -2147483648,
+    ...fields,
   };
 }
 
@@ -345,7 +355,8 @@ function readMetadataResponseTopic(r: Reader, v: number): MetadataResponseTopic 
   return m;
 }
 
-function defaultMetadataResponsePartition(): MetadataResponsePartition {
+/** A MetadataResponsePartition with every field at its default, overridden by `fields`. */
+export function createMetadataResponsePartition(fields: Partial<MetadataResponsePartition> = {}): MetadataResponsePartition {
   return {
     errorCode: 0,
     partitionIndex: 0,
@@ -354,6 +365,7 @@ function defaultMetadataResponsePartition(): MetadataResponsePartition {
     replicaNodes: [],
     isrNodes: [],
     offlineReplicas: [],
+    ...fields,
   };
 }
 
@@ -409,7 +421,7 @@ export const MetadataResponse = new MessageCodec<MetadataResponse>({
   size: sizeMetadataResponse,
   write: writeMetadataResponse,
   read: readMetadataResponse,
-  create: (fields = {}) => ({ ...defaultMetadataResponse(), ...fields }),
+  create: createMetadataResponse,
 });
 
 /** Brokers, topics, partitions and their leaders: what a client routes by. */

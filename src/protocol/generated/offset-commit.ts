@@ -39,7 +39,8 @@ export interface OffsetCommitRequestPartition extends WithUnknownTags {
   committedMetadata: string | null;
 }
 
-function defaultOffsetCommitRequest(): OffsetCommitRequest {
+/** A OffsetCommitRequest with every field at its default, overridden by `fields`. */
+export function createOffsetCommitRequest(fields: Partial<OffsetCommitRequest> = {}): OffsetCommitRequest {
   return {
     groupId: "",
     generationIdOrMemberEpoch: -1,
@@ -47,6 +48,7 @@ function defaultOffsetCommitRequest(): OffsetCommitRequest {
     groupInstanceId: null,
     retentionTimeMs: -1n,
     topics: [],
+    ...fields,
   };
 }
 
@@ -94,11 +96,13 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
   return m;
 }
 
-function defaultOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
+/** A OffsetCommitRequestTopic with every field at its default, overridden by `fields`. */
+export function createOffsetCommitRequestTopic(fields: Partial<OffsetCommitRequestTopic> = {}): OffsetCommitRequestTopic {
   return {
     name: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -137,12 +141,14 @@ function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequest
   return m;
 }
 
-function defaultOffsetCommitRequestPartition(): OffsetCommitRequestPartition {
+/** A OffsetCommitRequestPartition with every field at its default, overridden by `fields`. */
+export function createOffsetCommitRequestPartition(fields: Partial<OffsetCommitRequestPartition> = {}): OffsetCommitRequestPartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
     committedLeaderEpoch: -1,
     committedMetadata: "",
+    ...fields,
   };
 }
 
@@ -190,7 +196,7 @@ export const OffsetCommitRequest = new MessageCodec<OffsetCommitRequest>({
   size: sizeOffsetCommitRequest,
   write: writeOffsetCommitRequest,
   read: readOffsetCommitRequest,
-  create: (fields = {}) => ({ ...defaultOffsetCommitRequest(), ...fields }),
+  create: createOffsetCommitRequest,
 });
 
 /** OffsetCommitResponse, versions 2-10, flexible 8+. */
@@ -219,10 +225,12 @@ export interface OffsetCommitResponsePartition extends WithUnknownTags {
   errorCode: number;
 }
 
-function defaultOffsetCommitResponse(): OffsetCommitResponse {
+/** A OffsetCommitResponse with every field at its default, overridden by `fields`. */
+export function createOffsetCommitResponse(fields: Partial<OffsetCommitResponse> = {}): OffsetCommitResponse {
   return {
     throttleTimeMs: 0,
     topics: [],
+    ...fields,
   };
 }
 
@@ -258,11 +266,13 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
   return m;
 }
 
-function defaultOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
+/** A OffsetCommitResponseTopic with every field at its default, overridden by `fields`. */
+export function createOffsetCommitResponseTopic(fields: Partial<OffsetCommitResponseTopic> = {}): OffsetCommitResponseTopic {
   return {
     name: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -301,10 +311,12 @@ function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitRespon
   return m;
 }
 
-function defaultOffsetCommitResponsePartition(): OffsetCommitResponsePartition {
+/** A OffsetCommitResponsePartition with every field at its default, overridden by `fields`. */
+export function createOffsetCommitResponsePartition(fields: Partial<OffsetCommitResponsePartition> = {}): OffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
+    ...fields,
   };
 }
 
@@ -346,7 +358,7 @@ export const OffsetCommitResponse = new MessageCodec<OffsetCommitResponse>({
   size: sizeOffsetCommitResponse,
   write: writeOffsetCommitResponse,
   read: readOffsetCommitResponse,
-  create: (fields = {}) => ({ ...defaultOffsetCommitResponse(), ...fields }),
+  create: createOffsetCommitResponse,
 });
 
 /** Stores a consumer group's positions. */

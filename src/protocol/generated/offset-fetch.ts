@@ -43,12 +43,14 @@ export interface OffsetFetchRequestTopics extends WithUnknownTags {
   partitionIndexes: number[];
 }
 
-function defaultOffsetFetchRequest(): OffsetFetchRequest {
+/** A OffsetFetchRequest with every field at its default, overridden by `fields`. */
+export function createOffsetFetchRequest(fields: Partial<OffsetFetchRequest> = {}): OffsetFetchRequest {
   return {
     groupId: "",
     topics: [],
     groups: [],
     requireStable: false,
+    ...fields,
   };
 }
 
@@ -94,10 +96,12 @@ function readOffsetFetchRequest(r: Reader, v: number): OffsetFetchRequest {
   return m;
 }
 
-function defaultOffsetFetchRequestTopic(): OffsetFetchRequestTopic {
+/** A OffsetFetchRequestTopic with every field at its default, overridden by `fields`. */
+export function createOffsetFetchRequestTopic(fields: Partial<OffsetFetchRequestTopic> = {}): OffsetFetchRequestTopic {
   return {
     name: "",
     partitionIndexes: [],
+    ...fields,
   };
 }
 
@@ -133,12 +137,14 @@ function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestTo
   return m;
 }
 
-function defaultOffsetFetchRequestGroup(): OffsetFetchRequestGroup {
+/** A OffsetFetchRequestGroup with every field at its default, overridden by `fields`. */
+export function createOffsetFetchRequestGroup(fields: Partial<OffsetFetchRequestGroup> = {}): OffsetFetchRequestGroup {
   return {
     groupId: "",
     memberId: null,
     memberEpoch: -1,
     topics: [],
+    ...fields,
   };
 }
 
@@ -171,11 +177,13 @@ function readOffsetFetchRequestGroup(r: Reader, v: number): OffsetFetchRequestGr
   return m;
 }
 
-function defaultOffsetFetchRequestTopics(): OffsetFetchRequestTopics {
+/** A OffsetFetchRequestTopics with every field at its default, overridden by `fields`. */
+export function createOffsetFetchRequestTopics(fields: Partial<OffsetFetchRequestTopics> = {}): OffsetFetchRequestTopics {
   return {
     name: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitionIndexes: [],
+    ...fields,
   };
 }
 
@@ -213,7 +221,7 @@ export const OffsetFetchRequest = new MessageCodec<OffsetFetchRequest>({
   size: sizeOffsetFetchRequest,
   write: writeOffsetFetchRequest,
   read: readOffsetFetchRequest,
-  create: (fields = {}) => ({ ...defaultOffsetFetchRequest(), ...fields }),
+  create: createOffsetFetchRequest,
 });
 
 /** OffsetFetchResponse, versions 1-10, flexible 6+. */
@@ -284,12 +292,14 @@ export interface OffsetFetchResponsePartitions extends WithUnknownTags {
   errorCode: number;
 }
 
-function defaultOffsetFetchResponse(): OffsetFetchResponse {
+/** A OffsetFetchResponse with every field at its default, overridden by `fields`. */
+export function createOffsetFetchResponse(fields: Partial<OffsetFetchResponse> = {}): OffsetFetchResponse {
   return {
     throttleTimeMs: 0,
     topics: [],
     errorCode: 0,
     groups: [],
+    ...fields,
   };
 }
 
@@ -333,10 +343,12 @@ function readOffsetFetchResponse(r: Reader, v: number): OffsetFetchResponse {
   return m;
 }
 
-function defaultOffsetFetchResponseTopic(): OffsetFetchResponseTopic {
+/** A OffsetFetchResponseTopic with every field at its default, overridden by `fields`. */
+export function createOffsetFetchResponseTopic(fields: Partial<OffsetFetchResponseTopic> = {}): OffsetFetchResponseTopic {
   return {
     name: "",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -372,11 +384,13 @@ function readOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetchResponse
   return m;
 }
 
-function defaultOffsetFetchResponseGroup(): OffsetFetchResponseGroup {
+/** A OffsetFetchResponseGroup with every field at its default, overridden by `fields`. */
+export function createOffsetFetchResponseGroup(fields: Partial<OffsetFetchResponseGroup> = {}): OffsetFetchResponseGroup {
   return {
     groupId: "",
     topics: [],
     errorCode: 0,
+    ...fields,
   };
 }
 
@@ -405,13 +419,15 @@ function readOffsetFetchResponseGroup(r: Reader, v: number): OffsetFetchResponse
   return m;
 }
 
-function defaultOffsetFetchResponsePartition(): OffsetFetchResponsePartition {
+/** A OffsetFetchResponsePartition with every field at its default, overridden by `fields`. */
+export function createOffsetFetchResponsePartition(fields: Partial<OffsetFetchResponsePartition> = {}): OffsetFetchResponsePartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
     committedLeaderEpoch: -1,
     metadata: "",
     errorCode: 0,
+    ...fields,
   };
 }
 
@@ -453,11 +469,13 @@ function readOffsetFetchResponsePartition(r: Reader, v: number): OffsetFetchResp
   return m;
 }
 
-function defaultOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
+/** A OffsetFetchResponseTopics with every field at its default, overridden by `fields`. */
+export function createOffsetFetchResponseTopics(fields: Partial<OffsetFetchResponseTopics> = {}): OffsetFetchResponseTopics {
   return {
     name: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -487,24 +505,26 @@ function readOffsetFetchResponseTopics(r: Reader, v: number): OffsetFetchRespons
   return m;
 }
 
-function defaultOffsetFetchResponsePartitions(): OffsetFetchResponsePartitions {
+/** A OffsetFetchResponsePartitions with every field at its default, overridden by `fields`. */
+export function createOffsetFetchResponsePartitions(fields: Partial<OffsetFetchResponsePartitions> = {}): OffsetFetchResponsePartitions {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
     committedLeaderEpoch: -1,
     metadata: "",
     errorCode: 0,
+    ...fields,
   };
 }
 
-function sizeOffsetFetchResponsePartitions(c: SizeCache, m: OffsetFetchResponsePartitions, v: number): number {
+function sizeOffsetFetchResponsePartitions(c: SizeCache, m: OffsetFetchResponsePartitions, _v: number): number {
   let n = 18;
   n += c.string(m.metadata, true, true, "metadata");
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePartitions, v: number): void {
+function writeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePartitions, _v: number): void {
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
   w.int32(m.committedLeaderEpoch);
@@ -513,7 +533,7 @@ function writeOffsetFetchResponsePartitions(w: Writer, m: OffsetFetchResponsePar
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readOffsetFetchResponsePartitions(r: Reader, v: number): OffsetFetchResponsePartitions {
+function readOffsetFetchResponsePartitions(r: Reader, _v: number): OffsetFetchResponsePartitions {
   const m: OffsetFetchResponsePartitions = {
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
@@ -533,7 +553,7 @@ export const OffsetFetchResponse = new MessageCodec<OffsetFetchResponse>({
   size: sizeOffsetFetchResponse,
   write: writeOffsetFetchResponse,
   read: readOffsetFetchResponse,
-  create: (fields = {}) => ({ ...defaultOffsetFetchResponse(), ...fields }),
+  create: createOffsetFetchResponse,
 });
 
 /** Reads a consumer group's stored positions. */

@@ -31,12 +31,14 @@ export interface ProduceRequestPartitionProduceData extends WithUnknownTags {
   records: Buffer | null;
 }
 
-function defaultProduceRequest(): ProduceRequest {
+/** A ProduceRequest with every field at its default, overridden by `fields`. */
+export function createProduceRequest(fields: Partial<ProduceRequest> = {}): ProduceRequest {
   return {
     transactionalId: null,
     acks: 0,
     timeoutMs: 0,
     topicData: [],
+    ...fields,
   };
 }
 
@@ -76,11 +78,13 @@ function readProduceRequest(r: Reader, v: number): ProduceRequest {
   return m;
 }
 
-function defaultProduceRequestTopicProduceData(): ProduceRequestTopicProduceData {
+/** A ProduceRequestTopicProduceData with every field at its default, overridden by `fields`. */
+export function createProduceRequestTopicProduceData(fields: Partial<ProduceRequestTopicProduceData> = {}): ProduceRequestTopicProduceData {
   return {
     name: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitionData: [],
+    ...fields,
   };
 }
 
@@ -119,10 +123,12 @@ function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceReques
   return m;
 }
 
-function defaultProduceRequestPartitionProduceData(): ProduceRequestPartitionProduceData {
+/** A ProduceRequestPartitionProduceData with every field at its default, overridden by `fields`. */
+export function createProduceRequestPartitionProduceData(fields: Partial<ProduceRequestPartitionProduceData> = {}): ProduceRequestPartitionProduceData {
   return {
     index: 0,
     records: null,
+    ...fields,
   };
 }
 
@@ -165,7 +171,7 @@ export const ProduceRequest = new MessageCodec<ProduceRequest>({
   size: sizeProduceRequest,
   write: writeProduceRequest,
   read: readProduceRequest,
-  create: (fields = {}) => ({ ...defaultProduceRequest(), ...fields }),
+  create: createProduceRequest,
 });
 
 /** ProduceResponse, versions 3-13, flexible 9+. */
@@ -236,11 +242,13 @@ export interface ProduceResponseLeaderIdAndEpoch extends WithUnknownTags {
   leaderEpoch: number;
 }
 
-function defaultProduceResponse(): ProduceResponse {
+/** A ProduceResponse with every field at its default, overridden by `fields`. */
+export function createProduceResponse(fields: Partial<ProduceResponse> = {}): ProduceResponse {
   return {
     responses: [],
     throttleTimeMs: 0,
     nodeEndpoints: [],
+    ...fields,
   };
 }
 
@@ -304,11 +312,13 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
   return m;
 }
 
-function defaultProduceResponseTopicProduceResponse(): ProduceResponseTopicProduceResponse {
+/** A ProduceResponseTopicProduceResponse with every field at its default, overridden by `fields`. */
+export function createProduceResponseTopicProduceResponse(fields: Partial<ProduceResponseTopicProduceResponse> = {}): ProduceResponseTopicProduceResponse {
   return {
     name: "",
     topicId: "AAAAAAAAAAAAAAAAAAAAAA",
     partitionResponses: [],
+    ...fields,
   };
 }
 
@@ -347,16 +357,18 @@ function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceR
   return m;
 }
 
-function defaultProduceResponseNodeEndpoint(): ProduceResponseNodeEndpoint {
+/** A ProduceResponseNodeEndpoint with every field at its default, overridden by `fields`. */
+export function createProduceResponseNodeEndpoint(fields: Partial<ProduceResponseNodeEndpoint> = {}): ProduceResponseNodeEndpoint {
   return {
     nodeId: 0,
     host: "",
     port: 0,
     rack: null,
+    ...fields,
   };
 }
 
-function sizeProduceResponseNodeEndpoint(c: SizeCache, m: ProduceResponseNodeEndpoint, v: number): number {
+function sizeProduceResponseNodeEndpoint(c: SizeCache, m: ProduceResponseNodeEndpoint, _v: number): number {
   let n = 8;
   n += c.string(m.host, true, false, "host");
   n += c.string(m.rack, true, true, "rack");
@@ -364,7 +376,7 @@ function sizeProduceResponseNodeEndpoint(c: SizeCache, m: ProduceResponseNodeEnd
   return n;
 }
 
-function writeProduceResponseNodeEndpoint(w: Writer, m: ProduceResponseNodeEndpoint, v: number): void {
+function writeProduceResponseNodeEndpoint(w: Writer, m: ProduceResponseNodeEndpoint, _v: number): void {
   w.int32(m.nodeId);
   w.string(m.host, true);
   w.int32(m.port);
@@ -372,7 +384,7 @@ function writeProduceResponseNodeEndpoint(w: Writer, m: ProduceResponseNodeEndpo
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readProduceResponseNodeEndpoint(r: Reader, v: number): ProduceResponseNodeEndpoint {
+function readProduceResponseNodeEndpoint(r: Reader, _v: number): ProduceResponseNodeEndpoint {
   const m: ProduceResponseNodeEndpoint = {
     nodeId: r.int32(),
     host: r.string(true, false, "host"),
@@ -383,7 +395,8 @@ function readProduceResponseNodeEndpoint(r: Reader, v: number): ProduceResponseN
   return m;
 }
 
-function defaultProduceResponsePartitionProduceResponse(): ProduceResponsePartitionProduceResponse {
+/** A ProduceResponsePartitionProduceResponse with every field at its default, overridden by `fields`. */
+export function createProduceResponsePartitionProduceResponse(fields: Partial<ProduceResponsePartitionProduceResponse> = {}): ProduceResponsePartitionProduceResponse {
   return {
     index: 0,
     errorCode: 0,
@@ -392,7 +405,8 @@ function defaultProduceResponsePartitionProduceResponse(): ProduceResponsePartit
     logStartOffset: -1n,
     recordErrors: [],
     errorMessage: null,
-    currentLeader: defaultProduceResponseLeaderIdAndEpoch(),
+    currentLeader: createProduceResponseLeaderIdAndEpoch(),
+    ...fields,
   };
 }
 
@@ -447,7 +461,7 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
     logStartOffset: v >= 5 ? r.int64() : -1n,
     recordErrors: v >= 8 ? r.array(f, false, "recordErrors", v, readProduceResponseBatchIndexAndErrorMessage) : [],
     errorMessage: v >= 8 ? r.string(f, true, "errorMessage") : null,
-    currentLeader: defaultProduceResponseLeaderIdAndEpoch(),
+    currentLeader: createProduceResponseLeaderIdAndEpoch(),
   };
   if (f) {
     for (let count = r.tagCount(); count > 0; count--) {
@@ -468,10 +482,12 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
   return m;
 }
 
-function defaultProduceResponseBatchIndexAndErrorMessage(): ProduceResponseBatchIndexAndErrorMessage {
+/** A ProduceResponseBatchIndexAndErrorMessage with every field at its default, overridden by `fields`. */
+export function createProduceResponseBatchIndexAndErrorMessage(fields: Partial<ProduceResponseBatchIndexAndErrorMessage> = {}): ProduceResponseBatchIndexAndErrorMessage {
   return {
     batchIndex: 0,
     batchIndexErrorMessage: null,
+    ...fields,
   };
 }
 
@@ -506,10 +522,12 @@ function readProduceResponseBatchIndexAndErrorMessage(r: Reader, v: number): Pro
   return m;
 }
 
-function defaultProduceResponseLeaderIdAndEpoch(): ProduceResponseLeaderIdAndEpoch {
+/** A ProduceResponseLeaderIdAndEpoch with every field at its default, overridden by `fields`. */
+export function createProduceResponseLeaderIdAndEpoch(fields: Partial<ProduceResponseLeaderIdAndEpoch> = {}): ProduceResponseLeaderIdAndEpoch {
   return {
     leaderId: -1,
     leaderEpoch: -1,
+    ...fields,
   };
 }
 
@@ -519,19 +537,19 @@ function isDefaultProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndE
     !m._unknownTaggedFields?.length;
 }
 
-function sizeProduceResponseLeaderIdAndEpoch(c: SizeCache, m: ProduceResponseLeaderIdAndEpoch, v: number): number {
+function sizeProduceResponseLeaderIdAndEpoch(c: SizeCache, m: ProduceResponseLeaderIdAndEpoch, _v: number): number {
   let n = 8;
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
 
-function writeProduceResponseLeaderIdAndEpoch(w: Writer, m: ProduceResponseLeaderIdAndEpoch, v: number): void {
+function writeProduceResponseLeaderIdAndEpoch(w: Writer, m: ProduceResponseLeaderIdAndEpoch, _v: number): void {
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   w.taggedSection(m._unknownTaggedFields);
 }
 
-function readProduceResponseLeaderIdAndEpoch(r: Reader, v: number): ProduceResponseLeaderIdAndEpoch {
+function readProduceResponseLeaderIdAndEpoch(r: Reader, _v: number): ProduceResponseLeaderIdAndEpoch {
   const m: ProduceResponseLeaderIdAndEpoch = {
     leaderId: r.int32(),
     leaderEpoch: r.int32(),
@@ -548,7 +566,7 @@ export const ProduceResponse = new MessageCodec<ProduceResponse>({
   size: sizeProduceResponse,
   write: writeProduceResponse,
   read: readProduceResponse,
-  create: (fields = {}) => ({ ...defaultProduceResponse(), ...fields }),
+  create: createProduceResponse,
 });
 
 /** Writes record batches to partition leaders. */

@@ -13,12 +13,14 @@ export interface RequestHeader extends WithUnknownTags {
   clientId: string | null;
 }
 
-function defaultRequestHeader(): RequestHeader {
+/** A RequestHeader with every field at its default, overridden by `fields`. */
+export function createRequestHeader(fields: Partial<RequestHeader> = {}): RequestHeader {
   return {
     requestApiKey: 0,
     requestApiVersion: 0,
     correlationId: 0,
     clientId: "",
+    ...fields,
   };
 }
 
@@ -65,5 +67,5 @@ export const RequestHeader = new MessageCodec<RequestHeader>({
   size: sizeRequestHeader,
   write: writeRequestHeader,
   read: readRequestHeader,
-  create: (fields = {}) => ({ ...defaultRequestHeader(), ...fields }),
+  create: createRequestHeader,
 });

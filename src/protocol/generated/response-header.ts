@@ -7,9 +7,11 @@ export interface ResponseHeader extends WithUnknownTags {
   correlationId: number;
 }
 
-function defaultResponseHeader(): ResponseHeader {
+/** A ResponseHeader with every field at its default, overridden by `fields`. */
+export function createResponseHeader(fields: Partial<ResponseHeader> = {}): ResponseHeader {
   return {
     correlationId: 0,
+    ...fields,
   };
 }
 
@@ -49,5 +51,5 @@ export const ResponseHeader = new MessageCodec<ResponseHeader>({
   size: sizeResponseHeader,
   write: writeResponseHeader,
   read: readResponseHeader,
-  create: (fields = {}) => ({ ...defaultResponseHeader(), ...fields }),
+  create: createResponseHeader,
 });

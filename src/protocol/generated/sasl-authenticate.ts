@@ -7,9 +7,11 @@ export interface SaslAuthenticateRequest extends WithUnknownTags {
   authBytes: Buffer;
 }
 
-function defaultSaslAuthenticateRequest(): SaslAuthenticateRequest {
+/** A SaslAuthenticateRequest with every field at its default, overridden by `fields`. */
+export function createSaslAuthenticateRequest(fields: Partial<SaslAuthenticateRequest> = {}): SaslAuthenticateRequest {
   return {
     authBytes: Buffer.alloc(0),
+    ...fields,
   };
 }
 
@@ -50,7 +52,7 @@ export const SaslAuthenticateRequest = new MessageCodec<SaslAuthenticateRequest>
   size: sizeSaslAuthenticateRequest,
   write: writeSaslAuthenticateRequest,
   read: readSaslAuthenticateRequest,
-  create: (fields = {}) => ({ ...defaultSaslAuthenticateRequest(), ...fields }),
+  create: createSaslAuthenticateRequest,
 });
 
 /** SaslAuthenticateResponse, versions 0-2, flexible 2+. */
@@ -65,12 +67,14 @@ export interface SaslAuthenticateResponse extends WithUnknownTags {
   sessionLifetimeMs: bigint;
 }
 
-function defaultSaslAuthenticateResponse(): SaslAuthenticateResponse {
+/** A SaslAuthenticateResponse with every field at its default, overridden by `fields`. */
+export function createSaslAuthenticateResponse(fields: Partial<SaslAuthenticateResponse> = {}): SaslAuthenticateResponse {
   return {
     errorCode: 0,
     errorMessage: "",
     authBytes: Buffer.alloc(0),
     sessionLifetimeMs: 0n,
+    ...fields,
   };
 }
 
@@ -119,7 +123,7 @@ export const SaslAuthenticateResponse = new MessageCodec<SaslAuthenticateRespons
   size: sizeSaslAuthenticateResponse,
   write: writeSaslAuthenticateResponse,
   read: readSaslAuthenticateResponse,
-  create: (fields = {}) => ({ ...defaultSaslAuthenticateResponse(), ...fields }),
+  create: createSaslAuthenticateResponse,
 });
 
 /** Carries SASL authentication tokens between client and broker. */

@@ -7,23 +7,25 @@ export interface SaslHandshakeRequest {
   mechanism: string;
 }
 
-function defaultSaslHandshakeRequest(): SaslHandshakeRequest {
+/** A SaslHandshakeRequest with every field at its default, overridden by `fields`. */
+export function createSaslHandshakeRequest(fields: Partial<SaslHandshakeRequest> = {}): SaslHandshakeRequest {
   return {
     mechanism: "",
+    ...fields,
   };
 }
 
-function sizeSaslHandshakeRequest(c: SizeCache, m: SaslHandshakeRequest, v: number): number {
+function sizeSaslHandshakeRequest(c: SizeCache, m: SaslHandshakeRequest, _v: number): number {
   let n = 0;
   n += c.string(m.mechanism, false, false, "mechanism");
   return n;
 }
 
-function writeSaslHandshakeRequest(w: Writer, m: SaslHandshakeRequest, v: number): void {
+function writeSaslHandshakeRequest(w: Writer, m: SaslHandshakeRequest, _v: number): void {
   w.string(m.mechanism, false);
 }
 
-function readSaslHandshakeRequest(r: Reader, v: number): SaslHandshakeRequest {
+function readSaslHandshakeRequest(r: Reader, _v: number): SaslHandshakeRequest {
   const m: SaslHandshakeRequest = {
     mechanism: r.string(false, false, "mechanism"),
   };
@@ -38,7 +40,7 @@ export const SaslHandshakeRequest = new MessageCodec<SaslHandshakeRequest>({
   size: sizeSaslHandshakeRequest,
   write: writeSaslHandshakeRequest,
   read: readSaslHandshakeRequest,
-  create: (fields = {}) => ({ ...defaultSaslHandshakeRequest(), ...fields }),
+  create: createSaslHandshakeRequest,
 });
 
 /** SaslHandshakeResponse, versions 0-1, flexible none. */
@@ -49,10 +51,12 @@ export interface SaslHandshakeResponse {
   mechanisms: string[];
 }
 
-function defaultSaslHandshakeResponse(): SaslHandshakeResponse {
+/** A SaslHandshakeResponse with every field at its default, overridden by `fields`. */
+export function createSaslHandshakeResponse(fields: Partial<SaslHandshakeResponse> = {}): SaslHandshakeResponse {
   return {
     errorCode: 0,
     mechanisms: [],
+    ...fields,
   };
 }
 
@@ -83,7 +87,7 @@ export const SaslHandshakeResponse = new MessageCodec<SaslHandshakeResponse>({
   size: sizeSaslHandshakeResponse,
   write: writeSaslHandshakeResponse,
   read: readSaslHandshakeResponse,
-  create: (fields = {}) => ({ ...defaultSaslHandshakeResponse(), ...fields }),
+  create: createSaslHandshakeResponse,
 });
 
 /** Picks a SASL mechanism before authenticating. */

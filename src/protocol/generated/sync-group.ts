@@ -27,7 +27,8 @@ export interface SyncGroupRequestAssignment extends WithUnknownTags {
   assignment: Buffer;
 }
 
-function defaultSyncGroupRequest(): SyncGroupRequest {
+/** A SyncGroupRequest with every field at its default, overridden by `fields`. */
+export function createSyncGroupRequest(fields: Partial<SyncGroupRequest> = {}): SyncGroupRequest {
   return {
     groupId: "",
     generationId: 0,
@@ -36,6 +37,7 @@ function defaultSyncGroupRequest(): SyncGroupRequest {
     protocolType: null,
     protocolName: null,
     assignments: [],
+    ...fields,
   };
 }
 
@@ -86,10 +88,12 @@ function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
   return m;
 }
 
-function defaultSyncGroupRequestAssignment(): SyncGroupRequestAssignment {
+/** A SyncGroupRequestAssignment with every field at its default, overridden by `fields`. */
+export function createSyncGroupRequestAssignment(fields: Partial<SyncGroupRequestAssignment> = {}): SyncGroupRequestAssignment {
   return {
     memberId: "",
     assignment: Buffer.alloc(0),
+    ...fields,
   };
 }
 
@@ -133,7 +137,7 @@ export const SyncGroupRequest = new MessageCodec<SyncGroupRequest>({
   size: sizeSyncGroupRequest,
   write: writeSyncGroupRequest,
   read: readSyncGroupRequest,
-  create: (fields = {}) => ({ ...defaultSyncGroupRequest(), ...fields }),
+  create: createSyncGroupRequest,
 });
 
 /** SyncGroupResponse, versions 0-5, flexible 4+. */
@@ -150,13 +154,15 @@ export interface SyncGroupResponse extends WithUnknownTags {
   assignment: Buffer;
 }
 
-function defaultSyncGroupResponse(): SyncGroupResponse {
+/** A SyncGroupResponse with every field at its default, overridden by `fields`. */
+export function createSyncGroupResponse(fields: Partial<SyncGroupResponse> = {}): SyncGroupResponse {
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     protocolType: null,
     protocolName: null,
     assignment: Buffer.alloc(0),
+    ...fields,
   };
 }
 
@@ -208,7 +214,7 @@ export const SyncGroupResponse = new MessageCodec<SyncGroupResponse>({
   size: sizeSyncGroupResponse,
   write: writeSyncGroupResponse,
   read: readSyncGroupResponse,
-  create: (fields = {}) => ({ ...defaultSyncGroupResponse(), ...fields }),
+  create: createSyncGroupResponse,
 });
 
 /** Distributes the group leader's partition assignment to the members. */

@@ -41,7 +41,8 @@ export interface TxnOffsetCommitRequestPartition extends WithUnknownTags {
   committedMetadata: string | null;
 }
 
-function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
+/** A TxnOffsetCommitRequest with every field at its default, overridden by `fields`. */
+export function createTxnOffsetCommitRequest(fields: Partial<TxnOffsetCommitRequest> = {}): TxnOffsetCommitRequest {
   return {
     transactionalId: "",
     groupId: "",
@@ -51,6 +52,7 @@ function defaultTxnOffsetCommitRequest(): TxnOffsetCommitRequest {
     memberId: "",
     groupInstanceId: null,
     topics: [],
+    ...fields,
   };
 }
 
@@ -105,10 +107,12 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
   return m;
 }
 
-function defaultTxnOffsetCommitRequestTopic(): TxnOffsetCommitRequestTopic {
+/** A TxnOffsetCommitRequestTopic with every field at its default, overridden by `fields`. */
+export function createTxnOffsetCommitRequestTopic(fields: Partial<TxnOffsetCommitRequestTopic> = {}): TxnOffsetCommitRequestTopic {
   return {
     name: "",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -144,12 +148,14 @@ function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitR
   return m;
 }
 
-function defaultTxnOffsetCommitRequestPartition(): TxnOffsetCommitRequestPartition {
+/** A TxnOffsetCommitRequestPartition with every field at its default, overridden by `fields`. */
+export function createTxnOffsetCommitRequestPartition(fields: Partial<TxnOffsetCommitRequestPartition> = {}): TxnOffsetCommitRequestPartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
     committedLeaderEpoch: -1,
     committedMetadata: "",
+    ...fields,
   };
 }
 
@@ -197,7 +203,7 @@ export const TxnOffsetCommitRequest = new MessageCodec<TxnOffsetCommitRequest>({
   size: sizeTxnOffsetCommitRequest,
   write: writeTxnOffsetCommitRequest,
   read: readTxnOffsetCommitRequest,
-  create: (fields = {}) => ({ ...defaultTxnOffsetCommitRequest(), ...fields }),
+  create: createTxnOffsetCommitRequest,
 });
 
 /** TxnOffsetCommitResponse, versions 0-5, flexible 3+. */
@@ -224,10 +230,12 @@ export interface TxnOffsetCommitResponsePartition extends WithUnknownTags {
   errorCode: number;
 }
 
-function defaultTxnOffsetCommitResponse(): TxnOffsetCommitResponse {
+/** A TxnOffsetCommitResponse with every field at its default, overridden by `fields`. */
+export function createTxnOffsetCommitResponse(fields: Partial<TxnOffsetCommitResponse> = {}): TxnOffsetCommitResponse {
   return {
     throttleTimeMs: 0,
     topics: [],
+    ...fields,
   };
 }
 
@@ -262,10 +270,12 @@ function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRespo
   return m;
 }
 
-function defaultTxnOffsetCommitResponseTopic(): TxnOffsetCommitResponseTopic {
+/** A TxnOffsetCommitResponseTopic with every field at its default, overridden by `fields`. */
+export function createTxnOffsetCommitResponseTopic(fields: Partial<TxnOffsetCommitResponseTopic> = {}): TxnOffsetCommitResponseTopic {
   return {
     name: "",
     partitions: [],
+    ...fields,
   };
 }
 
@@ -301,10 +311,12 @@ function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommit
   return m;
 }
 
-function defaultTxnOffsetCommitResponsePartition(): TxnOffsetCommitResponsePartition {
+/** A TxnOffsetCommitResponsePartition with every field at its default, overridden by `fields`. */
+export function createTxnOffsetCommitResponsePartition(fields: Partial<TxnOffsetCommitResponsePartition> = {}): TxnOffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
+    ...fields,
   };
 }
 
@@ -346,7 +358,7 @@ export const TxnOffsetCommitResponse = new MessageCodec<TxnOffsetCommitResponse>
   size: sizeTxnOffsetCommitResponse,
   write: writeTxnOffsetCommitResponse,
   read: readTxnOffsetCommitResponse,
-  create: (fields = {}) => ({ ...defaultTxnOffsetCommitResponse(), ...fields }),
+  create: createTxnOffsetCommitResponse,
 });
 
 /** Commits consumer offsets inside a transaction. */
