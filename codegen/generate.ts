@@ -113,6 +113,9 @@ function describeField(field: FieldSpec, message: MessageSpec): string {
   return field.about ? `${field.about} (${facts.join(', ')})` : facts.join(', ');
 }
 
+type Plan = ReturnType<MessageEmitter['plan']>;
+type PlannedField = Plan['fields'][number];
+
 class MessageEmitter {
   private readonly names: Names;
   private readonly scopes: Map<StructSpec, VersionRange>;
@@ -267,8 +270,23 @@ class MessageEmitter {
     return { scope, flexibleCondition, flexible, fields, tagged };
   }
 
-  private flexibleDeclaration(plan: ReturnType<MessageEmitter['plan']>, used: boolean): string[] {
-    return plan.flexible === 'f' && used ? [`  const f = ${plan.flexibleCondition};`] : [];
+  /** A function whose body may test `f`, declared once at its top when the body uses it. */
+  private functionText(signature: string, plan: Plan, body: string[]): string {
+    const declare = plan.flexible === 'f' && body.some((line) => /\bf\b/.test(line));
+    return [`${signature} {`, ...(declare ? [`  const f = ${plan.flexibleCondition};`] : []), ...body, '}'].join('\n');
+  }
+
+  /** The tagged-field section: nothing when the struct is never flexible, else the lines, guarded by `f` when needed. */
+  private flexibleSection(plan: Plan, build: (pad: string) => string[]): string[] {
+    if (plan.flexible === 'false') return [];
+    if (plan.flexible === 'true') return build('  ');
+    return ['  if (f) {', ...build('    '), '  }'];
+  }
+
+  /** When a known tagged field is written: in its versions, and only when it is not at its default. */
+  private taggedCondition(entry: PlannedField): string {
+    const notDefault = `!(${this.isDefaultExpression(entry.field, `m.${entry.field.name}`)})`;
+    return entry.present === 'true' ? notDefault : `${entry.present} && ${notDefault}`;
   }
 
   private emitInterface(struct: StructSpec): string {
@@ -327,40 +345,20 @@ class MessageEmitter {
       else sizes.push(`  if (${entry.present}) n += ${expression};`);
     }
     body.push(`  let n = ${fixed};`, ...sizes);
-    const section = this.taggedSizeSection(plan);
-    if (section.length) body.push(...section);
-    body.push('  return n;');
-    const usesFlexible = body.some((line) => /\bf\b/.test(line));
-    return [
-      `function ${this.names.fn('size', struct)}(c: SizeCache, m: ${this.names.type(struct)}, v: number): number {`,
-      ...this.flexibleDeclaration(plan, usesFlexible),
-      ...body,
-      '}',
-    ].join('\n');
-  }
-
-  private taggedSizeSection(plan: ReturnType<MessageEmitter['plan']>): string[] {
-    if (plan.flexible === 'false') return [];
-    const open = plan.flexible === 'true' ? [] : ['  if (f) {'];
-    const pad = plan.flexible === 'true' ? '  ' : '    ';
-    const lines: string[] = [];
-    if (plan.tagged.length === 0) {
-      lines.push(`${pad}n += c.taggedSection(m._unknownTaggedFields);`);
-    } else {
-      lines.push(`${pad}const count = c.reserve();`, `${pad}let known = 0;`);
-      for (const entry of plan.tagged) {
-        const value = `m.${entry.field.name}`;
-        const condition = [entry.present === 'true' ? '' : `${entry.present}`, `!(${this.isDefaultExpression(entry.field, value)})`].filter(Boolean).join(' && ');
-        lines.push(
-          `${pad}if (${condition}) {`,
-          `${pad}  known++;`,
-          `${pad}  n += c.tagged(${entry.field.tag}, c.reserve(), ${this.sizeExpression(entry.field, value, 'true', entry.nullable)});`,
-          `${pad}}`,
-        );
-      }
-      lines.push(`${pad}n += c.tagCount(count, known, m._unknownTaggedFields) + c.unknownTags(m._unknownTaggedFields);`);
-    }
-    return [...open, ...lines, ...(open.length ? ['  }'] : [])];
+    body.push(
+      ...this.flexibleSection(plan, (pad) => {
+        if (plan.tagged.length === 0) return [`${pad}n += c.taggedSection(m._unknownTaggedFields);`];
+        const lines = [`${pad}const count = c.reserve();`, `${pad}let known = 0;`];
+        for (const entry of plan.tagged) {
+          const payload = this.sizeExpression(entry.field, `m.${entry.field.name}`, 'true', entry.nullable);
+          lines.push(`${pad}if (${this.taggedCondition(entry)}) {`, `${pad}  known++;`, `${pad}  n += c.tagged(${entry.field.tag}, c.reserve(), ${payload});`, `${pad}}`);
+        }
+        lines.push(`${pad}n += c.tagCount(count, known, m._unknownTaggedFields) + c.unknownTags(m._unknownTaggedFields);`);
+        return lines;
+      }),
+      '  return n;',
+    );
+    return this.functionText(`function ${this.names.fn('size', struct)}(c: SizeCache, m: ${this.names.type(struct)}, v: number): number`, plan, body);
   }
 
   private emitWrite(struct: StructSpec): string {
@@ -371,36 +369,24 @@ class MessageEmitter {
       const statement = this.writeStatement(entry.field, `m.${entry.field.name}`, entry.flexible, entry.nullable);
       body.push(entry.present === 'true' ? `  ${statement}` : `  if (${entry.present}) ${statement}`);
     }
-    if (plan.flexible !== 'false') {
-      const pad = plan.flexible === 'true' ? '  ' : '    ';
-      const lines: string[] = [];
-      if (plan.tagged.length === 0) {
-        lines.push(`${pad}w.taggedSection(m._unknownTaggedFields);`);
-      } else {
-        lines.push(`${pad}const unknown = m._unknownTaggedFields;`, `${pad}w.uvarint(w.next());`, `${pad}let u = 0;`);
+    body.push(
+      ...this.flexibleSection(plan, (pad) => {
+        if (plan.tagged.length === 0) return [`${pad}w.taggedSection(m._unknownTaggedFields);`];
+        const lines = [`${pad}const unknown = m._unknownTaggedFields;`, `${pad}w.uvarint(w.next());`, `${pad}let u = 0;`];
         for (const entry of plan.tagged) {
-          const value = `m.${entry.field.name}`;
-          const condition = [entry.present === 'true' ? '' : `${entry.present}`, `!(${this.isDefaultExpression(entry.field, value)})`].filter(Boolean).join(' && ');
           lines.push(
-            `${pad}if (${condition}) {`,
+            `${pad}if (${this.taggedCondition(entry)}) {`,
             `${pad}  u = w.unknownTagsBelow(unknown, u, ${entry.field.tag});`,
             `${pad}  w.tagHeader(${entry.field.tag});`,
-            `${pad}  ${this.writeStatement(entry.field, value, 'true', entry.nullable)}`,
+            `${pad}  ${this.writeStatement(entry.field, `m.${entry.field.name}`, 'true', entry.nullable)}`,
             `${pad}}`,
           );
         }
         lines.push(`${pad}w.unknownTagsBelow(unknown, u, Infinity);`);
-      }
-      if (plan.flexible === 'true') body.push(...lines);
-      else body.push('  if (f) {', ...lines, '  }');
-    }
-    const usesFlexible = body.some((line) => /\bf\b/.test(line));
-    return [
-      `function ${this.names.fn('write', struct)}(w: Writer, m: ${this.names.type(struct)}, v: number): void {`,
-      ...this.flexibleDeclaration(plan, usesFlexible),
-      ...body,
-      '}',
-    ].join('\n');
+        return lines;
+      }),
+    );
+    return this.functionText(`function ${this.names.fn('write', struct)}(w: Writer, m: ${this.names.type(struct)}, v: number): void`, plan, body);
   }
 
   private emitRead(struct: StructSpec): string {
@@ -412,18 +398,15 @@ class MessageEmitter {
       return entry.present === 'true' ? `    ${entry.field.name}: ${read},` : `    ${entry.field.name}: ${entry.present} ? ${read} : ${fallback},`;
     });
     const body = [`  const m: ${this.names.type(struct)} = {`, ...fields, '  };'];
-    if (plan.flexible !== 'false') {
-      const pad = plan.flexible === 'true' ? '  ' : '    ';
-      const lines: string[] = [];
-      if (plan.tagged.length === 0) {
-        lines.push(`${pad}r.taggedSection(m);`);
-      } else {
-        lines.push(
+    body.push(
+      ...this.flexibleSection(plan, (pad) => {
+        if (plan.tagged.length === 0) return [`${pad}r.taggedSection(m);`];
+        const lines = [
           `${pad}for (let count = r.tagCount(); count > 0; count--) {`,
           `${pad}  const tag = r.uvarint();`,
           `${pad}  const end = r.tagEnd(tag);`,
           `${pad}  switch (tag) {`,
-        );
+        ];
         for (const entry of plan.tagged) {
           const read = `m.${entry.field.name} = ${this.readExpression(entry.field, 'true', entry.nullable)};`;
           const finish = `r.endTag(end, ${JSON.stringify(entry.field.name)});`;
@@ -435,18 +418,11 @@ class MessageEmitter {
           }
         }
         lines.push(`${pad}  }`, `${pad}  r.unknownTag(m, tag, end);`, `${pad}}`);
-      }
-      if (plan.flexible === 'true') body.push(...lines);
-      else body.push('  if (f) {', ...lines, '  }');
-    }
-    body.push('  return m;');
-    const usesFlexible = body.some((line) => /\bf\b/.test(line));
-    return [
-      `function ${this.names.fn('read', struct)}(r: Reader, v: number): ${this.names.type(struct)} {`,
-      ...this.flexibleDeclaration(plan, usesFlexible),
-      ...body,
-      '}',
-    ].join('\n');
+        return lines;
+      }),
+      '  return m;',
+    );
+    return this.functionText(`function ${this.names.fn('read', struct)}(r: Reader, v: number): ${this.names.type(struct)}`, plan, body);
   }
 
   /** isDefault functions for the structs the given code compares with their defaults, and the ones those need. */

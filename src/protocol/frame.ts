@@ -1,6 +1,6 @@
 import { RequestHeader } from './generated/request-header.js';
 import { ResponseHeader } from './generated/response-header.js';
-import { DecodeError, Reader, SizeCache, Writer, guardDecode, type ApiDefinition } from './primitives/index.js';
+import { DecodeError, Reader, SizeCache, Writer, guardDecode, type ApiDefinition, type MessageCodec } from './primitives/index.js';
 
 /** Request and response framing: a 4-byte size, the header of the right version, then the body. */
 
@@ -46,20 +46,31 @@ export function responseCorrelationId(frame: Buffer): number {
   return frame.readInt32BE(0);
 }
 
+/** Reads a header and then exactly one body from a frame (after its size prefix). */
+function decodeFrame<Header, Body>(
+  frame: Buffer,
+  header: MessageCodec<Header>,
+  headerVersion: number,
+  body: MessageCodec<Body>,
+  version: number,
+): { header: Header; body: Body } {
+  const headerReader = new Reader(frame, header.name, headerVersion);
+  const decodedHeader = guardDecode(headerReader, () => header.read(headerReader, headerVersion));
+  const reader = new Reader(frame, body.name, version, headerReader.offset);
+  const decodedBody = guardDecode(reader, () => body.read(reader, version));
+  if (reader.remaining !== 0) reader.fail(`${reader.remaining} unexpected bytes after the ${body.name}`);
+  return { header: decodedHeader, body: decodedBody };
+}
+
 export interface DecodedResponse<Response> {
   correlationId: number;
   body: Response;
 }
 
-/** Decodes a response frame body (after the size prefix): header, then exactly one response. */
+/** Decodes a response frame (after the size prefix): header, then exactly one response. */
 export function decodeResponse<Response>(api: ApiDefinition<unknown, Response>, version: number, frame: Buffer): DecodedResponse<Response> {
   api.response.checkVersion(version);
-  const headerVersion = responseHeaderVersion(api, version);
-  const headerReader = new Reader(frame, ResponseHeader.name, headerVersion);
-  const header = guardDecode(headerReader, () => ResponseHeader.read(headerReader, headerVersion));
-  const reader = new Reader(frame, api.response.name, version, headerReader.offset);
-  const body = guardDecode(reader, () => api.response.read(reader, version));
-  if (reader.remaining !== 0) reader.fail(`${reader.remaining} unexpected bytes after the response`);
+  const { header, body } = decodeFrame(frame, ResponseHeader, responseHeaderVersion(api, version), api.response, version);
   return { correlationId: header.correlationId, body };
 }
 
@@ -68,14 +79,8 @@ export interface DecodedRequest<Request> {
   body: Request;
 }
 
-/** Decodes a request frame body (after the size prefix); the counterpart of encodeRequest, for tests and tools. */
+/** Decodes a request frame (after the size prefix); the counterpart of encodeRequest, for tests and tools. */
 export function decodeRequest<Request>(api: ApiDefinition<Request>, version: number, frame: Buffer): DecodedRequest<Request> {
   api.request.checkVersion(version);
-  const headerVersion = requestHeaderVersion(api, version);
-  const headerReader = new Reader(frame, RequestHeader.name, headerVersion);
-  const header = guardDecode(headerReader, () => RequestHeader.read(headerReader, headerVersion));
-  const reader = new Reader(frame, api.request.name, version, headerReader.offset);
-  const body = guardDecode(reader, () => api.request.read(reader, version));
-  if (reader.remaining !== 0) reader.fail(`${reader.remaining} unexpected bytes after the request`);
-  return { header, body };
+  return decodeFrame(frame, RequestHeader, requestHeaderVersion(api, version), api.request, version);
 }

@@ -63,7 +63,7 @@ describe('response frames', () => {
     const header = ResponseHeader.encode({ correlationId: 9 }, 0);
     const body = Metadata.response.encode(Metadata.response.create(), 1);
     expect(() => decodeResponse(Metadata, 1, Buffer.concat([header, body, Buffer.from([1, 2])]))).toThrow(DecodeError);
-    expect(() => decodeResponse(Metadata, 1, Buffer.concat([header, body, Buffer.from([1, 2])]))).toThrow(/2 unexpected bytes after the response/);
+    expect(() => decodeResponse(Metadata, 1, Buffer.concat([header, body, Buffer.from([1, 2])]))).toThrow(/2 unexpected bytes after the MetadataResponse/);
   });
 
   test('a frame too short for a correlation id is a DecodeError', () => {
