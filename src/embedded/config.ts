@@ -10,7 +10,7 @@ export interface NodePorts {
 
 /** The SASL user every embedded cluster creates, for PLAIN and both SCRAM mechanisms. */
 export const SASL_USER = { username: 'kafkawire', password: 'kafkawire-secret' } as const;
-export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 
 /** Consecutive ports per node from a base: node n uses base + 10·(n−1) + {0,1,2,3}. */
 export function portsFromBase(base: number, nodeIds: number[]): Map<number, NodePorts> {
@@ -87,6 +87,8 @@ export function brokerProperties({ nodeId, ports, dataDir, tls }: BrokerConfigIn
     ),
     'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': scram,
     'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scram,
+    // OAUTHBEARER with Kafka's built-in validator of unsigned tokens: for testing token providers, never for production.
+    'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': jaas('org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule'),
     'ssl.keystore.type': 'PKCS12',
     'ssl.keystore.location': tls.keystoreFile,
     'ssl.keystore.password': tls.password,
@@ -100,7 +102,7 @@ export function brokerProperties({ nodeId, ports, dataDir, tls }: BrokerConfigIn
 
 /** Arguments to `StorageTool format` that create the SASL user's SCRAM credentials. */
 export function scramFormatArguments(): string[] {
-  return SASL_MECHANISMS.filter((mechanism) => mechanism.startsWith('SCRAM')).flatMap((mechanism) => [
+  return SASL_MECHANISMS.filter((mechanism) => mechanism.startsWith('SCRAM-')).flatMap((mechanism) => [
     '--add-scram',
     `${mechanism}=[name=${SASL_USER.username},password=${SASL_USER.password}]`,
   ]);

@@ -25,7 +25,7 @@ describe('broker configuration', () => {
     expect(properties.get('advertised.listeners')).toBe('PLAINTEXT://127.0.0.1:201,SASL_PLAINTEXT://127.0.0.1:202,SSL://127.0.0.1:203');
     expect(properties.get('default.replication.factor')).toBe('3');
     expect(properties.get('transaction.state.log.min.isr')).toBe('2');
-    expect(properties.get('sasl.enabled.mechanisms')).toBe('PLAIN,SCRAM-SHA-256,SCRAM-SHA-512');
+    expect(properties.get('sasl.enabled.mechanisms')).toBe('PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER');
     expect(properties.get('listener.name.sasl_plaintext.plain.sasl.jaas.config')).toContain(`user_${SASL_USER.username}="${SASL_USER.password}"`);
     expect(properties.get('ssl.keystore.location')).toBe('/s/broker.p12');
   });

@@ -10,3 +10,9 @@ test('package.json declares the engines range the library supports', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
   expect(pkg.engines.node).toBe('>=22.12');
 });
+
+test('the version sent to brokers is the package version', async () => {
+  const { KAFKA_WIRE_VERSION } = await import('../../src/version.js');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  expect(KAFKA_WIRE_VERSION).toBe(pkg.version);
+});

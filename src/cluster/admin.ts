@@ -1,0 +1,183 @@
+import {
+  CreatePartitions,
+  CreateTopics,
+  DeleteTopics,
+  DescribeCluster,
+  ListOffsets,
+  Metadata,
+  createCreateTopicsRequestCreatableTopic,
+  createCreateTopicsRequestCreatableTopicConfig,
+} from '../protocol/generated/index.js';
+import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import type { BrokerInfo, TopicInfo } from './metadata.js';
+import type { Cluster } from './cluster.js';
+
+export interface NewTopic {
+  name: string;
+  /** −1 (the default) takes the broker's num.partitions. */
+  partitions?: number;
+  /** −1 (the default) takes the broker's default.replication.factor. */
+  replicationFactor?: number;
+  configs?: Record<string, string>;
+}
+
+export interface AdminOptions {
+  /** How long the controller may take to apply a change. */
+  timeoutMs?: number;
+}
+
+export type OffsetSpec = 'earliest' | 'latest' | { timestamp: bigint };
+
+export interface PartitionOffset {
+  partition: number;
+  offset: bigint;
+  timestamp: bigint;
+  leaderEpoch: number;
+}
+
+const LATEST = -1n;
+const EARLIEST = -2n;
+const DEFAULT_ADMIN_TIMEOUT_MS = 30_000;
+
+/**
+ * The administrative calls tests, benchmarks, the CLI and users need: topics, partitions,
+ * the cluster's description and partition offsets. Every broker-side error becomes a
+ * KafkaProtocolError naming the API, broker and topic.
+ */
+export class Admin {
+  constructor(private readonly cluster: Cluster) {}
+
+  /** Creates topics; resolves when the controller has accepted all of them, else throws the first error. */
+  async createTopics(topics: NewTopic[], options: AdminOptions = {}): Promise<void> {
+    const connection = await this.cluster.anyConnection();
+    const response = await connection.request(
+      CreateTopics,
+      CreateTopics.request.create({
+        topics: topics.map((topic) =>
+          createCreateTopicsRequestCreatableTopic({
+            name: topic.name,
+            numPartitions: topic.partitions ?? -1,
+            replicationFactor: topic.replicationFactor ?? -1,
+            configs: Object.entries(topic.configs ?? {}).map(([name, value]) => createCreateTopicsRequestCreatableTopicConfig({ name, value })),
+          }),
+        ),
+        timeoutMs: options.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS,
+      }),
+    );
+    for (const result of response.topics) {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaProtocolError(result.errorCode, { api: 'CreateTopics', broker: connection.label, detail: result.errorMessage, subject: `topic ${result.name}` });
+      }
+    }
+    await this.cluster.metadata.refresh(topics.map((topic) => topic.name));
+  }
+
+  async deleteTopics(names: string[], options: AdminOptions = {}): Promise<void> {
+    const connection = await this.cluster.anyConnection();
+    const version = connection.version(DeleteTopics);
+    const response = await connection.request(
+      DeleteTopics,
+      DeleteTopics.request.create({
+        topicNames: version < 6 ? names : [],
+        topics: version >= 6 ? names.map((name) => ({ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' })) : [],
+        timeoutMs: options.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS,
+      }),
+      { version },
+    );
+    for (const result of response.responses) {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaProtocolError(result.errorCode, { api: 'DeleteTopics', broker: connection.label, detail: result.errorMessage, subject: `topic ${result.name}` });
+      }
+    }
+    for (const name of names) this.cluster.metadata.topics.delete(name);
+  }
+
+  /** Grows a topic to `totalPartitions` partitions. */
+  async createPartitions(topic: string, totalPartitions: number, options: AdminOptions = {}): Promise<void> {
+    const connection = await this.cluster.anyConnection();
+    const response = await connection.request(
+      CreatePartitions,
+      CreatePartitions.request.create({
+        topics: [{ name: topic, count: totalPartitions, assignments: null }],
+        timeoutMs: options.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS,
+      }),
+    );
+    for (const result of response.results) {
+      if (result.errorCode !== ErrorCode.NONE) {
+        throw new KafkaProtocolError(result.errorCode, { api: 'CreatePartitions', broker: connection.label, detail: result.errorMessage, subject: `topic ${result.name}` });
+      }
+    }
+    await this.cluster.metadata.refresh([topic]);
+  }
+
+  async describeCluster(): Promise<{ clusterId: string; controllerId: number; brokers: BrokerInfo[] }> {
+    const connection = await this.cluster.anyConnection();
+    const response = await connection.request(DescribeCluster, DescribeCluster.request.create());
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaProtocolError(response.errorCode, { api: 'DescribeCluster', broker: connection.label, detail: response.errorMessage });
+    }
+    return {
+      clusterId: response.clusterId,
+      controllerId: response.controllerId,
+      brokers: response.brokers.map((broker) => ({ nodeId: broker.brokerId, host: broker.host, port: broker.port, rack: broker.rack })),
+    };
+  }
+
+  /** The topic's metadata, refreshed now; throws UNKNOWN_TOPIC_OR_PARTITION if the cluster does not have it. */
+  async describeTopic(name: string): Promise<TopicInfo> {
+    await this.cluster.metadata.refresh([name]);
+    const topic = this.cluster.metadata.topics.get(name);
+    if (!topic) {
+      throw new KafkaProtocolError(this.cluster.metadata.topicErrors.get(name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'Metadata', subject: `topic ${name}` });
+    }
+    return topic;
+  }
+
+  /** Every topic name in the cluster, internal ones excluded unless asked for. */
+  async listTopics(options: { internal?: boolean } = {}): Promise<string[]> {
+    const connection = await this.cluster.anyConnection();
+    const version = connection.version(Metadata);
+    const response = await connection.request(Metadata, Metadata.request.create({ topics: version === 0 ? [] : null, allowAutoTopicCreation: false }), { version });
+    return response.topics
+      .filter((topic) => topic.name !== null && (options.internal || !topic.isInternal))
+      .map((topic) => topic.name as string)
+      .sort();
+  }
+
+  /** The earliest, latest or first-at-timestamp offset of each partition of a topic, asked of each partition's leader. */
+  async listOffsets(topic: string, spec: OffsetSpec = 'latest'): Promise<PartitionOffset[]> {
+    const info = await this.describeTopic(topic);
+    const timestamp = spec === 'latest' ? LATEST : spec === 'earliest' ? EARLIEST : spec.timestamp;
+    const byLeader = new Map<number, number[]>();
+    for (const partition of info.partitions) {
+      if (partition.leader < 0) throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, { api: 'ListOffsets', subject: `topic ${topic} partition ${partition.partition}` });
+      byLeader.set(partition.leader, [...(byLeader.get(partition.leader) ?? []), partition.partition]);
+    }
+    const results = await Promise.all(
+      [...byLeader].map(async ([leader, partitions]) => {
+        const response = await this.cluster.request(
+          leader,
+          ListOffsets,
+          ListOffsets.request.create({
+            replicaId: -1,
+            topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
+          }),
+        );
+        return response.topics.flatMap((result) =>
+          result.partitions.map((partition) => {
+            if (partition.errorCode !== ErrorCode.NONE) {
+              this.cluster.metadata.noteError(partition.errorCode);
+              throw new KafkaProtocolError(partition.errorCode, {
+                api: 'ListOffsets',
+                broker: this.cluster.brokerLabel(leader),
+                subject: `topic ${topic} partition ${partition.partitionIndex}`,
+              });
+            }
+            return { partition: partition.partitionIndex, offset: partition.offset, timestamp: partition.timestamp, leaderEpoch: partition.leaderEpoch };
+          }),
+        );
+      }),
+    );
+    return results.flat().sort((a, b) => a.partition - b.partition);
+  }
+}
