@@ -5,6 +5,7 @@ import type { PartitionCountChange } from '../../src/cluster/metadata.js';
 import { parseBootstrap } from '../../src/connection/bootstrap.js';
 import { Connection } from '../../src/connection/connection.js';
 import { ConnectionError } from '../../src/connection/errors.js';
+import { ConnectionPool } from '../../src/connection/pool.js';
 import { Metadata } from '../../src/protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
 import { testKafka } from '../helpers/kafka.js';
@@ -143,6 +144,51 @@ describe('one connection', () => {
       console.log(`[pipelining] ${count} Metadata requests in flight on one connection, all matched, in ${Date.now() - started} ms`);
     } finally {
       connection.close();
+    }
+  });
+});
+
+describe('connection pool', () => {
+  test('one connection per broker by default, and a dedicated one per lane (e.g. per partition leader)', async () => {
+    const nodeId = [...cluster.metadata.brokers.keys()][0]!;
+    const shared = await cluster.connectionTo(nodeId);
+    expect(await cluster.connectionTo(nodeId)).toBe(shared);
+    const laneA = await cluster.connectionTo(nodeId, { lane: 'events-0' });
+    const laneB = await cluster.connectionTo(nodeId, { lane: 'events-1' });
+    expect(laneA).not.toBe(shared);
+    expect(laneB).not.toBe(laneA);
+    expect(await cluster.connectionTo(nodeId, { lane: 'events-0' })).toBe(laneA);
+  });
+
+  test('idle connections close, and the next request opens a new one', async () => {
+    const idle = await Cluster.connect({ bootstrap: kafka.bootstrap, idleTimeoutMs: 1000, partitionCountRefreshMs: 0 });
+    try {
+      const nodeId = [...idle.metadata.brokers.keys()][0]!;
+      const first = await idle.connectionTo(nodeId);
+      const closed = new Promise<string>((resolve) => first.onClose((error) => resolve(error.message)));
+      expect(await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000))])).toMatch(/closed after 1 s idle/);
+      const second = await idle.connectionTo(nodeId);
+      expect(second).not.toBe(first);
+      expect(second.isOpen).toBe(true);
+    } finally {
+      idle.close();
+    }
+  });
+
+  test('failed connects back off exponentially before the next attempt', async () => {
+    const pool = new ConnectionPool({ reconnectBackoff: { initialMs: 200, maxMs: 5000 } });
+    try {
+      const dead = { host: '127.0.0.1', port: 1 };
+      await expect(pool.get('dead', dead, 'dead broker')).rejects.toThrow(/ECONNREFUSED/);
+      const firstWait = pool.backoffRemaining('dead');
+      expect(firstWait).toBeGreaterThan(50);
+      expect(firstWait).toBeLessThanOrEqual(200);
+      const started = Date.now();
+      await expect(pool.get('dead', dead, 'dead broker')).rejects.toThrow(/ECONNREFUSED/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(firstWait - 20);
+      expect(pool.backoffRemaining('dead')).toBeGreaterThan(150);
+    } finally {
+      pool.close();
     }
   });
 });
