@@ -69,7 +69,34 @@ export class Admin {
         throw new KafkaProtocolError(result.errorCode, { api: 'CreateTopics', broker: connection.label, detail: result.errorMessage, subject: `topic ${result.name}` });
       }
     }
-    await this.cluster.metadata.refresh(topics.map((topic) => topic.name));
+    await this.waitUntilLed(
+      topics.map((topic) => ({ name: topic.name, partitions: topic.partitions })),
+      'CreateTopics',
+      options,
+    );
+  }
+
+  /**
+   * Waits until every topic is in the metadata with the expected number of partitions, each
+   * with a leader: the controller accepts a change before every broker knows it.
+   */
+  private async waitUntilLed(topics: { name: string; partitions?: number }[], api: string, options: AdminOptions): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS);
+    const metadata = this.cluster.metadata;
+    const ready = () =>
+      topics.every(({ name, partitions }) => {
+        const info = metadata.topics.get(name);
+        if (!info || (partitions !== undefined && partitions > 0 && info.partitions.length < partitions)) return false;
+        return info.partitions.length > 0 && info.partitions.every((partition) => partition !== undefined && partition.leader >= 0);
+      });
+    for (;;) {
+      await metadata.refresh(topics.map((topic) => topic.name));
+      if (ready()) return;
+      if (Date.now() >= deadline) {
+        throw new KafkaProtocolError(ErrorCode.REQUEST_TIMED_OUT, { api, subject: `topics ${topics.map((topic) => topic.name).join(', ')} (no leader for every partition yet)` });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async deleteTopics(names: string[], options: AdminOptions = {}): Promise<void> {
@@ -107,7 +134,7 @@ export class Admin {
         throw new KafkaProtocolError(result.errorCode, { api: 'CreatePartitions', broker: connection.label, detail: result.errorMessage, subject: `topic ${result.name}` });
       }
     }
-    await this.cluster.metadata.refresh([topic]);
+    await this.waitUntilLed([{ name: topic, partitions: totalPartitions }], 'CreatePartitions', options);
   }
 
   async describeCluster(): Promise<{ clusterId: string; controllerId: number; brokers: BrokerInfo[] }> {

@@ -53,8 +53,9 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
     const learnedAfterMs = Date.now() - killedAt;
     expect(newLeader).toBeGreaterThanOrEqual(0);
     expect(newLeader).not.toBe(oldLeader);
-    // The broker session timeout is 4 s, so the election happens ~4 s after the kill; allow a few seconds more.
-    expect(learnedAfterMs).toBeLessThan(12_000);
+    // The broker session timeout is 4 s, so the election happens ~4 s after the kill — later when the
+    // killed node was also the active controller and a new one must be elected first (~8 s seen on 3.9).
+    expect(learnedAfterMs).toBeLessThan(20_000);
     expect(cluster.metadata.topics.get(topic)!.partitions[0]!.leaderEpoch).toBeGreaterThan(before.partitions[0]!.leaderEpoch);
 
     // Requests to the dead node fail quickly with a connection error rather than hanging.
