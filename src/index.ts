@@ -24,3 +24,11 @@ export {
   type ApiDefinition,
   type TaggedField,
 } from './protocol/primitives/index.js';
+export { Connection, type ConnectionOptions, type RequestOptions, type TlsOptions } from './connection/connection.js';
+export { ConnectionPool, type PoolOptions } from './connection/pool.js';
+export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError } from './connection/errors.js';
+export { SaslError, type SaslOptions, type OAuthBearerToken } from './connection/sasl-mechanisms.js';
+export { Cluster, type ClusterOptions } from './cluster/cluster.js';
+export { MetadataCache, type BrokerInfo, type PartitionInfo, type TopicInfo, type PartitionCountChange, type MetadataOptions } from './cluster/metadata.js';
+export { Admin, type NewTopic, type OffsetSpec, type PartitionOffset } from './cluster/admin.js';
+export { ErrorCode, KAFKA_ERRORS, KafkaProtocolError, errorInfo, isRetriable, type KafkaErrorInfo } from './protocol/kafka-errors.js';
