@@ -22,6 +22,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/setup/kafka-global-setup.ts'],
+          // Released pooled memory is overwritten with poison, so any use after release corrupts what reaches the broker.
+          env: { KAFKA_WIRE_POOL_POISON: '1' },
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },
