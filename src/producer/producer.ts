@@ -1,0 +1,662 @@
+import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
+import type { TopicInfo } from '../cluster/metadata.js';
+import { backoffDelay, type BackoffOptions } from '../connection/backoff.js';
+import type { Connection } from '../connection/connection.js';
+import { InitProducerId, Produce, type ProduceResponsePartitionProduceResponse } from '../protocol/generated/index.js';
+import { ErrorCode, KafkaProtocolError, isRetriable } from '../protocol/kafka-errors.js';
+import { recordSize, type RecordHeader, type RecordInput } from '../records/batch-builder.js';
+import type { CompressionName } from '../records/compression.js';
+import { encodeProduceFrame, type ProducePartition } from '../records/produce-frame.js';
+import { restampBatch } from '../records/restamp.js';
+import { Accumulator, type PartitionQueue, type PendingRecord, type ProducerBatch } from './accumulator.js';
+import { BufferFullError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors.js';
+import { StickyPartitioner, keyPartition, type CustomPartitioner } from './partitioner.js';
+
+export interface ProducerOptions extends Omit<ClusterOptions, 'allowAutoTopicCreation'> {
+  /** −1 ('all', the default), 1 or 0. */
+  acks?: -1 | 0 | 1 | 'all';
+  /** Exactly-once per partition within a producer session (KIP-98). Default true; needs acks=all. */
+  idempotent?: boolean;
+  lingerMs?: number;
+  batchSize?: number;
+  /** Requests in flight per broker connection. */
+  maxInFlight?: number;
+  compression?: CompressionName;
+  compressionLevel?: number;
+  /** Hard bound from send() to settlement, retries included. */
+  deliveryTimeoutMs?: number;
+  retryBackoff?: BackoffOptions;
+  /** Bytes of records held (waiting or in flight) before send() waits. */
+  bufferMemory?: number;
+  /** Largest Produce request; a single record larger than this is refused. */
+  maxRequestSize?: number;
+  /** How long send() may wait for a topic's metadata. */
+  maxBlockMs?: number;
+  partitioner?: CustomPartitioner;
+}
+
+export interface ProducerRecord {
+  topic: string;
+  key?: Uint8Array | string | null;
+  value: Uint8Array | string | null;
+  headers?: Record<string, Uint8Array | string | null> | RecordHeader[];
+  partition?: number;
+  /** Milliseconds since the epoch; defaults to now. */
+  timestamp?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** −1 when acks=0, or when the broker answered with DUPLICATE_SEQUENCE_NUMBER. */
+  offset: bigint;
+  timestamp: number;
+}
+
+export interface SendOptions {
+  signal?: AbortSignal;
+}
+
+export interface ProducerMetrics {
+  recordsSent: number;
+  recordsFailed: number;
+  recordsRetried: number;
+  batchesSent: number;
+  bytesSent: number;
+  requestsInFlight: number;
+  bufferUsed: number;
+  bufferMemory: number;
+}
+
+const DEFAULTS = {
+  lingerMs: 5,
+  batchSize: 16_384,
+  maxInFlight: 5,
+  deliveryTimeoutMs: 120_000,
+  requestTimeoutMs: 30_000,
+  retryBackoff: { initialMs: 100, maxMs: 1000 },
+  bufferMemory: 32 * 1024 * 1024,
+  maxRequestSize: 1024 * 1024,
+  maxBlockMs: 60_000,
+};
+
+/** Topic names as Kafka accepts them. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+function toBytes(value: Uint8Array | string | null | undefined): Uint8Array | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}
+
+function toHeaders(headers: ProducerRecord['headers']): RecordHeader[] | undefined {
+  if (!headers) return undefined;
+  if (Array.isArray(headers)) return headers;
+  return Object.entries(headers).map(([key, value]) => ({ key, value: toBytes(value) }));
+}
+
+interface BrokerState {
+  inFlight: number;
+}
+
+interface BufferWaiter {
+  size: number;
+  /** Left the line (timed out or aborted); skipped when its turn comes. */
+  gone: boolean;
+  grant(): void;
+}
+
+/**
+ * The producer: records from concurrent send() calls are partitioned (as the Java client
+ * does), gathered into per-partition batches (closed by batchSize or lingerMs), and drained
+ * into one Produce request per broker at a time, up to maxInFlight per connection. With
+ * idempotence (the default) each batch carries the producer id, epoch and a per-partition
+ * sequence, so retries after errors or leader changes neither lose nor duplicate records.
+ * Every send() settles within deliveryTimeoutMs.
+ */
+export class Producer {
+  private readonly cluster: Cluster;
+  private readonly accumulator: Accumulator;
+  private readonly sticky: StickyPartitioner;
+  private readonly settings: Required<Omit<ProducerOptions, keyof ClusterOptions | 'partitioner' | 'compressionLevel' | 'acks'>> & { acks: -1 | 0 | 1 };
+  private readonly brokers = new Map<number, BrokerState>();
+  private producerId = -1n;
+  private producerEpoch = -1;
+  private idempotenceReady: Promise<void> | undefined;
+  private epochBumpNeeded = false;
+  private bufferUsed = 0;
+  /** send() calls waiting for bufferMemory, first come first served; entries before bufferHead have left. */
+  private bufferWaiters: BufferWaiter[] = [];
+  private bufferHead = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private drainScheduled = false;
+  private flushing = 0;
+  private closed = false;
+  private readonly idleWaiters: (() => void)[] = [];
+  readonly metrics: ProducerMetrics;
+
+  constructor(private readonly options: ProducerOptions) {
+    const acks = options.acks === 'all' || options.acks === undefined ? -1 : options.acks;
+    const idempotent = options.idempotent ?? acks === -1;
+    if (idempotent && acks !== -1) throw new InvalidRecordError('idempotence needs acks=all (-1); set idempotent: false to use acks 0 or 1');
+    this.settings = {
+      acks,
+      idempotent,
+      lingerMs: options.lingerMs ?? DEFAULTS.lingerMs,
+      batchSize: options.batchSize ?? DEFAULTS.batchSize,
+      maxInFlight: options.maxInFlight ?? DEFAULTS.maxInFlight,
+      compression: options.compression ?? 'none',
+      deliveryTimeoutMs: options.deliveryTimeoutMs ?? DEFAULTS.deliveryTimeoutMs,
+      retryBackoff: options.retryBackoff ?? DEFAULTS.retryBackoff,
+      bufferMemory: options.bufferMemory ?? DEFAULTS.bufferMemory,
+      maxRequestSize: options.maxRequestSize ?? DEFAULTS.maxRequestSize,
+      maxBlockMs: options.maxBlockMs ?? DEFAULTS.maxBlockMs,
+    };
+    if (idempotent && this.settings.maxInFlight > 5) throw new InvalidRecordError('idempotence keeps order with at most 5 requests in flight per connection');
+    this.cluster = new Cluster({ ...options, requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs });
+    this.accumulator = new Accumulator({ batchSize: this.settings.batchSize, lingerMs: this.settings.lingerMs, compression: this.settings.compression, compressionLevel: options.compressionLevel });
+    this.sticky = new StickyPartitioner(this.settings.batchSize);
+    this.metrics = { recordsSent: 0, recordsFailed: 0, recordsRetried: 0, batchesSent: 0, bytesSent: 0, requestsInFlight: 0, bufferUsed: 0, bufferMemory: this.settings.bufferMemory };
+  }
+
+  /** Sends one record; resolves with where it was written once the broker acknowledged it. */
+  send(record: ProducerRecord, options: SendOptions = {}): Promise<RecordMetadata> {
+    let input: RecordInput;
+    let size: number;
+    try {
+      if (this.closed) throw new ProducerClosedError('send() after close()');
+      const { topic } = record;
+      if (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+        throw new InvalidRecordError(`"${String(topic)}" is not a valid topic name (1-249 characters of a-z, A-Z, 0-9, '.', '_', '-')`);
+      }
+      input = { key: toBytes(record.key), value: toBytes(record.value), headers: toHeaders(record.headers), timestamp: record.timestamp ?? Date.now() };
+      size = recordSize(input, 0, 0);
+      if (size + 61 + 200 > this.settings.maxRequestSize) {
+        throw new RecordTooLargeError(`a record of ${size} bytes cannot fit a Produce request of at most ${this.settings.maxRequestSize} bytes (maxRequestSize)`);
+      }
+      options.signal?.throwIfAborted();
+      // The common case goes without a single await: metadata cached and room in the buffer.
+      const cached = this.cluster.metadata.topics.get(topic);
+      if (cached && cached.partitions.length > 0 && this.bufferHead === this.bufferWaiters.length && this.bufferUsed + size <= this.settings.bufferMemory) {
+        const partition = this.choosePartition(record, input, cached, size);
+        this.takeBuffer(size);
+        return this.enqueue(topic, partition, input, size, Date.now() + this.settings.deliveryTimeoutMs);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.sendWhenReady(record, input, size, Date.now() + this.settings.deliveryTimeoutMs, options);
+  }
+
+  /** send() when it must wait: for the topic's metadata, or for room in bufferMemory. */
+  private async sendWhenReady(record: ProducerRecord, input: RecordInput, size: number, deadline: number, options: SendOptions): Promise<RecordMetadata> {
+    const info = await this.topicInfo(record.topic, Math.min(deadline, Date.now() + this.settings.maxBlockMs));
+    const partition = this.choosePartition(record, input, info, size);
+    await this.reserveBuffer(size, deadline, options.signal);
+    if (this.closed) {
+      this.freeBuffer(size);
+      throw new ProducerClosedError('the producer closed while send() waited');
+    }
+    return this.enqueue(record.topic, partition, input, size, deadline);
+  }
+
+  private enqueue(topic: string, partition: number, input: RecordInput, size: number, deadline: number): Promise<RecordMetadata> {
+    return new Promise<RecordMetadata>((resolve, reject) => {
+      const pending: PendingRecord = {
+        input,
+        size,
+        deadline,
+        resolve: (offset, timestamp) => resolve({ topic, partition, offset, timestamp }),
+        reject,
+      };
+      this.accumulator.append(topic, partition, pending, Date.now());
+      this.wake();
+    });
+  }
+
+  /** Sends many records; resolves (or rejects) once each has settled, in the order given. */
+  sendMany(records: ProducerRecord[], options: SendOptions = {}): Promise<PromiseSettledResult<RecordMetadata>[]> {
+    return Promise.allSettled(records.map((record) => this.send(record, options)));
+  }
+
+  /** Sends everything waiting now, without waiting for lingerMs, and resolves when all of it has settled. */
+  async flush(): Promise<void> {
+    this.flushing++;
+    try {
+      this.wake();
+      await this.whenIdle();
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  /** Delivers (or fails) everything pending within timeoutMs, then closes connections. Later send() calls reject. */
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const flushed = this.flush();
+    const timedOut = await Promise.race([flushed.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref())]);
+    if (timedOut) this.failEverything(new ProducerClosedError(`close() gave up after ${timeoutMs} ms with records still pending`));
+    if (this.timer) clearTimeout(this.timer);
+    for (const waiter of this.bufferWaiters.slice(this.bufferHead)) if (!waiter.gone) waiter.grant();
+    this.bufferWaiters = [];
+    this.bufferHead = 0;
+    this.cluster.close();
+  }
+
+  private async topicInfo(topic: string, deadline: number): Promise<TopicInfo> {
+    let lastError: unknown;
+    for (;;) {
+      try {
+        const info = await this.cluster.metadata.topic(topic);
+        if (info && info.partitions.length > 0) return info;
+        const code = this.cluster.metadata.topicErrors.get(topic);
+        if (code !== undefined && !isRetriable(code)) throw new KafkaProtocolError(code, { api: 'Metadata', subject: `topic ${topic}` });
+        lastError = new KafkaProtocolError(code ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'Metadata', subject: `topic ${topic}` });
+      } catch (error) {
+        if (error instanceof KafkaProtocolError && !error.retriable) throw error;
+        lastError = error;
+      }
+      if (Date.now() + 200 > deadline) {
+        throw new DeliveryTimeoutError(`topic ${topic} is not in the metadata after waiting until the delivery deadline: ${(lastError as Error)?.message ?? 'unknown'}`, { cause: lastError });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  private choosePartition(record: ProducerRecord, input: RecordInput, info: TopicInfo, size: number): number {
+    const count = info.partitions.length;
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
+        throw new InvalidRecordError(`partition ${record.partition} does not exist: topic ${info.name} has partitions 0-${count - 1}`);
+      }
+      return record.partition;
+    }
+    const available = info.partitions.filter((partition) => partition.leader >= 0).map((partition) => partition.partition);
+    if (this.options.partitioner) {
+      const chosen = this.options.partitioner({ topic: info.name, key: input.key, value: input.value, partitionCount: count, available });
+      if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count) throw new InvalidRecordError(`the custom partitioner chose partition ${chosen}; topic ${info.name} has partitions 0-${count - 1}`);
+      return chosen;
+    }
+    if (input.key !== null) return keyPartition(input.key, count);
+    return this.sticky.partition(info.name, count, available.length > 0 ? available : info.partitions.map((partition) => partition.partition), size);
+  }
+
+  /**
+   * Takes `size` bytes of bufferMemory, waiting in line (first come, first served) while it is
+   * full, until the record's deadline. A record bigger than all of bufferMemory goes alone.
+   */
+  private reserveBuffer(size: number, deadline: number, signal?: AbortSignal): Promise<void> {
+    if (this.bufferHead === this.bufferWaiters.length && (this.bufferUsed + size <= this.settings.bufferMemory || this.bufferUsed === 0)) {
+      this.takeBuffer(size);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: BufferWaiter = {
+        size,
+        gone: false,
+        grant: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.takeBuffer(size);
+          resolve();
+        },
+      };
+      const leave = (error: Error) => {
+        waiter.gone = true;
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+        this.grantBuffer(); // the next in line may fit now
+      };
+      const onAbort = () => leave(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      const timer = setTimeout(() => leave(new BufferFullError(`bufferMemory (${this.settings.bufferMemory} bytes) stayed full until the delivery timeout`)), Math.max(0, deadline - Date.now()));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.bufferWaiters.push(waiter);
+    });
+  }
+
+  private takeBuffer(size: number): void {
+    this.bufferUsed += size;
+    this.metrics.bufferUsed = this.bufferUsed;
+  }
+
+  private freeBuffer(size: number): void {
+    this.bufferUsed -= size;
+    this.metrics.bufferUsed = this.bufferUsed;
+    this.grantBuffer();
+  }
+
+  /** Lets waiting send() calls in, in order, while their records fit. */
+  private grantBuffer(): void {
+    const waiters = this.bufferWaiters;
+    while (this.bufferHead < waiters.length) {
+      const next = waiters[this.bufferHead] as BufferWaiter;
+      if (!next.gone && this.bufferUsed + next.size > this.settings.bufferMemory && this.bufferUsed > 0) break;
+      this.bufferHead++;
+      if (!next.gone) next.grant();
+    }
+    // Drop the served front of the line now and then, so it costs O(1) per waiter overall.
+    if (this.bufferHead > 1024 && this.bufferHead * 2 > waiters.length) {
+      this.bufferWaiters = waiters.slice(this.bufferHead);
+      this.bufferHead = 0;
+    }
+  }
+
+  /** Schedules a drain on the next tick (many send() calls in one tick share it). */
+  private wake(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain().catch(() => undefined);
+    });
+  }
+
+  private whenIdle(): Promise<void> {
+    if (!this.accumulator.hasPending) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private checkIdle(): void {
+    if (this.accumulator.hasPending) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private settleRecord(record: PendingRecord, outcome: { offset: bigint; timestamp: number } | Error): void {
+    this.freeBuffer(record.size);
+    if (outcome instanceof Error) {
+      this.metrics.recordsFailed++;
+      record.reject(outcome);
+    } else {
+      this.metrics.recordsSent++;
+      record.resolve(outcome.offset, outcome.timestamp);
+    }
+  }
+
+  private failBatch(batch: ProducerBatch, error: Error): void {
+    batch.built?.release();
+    batch.builder?.discard();
+    batch.built = undefined;
+    batch.builder = undefined;
+    for (const record of batch.records) this.settleRecord(record, error);
+  }
+
+  private failEverything(error: Error): void {
+    for (const queue of this.accumulator.queues.values()) {
+      for (const batch of [...(queue.open ? [queue.open] : []), ...queue.ready]) this.failBatch(batch, error);
+      queue.open = undefined;
+      queue.ready = [];
+    }
+    this.checkIdle();
+  }
+
+  /**
+   * Fails records whose delivery deadline has passed: batches waiting to be (re)sent, and batches
+   * in flight, whose answer then only frees them (they may still have been written, as with the
+   * Java client).
+   */
+  private expireWaiting(now: number): void {
+    for (const queue of this.accumulator.queues.values()) {
+      for (const batch of queue.inFlight) {
+        if (batch.expired || !batch.records.every((record) => record.deadline <= now)) continue;
+        batch.expired = true;
+        for (const record of batch.records) this.settleRecord(record, new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms); the request to ${batch.topic}-${batch.partition} was still unanswered`));
+        if (this.settings.idempotent) this.epochBumpNeeded = true;
+      }
+      while (queue.ready.length > 0 && queue.inFlight.length === 0) {
+        const batch = queue.ready[0] as ProducerBatch;
+        if (!batch.records.every((record) => record.deadline <= now)) break;
+        queue.ready.shift();
+        this.failBatch(batch, new DeliveryTimeoutError(`${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s)`));
+        if (this.settings.idempotent && batch.baseSequence >= 0) this.epochBumpNeeded = true;
+      }
+    }
+  }
+
+  private async ensureIdempotence(): Promise<void> {
+    if (!this.settings.idempotent || (this.producerId >= 0n && !this.epochBumpNeeded)) return;
+    this.idempotenceReady ??= (async () => {
+      const bump = this.producerId >= 0n;
+      const connection = await this.cluster.anyConnection();
+      const version = connection.version(InitProducerId);
+      const response = await connection.request(
+        InitProducerId,
+        InitProducerId.request.create({
+          transactionalId: null,
+          transactionTimeoutMs: 60_000,
+          // KIP-360: asking with the current id and epoch bumps the epoch (v3+); older brokers issue a new id.
+          producerId: bump && version >= 3 ? this.producerId : -1n,
+          producerEpoch: bump && version >= 3 ? this.producerEpoch : -1,
+        }),
+        { version },
+      );
+      if (response.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode, { api: 'InitProducerId', broker: connection.label });
+      this.producerId = response.producerId;
+      this.producerEpoch = response.producerEpoch;
+      this.epochBumpNeeded = false;
+      // A new epoch starts every partition's sequence at 0; batches waiting to be resent are renumbered.
+      for (const queue of this.accumulator.queues.values()) {
+        queue.nextSequence = 0;
+        queue.recovering = false;
+        for (const batch of queue.ready) {
+          if (batch.built) {
+            batch.baseSequence = queue.nextSequence;
+            restampBatch(batch.built, this.producerId, this.producerEpoch, batch.baseSequence);
+            queue.nextSequence += batch.records.length;
+          }
+        }
+      }
+    })().finally(() => {
+      this.idempotenceReady = undefined;
+    });
+    return this.idempotenceReady;
+  }
+
+  private inFlightAnywhere(): boolean {
+    for (const queue of this.accumulator.queues.values()) if (queue.inFlight.length > 0) return true;
+    return false;
+  }
+
+  /** One round: close lingering batches, then send what is ready to each broker with room in flight. */
+  private async drain(): Promise<void> {
+    const now = Date.now();
+    const nextLinger = this.accumulator.closeLingering(now, this.flushing > 0 || this.closed);
+    this.expireWaiting(now);
+    if (this.settings.idempotent && (this.producerId < 0n || this.epochBumpNeeded)) {
+      if (this.epochBumpNeeded && this.inFlightAnywhere()) return; // answers of the old epoch first
+      try {
+        await this.ensureIdempotence();
+      } catch {
+        this.schedule(now + 200);
+        return;
+      }
+    }
+
+    const byBroker = new Map<number, ProducerBatch[]>();
+    let nextRetry = Infinity;
+    for (const queue of this.accumulator.queues.values()) {
+      const batch = queue.ready[0];
+      if (!batch) continue;
+      if (batch.retryAt > now) {
+        nextRetry = Math.min(nextRetry, batch.retryAt);
+        continue;
+      }
+      // Order: while recovering from an error, a partition sends one batch at a time.
+      if (queue.recovering && queue.inFlight.length > 0) continue;
+      if (queue.inFlight.length >= this.settings.maxInFlight) continue;
+      const leader = this.cluster.metadata.leaderFor(queue.topic, queue.partition);
+      if (leader < 0) {
+        this.cluster.metadata.requestRefresh();
+        nextRetry = Math.min(nextRetry, now + 100);
+        continue;
+      }
+      let list = byBroker.get(leader);
+      if (!list) byBroker.set(leader, (list = []));
+      list.push(batch);
+    }
+    for (const [broker, batches] of byBroker) this.sendTo(broker, batches);
+    // While anything is pending, look again at least every 250 ms so delivery deadlines are kept.
+    this.schedule(Math.min(nextLinger, nextRetry, this.accumulator.hasPending ? now + 250 : Infinity));
+    this.checkIdle();
+  }
+
+  private schedule(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!Number.isFinite(at)) return;
+    this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
+  }
+
+  private brokerState(broker: number): BrokerState {
+    let state = this.brokers.get(broker);
+    if (!state) this.brokers.set(broker, (state = { inFlight: 0 }));
+    return state;
+  }
+
+  /** Sends one Produce request to a broker carrying the first ready batch of each of its partitions (within the request size). */
+  private sendTo(broker: number, candidates: ProducerBatch[]): void {
+    const state = this.brokerState(broker);
+    if (state.inFlight >= this.settings.maxInFlight) return;
+    const batches: ProducerBatch[] = [];
+    let requestBytes = 200;
+    for (const batch of candidates) {
+      const queue = this.accumulator.queue(batch.topic, batch.partition);
+      if (!batch.built) {
+        if (this.settings.idempotent) {
+          batch.baseSequence = queue.nextSequence;
+          queue.nextSequence += batch.records.length;
+          Object.assign(batch.settings, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: batch.baseSequence });
+        }
+        batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build();
+        batch.builder = undefined;
+      }
+      if (batches.length > 0 && requestBytes + batch.built.size > this.settings.maxRequestSize) continue;
+      requestBytes += batch.built.size;
+      queue.ready.shift();
+      queue.inFlight.push(batch);
+      batch.attempts++;
+      batches.push(batch);
+    }
+    if (batches.length === 0) return;
+    state.inFlight++;
+    this.metrics.requestsInFlight++;
+    this.metrics.batchesSent += batches.length;
+    this.metrics.bytesSent += requestBytes;
+    this.request(broker, batches)
+      .then((results) => this.onAnswer(batches, results), (error: unknown) => this.onRequestFailed(batches, error as Error))
+      .finally(() => {
+        state.inFlight--;
+        this.metrics.requestsInFlight--;
+        this.wake();
+      });
+  }
+
+  private async request(broker: number, batches: ProducerBatch[]): Promise<Map<ProducerBatch, ProduceResponsePartitionProduceResponse> | undefined> {
+    const connection: Connection = await this.cluster.connectionTo(broker);
+    const version = connection.version(Produce);
+    const topics = new Map<string, ProducePartition[]>();
+    for (const batch of batches) {
+      const list = topics.get(batch.topic) ?? [];
+      list.push({ index: batch.partition, batch: batch.built as NonNullable<ProducerBatch['built']> });
+      topics.set(batch.topic, list);
+    }
+    const parts = {
+      transactionalId: null,
+      acks: this.settings.acks,
+      timeoutMs: this.options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      topics: [...topics].map(([name, partitions]) => ({ name, topicId: this.cluster.metadata.topics.get(name)?.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA', partitions })),
+    };
+    let frame: ReturnType<typeof encodeProduceFrame> | undefined;
+    const encode = (correlationId: number) => (frame = encodeProduceFrame(version, correlationId, connection.clientId, parts)).pieces;
+    try {
+      if (this.settings.acks === 0) {
+        await connection.sendEncoded(encode);
+        return undefined;
+      }
+      const response = await connection.requestEncoded(Produce, version, encode);
+      const results = new Map<ProducerBatch, ProduceResponsePartitionProduceResponse>();
+      for (const topic of response.responses) {
+        const name = topic.name || [...this.cluster.metadata.topics.values()].find((info) => info.topicId === topic.topicId)?.name;
+        for (const partition of topic.partitionResponses) {
+          const batch = batches.find((candidate) => candidate.topic === name && candidate.partition === partition.index);
+          if (batch) results.set(batch, partition);
+        }
+      }
+      return results;
+    } finally {
+      frame?.release();
+    }
+  }
+
+  private onAnswer(batches: ProducerBatch[], results: Map<ProducerBatch, ProduceResponsePartitionProduceResponse> | undefined): void {
+    for (const batch of batches) {
+      const queue = this.accumulator.queue(batch.topic, batch.partition);
+      const result = results?.get(batch);
+      if (results === undefined) {
+        this.complete(queue, batch, -1n, -1n); // acks=0: no answer to wait for
+      } else if (!result) {
+        this.retryOrFail(queue, batch, new KafkaProtocolError(ErrorCode.UNKNOWN_SERVER_ERROR, { api: 'Produce', subject: `${batch.topic}-${batch.partition}`, detail: 'the answer did not mention this partition' }));
+      } else if (result.errorCode === ErrorCode.NONE) {
+        this.complete(queue, batch, result.baseOffset, result.logAppendTimeMs);
+      } else if (result.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+        this.complete(queue, batch, -1n, -1n); // already written by an earlier attempt
+      } else {
+        this.cluster.metadata.noteError(result.errorCode);
+        const error = new KafkaProtocolError(result.errorCode, {
+          api: 'Produce',
+          broker: this.cluster.brokerLabel(this.cluster.metadata.leaderFor(batch.topic, batch.partition)),
+          subject: `topic ${batch.topic} partition ${batch.partition}`,
+          detail: result.errorMessage,
+        });
+        const outOfOrder = result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER;
+        // An out-of-order answer is expected for batches behind one that is being retried.
+        const behindRetry = outOfOrder && queue.inFlight.indexOf(batch) > 0;
+        this.retryOrFail(queue, batch, error, error.retriable || behindRetry);
+      }
+    }
+    this.checkIdle();
+  }
+
+  private onRequestFailed(batches: ProducerBatch[], error: Error): void {
+    this.cluster.metadata.requestRefresh();
+    for (const batch of batches) this.retryOrFail(this.accumulator.queue(batch.topic, batch.partition), batch, error, true);
+    this.checkIdle();
+  }
+
+  private complete(queue: PartitionQueue, batch: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+    queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
+    if (queue.inFlight.length === 0) queue.recovering = false;
+    batch.built?.release();
+    batch.built = undefined;
+    if (batch.expired) return;
+    batch.records.forEach((record, index) => {
+      const offset = baseOffset < 0n ? -1n : baseOffset + BigInt(index);
+      this.settleRecord(record, { offset, timestamp: logAppendTime >= 0n ? Number(logAppendTime) : record.input.timestamp });
+    });
+  }
+
+  /** Puts a failed batch back in sequence order for another attempt, or fails its records when it may not retry. */
+  private retryOrFail(queue: PartitionQueue, batch: ProducerBatch, error: Error, retriable = false): void {
+    queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
+    if (batch.expired) {
+      batch.built?.release();
+      batch.built = undefined;
+      return;
+    }
+    const now = Date.now();
+    const expired = batch.records.every((record) => record.deadline <= now);
+    if (!retriable || expired || this.closed && this.flushing === 0) {
+      const reason = expired && retriable ? new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s); last error: ${error.message}`, { cause: error }) : error;
+      this.failBatch(batch, reason);
+      // The broker never took this sequence range: the next batches of this partition would be out of order.
+      if (this.settings.idempotent && batch.baseSequence >= 0) this.epochBumpNeeded = true;
+      return;
+    }
+    this.metrics.recordsRetried += batch.records.length;
+    batch.retryAt = now + backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
+    queue.recovering = true;
+    // Back to the front of the queue, keeping sequence order with other batches waiting to be resent.
+    const at = queue.ready.findIndex((other) => other.baseSequence < 0 || other.baseSequence > batch.baseSequence);
+    if (at < 0) queue.ready.push(batch);
+    else queue.ready.splice(at, 0, batch);
+  }
+}
