@@ -62,6 +62,14 @@ const DEFAULT_READY_TIMEOUT_MS = 120_000;
 const GRACEFUL_STOP_MS = 30_000;
 const KILL_WAIT_MS = 10_000;
 
+/** A random Kafka uuid; like Kafka's own, never starting with '-', which command lines would take for an option. */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 function stateFile(dir: string): string {
   return join(dir, 'cluster.json');
 }
@@ -231,7 +239,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     name,
     dir,
     kafkaVersion: artifacts.version,
-    clusterId: randomBytes(16).toString('base64url'),
+    clusterId: newClusterId(),
     java: tools.java,
     classpath: artifacts.classpath,
     jvmOptions: jvmOptions(dir, artifacts.version, brokers),

@@ -130,6 +130,8 @@ export class Producer {
   private timer: NodeJS.Timeout | undefined;
   private drainScheduled = false;
   private flushing = 0;
+  /** send() calls waiting for metadata or buffer room, not yet in the accumulator. */
+  private waitingSends = 0;
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   readonly metrics: ProducerMetrics;
@@ -189,14 +191,21 @@ export class Producer {
 
   /** send() when it must wait: for the topic's metadata, or for room in bufferMemory. */
   private async sendWhenReady(record: ProducerRecord, input: RecordInput, size: number, deadline: number, options: SendOptions): Promise<RecordMetadata> {
-    const info = await this.topicInfo(record.topic, Math.min(deadline, Date.now() + this.settings.maxBlockMs));
-    const partition = this.choosePartition(record, input, info, size);
-    await this.reserveBuffer(size, deadline, options.signal);
-    if (this.closed) {
-      this.freeBuffer(size);
-      throw new ProducerClosedError('the producer closed while send() waited');
+    // Counted as pending, so a flush() or close() called meanwhile waits for this record too.
+    this.waitingSends++;
+    try {
+      const info = await this.topicInfo(record.topic, Math.min(deadline, Date.now() + this.settings.maxBlockMs));
+      const partition = this.choosePartition(record, input, info, size);
+      await this.reserveBuffer(size, deadline, options.signal);
+      if (this.closed && this.flushing === 0) {
+        this.freeBuffer(size);
+        throw new ProducerClosedError('the producer closed while send() waited');
+      }
+      return this.enqueue(record.topic, partition, input, size, deadline);
+    } finally {
+      this.waitingSends--;
+      this.checkIdle();
     }
-    return this.enqueue(record.topic, partition, input, size, deadline);
   }
 
   private enqueue(topic: string, partition: number, input: RecordInput, size: number, deadline: number): Promise<RecordMetadata> {
@@ -247,7 +256,11 @@ export class Producer {
     let lastError: unknown;
     for (;;) {
       try {
-        const info = await this.cluster.metadata.topic(topic);
+        // A metadata attempt may wait on connection backoff; the deadline does not.
+        const info = await Promise.race([
+          this.cluster.metadata.topic(topic),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now())).unref()),
+        ]);
         if (info && info.partitions.length > 0) return info;
         const code = this.cluster.metadata.topicErrors.get(topic);
         if (code !== undefined && !isRetriable(code)) throw new KafkaProtocolError(code, { api: 'Metadata', subject: `topic ${topic}` });
@@ -256,10 +269,11 @@ export class Producer {
         if (error instanceof KafkaProtocolError && !error.retriable) throw error;
         lastError = error;
       }
-      if (Date.now() + 200 > deadline) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
         throw new DeliveryTimeoutError(`topic ${topic} is not in the metadata after waiting until the delivery deadline: ${(lastError as Error)?.message ?? 'unknown'}`, { cause: lastError });
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
     }
   }
 
@@ -352,12 +366,12 @@ export class Producer {
   }
 
   private whenIdle(): Promise<void> {
-    if (!this.accumulator.hasPending) return Promise.resolve();
+    if (!this.accumulator.hasPending && this.waitingSends === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private checkIdle(): void {
-    if (this.accumulator.hasPending) return;
+    if (this.accumulator.hasPending || this.waitingSends > 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 

@@ -4,6 +4,9 @@ import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
 import { bootstrapFor, killNode, restartNode, startCluster, stopCluster } from '../../src/embedded/cluster.js';
 import { clusterDir } from '../../src/embedded/paths.js';
+import { readPartition } from '../../src/consumer/partition-reader.js';
+import { DeliveryTimeoutError } from '../../src/producer/errors.js';
+import { Producer } from '../../src/producer/producer.js';
 import { ApiVersions } from '../../src/protocol/generated/index.js';
 import { testKafka } from '../helpers/kafka.js';
 import { uniqueTopic } from '../support/topics.js';
@@ -18,10 +21,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
   let cluster: Cluster;
+  let bootstrap: string;
 
   beforeAll(async () => {
     const state = await startCluster({ name, brokers: 3, portBase: 'auto', version: kafka.kafkaVersion ?? undefined });
-    cluster = await Cluster.connect({ bootstrap: bootstrapFor(state, 'plaintext'), reconnectBackoff: { initialMs: 100, maxMs: 1000 } });
+    bootstrap = bootstrapFor(state, 'plaintext');
+    cluster = await Cluster.connect({ bootstrap, reconnectBackoff: { initialMs: 100, maxMs: 1000 } });
   });
 
   afterAll(async () => {
@@ -75,5 +80,91 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
     }
     expect(reconnected).toBe(true);
     console.log(`[faults] leader of ${topic}-0 moved ${oldLeader} → ${newLeader}; the cache knew ${learnedAfterMs} ms after kill -9; the pool reconnected ${Date.now() - restartedAt} ms after the node was back`);
+  });
+
+  test('200,000 records while partition leaders are killed -9 twice and restarted: no loss, no duplicates, order kept, every send settled', async () => {
+    const topic = uniqueTopic('chaos');
+    await new Admin(cluster).createTopics([{ name: topic, partitions: 3, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
+    const producer = new Producer({ bootstrap, acks: 'all', idempotent: true, deliveryTimeoutMs: 120_000, reconnectBackoff: { initialMs: 100, maxMs: 1000 } });
+    const count = 200_000;
+    const settled = { ok: 0, failed: [] as string[] };
+    const sends: Promise<void>[] = [];
+    const chaos = (async () => {
+      for (let round = 0; round < 2; round++) {
+        await sleep(1500);
+        await cluster.metadata.refresh();
+        const leader = cluster.metadata.leaderFor(topic, round);
+        await killNode(leader, name);
+        await sleep(6000);
+        await restartNode(leader, name);
+      }
+    })();
+    let outstanding = 0;
+    let resume: (() => void) | undefined;
+    for (let i = 0; i < count; i++) {
+      if (outstanding >= 20_000) await new Promise<void>((resolve) => (resume = resolve));
+      outstanding++;
+      sends.push(
+        producer
+          .send({ topic, key: `key-${i % 500}`, value: `record-${i}` })
+          .then(() => void settled.ok++, (error: unknown) => void settled.failed.push(String(error)))
+          .finally(() => {
+            outstanding--;
+            if (resume && outstanding < 10_000) {
+              const wake = resume;
+              resume = undefined;
+              wake();
+            }
+          }),
+      );
+      // Spread the run over the chaos rounds rather than finishing before the first kill.
+      if (i % 2000 === 1999) await sleep(100);
+    }
+    await Promise.all(sends);
+    await chaos;
+    await producer.close();
+    expect(settled.failed.slice(0, 3)).toEqual([]);
+    expect(settled.ok).toBe(count);
+
+    const seen = new Uint8Array(count);
+    let duplicates = 0;
+    let orderViolations = 0;
+    const lastByKey = new Map<string, number>();
+    for (let partition = 0; partition < 3; partition++) {
+      for (const record of await readPartition(cluster, topic, partition)) {
+        const i = Number(record.value!.toString().slice('record-'.length));
+        if (seen[i]) duplicates++;
+        seen[i] = 1;
+        const key = record.key!.toString();
+        if ((lastByKey.get(key) ?? -1) > i) orderViolations++;
+        lastByKey.set(key, i);
+      }
+    }
+    const missing = seen.reduce((sum, value) => sum + (value ? 0 : 1), 0);
+    console.log(`[faults] chaos: ${count} sent with two leader kills; ${producer.metrics.recordsRetried} record retries; ${missing} missing, ${duplicates} duplicated, ${orderViolations} out of order`);
+    expect(missing).toBe(0);
+    expect(duplicates).toBe(0);
+    expect(orderViolations).toBe(0);
+  });
+
+  test('with every broker down, send() rejects within deliveryTimeoutMs + 1 s', async () => {
+    const topic = uniqueTopic('down');
+    await new Admin(cluster).createTopics([{ name: topic, partitions: 1, replicationFactor: 3 }]);
+    // One producer already knows the topic (its records reach the accumulator); one has never seen the cluster.
+    const warm = new Producer({ bootstrap, deliveryTimeoutMs: 3000, reconnectBackoff: { initialMs: 100, maxMs: 500 } });
+    await warm.send({ topic, value: 'before' });
+    for (const node of [1, 2, 3]) await killNode(node, name).catch(() => undefined);
+
+    const cold = new Producer({ bootstrap, deliveryTimeoutMs: 3000 });
+    for (const producer of [warm, cold]) {
+      const started = Date.now();
+      const error = await producer.send({ topic, value: 'while down' }).catch((caught: unknown) => caught);
+      const elapsed = Date.now() - started;
+      expect(error).toBeInstanceOf(DeliveryTimeoutError);
+      expect(elapsed).toBeGreaterThanOrEqual(2900);
+      expect(elapsed).toBeLessThan(4000);
+      console.log(`[faults] every broker down: send() rejected after ${elapsed} ms (deliveryTimeoutMs 3000): ${String(error).slice(0, 140)}`);
+      await producer.close(1000);
+    }
   });
 });

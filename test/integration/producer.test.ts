@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Admin } from '../../src/cluster/admin.js';
+import { Cluster } from '../../src/cluster/cluster.js';
+import { readPartition } from '../../src/consumer/partition-reader.js';
+import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '../../src/producer/errors.js';
+import { keyPartition } from '../../src/producer/partitioner.js';
+import { Producer } from '../../src/producer/producer.js';
+import { testKafka } from '../helpers/kafka.js';
+import { runKafkaTool } from '../support/java-tools.js';
+import { uniqueTopic } from '../support/topics.js';
+
+const kafka = testKafka();
+let cluster: Cluster;
+let admin: Admin;
+
+beforeAll(async () => {
+  cluster = await Cluster.connect({ bootstrap: kafka.bootstrap, partitionCountRefreshMs: 0 });
+  admin = new Admin(cluster);
+});
+afterAll(() => cluster?.close());
+
+/** Sends through `send` with at most `window` records outstanding, as an application with backpressure would. */
+async function sendWindowed<T>(count: number, window: number, send: (i: number) => Promise<T>): Promise<{ failed: unknown[] }> {
+  const failed: unknown[] = [];
+  let outstanding = 0;
+  let resume: (() => void) | undefined;
+  const all: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    if (outstanding >= window) await new Promise<void>((resolve) => (resume = resolve));
+    outstanding++;
+    all.push(
+      send(i)
+        .catch((error: unknown) => failed.push(error))
+        .finally(() => {
+          outstanding--;
+          if (resume && outstanding <= window / 2) {
+            const wake = resume;
+            resume = undefined;
+            wake();
+          }
+        }),
+    );
+  }
+  await Promise.all(all);
+  return { failed };
+}
+
+describe('producer', () => {
+  test('1,000,000 records, keyed and keyless, acks=all and idempotent: all read back, none duplicated, per-key order kept', async () => {
+    const topic = uniqueTopic('million');
+    await admin.createTopics([{ name: topic, partitions: 3, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, acks: 'all', idempotent: true });
+    const count = 1_000_000;
+    const started = Date.now();
+    // Odd records carry one of 1000 keys; even records have no key. The value names the record.
+    const { failed } = await sendWindowed(count, 50_000, (i) =>
+      producer.send({ topic, key: i % 2 === 1 ? `key-${i % 1000}` : null, value: `record-${i}` }),
+    );
+    await producer.close();
+    const sendMs = Date.now() - started;
+    expect(failed).toEqual([]);
+
+    const seen = new Uint8Array(count);
+    let duplicates = 0;
+    let total = 0;
+    const lastByKey = new Map<string, number>();
+    let orderViolations = 0;
+    for (let partition = 0; partition < 3; partition++) {
+      const records = await readPartition(cluster, topic, partition);
+      records.forEach((record, index) => {
+        expect(record.offset).toBe(BigInt(index));
+        const i = Number(record.value!.toString().slice('record-'.length));
+        total++;
+        if (seen[i]) duplicates++;
+        seen[i] = 1;
+        if (record.key !== null) {
+          const key = record.key.toString();
+          expect(partition).toBe(keyPartition(record.key, 3));
+          if ((lastByKey.get(key) ?? -1) > i) orderViolations++;
+          lastByKey.set(key, i);
+        }
+      });
+    }
+    expect(total).toBe(count);
+    expect(duplicates).toBe(0);
+    expect(seen.every((value) => value === 1)).toBe(true);
+    expect(orderViolations).toBe(0);
+    console.log(`[producer] ${count} records sent (acks=all, idempotent) in ${sendMs} ms (${Math.round(count / (sendMs / 1000))} records/s incl. close); read back ${total}, 0 missing, ${duplicates} duplicated`);
+  });
+
+  test('keyed records land where the Java client puts them', async () => {
+    const ours = uniqueTopic('keys-ours');
+    const theirs = uniqueTopic('keys-java');
+    await admin.createTopics([{ name: ours, partitions: 6, replicationFactor: 1 }, { name: theirs, partitions: 6, replicationFactor: 1 }]);
+    const keys = Array.from({ length: 300 }, (_, i) => (i % 10 === 0 ? `ключ-${i}` : `user-${i * 7919}`));
+    const producer = new Producer({ bootstrap: kafka.bootstrap });
+    await Promise.all(keys.map((key) => producer.send({ topic: ours, key, value: key })));
+    await producer.close();
+    const placement = async (topic: string) => {
+      const where = new Map<string, number>();
+      for (let partition = 0; partition < 6; partition++) for (const record of await readPartition(cluster, topic, partition)) where.set(record.key!.toString(), partition);
+      return where;
+    };
+    const oursPlaced = await placement(ours);
+    expect(oursPlaced.size).toBe(keys.length);
+    for (const key of keys) expect(oursPlaced.get(key)).toBe(keyPartition(Buffer.from(key), 6));
+
+    if (kafka.source === 'embedded' && kafka.kafkaVersion) {
+      const consoleProducer = Number(kafka.kafkaVersion.split('.')[0]) >= 4 ? 'org.apache.kafka.tools.ConsoleProducer' : 'kafka.tools.ConsoleProducer';
+      const result = runKafkaTool(kafka.kafkaVersion, consoleProducer, ['--bootstrap-server', kafka.bootstrap, '--topic', theirs, '--property', 'parse.key=true', '--property', 'key.separator=|'], 120_000, keys.map((key) => `${key}|${key}`).join('\n'));
+      expect(result.status, result.output.slice(-1000)).toBe(0);
+      expect(await placement(theirs)).toEqual(oursPlaced);
+    }
+  });
+
+  test('keyless records stick to a partition for about a batch, then move on, covering every partition', async () => {
+    const topic = uniqueTopic('sticky');
+    await admin.createTopics([{ name: topic, partitions: 4, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, batchSize: 16_384, lingerMs: 20 });
+    const results = [];
+    for (let i = 0; i < 4000; i++) results.push(producer.send({ topic, value: Buffer.alloc(100, i) }));
+    const metadata = await Promise.all(results);
+    await producer.close();
+    let switches = 0;
+    for (let i = 1; i < metadata.length; i++) if (metadata[i]!.partition !== metadata[i - 1]!.partition) switches++;
+    const used = new Set(metadata.map((entry) => entry.partition));
+    expect(used.size).toBe(4);
+    // ~117 bytes a record: a switch every ~140 records gives ~28 switches for 4000 records.
+    expect(switches).toBeGreaterThan(10);
+    expect(switches).toBeLessThan(80);
+  });
+
+  test('explicit partitions and a custom partitioner that sees the metadata', async () => {
+    const topic = uniqueTopic('custom');
+    await admin.createTopics([{ name: topic, partitions: 5, replicationFactor: 1 }]);
+    const seen: number[] = [];
+    const producer = new Producer({ bootstrap: kafka.bootstrap, partitioner: (choice) => (seen.push(choice.partitionCount), choice.partitionCount - 1) });
+    expect((await producer.send({ topic, value: 'a' })).partition).toBe(4);
+    expect((await producer.send({ topic, value: 'b', partition: 2 })).partition).toBe(2);
+    await expect(producer.send({ topic, value: 'c', partition: 9 })).rejects.toThrow(/partition 9 does not exist: topic .* has partitions 0-4/);
+    await producer.close();
+    expect(seen).toEqual([5]);
+  });
+
+  test('bad input: invalid topic, record too large, unknown topic, send after close', async () => {
+    const producer = new Producer({ bootstrap: kafka.bootstrap, maxBlockMs: 3000, maxRequestSize: 100_000 });
+    await expect(producer.send({ topic: 'bad topic!', value: 'x' })).rejects.toThrow(InvalidRecordError);
+    await expect(producer.send({ topic: uniqueTopic('big'), value: Buffer.alloc(200_000) })).rejects.toThrow(RecordTooLargeError);
+    const started = Date.now();
+    const unknown = await producer.send({ topic: uniqueTopic('absent'), value: 'x' }).catch((error: unknown) => error);
+    expect(String(unknown)).toMatch(/UNKNOWN_TOPIC_OR_PARTITION/);
+    expect(Date.now() - started).toBeLessThan(6000);
+    await producer.close();
+    await expect(producer.send({ topic: 'anything', value: 'x' })).rejects.toThrow(ProducerClosedError);
+  });
+
+  test('results carry offsets and timestamps; flush() delivers what lingers', async () => {
+    const topic = uniqueTopic('offsets');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, lingerMs: 60_000 });
+    const pending = [0, 1, 2].map((i) => producer.send({ topic, value: `v${i}`, timestamp: 1_700_000_000_000 + i }));
+    await producer.flush();
+    const results = await Promise.all(pending);
+    expect(results.map((result) => result.offset)).toEqual([0n, 1n, 2n]);
+    expect(results.map((result) => result.timestamp)).toEqual([1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002]);
+    await producer.close();
+    expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['v0', 'v1', 'v2']);
+  });
+});
+
