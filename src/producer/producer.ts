@@ -1,10 +1,11 @@
+import diagnostics from 'node:diagnostics_channel';
 import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
 import type { TopicInfo } from '../cluster/metadata.js';
 import { backoffDelay, type BackoffOptions } from '../connection/backoff.js';
 import type { Connection } from '../connection/connection.js';
 import { InitProducerId, Produce, type ProduceResponsePartitionProduceResponse } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError, isRetriable } from '../protocol/kafka-errors.js';
-import { recordSize, type RecordHeader, type RecordInput } from '../records/batch-builder.js';
+import { RecordBatchBuilder, recordSize, type RecordHeader, type RecordInput } from '../records/batch-builder.js';
 import type { CompressionName } from '../records/compression.js';
 import { encodeProduceFrame, type ProducePartition } from '../records/produce-frame.js';
 import { restampBatch } from '../records/restamp.js';
@@ -57,7 +58,17 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+export interface BrokerLatency {
+  requests: number;
+  inFlight: number;
+  lastMs: number;
+  averageMs: number;
+  maxMs: number;
+}
+
 export interface ProducerMetrics {
+  /** Produce requests by broker node id, with their send-to-answer latency. */
+  brokers: Record<number, BrokerLatency>;
   recordsSent: number;
   recordsFailed: number;
   recordsRetried: number;
@@ -97,6 +108,13 @@ function toHeaders(headers: ProducerRecord['headers']): RecordHeader[] | undefin
 interface BrokerState {
   inFlight: number;
 }
+
+/**
+ * node:diagnostics_channel name on which every Produce request is published when it settles:
+ * { broker, records, batches, bytes, durationMs, error? }.
+ */
+export const PRODUCE_REQUEST_CHANNEL = 'kafka-wire:producer:request';
+const produceChannel = diagnostics.channel(PRODUCE_REQUEST_CHANNEL);
 
 interface BufferWaiter {
   size: number;
@@ -157,7 +175,7 @@ export class Producer {
     this.cluster = new Cluster({ ...options, requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs });
     this.accumulator = new Accumulator({ batchSize: this.settings.batchSize, lingerMs: this.settings.lingerMs, compression: this.settings.compression, compressionLevel: options.compressionLevel });
     this.sticky = new StickyPartitioner(this.settings.batchSize);
-    this.metrics = { recordsSent: 0, recordsFailed: 0, recordsRetried: 0, batchesSent: 0, bytesSent: 0, requestsInFlight: 0, bufferUsed: 0, bufferMemory: this.settings.bufferMemory };
+    this.metrics = { brokers: {}, recordsSent: 0, recordsFailed: 0, recordsRetried: 0, batchesSent: 0, bytesSent: 0, requestsInFlight: 0, bufferUsed: 0, bufferMemory: this.settings.bufferMemory };
   }
 
   /** Sends one record; resolves with where it was written once the broker acknowledged it. */
@@ -452,11 +470,10 @@ export class Producer {
         queue.nextSequence = 0;
         queue.recovering = false;
         for (const batch of queue.ready) {
-          if (batch.built) {
-            batch.baseSequence = queue.nextSequence;
-            restampBatch(batch.built, this.producerId, this.producerEpoch, batch.baseSequence);
-            queue.nextSequence += batch.records.length;
-          }
+          if (batch.baseSequence < 0) continue; // not numbered yet: gets its number when first sent
+          batch.baseSequence = queue.nextSequence;
+          queue.nextSequence += batch.records.length;
+          if (batch.built) restampBatch(batch.built, this.producerId, this.producerEpoch, batch.baseSequence);
         }
       }
     })().finally(() => {
@@ -536,8 +553,11 @@ export class Producer {
       const queue = this.accumulator.queue(batch.topic, batch.partition);
       if (!batch.built) {
         if (this.settings.idempotent) {
-          batch.baseSequence = queue.nextSequence;
-          queue.nextSequence += batch.records.length;
+          // A batch split from a larger one comes with its sequence already assigned.
+          if (batch.baseSequence < 0) {
+            batch.baseSequence = queue.nextSequence;
+            queue.nextSequence += batch.records.length;
+          }
           Object.assign(batch.settings, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: batch.baseSequence });
         }
         batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build();
@@ -555,11 +575,24 @@ export class Producer {
     this.metrics.requestsInFlight++;
     this.metrics.batchesSent += batches.length;
     this.metrics.bytesSent += requestBytes;
+    const latency = (this.metrics.brokers[broker] ??= { requests: 0, inFlight: 0, lastMs: 0, averageMs: 0, maxMs: 0 });
+    latency.inFlight++;
+    const started = performance.now();
+    let failure: Error | undefined;
     this.request(broker, batches)
-      .then((results) => this.onAnswer(batches, results), (error: unknown) => this.onRequestFailed(batches, error as Error))
+      .then((results) => this.onAnswer(batches, results), (error: unknown) => this.onRequestFailed(batches, (failure = error as Error)))
       .finally(() => {
         state.inFlight--;
         this.metrics.requestsInFlight--;
+        const durationMs = performance.now() - started;
+        latency.inFlight--;
+        latency.requests++;
+        latency.lastMs = durationMs;
+        latency.averageMs += (durationMs - latency.averageMs) / latency.requests;
+        latency.maxMs = Math.max(latency.maxMs, durationMs);
+        if (produceChannel.hasSubscribers) {
+          produceChannel.publish({ broker, batches: batches.length, records: batches.reduce((sum, batch) => sum + batch.records.length, 0), bytes: requestBytes, durationMs, error: failure });
+        }
         this.wake();
       });
   }
@@ -621,13 +654,85 @@ export class Producer {
           subject: `topic ${batch.topic} partition ${batch.partition}`,
           detail: result.errorMessage,
         });
-        const outOfOrder = result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER;
-        // An out-of-order answer is expected for batches behind one that is being retried.
-        const behindRetry = outOfOrder && queue.inFlight.indexOf(batch) > 0;
+        if (result.errorCode === ErrorCode.MESSAGE_TOO_LARGE && batch.records.length > 1) {
+          this.split(queue, batch);
+          continue;
+        }
+        if (result.recordErrors.length > 0) {
+          this.dropInvalidRecords(queue, batch, result, error);
+          continue;
+        }
+        // An out-of-order answer is expected for batches behind one that is being resent.
+        const behindRetry = result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && (this.epochBumpNeeded || this.hasEarlierUnacknowledged(queue, batch));
         this.retryOrFail(queue, batch, error, error.retriable || behindRetry);
       }
     }
     this.checkIdle();
+  }
+
+  private hasEarlierUnacknowledged(queue: PartitionQueue, batch: ProducerBatch): boolean {
+    const earlier = (other: ProducerBatch) => other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence;
+    return queue.inFlight.some(earlier) || queue.ready.some(earlier);
+  }
+
+  /** A new, unbuilt batch for some of a failed batch's records, keeping their order (and, when given, a sequence). */
+  private rebatch(batch: ProducerBatch, records: PendingRecord[], baseSequence: number): ProducerBatch {
+    const first = records[0] as PendingRecord;
+    // The builder reads these settings when it builds, so it must share the batch's object.
+    const settings = { ...batch.settings };
+    const replacement: ProducerBatch = {
+      ...batch,
+      records: [first],
+      builder: new RecordBatchBuilder(settings, this.settings.batchSize, first.input),
+      built: undefined,
+      settings,
+      bytes: records.reduce((sum, record) => sum + record.size, 0),
+      baseSequence,
+      expired: false,
+    };
+    for (const record of records.slice(1)) {
+      if (!replacement.builder?.tryAppend(record.input)) throw new Error('internal error: a record no longer fits the batch it came from');
+      replacement.records.push(record);
+    }
+    return replacement;
+  }
+
+  /** Puts batches back at the front of a partition's queue, in sequence order, for another attempt. */
+  private requeue(queue: PartitionQueue, batches: ProducerBatch[]): void {
+    queue.recovering = true;
+    queue.ready.unshift(...batches);
+    queue.ready.sort((a, b) => (a.baseSequence < 0 ? Infinity : a.baseSequence) - (b.baseSequence < 0 ? Infinity : b.baseSequence) || a.createdAt - b.createdAt);
+  }
+
+  /** MESSAGE_TOO_LARGE: the broker takes smaller batches; the halves keep the batch's sequence range, so nothing after it is renumbered. */
+  private split(queue: PartitionQueue, batch: ProducerBatch): void {
+    queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
+    batch.built?.release();
+    if (batch.expired) return;
+    const half = Math.ceil(batch.records.length / 2);
+    const [front, back] = [batch.records.slice(0, half), batch.records.slice(half)];
+    const sequence = batch.baseSequence;
+    this.requeue(queue, [this.rebatch(batch, front, sequence), this.rebatch(batch, back, sequence < 0 ? -1 : sequence + half)]);
+    this.metrics.recordsRetried += batch.records.length;
+  }
+
+  /**
+   * KIP-467: the broker refused the batch for some records only. Those fail with the broker's
+   * message; the rest go again as a smaller batch. The sequence range shrinks, so the epoch is
+   * bumped to renumber what follows.
+   */
+  private dropInvalidRecords(queue: PartitionQueue, batch: ProducerBatch, result: ProduceResponsePartitionProduceResponse, error: KafkaProtocolError): void {
+    queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
+    batch.built?.release();
+    if (batch.expired) return;
+    const invalid = new Map(result.recordErrors.map((entry) => [entry.batchIndex, entry.batchIndexErrorMessage]));
+    const keep: PendingRecord[] = [];
+    batch.records.forEach((record, index) => {
+      if (!invalid.has(index)) keep.push(record);
+      else this.settleRecord(record, new KafkaProtocolError(result.errorCode, { api: 'Produce', subject: `topic ${batch.topic} partition ${batch.partition} record ${index} of its batch`, detail: invalid.get(index) ?? error.detail }));
+    });
+    if (keep.length > 0) this.requeue(queue, [this.rebatch(batch, keep, batch.baseSequence)]);
+    if (this.settings.idempotent && batch.baseSequence >= 0) this.epochBumpNeeded = true;
   }
 
   private onRequestFailed(batches: ProducerBatch[], error: Error): void {

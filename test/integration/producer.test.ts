@@ -166,5 +166,74 @@ describe('producer', () => {
     await producer.close();
     expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['v0', 'v1', 'v2']);
   });
-});
 
+  test('MESSAGE_TOO_LARGE splits batches until the broker takes them, keeping order', async () => {
+    const topic = uniqueTopic('too-large');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1, configs: { 'max.message.bytes': '3000' } }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, batchSize: 64 * 1024, lingerMs: 50 });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => producer.send({ topic, value: `${i}:${'x'.repeat(300)}` })));
+    const retried = producer.metrics.recordsRetried;
+    await producer.close();
+    expect(results.map((result) => result.offset)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i)));
+    expect(retried).toBeGreaterThan(0);
+    const values = (await readPartition(cluster, topic, 0)).map((record) => Number(String(record.value).split(':')[0]));
+    expect(values).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  test('per-record errors (KIP-467) fail only the records the broker names', async () => {
+    const topic = uniqueTopic('compacted');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, lingerMs: 100 });
+    // A compacted topic refuses records without a key; with linger, all ten share one batch.
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => producer.send({ topic, key: i % 2 === 0 ? `k${i}` : null, value: `v${i}` })));
+    await producer.close();
+    outcomes.forEach((outcome, i) => {
+      if (i % 2 === 0) expect(outcome.status).toBe('fulfilled');
+      else {
+        expect(outcome.status).toBe('rejected');
+        expect(String((outcome as PromiseRejectedResult).reason)).toMatch(/INVALID_RECORD/);
+      }
+    });
+    expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['v0', 'v2', 'v4', 'v6', 'v8']);
+  });
+
+  test('keyless traffic spreads onto partitions the metadata refresh discovers', async () => {
+    const topic = uniqueTopic('spread');
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, partitionCountRefreshMs: 500, batchSize: 2048 });
+    await Promise.all(Array.from({ length: 500 }, () => producer.send({ topic, value: Buffer.alloc(100) })));
+    await admin.createPartitions(topic, 4);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const after = await Promise.all(Array.from({ length: 2000 }, () => producer.send({ topic, value: Buffer.alloc(100) })));
+    await producer.close();
+    const used = new Set(after.map((result) => result.partition));
+    expect(used.has(2) || used.has(3)).toBe(true);
+    expect(Math.max(...used)).toBeLessThan(4);
+  });
+
+  test('metrics and the diagnostics channel report requests, records and per-broker latency', async () => {
+    const { default: diagnostics } = await import('node:diagnostics_channel');
+    const { PRODUCE_REQUEST_CHANNEL } = await import('../../src/producer/producer.js');
+    const topic = uniqueTopic('metrics');
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+    const events: { broker: number; records: number; durationMs: number }[] = [];
+    const listener = (message: unknown) => events.push(message as (typeof events)[number]);
+    diagnostics.subscribe(PRODUCE_REQUEST_CHANNEL, listener);
+    try {
+      const producer = new Producer({ bootstrap: kafka.bootstrap });
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => producer.send({ topic, key: `k${i}`, value: 'v' })));
+      const metrics = structuredClone(producer.metrics);
+      await producer.close();
+      expect(metrics.recordsSent).toBe(1000);
+      expect(metrics.recordsFailed).toBe(0);
+      expect(metrics.batchesSent).toBeGreaterThan(0);
+      expect(metrics.bufferUsed).toBe(0);
+      const brokers = Object.values(metrics.brokers);
+      expect(brokers.reduce((sum, broker) => sum + broker.requests, 0)).toBe(events.length);
+      expect(brokers.every((broker) => broker.averageMs > 0 && broker.maxMs >= broker.averageMs)).toBe(true);
+      expect(events.reduce((sum, event) => sum + event.records, 0)).toBe(1000);
+    } finally {
+      diagnostics.unsubscribe(PRODUCE_REQUEST_CHANNEL, listener);
+    }
+  });
+});
