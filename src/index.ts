@@ -38,3 +38,7 @@ export { BufferPool, defaultBufferPool, type PooledBuffer } from './records/buff
 export { CompressionError, compress, decompress, type CompressionName } from './records/compression.js';
 export { crc32c } from './records/crc32c.js';
 export { encodeProduceFrame, type ProduceFrame, type ProduceRequestParts } from './records/produce-frame.js';
+export { Producer, PRODUCE_REQUEST_CHANNEL, type ProducerOptions, type ProducerRecord, type RecordMetadata, type ProducerMetrics, type SendOptions, type BrokerLatency } from './producer/producer.js';
+export { BufferFullError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError, ProducerError, RecordTooLargeError } from './producer/errors.js';
+export { StickyPartitioner, keyPartition, murmur2, toPositive, type CustomPartitioner, type PartitionChoice } from './producer/partitioner.js';
+export { PartitionReader, readPartition, type ConsumedRecord, type PartitionReaderOptions } from './consumer/partition-reader.js';
