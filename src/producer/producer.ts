@@ -150,6 +150,7 @@ export class Producer {
   private flushing = 0;
   /** send() calls waiting for metadata or buffer room, not yet in the accumulator. */
   private waitingSends = 0;
+  private lastWaitingSend: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   readonly metrics: ProducerMetrics;
@@ -195,8 +196,9 @@ export class Producer {
       }
       options.signal?.throwIfAborted();
       // The common case goes without a single await: metadata cached and room in the buffer.
+      // Only when no earlier send() is still waiting, so records keep the order of the calls.
       const cached = this.cluster.metadata.topics.get(topic);
-      if (cached && cached.partitions.length > 0 && this.bufferHead === this.bufferWaiters.length && this.bufferUsed + size <= this.settings.bufferMemory) {
+      if (cached && cached.partitions.length > 0 && this.waitingSends === 0 && this.bufferUsed + size <= this.settings.bufferMemory) {
         const partition = this.choosePartition(record, input, cached, size);
         this.takeBuffer(size);
         return this.enqueue(topic, partition, input, size, Date.now() + this.settings.deliveryTimeoutMs);
@@ -211,7 +213,12 @@ export class Producer {
   private async sendWhenReady(record: ProducerRecord, input: RecordInput, size: number, deadline: number, options: SendOptions): Promise<RecordMetadata> {
     // Counted as pending, so a flush() or close() called meanwhile waits for this record too.
     this.waitingSends++;
+    // Waiting sends join the accumulator one after another, in the order send() was called.
+    const previous = this.lastWaitingSend;
+    let done!: () => void;
+    this.lastWaitingSend = new Promise<void>((resolve) => (done = resolve));
     try {
+      await previous;
       const info = await this.topicInfo(record.topic, Math.min(deadline, Date.now() + this.settings.maxBlockMs));
       const partition = this.choosePartition(record, input, info, size);
       await this.reserveBuffer(size, deadline, options.signal);
@@ -222,6 +229,7 @@ export class Producer {
       return this.enqueue(record.topic, partition, input, size, deadline);
     } finally {
       this.waitingSends--;
+      done();
       this.checkIdle();
     }
   }
