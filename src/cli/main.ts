@@ -2,21 +2,33 @@ import { pathToFileURL } from 'node:url';
 import { EmbeddedKafkaError } from '../embedded/errors.js';
 import { UsageError } from './args.js';
 import { BROKER_USAGE, brokerCommand } from './broker-command.js';
-import { demoCommand } from './demo.js';
+import { CONSUME_USAGE, consumeCommand } from './consume-command.js';
+import { DEMO_USAGE, demoCommand } from './demo.js';
+import { PRODUCE_USAGE, produceCommand } from './produce-command.js';
 import { TOPICS_USAGE, topicsCommand } from './topics-command.js';
 import { ConnectionError } from '../connection/errors.js';
+import { SaslError } from '../connection/sasl-mechanisms.js';
+import { ProducerError } from '../producer/errors.js';
 import { KafkaProtocolError } from '../protocol/kafka-errors.js';
 
 const USAGE = `usage: kafka-wire <command>
 
-  demo      start an embedded Kafka (or use KAFKA_BOOTSTRAP) and print the API versions it supports
+  demo      produce 1,000,000 records to an embedded Kafka (or KAFKA_BOOTSTRAP), read them back and verify them
   broker    manage the embedded Apache Kafka (see "kafka-wire broker")
   topics    list, describe, create, grow and delete topics of a cluster
+  produce   write records from stdin (or synthetic load with --count) to a topic
+  consume   print the records of a topic
   help      this text
+
+${DEMO_USAGE}
 
 ${BROKER_USAGE}
 
-${TOPICS_USAGE}`;
+${TOPICS_USAGE}
+
+${PRODUCE_USAGE}
+
+${CONSUME_USAGE}`;
 
 export async function main(argv: string[], out: (line: string) => void = (line) => console.log(line)): Promise<number> {
   const [command, ...rest] = argv;
@@ -25,9 +37,13 @@ export async function main(argv: string[], out: (line: string) => void = (line) 
       case 'broker':
         return await brokerCommand(rest, out);
       case 'demo':
-        return await demoCommand(out);
+        return await demoCommand(rest, out);
       case 'topics':
         return await topicsCommand(rest, out);
+      case 'produce':
+        return await produceCommand(rest, out);
+      case 'consume':
+        return await consumeCommand(rest, out);
       case undefined:
       case 'help':
       case '--help':
@@ -41,7 +57,13 @@ export async function main(argv: string[], out: (line: string) => void = (line) 
       console.error(`kafka-wire: ${error.message}`);
       return 2;
     }
-    if (error instanceof EmbeddedKafkaError || error instanceof ConnectionError || error instanceof KafkaProtocolError) {
+    if (
+      error instanceof EmbeddedKafkaError ||
+      error instanceof ConnectionError ||
+      error instanceof KafkaProtocolError ||
+      error instanceof ProducerError ||
+      error instanceof SaslError
+    ) {
       console.error(`kafka-wire: ${error.message}`);
       return 1;
     }

@@ -1,7 +1,7 @@
 import { Admin } from '../cluster/admin.js';
 import { Cluster } from '../cluster/cluster.js';
-import { bootstrapFor, loadClusterState, nodeIsRunning } from '../embedded/cluster.js';
 import { UsageError, allowOnly, parseArgs, stringFlag, type ParsedArgs } from './args.js';
+import { bootstrapFrom } from './cluster-options.js';
 
 export const TOPICS_USAGE = `kafka-wire topics <command> [--bootstrap host:port,…]   manage topics of a cluster
 
@@ -12,14 +12,6 @@ export const TOPICS_USAGE = `kafka-wire topics <command> [--bootstrap host:port,
   grow NAME --partitions N                         add partitions up to N in total
 
   --bootstrap defaults to KAFKA_BOOTSTRAP, else the running embedded cluster's PLAINTEXT listener`;
-
-function bootstrapFrom(args: ParsedArgs): string {
-  const given = stringFlag(args, 'bootstrap') ?? process.env.KAFKA_BOOTSTRAP;
-  if (given) return given;
-  const embedded = loadClusterState();
-  if (embedded && embedded.nodes.some(nodeIsRunning)) return bootstrapFor(embedded, 'plaintext');
-  throw new UsageError('no cluster to talk to: pass --bootstrap host:port, set KAFKA_BOOTSTRAP, or start one with "kafka-wire broker start"');
-}
 
 function positiveInteger(args: ParsedArgs, flag: string): number | undefined {
   const raw = stringFlag(args, flag);

@@ -500,6 +500,10 @@ export class Producer {
     const now = Date.now();
     const nextLinger = this.accumulator.closeLingering(now, this.flushing > 0 || this.closed);
     this.expireWaiting(now);
+    if (!this.accumulator.hasPending) {
+      this.checkIdle();
+      return;
+    }
     if (this.settings.idempotent && (this.producerId < 0n || this.epochBumpNeeded)) {
       if (this.epochBumpNeeded && this.inFlightAnywhere()) return; // answers of the old epoch first
       try {
@@ -541,7 +545,7 @@ export class Producer {
   private schedule(at: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!Number.isFinite(at)) return;
+    if (!Number.isFinite(at) || (this.closed && !this.accumulator.hasPending)) return;
     this.timer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
   }
 
@@ -568,7 +572,15 @@ export class Producer {
           }
           Object.assign(batch.settings, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: batch.baseSequence });
         }
-        batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build();
+        try {
+          batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build();
+        } catch (error) {
+          // Compression can fail (e.g. zstd on a Node without it): the records fail with the reason, nothing hangs.
+          queue.ready.shift();
+          this.failBatch(batch, error as Error);
+          if (this.settings.idempotent && batch.baseSequence >= 0) this.epochBumpNeeded = true;
+          continue;
+        }
         batch.builder = undefined;
       }
       if (batches.length > 0 && requestBytes + batch.built.size > this.settings.maxRequestSize) continue;
