@@ -8,6 +8,7 @@ import { Producer } from '../../src/producer/producer.js';
 import { testKafka } from '../helpers/kafka.js';
 import { runKafkaTool } from '../support/java-tools.js';
 import { uniqueTopic } from '../support/topics.js';
+import { sendWindowed } from '../support/windowed.js';
 
 const kafka = testKafka();
 let cluster: Cluster;
@@ -18,32 +19,6 @@ beforeAll(async () => {
   admin = new Admin(cluster);
 });
 afterAll(() => cluster?.close());
-
-/** Sends through `send` with at most `window` records outstanding, as an application with backpressure would. */
-async function sendWindowed<T>(count: number, window: number, send: (i: number) => Promise<T>): Promise<{ failed: unknown[] }> {
-  const failed: unknown[] = [];
-  let outstanding = 0;
-  let resume: (() => void) | undefined;
-  const all: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    if (outstanding >= window) await new Promise<void>((resolve) => (resume = resolve));
-    outstanding++;
-    all.push(
-      send(i)
-        .catch((error: unknown) => failed.push(error))
-        .finally(() => {
-          outstanding--;
-          if (resume && outstanding <= window / 2) {
-            const wake = resume;
-            resume = undefined;
-            wake();
-          }
-        }),
-    );
-  }
-  await Promise.all(all);
-  return { failed };
-}
 
 describe('producer', () => {
   test('1,000,000 records, keyed and keyless, acks=all and idempotent: all read back, none duplicated, per-key order kept', async () => {
