@@ -29,6 +29,8 @@ export interface ProducerBatch {
   retryAt: number;
   /** Its records were failed at their delivery deadline while it was in flight; its answer only frees it. */
   expired: boolean;
+  /** Already resent once under a bumped epoch after a sequence error (KIP-360). */
+  resequenced: boolean;
 }
 
 /** Everything the producer tracks for one partition: its open batch, closed batches waiting, and batches in flight. */
@@ -94,6 +96,7 @@ export class Accumulator {
       attempts: 0,
       retryAt: 0,
       expired: false,
+      resequenced: false,
     };
   }
 

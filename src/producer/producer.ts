@@ -682,8 +682,18 @@ export class Producer {
           this.dropInvalidRecords(queue, batch, result, error);
           continue;
         }
+        const sequenceError = result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || result.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID;
         // An out-of-order answer is expected for batches behind one that is being resent.
         const behindRetry = result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && (this.epochBumpNeeded || this.hasEarlierUnacknowledged(queue, batch));
+        if (sequenceError && !behindRetry && this.settings.idempotent && !batch.resequenced) {
+          // The broker lost this producer's state or the records before this batch (KIP-360): as
+          // the Java client does, bump the epoch and resend the batch renumbered, once; a second
+          // time it fails loudly.
+          batch.resequenced = true;
+          this.epochBumpNeeded = true;
+          this.retryOrFail(queue, batch, error, true);
+          continue;
+        }
         this.retryOrFail(queue, batch, error, error.retriable || behindRetry);
       }
     }
