@@ -94,6 +94,12 @@ export function brokerProperties({ nodeId, ports, dataDir, tls }: BrokerConfigIn
     'ssl.keystore.password': tls.password,
     'ssl.key.password': tls.password,
     'ssl.client.auth': 'none',
+    // ACLs are enforced, so authorization failures can be tested: the SASL user is subject to
+    // them, while unauthenticated listeners (PLAINTEXT, SSL, controller) act as a super user,
+    // and a resource without ACLs is open to all.
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': 'User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found': 'true',
   };
   return `${Object.entries(properties)
     .map(([key, value]) => `${key}=${String(value).replaceAll('\\', '\\\\')}`)

@@ -201,7 +201,7 @@ export class Producer {
       if (cached && cached.partitions.length > 0 && this.waitingSends === 0 && this.bufferUsed + size <= this.settings.bufferMemory) {
         const partition = this.choosePartition(record, input, cached, size);
         this.takeBuffer(size);
-        return this.enqueue(topic, partition, input, size, Date.now() + this.settings.deliveryTimeoutMs);
+        return this.enqueue(topic, partition, input, size, Date.now() + this.settings.deliveryTimeoutMs, options.signal);
       }
     } catch (error) {
       return Promise.reject(error);
@@ -226,7 +226,7 @@ export class Producer {
         this.freeBuffer(size);
         throw new ProducerClosedError('the producer closed while send() waited');
       }
-      return this.enqueue(record.topic, partition, input, size, deadline);
+      return this.enqueue(record.topic, partition, input, size, deadline, options.signal);
     } finally {
       this.waitingSends--;
       done();
@@ -234,7 +234,7 @@ export class Producer {
     }
   }
 
-  private enqueue(topic: string, partition: number, input: RecordInput, size: number, deadline: number): Promise<RecordMetadata> {
+  private enqueue(topic: string, partition: number, input: RecordInput, size: number, deadline: number, signal?: AbortSignal): Promise<RecordMetadata> {
     return new Promise<RecordMetadata>((resolve, reject) => {
       const pending: PendingRecord = {
         input,
@@ -243,9 +243,39 @@ export class Producer {
         resolve: (offset, timestamp) => resolve({ topic, partition, offset, timestamp }),
         reject,
       };
+      if (signal?.aborted) {
+        this.freeBuffer(size);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        return;
+      }
+      if (signal) {
+        const onAbort = () => this.withdraw(topic, partition, pending, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.resolve = (offset, timestamp) => (signal.removeEventListener('abort', onAbort), resolve({ topic, partition, offset, timestamp }));
+        pending.reject = (error) => (signal.removeEventListener('abort', onAbort), reject(error));
+      }
       this.accumulator.append(topic, partition, pending, Date.now());
       this.wake();
     });
+  }
+
+  /**
+   * An aborted send(): its record leaves its batch if that batch has not been built for the wire
+   * yet (the rest of the batch is rebuilt without it). Once the batch is on its way, the record
+   * can no longer be taken back and its send() settles with the broker's answer.
+   */
+  private withdraw(topic: string, partition: number, record: PendingRecord, reason: Error): void {
+    const queue = this.accumulator.queue(topic, partition);
+    const batch = [queue.open, ...queue.ready].find((candidate) => candidate?.builder && candidate.records.includes(record));
+    if (!batch) return;
+    const remaining = batch.records.filter((other) => other !== record);
+    const replacement = remaining.length > 0 ? this.rebatch(batch, remaining, -1) : undefined;
+    batch.builder?.discard();
+    if (queue.open === batch) queue.open = replacement;
+    else if (replacement) queue.ready.splice(queue.ready.indexOf(batch), 1, replacement);
+    else queue.ready.splice(queue.ready.indexOf(batch), 1);
+    this.settleRecord(record, reason);
+    this.checkIdle();
   }
 
   /** Sends many records; resolves (or rejects) once each has settled, in the order given. */
@@ -455,23 +485,17 @@ export class Producer {
   private async ensureIdempotence(): Promise<void> {
     if (!this.settings.idempotent || (this.producerId >= 0n && !this.epochBumpNeeded)) return;
     this.idempotenceReady ??= (async () => {
-      const bump = this.producerId >= 0n;
-      const connection = await this.cluster.anyConnection();
-      const version = connection.version(InitProducerId);
-      const response = await connection.request(
-        InitProducerId,
-        InitProducerId.request.create({
-          transactionalId: null,
-          transactionTimeoutMs: 60_000,
-          // KIP-360: asking with the current id and epoch bumps the epoch (v3+); older brokers issue a new id.
-          producerId: bump && version >= 3 ? this.producerId : -1n,
-          producerEpoch: bump && version >= 3 ? this.producerEpoch : -1,
-        }),
-        { version },
-      );
-      if (response.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode, { api: 'InitProducerId', broker: connection.label });
-      this.producerId = response.producerId;
-      this.producerEpoch = response.producerEpoch;
+      if (this.producerId >= 0n && this.producerEpoch < 32_767) {
+        // KIP-360: an idempotent producer bumps its epoch itself; the broker takes a higher epoch starting at sequence 0.
+        this.producerEpoch++;
+      } else {
+        // Without a transactional id the broker always hands out a fresh producer id (epoch 0).
+        const connection = await this.cluster.anyConnection();
+        const response = await connection.request(InitProducerId, InitProducerId.request.create({ transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }));
+        if (response.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode, { api: 'InitProducerId', broker: connection.label });
+        this.producerId = response.producerId;
+        this.producerEpoch = response.producerEpoch;
+      }
       this.epochBumpNeeded = false;
       // A new epoch starts every partition's sequence at 0; batches waiting to be resent are renumbered.
       for (const queue of this.accumulator.queues.values()) {
@@ -680,6 +704,11 @@ export class Producer {
         }
         if (result.recordErrors.length > 0) {
           this.dropInvalidRecords(queue, batch, result, error);
+          continue;
+        }
+        if (result.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID && result.logStartOffset < 0n) {
+          // The broker could not tell its log start offset (the partition was moving): as the Java client does, ask again unchanged.
+          this.retryOrFail(queue, batch, error, true);
           continue;
         }
         const sequenceError = result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || result.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID;

@@ -6,7 +6,10 @@ import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '..
 import { keyPartition } from '../../src/producer/partitioner.js';
 import { Producer } from '../../src/producer/producer.js';
 import { testKafka } from '../helpers/kafka.js';
+import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
+import { RecordBatchBuilder } from '../../src/records/batch-builder.js';
 import { runKafkaTool } from '../support/java-tools.js';
+import { fetchBatches, produceBatch } from '../support/produce-fetch.js';
 import { uniqueTopic } from '../support/topics.js';
 import { sendWindowed } from '../support/windowed.js';
 
@@ -170,6 +173,74 @@ describe('producer', () => {
       }
     });
     expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['v0', 'v2', 'v4', 'v6', 'v8']);
+  });
+
+  test('a sequence gap on the broker (OUT_OF_ORDER_SEQUENCE_NUMBER) bumps the epoch and the batch goes again renumbered, once (KIP-360)', async () => {
+    const topic = uniqueTopic('seq-gap');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, lingerMs: 0 });
+    await producer.send({ topic, value: 'first' });
+    const [own] = await fetchBatches(cluster, topic, 0);
+    // Another writer with this producer's id and epoch takes sequences 1-2, so the producer's next
+    // batch (sequence 1) no longer follows what the broker holds: the broker answers out of order.
+    const intruder = new RecordBatchBuilder({ producerId: own!.producerId, producerEpoch: own!.producerEpoch, baseSequence: 1 }, 16_384);
+    for (const value of ['intruder-1', 'intruder-2']) intruder.tryAppend({ key: null, value: Buffer.from(value), headers: [], timestamp: Date.now() });
+    await produceBatch(cluster, topic, 0, intruder.build());
+
+    expect((await producer.send({ topic, value: 'second' })).offset).toBe(3n);
+    expect(producer.metrics.recordsRetried).toBe(1);
+    expect((await producer.send({ topic, value: 'third' })).offset).toBe(4n);
+    await producer.close();
+
+    const batches = await fetchBatches(cluster, topic, 0);
+    const written = batches.map((batch) => ({ epoch: batch.producerEpoch - own!.producerEpoch, sequence: batch.baseSequence, values: [...batch.records()].map((record) => String(record.value)) }));
+    expect(written).toEqual([
+      { epoch: 0, sequence: 0, values: ['first'] },
+      { epoch: 0, sequence: 1, values: ['intruder-1', 'intruder-2'] },
+      { epoch: 1, sequence: 0, values: ['second'] },
+      { epoch: 1, sequence: 1, values: ['third'] },
+    ]);
+    expect(new Set(batches.map((batch) => batch.producerId))).toEqual(new Set([own!.producerId]));
+  });
+
+  test('an aborted send() takes its record out of a batch not yet sent; the rest of the batch is delivered', async () => {
+    const topic = uniqueTopic('abort');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, lingerMs: 60_000 });
+    const controllers = [0, 1, 2, 3].map(() => new AbortController());
+    const sends = ['a', 'b', 'c', 'd'].map((value, i) => producer.send({ topic, value }, { signal: controllers[i]!.signal }));
+    controllers[1]!.abort(new Error('caller gave up on b'));
+    controllers[3]!.abort();
+    await expect(sends[1]).rejects.toThrow('caller gave up on b');
+    await expect(sends[3]).rejects.toThrow(/abort/i);
+    expect(producer.metrics.bufferUsed).toBeGreaterThan(0);
+    await producer.flush();
+    expect((await Promise.all([sends[0], sends[2]])).map((result) => result!.offset)).toEqual([0n, 1n]);
+    expect(producer.metrics.bufferUsed).toBe(0);
+    // Aborting after delivery changes nothing; an already aborted signal rejects at once.
+    controllers[0]!.abort();
+    await expect(producer.send({ topic, value: 'e' }, { signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
+    await producer.close();
+    expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['a', 'c']);
+  });
+
+  test('a topic the user may not write is refused with TOPIC_AUTHORIZATION_FAILED; other topics go on', async () => {
+    if (kafka.source !== 'embedded' || !kafka.security || !kafka.kafkaVersion) return; // ACLs need our broker's authorizer and tools
+    const [denied, allowed] = [uniqueTopic('acl-denied'), uniqueTopic('acl-allowed')];
+    await admin.createTopics([{ name: denied, partitions: 1, replicationFactor: 1 }, { name: allowed, partitions: 1, replicationFactor: 1 }]);
+    const { username, password } = kafka.security.sasl;
+    const aclCommand = Number(kafka.kafkaVersion.split('.')[0]) >= 4 ? 'org.apache.kafka.tools.AclCommand' : 'kafka.admin.AclCommand';
+    const acl = runKafkaTool(kafka.kafkaVersion, aclCommand, ['--bootstrap-server', kafka.bootstrap, '--add', '--deny-principal', `User:${username}`, '--operation', 'All', '--topic', denied]);
+    expect(acl.status, acl.output.slice(-1000)).toBe(0);
+    const producer = new Producer({ bootstrap: kafka.security.saslBootstrap, sasl: { mechanism: 'SCRAM-SHA-256', username, password }, maxBlockMs: 10_000 });
+    const started = Date.now();
+    const refused = await producer.send({ topic: denied, value: 'x' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(KafkaProtocolError);
+    expect((refused as KafkaProtocolError).code).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    expect(String(refused)).toContain(denied);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await producer.send({ topic: allowed, value: 'y' })).offset).toBe(0n);
+    await producer.close();
   });
 
   test('keyless traffic spreads onto partitions the metadata refresh discovers', async () => {
