@@ -1,14 +1,15 @@
 import { RecordBatchBuilder, type BatchSettings, type BuiltBatch, type RecordInput } from '../records/batch-builder.js';
 import type { CompressionName } from '../records/compression.js';
+import type { RecordOutcome } from './outcomes.js';
 
-/** One record waiting for its acknowledgement, with the promise of its send(). */
-export interface PendingRecord {
-  input: RecordInput;
+/** One record waiting for its acknowledgement: its own input to the batch builder, and where its outcome goes. */
+export interface PendingRecord extends RecordInput {
   /** Bytes it holds of bufferMemory. */
   size: number;
   deadline: number;
-  resolve(offset: bigint, timestamp: number): void;
-  reject(error: Error): void;
+  outcome: RecordOutcome;
+  /** Its place in the send() or sendMany() call. */
+  index: number;
 }
 
 /** A batch of one partition: open (taking records), then built and sent, possibly more than once. */
@@ -75,7 +76,7 @@ export class Accumulator {
   append(topic: string, partition: number, record: PendingRecord, now: number): void {
     const queue = this.queue(topic, partition);
     const open = queue.open;
-    if (open?.builder?.tryAppend(record.input)) {
+    if (open?.builder?.tryAppend(record)) {
       open.records.push(record);
       open.bytes += record.size;
       if (open.builder.sizeInBytes >= this.options.batchSize) this.close(queue);
@@ -87,7 +88,7 @@ export class Accumulator {
       topic,
       partition,
       records: [record],
-      builder: new RecordBatchBuilder(settings, this.options.batchSize, record.input),
+      builder: new RecordBatchBuilder(settings, this.options.batchSize, record),
       built: undefined,
       settings,
       createdAt: now,

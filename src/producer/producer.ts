@@ -11,7 +11,10 @@ import { encodeProduceFrame, type ProducePartition } from '../records/produce-fr
 import { restampBatch } from '../records/restamp.js';
 import { Accumulator, type PartitionQueue, type PendingRecord, type ProducerBatch } from './accumulator.js';
 import { BufferFullError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors.js';
+import { ManySends, SingleSend, type RecordMetadata, type RecordOutcome } from './outcomes.js';
 import { StickyPartitioner, keyPartition, type CustomPartitioner } from './partitioner.js';
+
+export type { RecordMetadata } from './outcomes.js';
 
 export interface ProducerOptions extends Omit<ClusterOptions, 'allowAutoTopicCreation'> {
   /** −1 ('all', the default), 1 or 0. */
@@ -44,14 +47,6 @@ export interface ProducerRecord {
   partition?: number;
   /** Milliseconds since the epoch; defaults to now. */
   timestamp?: number;
-}
-
-export interface RecordMetadata {
-  topic: string;
-  partition: number;
-  /** −1 when acks=0, or when the broker answered with DUPLICATE_SEQUENCE_NUMBER. */
-  offset: bigint;
-  timestamp: number;
 }
 
 export interface SendOptions {
@@ -105,6 +100,13 @@ function toHeaders(headers: ProducerRecord['headers']): RecordHeader[] | undefin
   return Object.entries(headers).map(([key, value]) => ({ key, value: toBytes(value) }));
 }
 
+/** A record waiting for metadata or buffer room before it may join a batch. */
+interface WaitingRecord {
+  record: ProducerRecord;
+  pending: PendingRecord;
+  signal: AbortSignal | undefined;
+}
+
 interface BrokerState {
   inFlight: number;
 }
@@ -150,7 +152,10 @@ export class Producer {
   private flushing = 0;
   /** send() calls waiting for metadata or buffer room, not yet in the accumulator. */
   private waitingSends = 0;
-  private lastWaitingSend: Promise<void> = Promise.resolve();
+  /** Records that must wait, in call order; one loop admits them (entries before waitingHead are done). */
+  private waitingLine: (WaitingRecord | undefined)[] = [];
+  private waitingHead = 0;
+  private admittingWaiting = false;
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   readonly metrics: ProducerMetrics;
@@ -181,82 +186,135 @@ export class Producer {
 
   /** Sends one record; resolves with where it was written once the broker acknowledged it. */
   send(record: ProducerRecord, options: SendOptions = {}): Promise<RecordMetadata> {
-    let input: RecordInput;
-    let size: number;
+    const outcome = new SingleSend();
+    this.admit(record, options, outcome, 0);
+    return outcome.promise;
+  }
+
+  /**
+   * Sends many records with one promise, which resolves once each has settled, with their
+   * outcomes in the order given. Cheaper per record than as many send() calls.
+   */
+  sendMany(records: ProducerRecord[], options: SendOptions = {}): Promise<PromiseSettledResult<RecordMetadata>[]> {
+    const outcome = new ManySends(records.length);
+    for (let index = 0; index < records.length; index++) this.admit(records[index] as ProducerRecord, options, outcome, index);
+    return outcome.promise;
+  }
+
+  /**
+   * Checks a record and puts it into its partition's batch, or, when it must wait for metadata
+   * or buffer room, into the line of waiting sends. A bad record settles its outcome at once.
+   */
+  private admit(record: ProducerRecord, options: SendOptions, outcome: RecordOutcome, index: number): void {
+    let pending: PendingRecord;
     try {
       if (this.closed) throw new ProducerClosedError('send() after close()');
       const { topic } = record;
-      if (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+      // A topic in the metadata has a valid name; only others are checked.
+      const cached = this.cluster.metadata.topics.get(topic);
+      if (!cached && (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..')) {
         throw new InvalidRecordError(`"${String(topic)}" is not a valid topic name (1-249 characters of a-z, A-Z, 0-9, '.', '_', '-')`);
       }
-      input = { key: toBytes(record.key), value: toBytes(record.value), headers: toHeaders(record.headers), timestamp: record.timestamp ?? Date.now() };
-      size = recordSize(input, 0, 0);
-      if (size + 61 + 200 > this.settings.maxRequestSize) {
-        throw new RecordTooLargeError(`a record of ${size} bytes cannot fit a Produce request of at most ${this.settings.maxRequestSize} bytes (maxRequestSize)`);
+      const now = Date.now();
+      pending = {
+        key: toBytes(record.key),
+        value: toBytes(record.value),
+        headers: toHeaders(record.headers),
+        timestamp: record.timestamp ?? now,
+        size: 0,
+        deadline: now + this.settings.deliveryTimeoutMs,
+        outcome,
+        index,
+      };
+      pending.size = recordSize(pending, 0, 0);
+      if (pending.size + 61 + 200 > this.settings.maxRequestSize) {
+        throw new RecordTooLargeError(`a record of ${pending.size} bytes cannot fit a Produce request of at most ${this.settings.maxRequestSize} bytes (maxRequestSize)`);
       }
       options.signal?.throwIfAborted();
       // The common case goes without a single await: metadata cached and room in the buffer.
       // Only when no earlier send() is still waiting, so records keep the order of the calls.
-      const cached = this.cluster.metadata.topics.get(topic);
-      if (cached && cached.partitions.length > 0 && this.waitingSends === 0 && this.bufferUsed + size <= this.settings.bufferMemory) {
-        const partition = this.choosePartition(record, input, cached, size);
-        this.takeBuffer(size);
-        return this.enqueue(topic, partition, input, size, Date.now() + this.settings.deliveryTimeoutMs, options.signal);
+      if (cached && cached.partitions.length > 0 && this.waitingSends === 0 && this.bufferUsed + pending.size <= this.settings.bufferMemory) {
+        const partition = this.choosePartition(record, pending, cached, pending.size);
+        this.takeBuffer(pending.size);
+        this.enqueue(topic, partition, pending, options.signal);
+        return;
       }
     } catch (error) {
-      return Promise.reject(error);
+      outcome.rejected(index, error as Error);
+      return;
     }
-    return this.sendWhenReady(record, input, size, Date.now() + this.settings.deliveryTimeoutMs, options);
+    this.waitingSends++;
+    this.waitingLine.push({ record, pending, signal: options.signal });
+    if (!this.admittingWaiting) void this.admitWaiting();
   }
 
-  /** send() when it must wait: for the topic's metadata, or for room in bufferMemory. */
-  private async sendWhenReady(record: ProducerRecord, input: RecordInput, size: number, deadline: number, options: SendOptions): Promise<RecordMetadata> {
-    // Counted as pending, so a flush() or close() called meanwhile waits for this record too.
-    this.waitingSends++;
-    // Waiting sends join the accumulator one after another, in the order send() was called.
-    const previous = this.lastWaitingSend;
-    let done!: () => void;
-    this.lastWaitingSend = new Promise<void>((resolve) => (done = resolve));
+  /**
+   * Admits waiting records one after another, in call order: each waits for its topic's
+   * metadata and for room in bufferMemory, until its deadline. When a topic fails (unknown,
+   * not authorized, or no metadata by the deadline), the records behind it for that topic whose
+   * deadline has passed fail with it, instead of each asking again.
+   */
+  private async admitWaiting(): Promise<void> {
+    this.admittingWaiting = true;
+    const failedTopics = new Map<string, Error>();
     try {
-      await previous;
-      const info = await this.topicInfo(record.topic, Math.min(deadline, Date.now() + this.settings.maxBlockMs));
-      const partition = this.choosePartition(record, input, info, size);
-      await this.reserveBuffer(size, deadline, options.signal);
-      if (this.closed && this.flushing === 0) {
-        this.freeBuffer(size);
-        throw new ProducerClosedError('the producer closed while send() waited');
+      while (this.waitingHead < this.waitingLine.length) {
+        const { record, pending, signal } = this.waitingLine[this.waitingHead] as WaitingRecord;
+        this.waitingLine[this.waitingHead++] = undefined;
+        try {
+          // How long this record may wait for metadata: maxBlockMs from its send(), within its delivery deadline.
+          const blockUntil = Math.min(pending.deadline, pending.deadline - this.settings.deliveryTimeoutMs + this.settings.maxBlockMs);
+          const failed = failedTopics.get(record.topic);
+          if (failed && (!(failed instanceof DeliveryTimeoutError) || blockUntil <= Date.now())) throw failed;
+          let info = this.cluster.metadata.topics.get(record.topic);
+          if (!info || info.partitions.length === 0) {
+            try {
+              info = await this.topicInfo(record.topic, blockUntil);
+            } catch (error) {
+              failedTopics.set(record.topic, error as Error);
+              throw error;
+            }
+          }
+          const partition = this.choosePartition(record, pending, info, pending.size);
+          await this.reserveBuffer(pending.size, pending.deadline, signal);
+          if (this.closed && this.flushing === 0) {
+            this.freeBuffer(pending.size);
+            throw new ProducerClosedError('the producer closed while send() waited');
+          }
+          this.enqueue(record.topic, partition, pending, signal);
+        } catch (error) {
+          pending.outcome.rejected(pending.index, error as Error);
+        } finally {
+          this.waitingSends--;
+        }
       }
-      return this.enqueue(record.topic, partition, input, size, deadline, options.signal);
     } finally {
-      this.waitingSends--;
-      done();
+      this.waitingLine = [];
+      this.waitingHead = 0;
+      this.admittingWaiting = false;
       this.checkIdle();
     }
   }
 
-  private enqueue(topic: string, partition: number, input: RecordInput, size: number, deadline: number, signal?: AbortSignal): Promise<RecordMetadata> {
-    return new Promise<RecordMetadata>((resolve, reject) => {
-      const pending: PendingRecord = {
-        input,
-        size,
-        deadline,
-        resolve: (offset, timestamp) => resolve({ topic, partition, offset, timestamp }),
-        reject,
-      };
-      if (signal?.aborted) {
-        this.freeBuffer(size);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  private enqueue(topic: string, partition: number, pending: PendingRecord, signal?: AbortSignal): void {
+    if (signal) {
+      const reason = () => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal.aborted) {
+        this.freeBuffer(pending.size);
+        pending.outcome.rejected(pending.index, reason());
         return;
       }
-      if (signal) {
-        const onAbort = () => this.withdraw(topic, partition, pending, signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        pending.resolve = (offset, timestamp) => (signal.removeEventListener('abort', onAbort), resolve({ topic, partition, offset, timestamp }));
-        pending.reject = (error) => (signal.removeEventListener('abort', onAbort), reject(error));
-      }
-      this.accumulator.append(topic, partition, pending, Date.now());
-      this.wake();
-    });
+      const onAbort = () => this.withdraw(topic, partition, pending, reason());
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Stop listening once settled; a record of a sendMany() wraps its group's outcome for that.
+      const inner = pending.outcome;
+      pending.outcome = {
+        resolved: (index, metadata) => (signal.removeEventListener('abort', onAbort), inner.resolved(index, metadata)),
+        rejected: (index, error) => (signal.removeEventListener('abort', onAbort), inner.rejected(index, error)),
+      };
+    }
+    this.accumulator.append(topic, partition, pending, Date.now());
+    this.wake();
   }
 
   /**
@@ -276,11 +334,6 @@ export class Producer {
     else queue.ready.splice(queue.ready.indexOf(batch), 1);
     this.settleRecord(record, reason);
     this.checkIdle();
-  }
-
-  /** Sends many records; resolves (or rejects) once each has settled, in the order given. */
-  sendMany(records: ProducerRecord[], options: SendOptions = {}): Promise<PromiseSettledResult<RecordMetadata>[]> {
-    return Promise.allSettled(records.map((record) => this.send(record, options)));
   }
 
   /** Sends everything waiting now, without waiting for lingerMs, and resolves when all of it has settled. */
@@ -431,14 +484,14 @@ export class Producer {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private settleRecord(record: PendingRecord, outcome: { offset: bigint; timestamp: number } | Error): void {
+  private settleRecord(record: PendingRecord, result: RecordMetadata | Error): void {
     this.freeBuffer(record.size);
-    if (outcome instanceof Error) {
+    if (result instanceof Error) {
       this.metrics.recordsFailed++;
-      record.reject(outcome);
+      record.outcome.rejected(record.index, result);
     } else {
       this.metrics.recordsSent++;
-      record.resolve(outcome.offset, outcome.timestamp);
+      record.outcome.resolved(record.index, result);
     }
   }
 
@@ -742,7 +795,7 @@ export class Producer {
     const replacement: ProducerBatch = {
       ...batch,
       records: [first],
-      builder: new RecordBatchBuilder(settings, this.settings.batchSize, first.input),
+      builder: new RecordBatchBuilder(settings, this.settings.batchSize, first),
       built: undefined,
       settings,
       bytes: records.reduce((sum, record) => sum + record.size, 0),
@@ -750,7 +803,7 @@ export class Producer {
       expired: false,
     };
     for (const record of records.slice(1)) {
-      if (!replacement.builder?.tryAppend(record.input)) throw new Error('internal error: a record no longer fits the batch it came from');
+      if (!replacement.builder?.tryAppend(record)) throw new Error('internal error: a record no longer fits the batch it came from');
       replacement.records.push(record);
     }
     return replacement;
@@ -808,7 +861,7 @@ export class Producer {
     if (batch.expired) return;
     batch.records.forEach((record, index) => {
       const offset = baseOffset < 0n ? -1n : baseOffset + BigInt(index);
-      this.settleRecord(record, { offset, timestamp: logAppendTime >= 0n ? Number(logAppendTime) : record.input.timestamp });
+      this.settleRecord(record, { topic: batch.topic, partition: batch.partition, offset, timestamp: logAppendTime >= 0n ? Number(logAppendTime) : record.timestamp });
     });
   }
 

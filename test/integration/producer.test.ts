@@ -128,8 +128,34 @@ describe('producer', () => {
     const unknown = await producer.send({ topic: uniqueTopic('absent'), value: 'x' }).catch((error: unknown) => error);
     expect(String(unknown)).toMatch(/UNKNOWN_TOPIC_OR_PARTITION/);
     expect(Date.now() - started).toBeLessThan(6000);
+    // Many records waiting for the same missing topic fail together, not one metadata wait each.
+    const absent = uniqueTopic('absent-many');
+    const many = await producer.sendMany(Array.from({ length: 2000 }, (_, i) => ({ topic: absent, value: `${i}` })));
+    expect(many.map((result) => result.status)).toEqual(Array(2000).fill('rejected'));
+    expect(String((many[1999] as PromiseRejectedResult).reason)).toMatch(/UNKNOWN_TOPIC_OR_PARTITION/);
+    expect(Date.now() - started).toBeLessThan(12_000);
     await producer.close();
     await expect(producer.send({ topic: 'anything', value: 'x' })).rejects.toThrow(ProducerClosedError);
+  });
+
+  test('sendMany() settles every record in call order, bad ones rejected and the rest written', async () => {
+    const topic = uniqueTopic('many');
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap });
+    // The first call waits for metadata; the second takes the fast path.
+    for (const round of [0, 1]) {
+      const results = await producer.sendMany([
+        { topic, partition: 0, value: `${round}-a` },
+        { topic, partition: 7, value: 'no such partition' },
+        { topic, partition: 0, value: `${round}-b` },
+      ]);
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidRecordError);
+      expect((results[2] as PromiseFulfilledResult<{ offset: bigint }>).value.offset).toBe(BigInt(round * 2 + 1));
+    }
+    expect(await producer.sendMany([])).toEqual([]);
+    await producer.close();
+    expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['0-a', '0-b', '1-a', '1-b']);
   });
 
   test('results carry offsets and timestamps; flush() delivers what lingers', async () => {
