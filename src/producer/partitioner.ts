@@ -62,6 +62,9 @@ export type CustomPartitioner = (choice: PartitionChoice) => number;
 interface StickyState {
   partition: number;
   bytes: number;
+  /** The `available` list last seen, and its valid entries: recomputed only when the list changes. */
+  availableSeen: readonly number[] | undefined;
+  candidates: readonly number[];
 }
 
 /**
@@ -87,11 +90,18 @@ export class StickyPartitioner {
   /** The partition for a null-key record of `recordBytes` bytes (use the record's encoded size or key+value length). */
   partition(topic: string, partitionCount: number, available: readonly number[], recordBytes: number): number {
     if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new RangeError(`partitionCount must be a positive integer, got ${partitionCount}`);
-    const candidates = available.filter((p) => Number.isInteger(p) && p >= 0 && p < partitionCount);
     let state = this.states.get(topic);
-    if (!state || !this.usable(state.partition, partitionCount, candidates)) {
-      state = { partition: this.pick(partitionCount, candidates, state?.partition), bytes: 0 };
-      this.states.set(topic, state);
+    let candidates: readonly number[];
+    if (state && state.availableSeen === available) {
+      candidates = state.candidates; // the common case: the same metadata as for the last record
+    } else {
+      candidates = available.filter((p) => Number.isInteger(p) && p >= 0 && p < partitionCount);
+      if (!state || !this.usable(state.partition, partitionCount, candidates)) {
+        state = { partition: this.pick(partitionCount, candidates, state?.partition), bytes: 0, availableSeen: undefined, candidates };
+        this.states.set(topic, state);
+      }
+      state.availableSeen = available;
+      state.candidates = candidates;
     }
     const chosen = state.partition;
     state.bytes += Math.max(0, recordBytes);

@@ -152,6 +152,7 @@ export class Producer {
   private flushing = 0;
   /** send() calls waiting for metadata or buffer room, not yet in the accumulator. */
   private waitingSends = 0;
+  private readonly available = new WeakMap<TopicInfo, readonly number[]>();
   /** Records that must wait, in call order; one loop admits them (entries before waitingHead are done). */
   private waitingLine: (WaitingRecord | undefined)[] = [];
   private waitingHead = 0;
@@ -386,6 +387,16 @@ export class Producer {
     }
   }
 
+  /** Partitions with a leader, worked out once per metadata snapshot of the topic. */
+  private availablePartitions(info: TopicInfo): readonly number[] {
+    let available = this.available.get(info);
+    if (!available) {
+      available = info.partitions.filter((partition) => partition.leader >= 0).map((partition) => partition.partition);
+      this.available.set(info, available);
+    }
+    return available;
+  }
+
   private choosePartition(record: ProducerRecord, input: RecordInput, info: TopicInfo, size: number): number {
     const count = info.partitions.length;
     if (record.partition !== undefined) {
@@ -394,14 +405,14 @@ export class Producer {
       }
       return record.partition;
     }
-    const available = info.partitions.filter((partition) => partition.leader >= 0).map((partition) => partition.partition);
+    const available = this.availablePartitions(info);
     if (this.options.partitioner) {
       const chosen = this.options.partitioner({ topic: info.name, key: input.key, value: input.value, partitionCount: count, available });
       if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count) throw new InvalidRecordError(`the custom partitioner chose partition ${chosen}; topic ${info.name} has partitions 0-${count - 1}`);
       return chosen;
     }
     if (input.key !== null) return keyPartition(input.key, count);
-    return this.sticky.partition(info.name, count, available.length > 0 ? available : info.partitions.map((partition) => partition.partition), size);
+    return this.sticky.partition(info.name, count, available, size);
   }
 
   /**
