@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { EmbeddedKafkaError } from '../embedded/errors.js';
 import { UsageError } from './args.js';
+import { BENCH_USAGE, benchCommand } from './bench-command.js';
 import { BROKER_USAGE, brokerCommand } from './broker-command.js';
 import { CONSUME_USAGE, consumeCommand } from './consume-command.js';
 import { DEMO_USAGE, demoCommand } from './demo.js';
@@ -18,6 +19,7 @@ const USAGE = `usage: kafka-wire <command>
   topics    list, describe, create, grow and delete topics of a cluster
   produce   write records from stdin (or synthetic load with --count) to a topic
   consume   print the records of a topic
+  bench     the side-by-side producer benchmark (source repository only)
   help      this text
 
 ${DEMO_USAGE}
@@ -28,7 +30,9 @@ ${TOPICS_USAGE}
 
 ${PRODUCE_USAGE}
 
-${CONSUME_USAGE}`;
+${CONSUME_USAGE}
+
+${BENCH_USAGE}`;
 
 export async function main(argv: string[], out: (line: string) => void = (line) => console.log(line)): Promise<number> {
   const [command, ...rest] = argv;
@@ -44,6 +48,8 @@ export async function main(argv: string[], out: (line: string) => void = (line) 
         return await produceCommand(rest, out);
       case 'consume':
         return await consumeCommand(rest, out);
+      case 'bench':
+        return await benchCommand(rest);
       case undefined:
       case 'help':
       case '--help':

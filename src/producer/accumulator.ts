@@ -61,14 +61,22 @@ export interface AccumulatorOptions {
  * waited lingerMs. The sender takes closed batches from here.
  */
 export class Accumulator {
-  readonly queues = new Map<string, PartitionQueue>();
+  /** Every partition's queue, in the order first used. */
+  readonly queues: PartitionQueue[] = [];
+  /** The same queues by topic, indexed by partition: found without building a key per record. */
+  private readonly byTopic = new Map<string, PartitionQueue[]>();
 
   constructor(private readonly options: AccumulatorOptions) {}
 
   queue(topic: string, partition: number): PartitionQueue {
-    const key = `${topic}\u0000${partition}`;
-    let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = { topic, partition, open: undefined, ready: [], inFlight: [], nextSequence: 0, recovering: false }));
+    let partitions = this.byTopic.get(topic);
+    if (!partitions) this.byTopic.set(topic, (partitions = []));
+    let queue = partitions[partition];
+    if (!queue) {
+      queue = { topic, partition, open: undefined, ready: [], inFlight: [], nextSequence: 0, recovering: false };
+      partitions[partition] = queue;
+      this.queues.push(queue);
+    }
     return queue;
   }
 
@@ -111,7 +119,7 @@ export class Accumulator {
   /** Closes every open batch that has lingered long enough (all of them when `everything`); returns the earliest linger deadline still pending. */
   closeLingering(now: number, everything: boolean): number {
     let next = Infinity;
-    for (const queue of this.queues.values()) {
+    for (const queue of this.queues) {
       const open = queue.open;
       if (!open) continue;
       const due = open.createdAt + this.options.lingerMs;
@@ -123,7 +131,7 @@ export class Accumulator {
 
   /** True while any record is held anywhere: open, waiting, or in flight. */
   get hasPending(): boolean {
-    for (const queue of this.queues.values()) if (queue.open || queue.ready.length > 0 || queue.inFlight.length > 0) return true;
+    for (const queue of this.queues) if (queue.open || queue.ready.length > 0 || queue.inFlight.length > 0) return true;
     return false;
   }
 }

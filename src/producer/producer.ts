@@ -515,7 +515,7 @@ export class Producer {
   }
 
   private failEverything(error: Error): void {
-    for (const queue of this.accumulator.queues.values()) {
+    for (const queue of this.accumulator.queues) {
       for (const batch of [...(queue.open ? [queue.open] : []), ...queue.ready]) this.failBatch(batch, error);
       queue.open = undefined;
       queue.ready = [];
@@ -529,7 +529,7 @@ export class Producer {
    * Java client).
    */
   private expireWaiting(now: number): void {
-    for (const queue of this.accumulator.queues.values()) {
+    for (const queue of this.accumulator.queues) {
       for (const batch of queue.inFlight) {
         if (batch.expired || !batch.records.every((record) => record.deadline <= now)) continue;
         batch.expired = true;
@@ -562,7 +562,7 @@ export class Producer {
       }
       this.epochBumpNeeded = false;
       // A new epoch starts every partition's sequence at 0; batches waiting to be resent are renumbered.
-      for (const queue of this.accumulator.queues.values()) {
+      for (const queue of this.accumulator.queues) {
         queue.nextSequence = 0;
         queue.recovering = false;
         for (const batch of queue.ready) {
@@ -579,7 +579,7 @@ export class Producer {
   }
 
   private inFlightAnywhere(): boolean {
-    for (const queue of this.accumulator.queues.values()) if (queue.inFlight.length > 0) return true;
+    for (const queue of this.accumulator.queues) if (queue.inFlight.length > 0) return true;
     return false;
   }
 
@@ -604,7 +604,7 @@ export class Producer {
 
     const byBroker = new Map<number, ProducerBatch[]>();
     let nextRetry = Infinity;
-    for (const queue of this.accumulator.queues.values()) {
+    for (const queue of this.accumulator.queues) {
       const batch = queue.ready[0];
       if (!batch) continue;
       if (batch.retryAt > now) {

@@ -1,0 +1,93 @@
+/**
+ * @confluentinc/kafka-javascript through its node-rdkafka API (Producer.produce() per record,
+ * delivery reports polled on librdkafka's background thread), not its KafkaJS-compatible
+ * promise API, which wraps the same calls with a promise per record. librdkafka batches by
+ * itself: linger.ms, batch.size, max.in.flight, acks, idempotence and compression are all its
+ * own settings. At most WINDOW records await their delivery report.
+ */
+import rdkafka from '@confluentinc/kafka-javascript';
+import { Latencies, cpuMicros, done, feed, maxRssMb, readConfig, recordKey, recordValues, valueOf, reportProgress, runClient } from './kit.js';
+import { closeWithin } from './groups.js';
+
+const WINDOW = 100_000;
+
+runClient(async () => {
+  const config = readConfig();
+  const values = recordValues(config.size);
+  if (config.compression !== 'none' && !rdkafka.features.includes(config.compression)) {
+    throw new Error(`this librdkafka build has no ${config.compression} (for zstd: install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 node bench/build-confluent.mjs)`);
+  }
+  const producer = new rdkafka.Producer({
+    'bootstrap.servers': config.bootstrap,
+    'client.id': 'bench-confluent',
+    acks: config.acks === 'all' ? -1 : 1,
+    'enable.idempotence': config.idempotent,
+    'compression.type': config.compression,
+    'linger.ms': config.lingerMs,
+    'batch.size': config.batchSize,
+    // Else batches also stop at 10,000 records.
+    'batch.num.messages': 1_000_000,
+    'max.in.flight.requests.per.connection': config.maxInFlight,
+    'queue.buffering.max.messages': 2 * WINDOW,
+    dr_cb: true,
+  });
+  producer.on('event.error', (error) => process.stderr.write(`librdkafka: ${error.message}\n`));
+  await new Promise<void>((resolve, reject) => producer.connect({}, (error) => (error ? reject(error) : resolve())));
+  producer.setPollInBackground(true);
+
+  const latencies = new Latencies(config.count);
+  let acked = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  let outstanding = 0;
+  let lastAck = 0;
+  let wake: (() => void) | undefined;
+  let finished: (() => void) | undefined;
+  const allSettled = new Promise<void>((resolve) => (finished = resolve));
+  producer.on('delivery-report', (error, report) => {
+    lastAck = performance.now();
+    if (error) {
+      failed++;
+      firstError ??= error.message;
+    } else {
+      acked++;
+      latencies.add(lastAck - (report.opaque as number));
+    }
+    outstanding--;
+    if (wake && outstanding <= WINDOW / 2) {
+      wake();
+      wake = undefined;
+    }
+    if (acked + failed === config.count) finished?.();
+  });
+
+  const stopProgress = reportProgress(() => acked);
+  const cpuAtStart = cpuMicros();
+  const started = performance.now();
+  await feed(
+    config.count,
+    config.rate,
+    () => WINDOW - outstanding,
+    (from, to) => {
+      for (let i = from; i < to; i++) {
+        outstanding++;
+        try {
+          // The opaque (send time) comes back with the record's delivery report.
+          producer.produce(config.topic, null, valueOf(values, i), recordKey(config, i), null, performance.now());
+        } catch (error) {
+          outstanding--;
+          failed++;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        }
+      }
+      if (acked + failed === config.count) finished?.();
+    },
+    () => (outstanding <= WINDOW / 2 ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
+  );
+  await allSettled;
+  const cpuUs = cpuMicros() - cpuAtStart;
+  stopProgress();
+  const line = { acked, failed, elapsedMs: lastAck - started, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError };
+  await closeWithin(() => new Promise((resolve) => producer.disconnect(5000, resolve)));
+  done(line);
+});

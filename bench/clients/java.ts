@@ -1,0 +1,106 @@
+/**
+ * The Java client, through Kafka's own perf tool (org.apache.kafka.tools.ProducerPerformance,
+ * i.e. kafka-producer-perf-test) from the broker's jars, on the JDK on the PATH, with the JVM
+ * flags its script uses. It sends keyless records only (it has no key option), so a keyed run
+ * goes keyless and says so in a "note". The values are our recordValues(), one per line of a
+ * --payload-file (it picks one at random per record; the others cycle through the same values),
+ * so records carry the same bytes as in the other clients (with --record-size it would draw
+ * fresh random letters for every record).
+ *
+ * Its lines are translated: each periodic "N records sent, ..." line (N acknowledged in that
+ * interval) adds to {"progress"}; the summary line gives the done line (elapsedMs from its
+ * records/sec; its percentiles are whole milliseconds). CPU and peak RSS are the JVM's own,
+ * read from /proc/<pid>/stat (utime + stime) and /proc/<pid>/status (VmHWM) every 100 ms while
+ * it runs, and reported as the last values seen (so the last <100 ms are missed). cpuUs counts
+ * from its "Number of records read" line, printed once the JVM is up and before it creates its
+ * producer, like the Node clients' count from the workload's start; jvmCpuUs includes the JVM's
+ * start-up (about a CPU second of class loading and JIT).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { emit, readConfig, recordValues, runClient, type DoneLine } from './kit.js';
+
+/** What bin/kafka-producer-perf-test.sh and bin/kafka-run-class.sh give the JVM. */
+const JVM_FLAGS = ['-Xmx512M', '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15', '-Djava.awt.headless=true'];
+
+const WINDOW_LINE = /^(\d+) records sent, [\d.]+ records\/sec .* max latency\.$/;
+const SUMMARY_LINE = /^(\d+) records sent, ([\d.]+) records\/sec \(.*\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.$/;
+
+/** CPU micros (user + system) and peak RSS in MiB of a live process, or undefined once it has exited. */
+function sample(pid: number, ticksPerSecond: number): { cpuUs: number; maxRssMb: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
+    const ticks = Number(fields[11]) + Number(fields[12]); // fields 14 and 15: utime, stime
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (!hwm) return undefined; // a zombie: its memory lines are gone
+    return { cpuUs: Math.round((ticks * 1e6) / ticksPerSecond), maxRssMb: Math.round(Number(hwm[1]) / 1024) };
+  } catch {
+    return undefined;
+  }
+}
+
+runClient(async () => {
+  const config = readConfig();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-java-'));
+  const payload = join(dir, 'payload.txt');
+  writeFileSync(payload, recordValues(config.size).join('\n'));
+  const props = {
+    acks: config.acks === 'all' ? 'all' : '1',
+    'enable.idempotence': String(config.idempotent),
+    'compression.type': config.compression,
+    'linger.ms': String(config.lingerMs),
+    'batch.size': String(config.batchSize),
+    'max.in.flight.requests.per.connection': String(config.maxInFlight),
+  };
+  const args = [
+    ...JVM_FLAGS,
+    '-cp', `${config.kafkaLibDir}/*`,
+    'org.apache.kafka.tools.ProducerPerformance',
+    '--bootstrap-server', config.bootstrap,
+    '--topic', config.topic,
+    '--num-records', String(config.count),
+    '--payload-file', payload,
+    '--throughput', String(config.rate > 0 ? config.rate : -1),
+    '--reporting-interval', '250',
+    '--command-property', ...Object.entries(props).map(([key, value]) => `${key}=${value}`),
+  ];
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  const java = spawn('java', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve, reject) => java.once('error', reject).once('close', resolve));
+  const pid = java.pid ?? 0;
+  let last = sample(pid, ticksPerSecond);
+  const poller = setInterval(() => (last = sample(pid, ticksPerSecond) ?? last), 100);
+
+  let atStart: { cpuUs: number } | undefined;
+  let progress = 0;
+  let summary: RegExpExecArray | undefined;
+  createInterface({ input: java.stdout }).on('line', (text) => {
+    const window = WINDOW_LINE.exec(text);
+    const total = SUMMARY_LINE.exec(text);
+    if (window) emit({ progress: (progress += Number(window[1])) });
+    else if (total) summary = total;
+    else {
+      if (text.startsWith('Number of records read')) atStart = sample(pid, ticksPerSecond);
+      process.stderr.write(`java: ${text}\n`);
+    }
+  });
+  const code = await exited.finally(() => {
+    clearInterval(poller);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  if (!summary) throw new Error(`ProducerPerformance exited with ${code} without its summary line`);
+  const acked = Number(summary[1]);
+  const line: DoneLine = {
+    acked,
+    failed: config.count - acked,
+    elapsedMs: Math.round((config.count / Number(summary[2])) * 1e6) / 1000,
+    latencyMs: { p50: Number(summary[4]), p99: Number(summary[5]), p999: Number(summary[6]) },
+    cpuUs: (last?.cpuUs ?? 0) - (atStart?.cpuUs ?? 0),
+    maxRssMb: last?.maxRssMb ?? 0,
+  };
+  emit({ done: true, ...line, jvmCpuUs: last?.cpuUs ?? 0, ...(config.keyed ? { note: 'keyless only' } : {}) });
+});

@@ -1,0 +1,57 @@
+/**
+ * KafkaJS: producer.send() with arrays of records (see groups.ts), string keys, Buffer values,
+ * its default (Java-compatible) partitioner. Knobs: acks, idempotent, compression,
+ * maxInFlightRequests. No linger or batch-size knob. KafkaJS ships no lz4/zstd codec: lz4 goes
+ * through lz4-napi's frame functions and zstd through node:zlib, both synchronous, as
+ * @platformatic/kafka does (the community codec packages need old native addons).
+ */
+import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import kafkajs, { type Message } from 'kafkajs';
+import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
+import { done, readConfig, recordKey, recordValues, valueOf, runClient } from './kit.js';
+import { closeWithin, sendInGroups } from './groups.js';
+
+// CommonJS without named exports that Node can detect.
+const { CompressionCodecs, CompressionTypes, Kafka, Partitioners, logLevel } = kafkajs;
+
+CompressionCodecs[CompressionTypes.LZ4] = () => ({
+  compress: async (encoder: { buffer: Buffer }) => compressFrameSync(encoder.buffer),
+  decompress: async (buffer: Buffer) => decompressFrameSync(buffer),
+});
+CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+  compress: async (encoder: { buffer: Buffer }) => zstdCompressSync(encoder.buffer),
+  decompress: async (buffer: Buffer) => zstdDecompressSync(buffer),
+});
+
+const COMPRESSION = { none: CompressionTypes.None, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD } as const;
+
+runClient(async () => {
+  const config = readConfig();
+  const values = recordValues(config.size);
+  const kafka = new Kafka({
+    clientId: 'bench-kafkajs',
+    brokers: [config.bootstrap],
+    logLevel: logLevel.WARN,
+    // Its default logger writes to stdout, which carries our protocol.
+    logCreator: () => ({ namespace, level, log }) => {
+      if (level <= logLevel.WARN) process.stderr.write(`kafkajs ${namespace}: ${log.message}\n`);
+    },
+  });
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: config.idempotent,
+    maxInFlightRequests: config.maxInFlight,
+    // As Java does for an idempotent producer (KafkaJS warns when it is limited).
+    ...(config.idempotent ? { retry: { retries: Number.MAX_SAFE_INTEGER } } : {}),
+  });
+  await producer.connect();
+  const acks = config.acks === 'all' ? -1 : 1;
+  const compression = COMPRESSION[config.compression];
+  const line = await sendInGroups(config, (from, to) => {
+    const messages: Message[] = new Array(to - from);
+    for (let i = from; i < to; i++) messages[i - from] = { key: recordKey(config, i), value: valueOf(values, i) };
+    return producer.send({ topic: config.topic, messages, acks, compression });
+  });
+  await closeWithin(() => producer.disconnect());
+  done(line);
+});

@@ -1,0 +1,152 @@
+/**
+ * What every benchmark client process shares: the run's configuration (argv[2], JSON), the
+ * workload's records, pacing for fixed-rate runs, latency percentiles, and the JSON lines the
+ * orchestrator reads on stdout ({"progress"}, then one {"done"} or {"error"}).
+ */
+
+export interface RunConfig {
+  bootstrap: string;
+  topic: string;
+  count: number;
+  /** Value bytes per record. */
+  size: number;
+  acks: 'all' | 1;
+  idempotent: boolean;
+  compression: 'none' | 'lz4' | 'zstd';
+  keyed: boolean;
+  lingerMs: number;
+  batchSize: number;
+  maxInFlight: number;
+  /** Records per second; 0 means as fast as the client goes. */
+  rate: number;
+  /** Kafka's jars, for the Java client. */
+  kafkaLibDir: string;
+}
+
+export function readConfig(): RunConfig {
+  const raw = process.argv[2];
+  if (!raw) throw new Error('usage: <client>.ts <json config>');
+  return JSON.parse(raw) as RunConfig;
+}
+
+/** How many different values the records cycle through. */
+export const VALUE_COUNT = 256;
+
+/**
+ * The values records carry, record i taking values[i % VALUE_COUNT]: `size` bytes of JSON-like
+ * text that differ from value to value (numbers from a fixed-seed generator), so compression
+ * sees something like real traffic rather than one repeated value. No newlines: Kafka's perf
+ * tool reads them one per line.
+ */
+export function recordValues(size: number): Buffer[] {
+  const words = ['user', 'event', 'click', 'view', 'session', 'id', 'ts', 'page', 'region', 'eu-west', 'true', 'false'];
+  let seed = 0x2545f491;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  };
+  return Array.from({ length: VALUE_COUNT }, () => {
+    let text = '{';
+    while (text.length < size) text += `"${words[next() % words.length]}":${next() % 1_000_000},`;
+    return Buffer.from(text.slice(0, size));
+  });
+}
+
+/** The value of record i. */
+export function valueOf(values: readonly Buffer[], i: number): Buffer {
+  return values[i % values.length] as Buffer;
+}
+
+/** Key of record i: one of 10,000 keys when keyed, else null. */
+export function recordKey(config: RunConfig, i: number): string | null {
+  return config.keyed ? `key-${i % 10_000}` : null;
+}
+
+/** Send-to-ack latencies in milliseconds. */
+export class Latencies {
+  private values: Float64Array;
+  private length = 0;
+
+  constructor(capacity: number) {
+    this.values = new Float64Array(capacity);
+  }
+
+  add(ms: number, times = 1): void {
+    for (let i = 0; i < times && this.length < this.values.length; i++) this.values[this.length++] = ms;
+  }
+
+  summary(): { p50: number; p99: number; p999: number } | null {
+    if (this.length === 0) return null;
+    const sorted = this.values.subarray(0, this.length).sort();
+    const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) * 100) / 100;
+    return { p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+  }
+}
+
+/**
+ * Calls `send(from, to)` for consecutive ranges of record numbers: at `rate` records/s (checked
+ * every millisecond), or, with rate 0, as fast as `room()` allows. Resolves once all `count`
+ * have been handed over.
+ */
+export async function feed(count: number, rate: number, room: () => number, send: (from: number, to: number) => void, waitForRoom: () => Promise<void>): Promise<void> {
+  const started = performance.now();
+  let next = 0;
+  while (next < count) {
+    const due = rate > 0 ? Math.min(count, Math.floor(((performance.now() - started) * rate) / 1000) + 1) : count;
+    const to = Math.min(due, next + Math.max(0, room()));
+    if (to > next) {
+      send(next, to);
+      next = to;
+    }
+    if (next >= count) break;
+    if (rate > 0 && next >= due) await new Promise((resolve) => setTimeout(resolve, 1));
+    else await waitForRoom();
+  }
+}
+
+export function emit(line: object): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+/** Reports progress every 250 ms until stopped. */
+export function reportProgress(acked: () => number): () => void {
+  const timer = setInterval(() => emit({ progress: acked() }), 250);
+  return () => clearInterval(timer);
+}
+
+export interface DoneLine {
+  acked: number;
+  failed: number;
+  elapsedMs: number;
+  latencyMs: { p50: number; p99: number; p999: number } | null;
+  /** CPU time (user + system, all threads) the process spent from the workload's start to its end. */
+  cpuUs: number;
+  maxRssMb: number;
+  firstError?: string;
+}
+
+export function done(line: DoneLine): void {
+  emit({ done: true, ...line });
+}
+
+/** Runs a client's main function, turning a throw into an {"error"} line and exit code 1. */
+export function runClient(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      emit({ error: error instanceof Error ? error.message : String(error) });
+      process.exit(1);
+    },
+  );
+}
+
+export function cpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+export function maxRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}

@@ -1,0 +1,29 @@
+/**
+ * @platformatic/kafka: Producer.send() with arrays of records (see groups.ts), Buffer values and
+ * string keys (its stringSerializer). Knobs: acks, idempotent, compression, maxInflights (requests
+ * per connection; the client forces 1 when idempotent). No linger or batch-size knob.
+ */
+import { Producer, ProduceAcks, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
+import { done, readConfig, recordKey, recordValues, valueOf, runClient } from './kit.js';
+import { closeWithin, sendInGroups } from './groups.js';
+
+runClient(async () => {
+  const config = readConfig();
+  const values = recordValues(config.size);
+  const producer = new Producer<string | undefined, Buffer, string, string>({
+    clientId: 'bench-platformatic',
+    bootstrapBrokers: [config.bootstrap],
+    acks: config.acks === 'all' ? ProduceAcks.ALL : ProduceAcks.LEADER,
+    idempotent: config.idempotent,
+    compression: config.compression,
+    maxInflights: config.maxInFlight,
+    serializers: { key: stringSerializer },
+  });
+  const line = await sendInGroups(config, (from, to) => {
+    const messages: MessageToProduce<string | undefined, Buffer, string, string>[] = new Array(to - from);
+    for (let i = from; i < to; i++) messages[i - from] = { topic: config.topic, key: recordKey(config, i) ?? undefined, value: valueOf(values, i) };
+    return producer.send({ messages });
+  });
+  await closeWithin(() => producer.close());
+  done(line);
+});

@@ -1,0 +1,173 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Scenario } from './scenarios.js';
+
+/** One client's run of one scenario in one round. */
+export interface RunResult {
+  client: string;
+  scenario: string;
+  round: number;
+  skipped?: string;
+  valid?: boolean;
+  invalidReason?: string;
+  recordsPerSec?: number;
+  mbPerSec?: number;
+  cpuUsPerRecord?: number;
+  rssMb?: number;
+  latencyMs?: { p50: number; p99: number; p999: number };
+}
+
+/** A client's figures for a scenario: medians over the rounds (peak RSS: the largest). */
+export interface ClientResult {
+  client: string;
+  recordsPerSec: number;
+  mbPerSec: number;
+  cpuUsPerRecord: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  p999Ms: number | null;
+  rssMb: number;
+  valid: boolean;
+  invalidReason?: string;
+  rounds: number;
+}
+
+export interface Report {
+  machine: string;
+  kafkaVersion: string;
+  date: string;
+  command: string;
+  quick: boolean;
+  rounds: number;
+  scenarios: { name: string; summary: string; paced: boolean; results: ClientResult[]; skipped: { client: string; reason: string }[] }[];
+  runs: RunResult[];
+}
+
+const HOME = 'kafka-wire';
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+const round = (value: number, digits: number) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : value);
+
+export function aggregate(input: { machine: string; kafkaVersion: string; quick: boolean; rounds: number; command: string; scenarios: Scenario[]; runs: RunResult[] }): Report {
+  const scenarios = input.scenarios.map((scenario) => {
+    const ofScenario = input.runs.filter((run) => run.scenario === scenario.name);
+    const clients = [...new Set(ofScenario.map((run) => run.client))];
+    const skipped = clients.flatMap((client) => {
+      const reason = ofScenario.find((run) => run.client === client && run.skipped)?.skipped;
+      return reason ? [{ client, reason }] : [];
+    });
+    const results = clients
+      .filter((client) => !skipped.some((entry) => entry.client === client))
+      .map((client): ClientResult => {
+        const runs = ofScenario.filter((run) => run.client === client);
+        const measured = runs.filter((run) => run.recordsPerSec !== undefined);
+        const invalid = runs.filter((run) => !run.valid);
+        const latency = (pick: (l: NonNullable<RunResult['latencyMs']>) => number) => {
+          const values = measured.flatMap((run) => (run.latencyMs ? [pick(run.latencyMs)] : []));
+          return scenario.rate > 0 && values.length > 0 ? round(median(values), 2) : null;
+        };
+        return {
+          client,
+          recordsPerSec: Math.round(median(measured.map((run) => run.recordsPerSec as number))),
+          mbPerSec: round(median(measured.map((run) => run.mbPerSec as number)), 1),
+          cpuUsPerRecord: round(median(measured.map((run) => run.cpuUsPerRecord as number)), 2),
+          p50Ms: latency((l) => l.p50),
+          p99Ms: latency((l) => l.p99),
+          p999Ms: latency((l) => l.p999),
+          rssMb: Math.max(0, ...measured.map((run) => run.rssMb ?? 0)),
+          valid: invalid.length === 0 && measured.length > 0,
+          invalidReason: invalid.length > 0 ? invalid.map((run) => `round ${run.round}: ${run.invalidReason}`).join('; ') : undefined,
+          rounds: runs.length,
+        };
+      });
+    return { name: scenario.name, summary: scenario.summary, paced: scenario.rate > 0, results, skipped };
+  });
+  return { machine: input.machine, kafkaVersion: input.kafkaVersion, date: new Date().toISOString(), command: input.command, quick: input.quick, rounds: input.rounds, scenarios, runs: input.runs };
+}
+
+const count = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
+
+/**
+ * Markdown: one row per client and scenario. "kafka-wire ×" is kafka-wire's records/s divided
+ * by the client's (above 1: kafka-wire is faster); in the paced scenario it is the client's p99
+ * divided by kafka-wire's (above 1: kafka-wire answers sooner).
+ */
+export function markdownTable(report: Report): string {
+  const rows = ['| scenario | client | records/s | MB/s | kafka-wire × | CPU µs/record | peak RSS MB | p50 / p99 / p99.9 ms |', '|---|---|---:|---:|---:|---:|---:|---|'];
+  for (const scenario of report.scenarios) {
+    const home = scenario.results.find((result) => result.client === HOME);
+    for (const result of scenario.results) {
+      let ratio = '–';
+      if (home && result.client !== HOME) {
+        if (scenario.paced && home.p99Ms && result.p99Ms) ratio = `${(result.p99Ms / home.p99Ms).toFixed(2)}`;
+        else if (!scenario.paced) ratio = `${(home.recordsPerSec / result.recordsPerSec).toFixed(2)}`;
+      }
+      const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
+      const name = result.client === HOME ? `**${HOME}**` : result.client;
+      const valid = result.valid ? '' : ' ⚠ invalid';
+      rows.push(`| ${scenario.name} | ${name}${valid} | ${count(result.recordsPerSec)} | ${result.mbPerSec} | ${ratio} | ${result.cpuUsPerRecord} | ${result.rssMb} | ${latency} |`);
+    }
+    for (const entry of scenario.skipped) rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
+  }
+  const invalid = report.scenarios.flatMap((scenario) => scenario.results.filter((result) => !result.valid).map((result) => `- ${scenario.name} · ${result.client}: ${result.invalidReason}`));
+  return `${rows.join('\n')}${invalid.length > 0 ? `\n\nInvalid results:\n${invalid.join('\n')}` : ''}`;
+}
+
+const COLORS: Record<string, string> = { 'kafka-wire': '#d9480f', '@platformatic/kafka': '#1c7ed6', kafkajs: '#37b24d', 'confluent-kafka-javascript': '#7048e8', 'java (ProducerPerformance)': '#868e96' };
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A bar chart: records/s per client for each throughput scenario, and p99 latency for the paced one. */
+export function svgChart(report: Report): string {
+  const width = 860;
+  const labelWidth = 230;
+  const barArea = width - labelWidth - 110;
+  const bar = 14;
+  const parts: string[] = [];
+  let y = 48;
+  for (const scenario of report.scenarios) {
+    const value = (result: ClientResult) => (scenario.paced ? (result.p99Ms ?? 0) : result.recordsPerSec);
+    const max = Math.max(1, ...scenario.results.map(value));
+    parts.push(`<text x="10" y="${y}" font-weight="bold">${escape(scenario.name)}${scenario.paced ? ' — p99 send-to-ack latency, ms (shorter is better)' : ' — records/s'}</text>`);
+    y += 8;
+    for (const result of scenario.results) {
+      const length = Math.max(1, (value(result) / max) * barArea);
+      const shown = scenario.paced ? `${result.p99Ms ?? '–'} ms` : count(result.recordsPerSec);
+      parts.push(`<text x="${labelWidth - 8}" y="${y + bar - 3}" text-anchor="end">${escape(result.client)}${result.valid ? '' : ' (invalid)'}</text>`);
+      parts.push(`<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${bar}" fill="${COLORS[result.client] ?? '#495057'}"/>`);
+      parts.push(`<text x="${(labelWidth + length + 6).toFixed(1)}" y="${y + bar - 3}">${shown}</text>`);
+      y += bar + 4;
+    }
+    y += 22;
+  }
+  const title = `Produce throughput and latency, Kafka ${report.kafkaVersion}${report.quick ? ' (quick run)' : ''}`;
+  const footer = `${report.machine}; ${report.date.slice(0, 10)}; ${report.command}`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 20}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="#ffffff"/>
+<text x="10" y="22" font-size="15" font-weight="bold">${escape(title)}</text>
+${parts.join('\n')}
+<text x="10" y="${y + 4}" font-size="10" fill="#495057">${escape(footer)}</text>
+</svg>
+`;
+}
+
+/** Writes latest.json, a timestamped copy, the Markdown table and the chart; quick runs go to results/quick/. */
+export function writeResults(report: Report): { table: string; written: string[] } {
+  const dir = report.quick ? 'bench/results/quick' : 'bench/results';
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const stamp = report.date.replace(/[:.]/g, '-');
+  const table = markdownTable(report);
+  const files: [string, string][] = [
+    [`${dir}/latest.json`, json],
+    [`${dir}/bench-${stamp}.json`, json],
+    [`${dir}/latest.md`, `${table}\n`],
+    [`${dir}/latest.svg`, svgChart(report)],
+  ];
+  for (const [file, content] of files) writeFileSync(file, content);
+  return { table, written: files.map(([file]) => file) };
+}

@@ -1,0 +1,206 @@
+/**
+ * npm run bench [-- --quick] [--rounds N] [--clients a,b] [--scenarios x,y] [--kafka-version V]
+ *
+ * The same produce workloads, against the same real broker (the embedded one, or
+ * KAFKA_BOOTSTRAP), from kafka-wire and the clients people would otherwise pick, each in its own
+ * process. Clients take turns (A B C … A B C …) over the rounds, so drift of the machine hits
+ * all of them alike. Every run is checked by the topic's end offsets.
+ */
+import { spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { Admin } from '../src/cluster/admin.js';
+import { Cluster } from '../src/cluster/cluster.js';
+import { fetchKafka } from '../src/embedded/artifacts.js';
+import { bootstrapFor, startCluster, stopCluster } from '../src/embedded/cluster.js';
+import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
+import { CLIENTS, type BenchClient } from './clients.js';
+import type { DoneLine, RunConfig } from './clients/kit.js';
+import { aggregate, writeResults, type RunResult } from './report.js';
+import { PARTITIONS, TUNING, scenarios as allScenarios, type Scenario } from './scenarios.js';
+
+const CLUSTER_NAME = 'bench';
+
+interface Options {
+  quick: boolean;
+  rounds: number;
+  clients: BenchClient[];
+  scenarios: Scenario[];
+  kafkaVersion: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (flag: string) => {
+    const at = argv.indexOf(flag);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const pick = <T extends { name: string }>(all: T[], list: string | undefined, what: string): T[] => {
+    if (!list) return all;
+    const chosen = list.split(',').map((wanted) => {
+      const found = all.find((item) => item.name === wanted || item.name.startsWith(wanted));
+      if (!found) throw new Error(`unknown ${what} "${wanted}"; choose from: ${all.map((item) => item.name).join(', ')}`);
+      return found;
+    });
+    return all.filter((item) => chosen.includes(item));
+  };
+  const rounds = Number(value('--rounds') ?? (quick ? 1 : 3));
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, not ${value('--rounds')}`);
+  return {
+    quick,
+    rounds,
+    clients: pick(CLIENTS, value('--clients'), 'client'),
+    scenarios: pick(allScenarios(quick), value('--scenarios'), 'scenario'),
+    kafkaVersion: value('--kafka-version') ?? DEFAULT_KAFKA_VERSION,
+  };
+}
+
+/** Generous bound on one run, so a stuck client fails its run instead of hanging the bench. */
+function runTimeoutMs(scenario: Scenario): number {
+  const atSlowest = scenario.rate > 0 ? (scenario.count / scenario.rate) * 1000 : (scenario.count * Math.max(1, scenario.size / 100)) / 10;
+  return 60_000 + atSlowest * 2;
+}
+
+class Display {
+  private readonly tty = process.stdout.isTTY === true;
+  line(text: string): void {
+    if (this.tty) process.stdout.write(`\r\u001b[2K${text}`);
+  }
+  done(text: string): void {
+    process.stdout.write(this.tty ? `\r\u001b[2K${text}\n` : `${text}\n`);
+  }
+}
+
+async function runOne(client: BenchClient, scenario: Scenario, config: RunConfig, label: string, display: Display): Promise<{ done?: DoneLine; error?: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `bench/clients/${client.runner}`, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let done: DoneLine | undefined;
+    let error: string | undefined;
+    let stderr = '';
+    let buffered = '';
+    const started = performance.now();
+    const timer = setTimeout(() => {
+      error = `no result within ${Math.round(runTimeoutMs(scenario) / 1000)} s`;
+      child.kill('SIGKILL');
+    }, runTimeoutMs(scenario));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const text = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        let message: { progress?: number; done?: boolean; error?: string } & Partial<DoneLine>;
+        try {
+          message = JSON.parse(text);
+        } catch {
+          stderr += `${text}\n`; // a client library printing to stdout
+          continue;
+        }
+        if (typeof message.progress === 'number') {
+          const seconds = (performance.now() - started) / 1000;
+          const share = Math.min(1, message.progress / scenario.count);
+          const bar = '█'.repeat(Math.round(share * 24)).padEnd(24, '░');
+          display.line(`${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}%  ${Math.round(message.progress / seconds).toLocaleString('en-US')} records/s`);
+        } else if (message.done) done = message as DoneLine;
+        else if (message.error) error = message.error;
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (!done && !error) error = `exited with code ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      resolve({ done, error });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const display = new Display();
+  const artifacts = await fetchKafka(options.kafkaVersion, (line) => console.log(line));
+  let bootstrap = process.env.KAFKA_BOOTSTRAP;
+  let kafkaVersion = bootstrap ? 'external' : options.kafkaVersion;
+  let started = false;
+  const stop = async () => {
+    if (started) await stopCluster(CLUSTER_NAME).catch(() => {});
+    started = false;
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  if (!bootstrap) {
+    console.log(`starting the embedded Kafka ${options.kafkaVersion} broker…`);
+    await stopCluster(CLUSTER_NAME).catch(() => {});
+    started = true;
+    const state = await startCluster({ name: CLUSTER_NAME, version: options.kafkaVersion, portBase: 'auto' });
+    bootstrap = bootstrapFor(state, 'plaintext');
+    kafkaVersion = state.kafkaVersion;
+  }
+  const cluster = await Cluster.connect({ bootstrap, clientId: 'bench-orchestrator', partitionCountRefreshMs: 0 });
+  const admin = new Admin(cluster);
+  const runs: RunResult[] = [];
+  try {
+    const total = options.rounds * options.scenarios.length * options.clients.length;
+    console.log(`${total} runs: ${options.rounds} round(s) × ${options.scenarios.length} scenarios × ${options.clients.length} clients, against ${bootstrap}\n`);
+    let index = 0;
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const scenario of options.scenarios) {
+        for (const client of options.clients) {
+          index++;
+          const label = `[${index}/${total}] round ${round} ${scenario.name} · ${client.name}`;
+          const skip = client.cannot?.(scenario);
+          if (skip) {
+            runs.push({ client: client.name, scenario: scenario.name, round, skipped: skip });
+            display.done(`${label}: skipped (${skip})`);
+            continue;
+          }
+          const topic = `bench-${scenario.name}-${client.runner.replace('.ts', '')}-${round}-${Date.now().toString(36)}`;
+          await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
+          const config: RunConfig = { bootstrap, topic, ...TUNING, ...scenario, kafkaLibDir: artifacts.libDir };
+          const outcome = await runOne(client, scenario, config, label, display);
+          const written = await admin.listOffsets(topic).then((offsets) => offsets.reduce((sum, entry) => sum + Number(entry.offset), 0)).catch(() => -1);
+          await admin.deleteTopics([topic]).catch(() => {});
+          const result = toResult(client, scenario, round, outcome, written);
+          runs.push(result);
+          display.done(`${label}: ${result.valid ? `${Math.round(result.recordsPerSec ?? 0).toLocaleString('en-US')} records/s` : `INVALID (${result.invalidReason})`}`);
+        }
+      }
+    }
+  } finally {
+    cluster.close();
+    await stop();
+  }
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux, Node ${process.version}, broker on the same machine`;
+  const report = aggregate({ machine, kafkaVersion, quick: options.quick, rounds: options.rounds, command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), scenarios: options.scenarios, runs });
+  const files = writeResults(report);
+  console.log(`\n${files.table}`);
+  console.log(`\nwritten: ${files.written.join(', ')}`);
+  const invalid = report.scenarios.flatMap((scenario) => scenario.results.filter((result) => !result.valid));
+  if (invalid.length > 0) {
+    console.error(`${invalid.length} result(s) invalid: a client lost, duplicated or failed records, or did not finish`);
+    process.exitCode = 1;
+  }
+}
+
+function toResult(client: BenchClient, scenario: Scenario, round: number, outcome: { done?: DoneLine; error?: string }, written: number): RunResult {
+  const base = { client: client.name, scenario: scenario.name, round };
+  const line = outcome.done;
+  if (!line) return { ...base, valid: false, invalidReason: outcome.error ?? 'no result' };
+  const reasons: string[] = [];
+  if (line.failed > 0) reasons.push(`${line.failed} sends failed${line.firstError ? ` (${line.firstError.slice(0, 160)})` : ''}`);
+  if (line.acked !== scenario.count) reasons.push(`${line.acked} of ${scenario.count} acknowledged`);
+  if (written !== scenario.count) reasons.push(`the topic holds ${written} records, expected ${scenario.count}`);
+  const seconds = line.elapsedMs / 1000;
+  return {
+    ...base,
+    valid: reasons.length === 0,
+    invalidReason: reasons.length > 0 ? reasons.join('; ') : undefined,
+    recordsPerSec: scenario.count / seconds,
+    mbPerSec: (scenario.count * scenario.size) / seconds / 1e6,
+    cpuUsPerRecord: line.cpuUs / scenario.count,
+    rssMb: line.maxRssMb,
+    latencyMs: line.latencyMs ?? undefined,
+  };
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,36 @@
+import type { RunConfig } from './clients/kit.js';
+
+/** One named produce workload; every client runs it with the same settings. */
+export interface Scenario {
+  name: string;
+  /** What it shows, for the table. */
+  summary: string;
+  count: number;
+  size: number;
+  acks: 'all' | 1;
+  idempotent: boolean;
+  compression: RunConfig['compression'];
+  keyed: boolean;
+  /** Records per second; 0 = as fast as possible. A paced scenario is about latency, not throughput. */
+  rate: number;
+}
+
+/** The same tuning for every client that has the knob (the README lists who lacks which). */
+export const TUNING = { lingerMs: 5, batchSize: 256 * 1024, maxInFlight: 5 } as const;
+
+export const PARTITIONS = 6;
+
+const FULL: Scenario[] = [
+  { name: '100B-acksall-idem', summary: '1M × 100 B, acks=all, idempotent, uncompressed, keyless', count: 1_000_000, size: 100, acks: 'all', idempotent: true, compression: 'none', keyed: false, rate: 0 },
+  { name: '100B-acksall-idem-keyed-lz4', summary: '1M × 100 B, acks=all, idempotent, lz4, keyed', count: 1_000_000, size: 100, acks: 'all', idempotent: true, compression: 'lz4', keyed: true, rate: 0 },
+  { name: '100B-acks1', summary: '1M × 100 B, acks=1, uncompressed, keyless', count: 1_000_000, size: 100, acks: 1, idempotent: false, compression: 'none', keyed: false, rate: 0 },
+  { name: '1KiB-acksall-idem', summary: '200k × 1 KiB, acks=all, idempotent, uncompressed, keyless', count: 200_000, size: 1024, acks: 'all', idempotent: true, compression: 'none', keyed: false, rate: 0 },
+  { name: '1KiB-acks1-keyed-zstd', summary: '200k × 1 KiB, acks=1, zstd, keyed', count: 200_000, size: 1024, acks: 1, idempotent: false, compression: 'zstd', keyed: true, rate: 0 },
+  { name: 'latency-20k-per-s', summary: '200k × 100 B at 20,000 records/s, acks=all, idempotent: send-to-ack latency', count: 200_000, size: 100, acks: 'all', idempotent: true, compression: 'none', keyed: false, rate: 20_000 },
+];
+
+/** --quick: every scenario with a tenth of the records (the paced one runs 3 s instead of 10 s). */
+export function scenarios(quick: boolean): Scenario[] {
+  if (!quick) return FULL;
+  return FULL.map((scenario) => ({ ...scenario, count: scenario.rate > 0 ? scenario.rate * 3 : scenario.count / 10 }));
+}
