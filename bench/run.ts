@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { Admin } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
+import { Producer } from '../src/producer/producer.js';
 import { fetchKafka } from '../src/embedded/artifacts.js';
 import { bootstrapFor, startCluster, stopCluster } from '../src/embedded/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
   try {
     const total = options.rounds * options.scenarios.length * options.clients.length;
     console.log(`${total} runs: ${options.rounds} round(s) × ${options.scenarios.length} scenarios × ${options.clients.length} clients, against ${bootstrap}\n`);
+    await warmUpBroker(admin, bootstrap, display);
     let index = 0;
     for (let round = 1; round <= options.rounds; round++) {
       for (const scenario of options.scenarios) {
@@ -177,6 +179,24 @@ async function main(): Promise<void> {
     console.error(`${invalid.length} result(s) invalid: a client lost, duplicated or failed records, or did not finish`);
     process.exitCode = 1;
   }
+}
+
+/**
+ * A freshly started broker is slow until its JIT has warmed up, which would penalize whichever
+ * client runs first: 500,000 records go to a scratch topic before any run is measured.
+ */
+async function warmUpBroker(admin: Admin, bootstrap: string, display: Display): Promise<void> {
+  const topic = `bench-warm-up-${Date.now().toString(36)}`;
+  await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
+  const producer = new Producer({ bootstrap, clientId: 'bench-warm-up', batchSize: TUNING.batchSize });
+  const value = Buffer.alloc(100, 'w');
+  for (let sent = 0; sent < 500_000; sent += 10_000) {
+    await producer.sendMany(Array.from({ length: 10_000 }, () => ({ topic, value })));
+    display.line(`warming up the broker: ${sent + 10_000} records`);
+  }
+  await producer.close();
+  await admin.deleteTopics([topic]).catch(() => {});
+  display.done('broker warmed up with 500,000 records');
 }
 
 function toResult(client: BenchClient, scenario: Scenario, round: number, outcome: { done?: DoneLine; error?: string }, written: number): RunResult {

@@ -192,7 +192,13 @@ export class RecordBatchBuilder {
     if (settings.transactional) attributes |= TRANSACTIONAL_FLAG;
     if (settings.isControl) attributes |= CONTROL_FLAG;
 
-    const records = codec === 'none' ? undefined : compress(codec, buffer.subarray(BATCH_HEADER_SIZE, this.offset), { level: settings.compressionLevel });
+    let records: Buffer | undefined;
+    try {
+      records = codec === 'none' ? undefined : compress(codec, buffer.subarray(BATCH_HEADER_SIZE, this.offset), { level: settings.compressionLevel });
+    } catch (error) {
+      this.memory.release(); // a failed build gives its memory back (discard() no longer can)
+      throw error;
+    }
     const size = records ? BATCH_HEADER_SIZE + records.length : this.offset;
     buffer.writeBigInt64BE(0n, OFFSETS.baseOffset);
     buffer.writeInt32BE(size - 12, OFFSETS.batchLength);
