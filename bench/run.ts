@@ -1,10 +1,11 @@
 /**
- * npm run bench [-- --quick] [--rounds N] [--clients a,b] [--scenarios x,y] [--kafka-version V]
+ * npm run bench [-- --quick] [--rounds N] [--clients a,b] [--scenarios x,y] [--kafka-version V] [--profile]
  *
  * The same produce workloads, against the same real broker (the embedded one, or
  * KAFKA_BOOTSTRAP), from kafka-wire and the clients people would otherwise pick, each in its own
  * process. Clients take turns (A B C … A B C …) over the rounds, so drift of the machine hits
- * all of them alike. Every run is checked by the topic's end offsets.
+ * all of them alike. Every run is checked by the topic's end offsets. --profile writes a V8 CPU
+ * profile of every kafka-wire run to bench/results/profiles/ (open it in Chrome's DevTools).
  */
 import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -27,6 +28,7 @@ interface Options {
   clients: BenchClient[];
   scenarios: Scenario[];
   kafkaVersion: string;
+  profile: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -52,6 +54,7 @@ function parseOptions(argv: string[]): Options {
     clients: pick(CLIENTS, value('--clients'), 'client'),
     scenarios: pick(allScenarios(quick), value('--scenarios'), 'scenario'),
     kafkaVersion: value('--kafka-version') ?? DEFAULT_KAFKA_VERSION,
+    profile: argv.includes('--profile'),
   };
 }
 
@@ -71,9 +74,10 @@ class Display {
   }
 }
 
-async function runOne(client: BenchClient, scenario: Scenario, config: RunConfig, label: string, display: Display): Promise<{ done?: DoneLine; error?: string }> {
+async function runOne(client: BenchClient, scenario: Scenario, config: RunConfig, label: string, display: Display, profile: boolean): Promise<{ done?: DoneLine; error?: string }> {
+  const profiling = profile && client.name === 'kafka-wire' ? ['--cpu-prof', `--cpu-prof-dir=bench/results/profiles/${scenario.name}`] : [];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `bench/clients/${client.runner}`, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', `bench/clients/${client.runner}`, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let done: DoneLine | undefined;
     let error: string | undefined;
     let stderr = '';
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
           const topic = `bench-${scenario.name}-${client.runner.replace('.ts', '')}-${round}-${Date.now().toString(36)}`;
           await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
           const config: RunConfig = { bootstrap, topic, ...TUNING, ...scenario, kafkaLibDir: artifacts.libDir };
-          const outcome = await runOne(client, scenario, config, label, display);
+          const outcome = await runOne(client, scenario, config, label, display, options.profile);
           const written = await admin.listOffsets(topic).then((offsets) => offsets.reduce((sum, entry) => sum + Number(entry.offset), 0)).catch(() => -1);
           await admin.deleteTopics([topic]).catch(() => {});
           const result = toResult(client, scenario, round, outcome, written);
@@ -170,7 +174,7 @@ async function main(): Promise<void> {
     await stop();
   }
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux, Node ${process.version}, broker on the same machine`;
-  const report = aggregate({ machine, kafkaVersion, quick: options.quick, rounds: options.rounds, command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), scenarios: options.scenarios, runs });
+  const report = aggregate({ machine, kafkaVersion, quick: options.quick, rounds: options.rounds, command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '), scenarios: options.scenarios, runs });
   const files = writeResults(report);
   console.log(`\n${files.table}`);
   console.log(`\nwritten: ${files.written.join(', ')}`);

@@ -6,7 +6,7 @@
  * own settings. At most WINDOW records await their delivery report.
  */
 import rdkafka from '@confluentinc/kafka-javascript';
-import { Latencies, cpuMicros, done, feed, maxRssMb, readConfig, recordKey, recordValues, valueOf, reportProgress, runClient } from './kit.js';
+import { Latencies, Tally, cpuMicros, done, feed, maxRssMb, readConfig, recordKey, recordValues, valueOf, reportProgress, runClient } from './kit.js';
 import { closeWithin } from './groups.js';
 
 const WINDOW = 100_000;
@@ -36,58 +36,44 @@ runClient(async () => {
   producer.setPollInBackground(true);
 
   const latencies = new Latencies(config.count);
-  let acked = 0;
-  let failed = 0;
-  let firstError: string | undefined;
-  let outstanding = 0;
-  let lastAck = 0;
-  let wake: (() => void) | undefined;
+  const tally = new Tally(WINDOW);
   let finished: (() => void) | undefined;
   const allSettled = new Promise<void>((resolve) => (finished = resolve));
+  const checkFinished = () => tally.acked + tally.failed === config.count && finished?.();
   producer.on('delivery-report', (error, report) => {
-    lastAck = performance.now();
-    if (error) {
-      failed++;
-      firstError ??= error.message;
-    } else {
-      acked++;
-      latencies.add(lastAck - (report.opaque as number));
+    if (error) tally.fail(error);
+    else {
+      tally.ack();
+      latencies.add(tally.lastSettled - (report.opaque as number));
     }
-    outstanding--;
-    if (wake && outstanding <= WINDOW / 2) {
-      wake();
-      wake = undefined;
-    }
-    if (acked + failed === config.count) finished?.();
+    checkFinished();
   });
 
-  const stopProgress = reportProgress(() => acked);
+  const stopProgress = reportProgress(() => tally.acked);
   const cpuAtStart = cpuMicros();
   const started = performance.now();
   await feed(
     config.count,
     config.rate,
-    () => WINDOW - outstanding,
+    () => tally.room(),
     (from, to) => {
       for (let i = from; i < to; i++) {
-        outstanding++;
+        tally.sent();
         try {
           // The opaque (send time) comes back with the record's delivery report.
           producer.produce(config.topic, null, valueOf(values, i), recordKey(config, i), null, performance.now());
         } catch (error) {
-          outstanding--;
-          failed++;
-          firstError ??= error instanceof Error ? error.message : String(error);
+          tally.fail(error);
         }
       }
-      if (acked + failed === config.count) finished?.();
+      checkFinished();
     },
-    () => (outstanding <= WINDOW / 2 ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
+    () => tally.waitForRoom(),
   );
   await allSettled;
   const cpuUs = cpuMicros() - cpuAtStart;
   stopProgress();
-  const line = { acked, failed, elapsedMs: lastAck - started, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError };
+  const line = { acked: tally.acked, failed: tally.failed, elapsedMs: tally.lastSettled - started, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError: tally.firstError };
   await closeWithin(() => new Promise((resolve) => producer.disconnect(5000, resolve)));
   done(line);
 });

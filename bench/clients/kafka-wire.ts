@@ -1,4 +1,4 @@
-import { Latencies, cpuMicros, done, feed, maxRssMb, readConfig, recordKey, recordValues, valueOf, reportProgress, runClient } from './kit.js';
+import { Latencies, Tally, cpuMicros, done, feed, maxRssMb, readConfig, recordKey, recordValues, reportProgress, runClient, valueOf } from './kit.js';
 
 /**
  * kafka-wire, as built for users (dist/, compiled by tsc; `npm run bench` builds it first).
@@ -25,61 +25,44 @@ runClient(async () => {
     bufferMemory: 256 * 1024 * 1024,
   });
   const latencies = new Latencies(config.rate > 0 ? config.count : 0);
-  let acked = 0;
-  let failed = 0;
-  let firstError: string | undefined;
-  let outstanding = 0;
-  let wake: (() => void) | undefined;
-  const settled = (records: number) => {
-    outstanding -= records;
-    if (wake && outstanding <= WINDOW / 2) {
-      wake();
-      wake = undefined;
-    }
-  };
-  const fail = (error: unknown) => {
-    failed++;
-    firstError ??= String(error);
-  };
-  const stopProgress = reportProgress(() => acked);
+  const tally = new Tally(WINDOW);
+  const stopProgress = reportProgress(() => tally.acked);
   const cpuAtStart = cpuMicros();
   const started = performance.now();
   await feed(
     config.count,
     config.rate,
-    () => WINDOW - outstanding,
+    () => tally.room(),
     (from, to) => {
       const sentAt = performance.now();
       if (config.rate > 0) {
         for (let i = from; i < to; i++) {
-          outstanding++;
-          producer.send({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) }).then(() => {
-            acked++;
-            latencies.add(performance.now() - sentAt);
-            settled(1);
-          }, (error: unknown) => (fail(error), settled(1)));
+          tally.sent();
+          producer.send({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) }).then(
+            () => (latencies.add(performance.now() - sentAt), tally.ack()),
+            (error: unknown) => tally.fail(error),
+          );
         }
         return;
       }
       for (let first = from; first < to; first += CHUNK) {
         const records = [];
         for (let i = first; i < Math.min(to, first + CHUNK); i++) records.push({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) });
-        outstanding += records.length;
+        tally.sent(records.length);
         void producer.sendMany(records).then((results) => {
           for (const result of results) {
-            if (result.status === 'fulfilled') acked++;
-            else fail(result.reason);
+            if (result.status === 'fulfilled') tally.ack();
+            else tally.fail(result.reason);
           }
-          settled(results.length);
         });
       }
     },
-    () => new Promise<void>((resolve) => (wake = resolve)),
+    () => tally.waitForRoom(),
   );
   await producer.flush();
   const elapsedMs = performance.now() - started;
   const cpuUs = cpuMicros() - cpuAtStart;
   stopProgress();
   await producer.close();
-  done({ acked, failed, elapsedMs, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError });
+  done({ acked: tally.acked, failed: tally.failed, elapsedMs, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError: tally.firstError });
 });

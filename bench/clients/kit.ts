@@ -106,6 +106,56 @@ export async function feed(count: number, rate: number, room: () => number, send
   }
 }
 
+/**
+ * For clients that settle records one by one: counts acknowledged and failed records, and keeps
+ * at most `window` awaiting their acknowledgement (a sender waits for room until half has
+ * settled).
+ */
+export class Tally {
+  acked = 0;
+  failed = 0;
+  firstError: string | undefined;
+  /** When the last record settled. */
+  lastSettled = 0;
+  private outstanding = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly window: number) {}
+
+  sent(records = 1): void {
+    this.outstanding += records;
+  }
+
+  ack(records = 1): void {
+    this.acked += records;
+    this.settled(records);
+  }
+
+  fail(error: unknown, records = 1): void {
+    this.failed += records;
+    this.firstError ??= error instanceof Error ? error.message : String(error);
+    this.settled(records);
+  }
+
+  room(): number {
+    return this.window - this.outstanding;
+  }
+
+  waitForRoom(): Promise<void> {
+    return this.outstanding <= this.window / 2 ? Promise.resolve() : new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  private settled(records: number): void {
+    this.lastSettled = performance.now();
+    this.outstanding -= records;
+    if (this.wake && this.outstanding <= this.window / 2) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake();
+    }
+  }
+}
+
 export function emit(line: object): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
