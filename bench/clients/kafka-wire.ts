@@ -24,6 +24,7 @@ runClient(async () => {
     compression: config.compression,
     bufferMemory: 256 * 1024 * 1024,
   });
+  await producer.connect([config.topic]); // before the clock starts, as the other clients connect
   const latencies = new Latencies(config.rate > 0 ? config.count : 0);
   const tally = new Tally(WINDOW);
   const stopProgress = reportProgress(() => tally.acked);

@@ -19,6 +19,7 @@ runClient(async () => {
     maxInflights: config.maxInFlight,
     serializers: { key: stringSerializer },
   });
+  await producer.metadata({ topics: [config.topic] }); // connects before the clock starts, as the other clients do
   const line = await sendInGroups(config, (from, to) => {
     const messages: MessageToProduce<string | undefined, Buffer, string, string>[] = new Array(to - from);
     for (let i = from; i < to; i++) messages[i - from] = { topic: config.topic, key: recordKey(config, i) ?? undefined, value: valueOf(values, i) };

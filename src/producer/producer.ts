@@ -185,6 +185,35 @@ export class Producer {
     this.metrics = { brokers: {}, recordsSent: 0, recordsFailed: 0, recordsRetried: 0, batchesSent: 0, bytesSent: 0, requestsInFlight: 0, bufferUsed: 0, bufferMemory: this.settings.bufferMemory };
   }
 
+  /**
+   * Optional: gets ready before the first send() — connects, loads these topics' metadata,
+   * opens a connection to each of their partition leaders and (with idempotence) obtains the
+   * producer id — so the first records do not wait, and a wrong address, credentials or topic
+   * fails here, within maxBlockMs, with the broker's reason.
+   */
+  async connect(topics: string[] = []): Promise<void> {
+    if (this.closed) throw new ProducerClosedError('connect() after close()');
+    const deadline = Date.now() + this.settings.maxBlockMs;
+    const leaders = new Set<number>();
+    for (const topic of topics) {
+      const info = await this.topicInfo(topic, deadline);
+      for (const partition of info.partitions) if (partition.leader >= 0) leaders.add(partition.leader);
+    }
+    if (leaders.size === 0) await this.cluster.anyConnection();
+    await Promise.all([...leaders].map((leader) => this.cluster.connectionTo(leader)));
+    // A freshly started broker answers InitProducerId with retriable errors for a while (its coordinator loading).
+    for (;;) {
+      try {
+        await this.ensureIdempotence();
+        return;
+      } catch (error) {
+        const retriable = !(error instanceof KafkaProtocolError) || error.retriable;
+        if (!retriable || Date.now() + 200 > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
   /** Sends one record; resolves with where it was written once the broker acknowledged it. */
   send(record: ProducerRecord, options: SendOptions = {}): Promise<RecordMetadata> {
     const outcome = new SingleSend();

@@ -158,6 +158,25 @@ describe('producer', () => {
     expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['0-a', '0-b', '1-a', '1-b']);
   });
 
+  test('connect() gets ready before the first send, and fails fast on an unknown topic, unreachable brokers or after close', async () => {
+    const topic = uniqueTopic('connect');
+    await admin.createTopics([{ name: topic, partitions: 3, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, maxBlockMs: 2000 });
+    await producer.connect([topic]);
+    expect((await producer.send({ topic, partition: 1, value: 'after connect' })).offset).toBe(0n);
+    const started = Date.now();
+    await expect(producer.connect([uniqueTopic('absent')])).rejects.toThrow(/UNKNOWN_TOPIC_OR_PARTITION/);
+    expect(Date.now() - started).toBeLessThan(4000);
+    await producer.close();
+    await expect(producer.connect()).rejects.toThrow(ProducerClosedError);
+
+    const nowhere = new Producer({ bootstrap: '127.0.0.1:1', maxBlockMs: 1000 });
+    const attempt = Date.now();
+    await expect(nowhere.connect()).rejects.toThrow(/127\.0\.0\.1:1/);
+    expect(Date.now() - attempt).toBeLessThan(4000);
+    await nowhere.close();
+  });
+
   test('results carry offsets and timestamps; flush() delivers what lingers', async () => {
     const topic = uniqueTopic('offsets');
     await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
