@@ -81,7 +81,7 @@ export class Accumulator {
   }
 
   /** Adds a record to its partition's open batch (closing it and opening another when full). */
-  append(topic: string, partition: number, record: PendingRecord, now: number): void {
+  append(topic: string, partition: number, record: PendingRecord): void {
     const queue = this.queue(topic, partition);
     const open = queue.open;
     if (open?.builder?.tryAppend(record)) {
@@ -99,7 +99,7 @@ export class Accumulator {
       builder: new RecordBatchBuilder(settings, this.options.batchSize, record),
       built: undefined,
       settings,
-      createdAt: now,
+      createdAt: Date.now(),
       bytes: record.size,
       baseSequence: -1,
       attempts: 0,

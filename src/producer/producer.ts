@@ -343,7 +343,7 @@ export class Producer {
         rejected: (index, error) => (signal.removeEventListener('abort', onAbort), inner.rejected(index, error)),
       };
     }
-    this.accumulator.append(topic, partition, pending, Date.now());
+    this.accumulator.append(topic, partition, pending);
     this.wake();
   }
 
@@ -899,10 +899,17 @@ export class Producer {
     batch.built?.release();
     batch.built = undefined;
     if (batch.expired) return;
-    batch.records.forEach((record, index) => {
-      const offset = baseOffset < 0n ? -1n : baseOffset + BigInt(index);
-      this.settleRecord(record, { topic: batch.topic, partition: batch.partition, offset, timestamp: logAppendTime >= 0n ? Number(logAppendTime) : record.timestamp });
-    });
+    // settleRecord() inlined for the common path: buffer memory and metrics once per batch.
+    const { topic, partition, records } = batch;
+    const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
+    let offset = baseOffset;
+    let freed = 0;
+    for (const record of records) {
+      freed += record.size;
+      record.outcome.resolved(record.index, { topic, partition, offset: baseOffset < 0n ? -1n : offset++, timestamp: appendTime >= 0 ? appendTime : record.timestamp });
+    }
+    this.metrics.recordsSent += records.length;
+    this.freeBuffer(freed);
   }
 
   /** Puts a failed batch back in sequence order for another attempt, or fails its records when it may not retry. */
