@@ -1,0 +1,63 @@
+import { describe, expect, test } from 'vitest';
+import { aggregate, markdownTable, svgChart, type RunResult } from '../../bench/report.js';
+import { recordValues, valueOf } from '../../bench/clients/kit.js';
+import { scenarios } from '../../bench/scenarios.js';
+
+const [throughput, , , , , paced] = scenarios(false) as ReturnType<typeof scenarios>;
+
+function run(client: string, scenario: string, round: number, recordsPerSec: number, extra: Partial<RunResult> = {}): RunResult {
+  return { client, scenario, round, valid: true, recordsPerSec, mbPerSec: recordsPerSec / 10_000, cpuUsPerRecord: 1_000_000 / recordsPerSec, rssMb: 100 + round, ...extra };
+}
+
+const base = { machine: 'test machine', kafkaVersion: '4.3.1', quick: false, rounds: 3, command: 'npm run bench' };
+
+describe('bench report', () => {
+  test('medians over rounds, the largest RSS, invalid rounds and skipped clients kept apart', () => {
+    const runs = [
+      run('kafka-wire', throughput!.name, 1, 900),
+      run('kafka-wire', throughput!.name, 2, 1000),
+      run('kafka-wire', throughput!.name, 3, 1200),
+      run('kafkajs', throughput!.name, 1, 200),
+      run('kafkajs', throughput!.name, 2, 400, { valid: false, invalidReason: 'the topic holds 7 records, expected 8' }),
+      run('kafkajs', throughput!.name, 3, 300),
+      { client: 'java', scenario: throughput!.name, round: 1, skipped: 'keyless only' },
+    ];
+    const report = aggregate({ ...base, scenarios: [throughput!], runs });
+    const [scenario] = report.scenarios;
+    expect(scenario!.skipped).toEqual([{ client: 'java', reason: 'keyless only' }]);
+    const [home, peer] = scenario!.results;
+    expect(home).toMatchObject({ client: 'kafka-wire', recordsPerSec: 1000, rssMb: 103, valid: true, p50Ms: null });
+    expect(peer).toMatchObject({ client: 'kafkajs', recordsPerSec: 300, valid: false });
+    expect(peer!.invalidReason).toContain('round 2: the topic holds 7 records');
+
+    const table = markdownTable(report);
+    expect(table).toContain(`| ${throughput!.name} | kafkajs ⚠ invalid | 300 |`);
+    expect(table).toContain('| 3.33 |'); // kafka-wire's 1000 records/s over kafkajs's 300
+    expect(table).toContain('not run: keyless only');
+    expect(table).toContain('Invalid results:');
+  });
+
+  test('the paced scenario compares p99 latency, and the chart names every client', () => {
+    const runs = [
+      run('kafka-wire', paced!.name, 1, 20_000, { latencyMs: { p50: 3, p99: 8, p999: 12 } }),
+      run('@platformatic/kafka', paced!.name, 1, 20_000, { latencyMs: { p50: 1, p99: 20, p999: 40 } }),
+    ];
+    const report = aggregate({ ...base, scenarios: [paced!], runs });
+    expect(report.scenarios[0]!.results.map((result) => [result.p50Ms, result.p99Ms, result.p999Ms])).toEqual([
+      [3, 8, 12],
+      [1, 20, 40],
+    ]);
+    expect(markdownTable(report)).toContain('| 2.50 |');
+    const svg = svgChart(report);
+    expect(svg).toContain('@platformatic/kafka');
+    expect(svg).toContain('20 ms');
+    expect(svg.startsWith('<svg')).toBe(true);
+  });
+
+  test('record values: the given size, different from each other, no newlines, cycled by record number', () => {
+    const values = recordValues(100);
+    expect(values.every((value) => value.length === 100 && !value.includes(10))).toBe(true);
+    expect(new Set(values.map((value) => value.toString())).size).toBe(values.length);
+    expect(valueOf(values, values.length + 3)).toBe(values[3]);
+  });
+});
