@@ -6,7 +6,7 @@
  * own settings. At most WINDOW records await their delivery report.
  */
 import rdkafka from '@confluentinc/kafka-javascript';
-import { Latencies, Tally, cpuMicros, done, feed, maxRssMb, readConfig, recordKey, recordValues, valueOf, reportProgress, runClient } from './kit.js';
+import { Latencies, Tally, done, maxRssMb, readConfig, recordKey, recordValues, runClient, startClock, valueOf } from './kit.js';
 import { closeWithin } from './groups.js';
 
 const WINDOW = 100_000;
@@ -49,31 +49,22 @@ runClient(async () => {
     checkFinished();
   });
 
-  const stopProgress = reportProgress(() => tally.acked);
-  const cpuAtStart = cpuMicros();
-  const started = performance.now();
-  await feed(
-    config.count,
-    config.rate,
-    () => tally.room(),
-    (from, to) => {
-      for (let i = from; i < to; i++) {
-        tally.sent();
-        try {
-          // The opaque (send time) comes back with the record's delivery report.
-          producer.produce(config.topic, null, valueOf(values, i), recordKey(config, i), null, performance.now());
-        } catch (error) {
-          tally.fail(error);
-        }
+  const clock = startClock(() => tally.acked);
+  await tally.feed(config, (from, to) => {
+    for (let i = from; i < to; i++) {
+      tally.sent();
+      try {
+        // The opaque (send time) comes back with the record's delivery report.
+        producer.produce(config.topic, null, valueOf(values, i), recordKey(config, i), null, performance.now());
+      } catch (error) {
+        tally.fail(error);
       }
-      checkFinished();
-    },
-    () => tally.waitForRoom(),
-  );
+    }
+    checkFinished();
+  });
   await allSettled;
-  const cpuUs = cpuMicros() - cpuAtStart;
-  stopProgress();
-  const line = { acked: tally.acked, failed: tally.failed, elapsedMs: tally.lastSettled - started, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError: tally.firstError };
+  const { cpuUs } = clock.stop();
+  const line = { acked: tally.acked, failed: tally.failed, elapsedMs: tally.lastSettled - clock.started, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError: tally.firstError };
   await closeWithin(() => new Promise((resolve) => producer.disconnect(5000, resolve)));
   done(line);
 });

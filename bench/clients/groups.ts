@@ -8,7 +8,7 @@
  * one call, with at most PACED_WINDOW records unacknowledged. Every record's send-to-ack latency
  * is the latency of its call (cheap: one timestamp per call).
  */
-import { Latencies, cpuMicros, feed, maxRssMb, reportProgress, type DoneLine, type RunConfig } from './kit.js';
+import { Latencies, feed, maxRssMb, startClock, type DoneLine, type RunConfig } from './kit.js';
 
 const PACED_WINDOW = 100_000;
 
@@ -32,9 +32,8 @@ export async function sendInGroups(config: RunConfig, send: (from: number, to: n
   let outstanding = 0;
   let wake: (() => void) | undefined;
   const hasRoom = () => (config.rate > 0 ? outstanding < PACED_WINDOW : calls < config.maxInFlight);
-  const stopProgress = reportProgress(() => acked);
-  const cpuAtStart = cpuMicros();
-  const started = performance.now();
+  const clock = startClock(() => acked);
+  const started = clock.started;
   let lastAck = started;
   const pending = new Set<Promise<void>>();
 
@@ -72,8 +71,7 @@ export async function sendInGroups(config: RunConfig, send: (from: number, to: n
     () => (hasRoom() ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
   );
   await Promise.all(pending);
-  const cpuUs = cpuMicros() - cpuAtStart;
-  stopProgress();
+  const { cpuUs } = clock.stop();
   return { acked, failed, elapsedMs: lastAck - started, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError };
 }
 

@@ -1,4 +1,4 @@
-import { Latencies, Tally, cpuMicros, done, feed, maxRssMb, readConfig, recordKey, recordValues, reportProgress, runClient, valueOf } from './kit.js';
+import { Latencies, Tally, done, maxRssMb, readConfig, recordKey, recordValues, runClient, startClock, valueOf } from './kit.js';
 
 /**
  * kafka-wire, as built for users (dist/, compiled by tsc; `npm run bench` builds it first).
@@ -27,43 +27,34 @@ runClient(async () => {
   await producer.connect([config.topic]); // before the clock starts, as the other clients connect
   const latencies = new Latencies(config.rate > 0 ? config.count : 0);
   const tally = new Tally(WINDOW);
-  const stopProgress = reportProgress(() => tally.acked);
-  const cpuAtStart = cpuMicros();
-  const started = performance.now();
-  await feed(
-    config.count,
-    config.rate,
-    () => tally.room(),
-    (from, to) => {
-      const sentAt = performance.now();
-      if (config.rate > 0) {
-        for (let i = from; i < to; i++) {
-          tally.sent();
-          producer.send({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) }).then(
-            () => (latencies.add(performance.now() - sentAt), tally.ack()),
-            (error: unknown) => tally.fail(error),
-          );
+  const clock = startClock(() => tally.acked);
+  await tally.feed(config, (from, to) => {
+    const sentAt = performance.now();
+    if (config.rate > 0) {
+      for (let i = from; i < to; i++) {
+        tally.sent();
+        producer.send({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) }).then(
+          () => (latencies.add(performance.now() - sentAt), tally.ack()),
+          (error: unknown) => tally.fail(error),
+        );
+      }
+      return;
+    }
+    for (let first = from; first < to; first += CHUNK) {
+      const records = [];
+      for (let i = first; i < Math.min(to, first + CHUNK); i++) records.push({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) });
+      tally.sent(records.length);
+      void producer.sendMany(records).then((results) => {
+        for (const result of results) {
+          if (result.status === 'fulfilled') tally.ack();
+          else tally.fail(result.reason);
         }
-        return;
-      }
-      for (let first = from; first < to; first += CHUNK) {
-        const records = [];
-        for (let i = first; i < Math.min(to, first + CHUNK); i++) records.push({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) });
-        tally.sent(records.length);
-        void producer.sendMany(records).then((results) => {
-          for (const result of results) {
-            if (result.status === 'fulfilled') tally.ack();
-            else tally.fail(result.reason);
-          }
-        });
-      }
-    },
-    () => tally.waitForRoom(),
-  );
+      });
+    }
+  });
   await producer.flush();
-  const elapsedMs = performance.now() - started;
-  const cpuUs = cpuMicros() - cpuAtStart;
-  stopProgress();
+  const elapsedMs = performance.now() - clock.started;
+  const { cpuUs } = clock.stop();
   await producer.close();
   done({ acked: tally.acked, failed: tally.failed, elapsedMs, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError: tally.firstError });
 });

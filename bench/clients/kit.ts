@@ -137,12 +137,15 @@ export class Tally {
     this.settled(records);
   }
 
-  room(): number {
-    return this.window - this.outstanding;
-  }
-
-  waitForRoom(): Promise<void> {
-    return this.outstanding <= this.window / 2 ? Promise.resolve() : new Promise<void>((resolve) => (this.wake = resolve));
+  /** Hands the workload to `send` in ranges of record numbers, keeping within the window. */
+  feed(config: RunConfig, send: (from: number, to: number) => void): Promise<void> {
+    return feed(
+      config.count,
+      config.rate,
+      () => this.window - this.outstanding,
+      send,
+      () => (this.outstanding <= this.window / 2 ? Promise.resolve() : new Promise<void>((resolve) => (this.wake = resolve))),
+    );
   }
 
   private settled(records: number): void {
@@ -154,6 +157,19 @@ export class Tally {
       wake();
     }
   }
+}
+
+/** The measured part of a run: CPU time and progress reports from now until stop(). */
+export function startClock(acked: () => number): { started: number; stop(): { cpuUs: number } } {
+  const stopProgress = reportProgress(acked);
+  const cpuAtStart = cpuMicros();
+  return {
+    started: performance.now(),
+    stop() {
+      stopProgress();
+      return { cpuUs: cpuMicros() - cpuAtStart };
+    },
+  };
 }
 
 export function emit(line: object): void {
