@@ -19,8 +19,6 @@ export class SingleSend implements RecordOutcome {
   readonly promise: Promise<RecordMetadata>;
   private resolve!: (metadata: RecordMetadata) => void;
   private reject!: (error: Error) => void;
-  /** Runs once when the record settles (e.g. to stop listening to an AbortSignal). */
-  onSettled: (() => void) | undefined;
 
   constructor() {
     this.promise = new Promise<RecordMetadata>((resolve, reject) => {
@@ -30,12 +28,10 @@ export class SingleSend implements RecordOutcome {
   }
 
   resolved(_index: number, metadata: RecordMetadata): void {
-    this.onSettled?.();
     this.resolve(metadata);
   }
 
   rejected(_index: number, error: Error): void {
-    this.onSettled?.();
     this.reject(error);
   }
 }
