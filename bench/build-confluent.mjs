@@ -14,7 +14,7 @@
 // Bench-only, so it never fails the install: on error it says so loudly and exits 0, and the
 // confluent runner then fails to load the addon.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,7 +43,9 @@ function nodeHeadersDir() {
   log(`fetching ${pkg}@${version} from the npm registry for Node's headers`);
   mkdirSync(cache, { recursive: true });
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  execFileSync(npm, ['pack', `${pkg}@${version}`, '--pack-destination', cache, '--loglevel=error'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(npm, ['pack', `${pkg}@${version}`, '--pack-destination', cache, '--loglevel=error'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const tgz = readdirSync(cache).find((f) => f.endsWith('.tgz'));
   if (!tgz) throw new Error(`npm pack ${pkg}@${version} produced no tarball`);
   execFileSync('tar', ['xzf', join(cache, tgz), '-C', cache, '--strip-components=1', 'package/include', 'package/package.json']);
@@ -93,7 +95,8 @@ function main() {
   const features = loads();
   if (features === null) throw new Error('built, but the addon still does not load');
   log(`built in ${Math.round((Date.now() - started) / 1000)} s; librdkafka features: ${features}`);
-  if (!features.split(',').includes('zstd')) log('note: librdkafka has no zstd (install libzstd-dev and rebuild with KAFKA_WIRE_REBUILD_CONFLUENT=1)');
+  if (!features.split(',').includes('zstd'))
+    log('note: librdkafka has no zstd (install libzstd-dev and rebuild with KAFKA_WIRE_REBUILD_CONFLUENT=1)');
 }
 
 try {

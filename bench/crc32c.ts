@@ -3,8 +3,9 @@
  * hardware-assisted) across input sizes. The figures decide src/records/crc32c.ts: native from
  * 512 bytes up, JavaScript below. Writes bench/results/crc32c-latest.json.
  */
-import { createRequire } from 'node:module';
+
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -29,17 +30,27 @@ function rate(fn: (data: Uint8Array) => number, data: Uint8Array): { gbps: numbe
 for (const size of SIZES) {
   const data = Buffer.alloc(size);
   for (let i = 0; i < size; i++) data[i] = (i * 131 + 17) & 0xff;
-  if ((javascript(data) >>> 0) !== (native(data) >>> 0)) throw new Error(`the implementations disagree at ${size} bytes`);
+  if (javascript(data) >>> 0 !== native(data) >>> 0) throw new Error(`the implementations disagree at ${size} bytes`);
   const js = rate((d) => javascript(d) >>> 0, data);
   const nat = rate((d) => native(d) >>> 0, data);
-  rows.push({ bytes: size, javascriptGBps: +js.gbps.toFixed(2), nativeGBps: +nat.gbps.toFixed(2), javascriptNsPerCall: Math.round(js.ns), nativeNsPerCall: Math.round(nat.ns) });
+  rows.push({
+    bytes: size,
+    javascriptGBps: +js.gbps.toFixed(2),
+    nativeGBps: +nat.gbps.toFixed(2),
+    javascriptNsPerCall: Math.round(js.ns),
+    nativeNsPerCall: Math.round(nat.ns),
+  });
 }
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
 console.log(`CRC-32C on ${machine}\n`);
-console.log(`${'bytes'.padStart(8)}  ${'crc-32 (JS) GB/s'.padStart(17)}  ${'@node-rs/crc32 GB/s'.padStart(20)}  ${'ns/call JS'.padStart(11)}  ${'ns/call native'.padStart(14)}`);
+console.log(
+  `${'bytes'.padStart(8)}  ${'crc-32 (JS) GB/s'.padStart(17)}  ${'@node-rs/crc32 GB/s'.padStart(20)}  ${'ns/call JS'.padStart(11)}  ${'ns/call native'.padStart(14)}`,
+);
 for (const row of rows) {
-  console.log(`${String(row.bytes).padStart(8)}  ${String(row.javascriptGBps).padStart(17)}  ${String(row.nativeGBps).padStart(20)}  ${String(row.javascriptNsPerCall).padStart(11)}  ${String(row.nativeNsPerCall).padStart(14)}`);
+  console.log(
+    `${String(row.bytes).padStart(8)}  ${String(row.javascriptGBps).padStart(17)}  ${String(row.nativeGBps).padStart(20)}  ${String(row.javascriptNsPerCall).padStart(11)}  ${String(row.nativeNsPerCall).padStart(14)}`,
+  );
 }
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });

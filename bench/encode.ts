@@ -7,7 +7,7 @@
  * Bytes allocated per record are measured in a separate pass with a young generation large
  * enough that no garbage collection runs during it (checked; the figure is left out otherwise).
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,12 @@ function encodeRecords(records: RecordInput[], count: number, compression: Compr
   let valueBytes = 0;
   const flush = () => {
     const batch = builder.build();
-    const frame = encodeProduceFrame(9, 1, 'bench', { transactionalId: null, acks: -1, timeoutMs: 30_000, topics: [{ name: 'bench', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ index: 0, batch }] }] });
+    const frame = encodeProduceFrame(9, 1, 'bench', {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 30_000,
+      topics: [{ name: 'bench', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ index: 0, batch }] }],
+    });
     frame.release();
     batch.release();
   };
@@ -61,7 +66,12 @@ function encodeRecords(records: RecordInput[], count: number, compression: Compr
   return valueBytes;
 }
 
-function measureThroughput(name: string, records: RecordInput[], compression: CompressionName, seconds: number): Omit<Result, 'bytesAllocatedPerRecord'> {
+function measureThroughput(
+  name: string,
+  records: RecordInput[],
+  compression: CompressionName,
+  seconds: number,
+): Omit<Result, 'bytesAllocatedPerRecord'> {
   encodeRecords(records, 200_000, compression); // warm up: JIT and the buffer pool
   let count = 0;
   let bytes = 0;
@@ -98,7 +108,10 @@ function measureCrc(): Result[] {
   const data = Buffer.alloc(BATCH_SIZE);
   for (let i = 0; i < data.length; i++) data[i] = (i * 131) & 0xff;
   const results: Result[] = [];
-  for (const [name, fn] of [[`crc32c-16KiB (${crc32cImplementation}, used)`, crc32c], ['crc32c-16KiB (crc-32 package, JavaScript)', crc32cJavaScript]] as const) {
+  for (const [name, fn] of [
+    [`crc32c-16KiB (${crc32cImplementation}, used)`, crc32c],
+    ['crc32c-16KiB (crc-32 package, JavaScript)', crc32cJavaScript],
+  ] as const) {
     for (let i = 0; i < 2000; i++) fn(data);
     const iterations = 40_000;
     const started = process.hrtime.bigint();
@@ -106,7 +119,12 @@ function measureCrc(): Result[] {
     for (let i = 0; i < iterations; i++) sink ^= fn(data);
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
     if (sink === 0.5) console.log(sink);
-    results.push({ name, recordsPerSec: 0, mbPerSec: Math.round((data.length * iterations) / elapsed / 1e6), bytesAllocatedPerRecord: null });
+    results.push({
+      name,
+      recordsPerSec: 0,
+      mbPerSec: Math.round((data.length * iterations) / elapsed / 1e6),
+      bytesAllocatedPerRecord: null,
+    });
   }
   return results;
 }

@@ -53,7 +53,15 @@ function median(values: number[]): number {
 
 const round = (value: number, digits: number) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : value);
 
-export function aggregate(input: { machine: string; kafkaVersion: string; quick: boolean; rounds: number; command: string; scenarios: Scenario[]; runs: RunResult[] }): Report {
+export function aggregate(input: {
+  machine: string;
+  kafkaVersion: string;
+  quick: boolean;
+  rounds: number;
+  command: string;
+  scenarios: Scenario[];
+  runs: RunResult[];
+}): Report {
   const scenarios = input.scenarios.map((scenario) => {
     const ofScenario = input.runs.filter((run) => run.scenario === scenario.name);
     const clients = [...new Set(ofScenario.map((run) => run.client))];
@@ -87,7 +95,16 @@ export function aggregate(input: { machine: string; kafkaVersion: string; quick:
       });
     return { name: scenario.name, summary: scenario.summary, paced: scenario.rate > 0, results, skipped };
   });
-  return { machine: input.machine, kafkaVersion: input.kafkaVersion, date: new Date().toISOString(), command: input.command, quick: input.quick, rounds: input.rounds, scenarios, runs: input.runs };
+  return {
+    machine: input.machine,
+    kafkaVersion: input.kafkaVersion,
+    date: new Date().toISOString(),
+    command: input.command,
+    quick: input.quick,
+    rounds: input.rounds,
+    scenarios,
+    runs: input.runs,
+  };
 }
 
 const count = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
@@ -98,7 +115,10 @@ const count = (value: number) => (Number.isFinite(value) ? Math.round(value).toL
  * divided by kafka-wire's (above 1: kafka-wire answers sooner).
  */
 export function markdownTable(report: Report): string {
-  const rows = ['| scenario | client | records/s | MB/s | kafka-wire × | CPU µs/record | peak RSS MB | p50 / p99 / p99.9 ms |', '|---|---|---:|---:|---:|---:|---:|---|'];
+  const rows = [
+    '| scenario | client | records/s | MB/s | kafka-wire × | CPU µs/record | peak RSS MB | p50 / p99 / p99.9 ms |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+  ];
   for (const scenario of report.scenarios) {
     const home = scenario.results.find((result) => result.client === HOME);
     for (const result of scenario.results) {
@@ -110,16 +130,27 @@ export function markdownTable(report: Report): string {
       const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
       const name = result.client === HOME ? `**${HOME}**` : result.client;
       const valid = result.valid ? '' : ' ⚠ invalid';
-      rows.push(`| ${scenario.name} | ${name}${valid} | ${count(result.recordsPerSec)} | ${result.mbPerSec} | ${ratio} | ${result.cpuUsPerRecord} | ${result.rssMb} | ${latency} |`);
+      rows.push(
+        `| ${scenario.name} | ${name}${valid} | ${count(result.recordsPerSec)} | ${result.mbPerSec} | ${ratio} | ${result.cpuUsPerRecord} | ${result.rssMb} | ${latency} |`,
+      );
     }
-    for (const entry of scenario.skipped) rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
+    for (const entry of scenario.skipped)
+      rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
   }
-  const invalid = report.scenarios.flatMap((scenario) => scenario.results.filter((result) => !result.valid).map((result) => `- ${scenario.name} · ${result.client}: ${result.invalidReason}`));
+  const invalid = report.scenarios.flatMap((scenario) =>
+    scenario.results.filter((result) => !result.valid).map((result) => `- ${scenario.name} · ${result.client}: ${result.invalidReason}`),
+  );
   return `${rows.join('\n')}${invalid.length > 0 ? `\n\nInvalid results:\n${invalid.join('\n')}` : ''}`;
 }
 
-const COLORS: Record<string, string> = { 'kafka-wire': '#d9480f', '@platformatic/kafka': '#1c7ed6', kafkajs: '#37b24d', 'confluent-kafka-javascript': '#7048e8', 'java (ProducerPerformance)': '#868e96' };
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const COLORS: Record<string, string> = {
+  'kafka-wire': '#d9480f',
+  '@platformatic/kafka': '#1c7ed6',
+  kafkajs: '#37b24d',
+  'confluent-kafka-javascript': '#7048e8',
+  'java (ProducerPerformance)': '#868e96',
+};
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A bar chart: records/s per client for each throughput scenario, and p99 latency for the paced one. */
 export function svgChart(report: Report): string {
@@ -132,13 +163,19 @@ export function svgChart(report: Report): string {
   for (const scenario of report.scenarios) {
     const value = (result: ClientResult) => (scenario.paced ? (result.p99Ms ?? 0) : result.recordsPerSec);
     const max = Math.max(1, ...scenario.results.map(value));
-    parts.push(`<text x="10" y="${y}" font-weight="bold">${escape(scenario.name)}${scenario.paced ? ' — p99 send-to-ack latency, ms (shorter is better)' : ' — records/s'}</text>`);
+    parts.push(
+      `<text x="10" y="${y}" font-weight="bold">${escapeXml(scenario.name)}${scenario.paced ? ' — p99 send-to-ack latency, ms (shorter is better)' : ' — records/s'}</text>`,
+    );
     y += 8;
     for (const result of scenario.results) {
       const length = Math.max(1, (value(result) / max) * barArea);
       const shown = scenario.paced ? `${result.p99Ms ?? '–'} ms` : count(result.recordsPerSec);
-      parts.push(`<text x="${labelWidth - 8}" y="${y + bar - 3}" text-anchor="end">${escape(result.client)}${result.valid ? '' : ' (invalid)'}</text>`);
-      parts.push(`<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${bar}" fill="${COLORS[result.client] ?? '#495057'}"/>`);
+      parts.push(
+        `<text x="${labelWidth - 8}" y="${y + bar - 3}" text-anchor="end">${escapeXml(result.client)}${result.valid ? '' : ' (invalid)'}</text>`,
+      );
+      parts.push(
+        `<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${bar}" fill="${COLORS[result.client] ?? '#495057'}"/>`,
+      );
       parts.push(`<text x="${(labelWidth + length + 6).toFixed(1)}" y="${y + bar - 3}">${shown}</text>`);
       y += bar + 4;
     }
@@ -148,9 +185,9 @@ export function svgChart(report: Report): string {
   const footer = `${report.machine}; ${report.date.slice(0, 10)}; ${report.command}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 20}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="#ffffff"/>
-<text x="10" y="22" font-size="15" font-weight="bold">${escape(title)}</text>
+<text x="10" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>
 ${parts.join('\n')}
-<text x="10" y="${y + 4}" font-size="10" fill="#495057">${escape(footer)}</text>
+<text x="10" y="${y + 4}" font-size="10" fill="#495057">${escapeXml(footer)}</text>
 </svg>
 `;
 }

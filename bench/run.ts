@@ -11,14 +11,14 @@ import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { Admin } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
-import { Producer } from '../src/producer/producer.js';
 import { fetchKafka } from '../src/embedded/artifacts.js';
 import { bootstrapFor, startCluster, stopCluster } from '../src/embedded/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
-import { CLIENTS, type BenchClient } from './clients.js';
+import { Producer } from '../src/producer/producer.js';
 import type { DoneLine, RunConfig } from './clients/kit.js';
-import { aggregate, writeResults, type RunResult } from './report.js';
-import { PARTITIONS, TUNING, scenarios as allScenarios, type Scenario } from './scenarios.js';
+import { type BenchClient, CLIENTS } from './clients.js';
+import { aggregate, type RunResult, writeResults } from './report.js';
+import { scenarios as allScenarios, PARTITIONS, type Scenario, TUNING } from './scenarios.js';
 
 const CLUSTER_NAME = 'bench';
 
@@ -74,10 +74,19 @@ class Display {
   }
 }
 
-async function runOne(client: BenchClient, scenario: Scenario, config: RunConfig, label: string, display: Display, profile: boolean): Promise<{ done?: DoneLine; error?: string }> {
+async function runOne(
+  client: BenchClient,
+  scenario: Scenario,
+  config: RunConfig,
+  label: string,
+  display: Display,
+  profile: boolean,
+): Promise<{ done?: DoneLine; error?: string }> {
   const profiling = profile && client.name === 'kafka-wire' ? ['--cpu-prof', `--cpu-prof-dir=bench/results/profiles/${scenario.name}`] : [];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', `bench/clients/${client.runner}`, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', `bench/clients/${client.runner}`, JSON.stringify(config)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let done: DoneLine | undefined;
     let error: string | undefined;
     let stderr = '';
@@ -89,7 +98,7 @@ async function runOne(client: BenchClient, scenario: Scenario, config: RunConfig
     }, runTimeoutMs(scenario));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
-      let newline;
+      let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const text = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
@@ -104,7 +113,9 @@ async function runOne(client: BenchClient, scenario: Scenario, config: RunConfig
           const seconds = (performance.now() - started) / 1000;
           const share = Math.min(1, message.progress / scenario.count);
           const bar = '█'.repeat(Math.round(share * 24)).padEnd(24, '░');
-          display.line(`${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}%  ${Math.round(message.progress / seconds).toLocaleString('en-US')} records/s`);
+          display.line(
+            `${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}%  ${Math.round(message.progress / seconds).toLocaleString('en-US')} records/s`,
+          );
         } else if (message.done) done = message as DoneLine;
         else if (message.error) error = message.error;
       }
@@ -143,7 +154,9 @@ async function main(): Promise<void> {
   const runs: RunResult[] = [];
   try {
     const total = options.rounds * options.scenarios.length * options.clients.length;
-    console.log(`${total} runs: ${options.rounds} round(s) × ${options.scenarios.length} scenarios × ${options.clients.length} clients, against ${bootstrap}\n`);
+    console.log(
+      `${total} runs: ${options.rounds} round(s) × ${options.scenarios.length} scenarios × ${options.clients.length} clients, against ${bootstrap}\n`,
+    );
     await warmUpBroker(admin, bootstrap, display);
     let index = 0;
     for (let round = 1; round <= options.rounds; round++) {
@@ -161,11 +174,16 @@ async function main(): Promise<void> {
           await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
           const config: RunConfig = { bootstrap, topic, ...TUNING, ...scenario, kafkaLibDir: artifacts.libDir };
           const outcome = await runOne(client, scenario, config, label, display, options.profile);
-          const written = await admin.listOffsets(topic).then((offsets) => offsets.reduce((sum, entry) => sum + Number(entry.offset), 0)).catch(() => -1);
+          const written = await admin
+            .listOffsets(topic)
+            .then((offsets) => offsets.reduce((sum, entry) => sum + Number(entry.offset), 0))
+            .catch(() => -1);
           await admin.deleteTopics([topic]).catch(() => {});
           const result = toResult(client, scenario, round, outcome, written);
           runs.push(result);
-          display.done(`${label}: ${result.valid ? `${Math.round(result.recordsPerSec ?? 0).toLocaleString('en-US')} records/s` : `INVALID (${result.invalidReason})`}`);
+          display.done(
+            `${label}: ${result.valid ? `${Math.round(result.recordsPerSec ?? 0).toLocaleString('en-US')} records/s` : `INVALID (${result.invalidReason})`}`,
+          );
         }
       }
     }
@@ -174,7 +192,15 @@ async function main(): Promise<void> {
     await stop();
   }
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux, Node ${process.version}, broker on the same machine`;
-  const report = aggregate({ machine, kafkaVersion, quick: options.quick, rounds: options.rounds, command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '), scenarios: options.scenarios, runs });
+  const report = aggregate({
+    machine,
+    kafkaVersion,
+    quick: options.quick,
+    rounds: options.rounds,
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    scenarios: options.scenarios,
+    runs,
+  });
   const files = writeResults(report);
   console.log(`\n${files.table}`);
   console.log(`\nwritten: ${files.written.join(', ')}`);
@@ -203,7 +229,13 @@ async function warmUpBroker(admin: Admin, bootstrap: string, display: Display): 
   display.done('broker warmed up with 500,000 records');
 }
 
-function toResult(client: BenchClient, scenario: Scenario, round: number, outcome: { done?: DoneLine; error?: string }, written: number): RunResult {
+function toResult(
+  client: BenchClient,
+  scenario: Scenario,
+  round: number,
+  outcome: { done?: DoneLine; error?: string },
+  written: number,
+): RunResult {
   const base = { client: client.name, scenario: scenario.name, round };
   const line = outcome.done;
   if (!line) return { ...base, valid: false, invalidReason: outcome.error ?? 'no result' };

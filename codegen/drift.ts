@@ -3,8 +3,8 @@
  * the fields the version has (in wire order, recursively) must agree on name, type,
  * nullability, tag, default, ignorability, map key and flexible override.
  */
-import { stableRange, camelCase } from './import-spec.js';
-import { readOfficialSpec, type OfficialField, type OfficialSpec } from './official-specs.js';
+import { camelCase, stableRange } from './import-spec.js';
+import { type OfficialField, type OfficialSpec, readOfficialSpec } from './official-specs.js';
 import type { FieldSpec, MessageSpec, SchemaSet, StructSpec } from './schema.js';
 import { contains, formatRange, intersect, parseRange, type VersionRange } from './versions.js';
 
@@ -21,13 +21,19 @@ function normalizedDefault(type: string, raw: unknown): string {
   switch (type) {
     case 'bool':
       return String(raw === true || raw === 'true');
-    case 'int8': case 'int16': case 'uint16': case 'int32': case 'uint32': case 'float64':
+    case 'int8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32':
+    case 'float64':
       return String(raw === undefined ? 0 : Number(raw));
     case 'int64':
       return String(BigInt((raw as string | number | undefined) ?? 0));
     case 'string':
       return isNull ? 'null' : JSON.stringify(raw ?? '');
-    case 'bytes': case 'records':
+    case 'bytes':
+    case 'records':
       return isNull ? 'null' : 'empty';
     case 'uuid':
       return 'zero';
@@ -36,7 +42,19 @@ function normalizedDefault(type: string, raw: unknown): string {
   }
 }
 
-function viewFacts(field: { type: string; nullable: VersionRange; tagged: VersionRange; tag: number | undefined; flexible: VersionRange | undefined; ignorable: boolean; mapKey: boolean; default: unknown }, version: number): Record<string, string> {
+function viewFacts(
+  field: {
+    type: string;
+    nullable: VersionRange;
+    tagged: VersionRange;
+    tag: number | undefined;
+    flexible: VersionRange | undefined;
+    ignorable: boolean;
+    mapKey: boolean;
+    default: unknown;
+  },
+  version: number,
+): Record<string, string> {
   const tagged = field.tag !== undefined && contains(field.tagged, version);
   return {
     type: field.type,
@@ -54,7 +72,12 @@ function ourView(struct: StructSpec, version: number, prefix: string): FieldView
     .filter((field) => contains(field.versions, version))
     .map((field: FieldSpec) => {
       const path = `${prefix}${field.name}${field.typeText.startsWith('[]') ? '[]' : ''}`;
-      const child = field.type.kind === 'struct' ? field.type.struct : field.type.kind === 'array' && field.type.element.kind === 'struct' ? field.type.element.struct : undefined;
+      const child =
+        field.type.kind === 'struct'
+          ? field.type.struct
+          : field.type.kind === 'array' && field.type.element.kind === 'struct'
+            ? field.type.element.struct
+            : undefined;
       return {
         path,
         facts: viewFacts({ ...field, type: field.typeText }, version),
@@ -102,7 +125,8 @@ function compareViews(label: string, ours: FieldView[], theirs: FieldView[], out
       return; // once fields are misaligned, later comparisons would only repeat the same fact
     }
     for (const key of Object.keys(other.facts)) {
-      if (mine.facts[key] !== other.facts[key]) out.push(`${label}: ${mine.path}: ${key} ours ${mine.facts[key]} vs theirs ${other.facts[key]}`);
+      if (mine.facts[key] !== other.facts[key])
+        out.push(`${label}: ${mine.path}: ${key} ours ${mine.facts[key]} vs theirs ${other.facts[key]}`);
     }
     compareViews(label, mine.children, other.children, out);
   }
@@ -139,7 +163,10 @@ export function checkDrift(schemas: SchemaSet, specDir: string): DriftResult {
   for (const message of messages) {
     const official = readOfficialSpec(specDir, message.name);
     // Only requests are marked latestVersionUnstable; a response version is as stable as its request's.
-    const stable = message.kind === 'response' ? stableRange(readOfficialSpec(specDir, message.name.replace(/Response$/, 'Request'))) : stableRange(official);
+    const stable =
+      message.kind === 'response'
+        ? stableRange(readOfficialSpec(specDir, message.name.replace(/Response$/, 'Request')))
+        : stableRange(official);
     differences.push(...compareMessage(message, official, stable));
     versionsCompared += message.versions.max - message.versions.min + 1;
   }

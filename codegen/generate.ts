@@ -8,19 +8,20 @@
  * the hand-written primitives once per field. Version conditions are intersected with the
  * versions in which the struct can occur, so a condition that always holds emits no branch.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  ZERO_UUID,
-  loadSchemas,
   type ApiSpec,
   type FieldSpec,
   type FieldType,
+  loadSchemas,
   type MessageSpec,
   type PrimitiveType,
   type SchemaSet,
   type StructSpec,
+  ZERO_UUID,
 } from './schema.js';
 import { formatRange, intersect, isEmpty, type VersionRange } from './versions.js';
 
@@ -29,12 +30,29 @@ export const SCHEMA_DIR = join(ROOT, 'protocol-schemas');
 export const OUTPUT_DIR = join(ROOT, 'src', 'protocol', 'generated');
 
 const TS_TYPES: Record<PrimitiveType, string> = {
-  bool: 'boolean', int8: 'number', int16: 'number', uint16: 'number', int32: 'number', uint32: 'number',
-  int64: 'bigint', float64: 'number', string: 'string', bytes: 'Buffer', records: 'Buffer', uuid: 'string',
+  bool: 'boolean',
+  int8: 'number',
+  int16: 'number',
+  uint16: 'number',
+  int32: 'number',
+  uint32: 'number',
+  int64: 'bigint',
+  float64: 'number',
+  string: 'string',
+  bytes: 'Buffer',
+  records: 'Buffer',
+  uuid: 'string',
 };
 
 const FIXED_WIDTH: Partial<Record<PrimitiveType, number>> = {
-  bool: 1, int8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, float64: 8,
+  bool: 1,
+  int8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  int64: 8,
+  float64: 8,
 };
 
 /** A boolean expression in `v` for "version is in `range`", given that v is always in `scope`. */
@@ -176,14 +194,20 @@ class MessageEmitter {
   private element(type: FieldType & { kind: 'array' }, flexible: string): { size: string; write: string; read: string } {
     const element = type.element;
     if (element.kind === 'struct') {
-      return { size: this.names.fn('size', element.struct), write: this.names.fn('write', element.struct), read: this.names.fn('read', element.struct) };
+      return {
+        size: this.names.fn('size', element.struct),
+        write: this.names.fn('write', element.struct),
+        read: this.names.fn('read', element.struct),
+      };
     }
     const pick = (plain: string, compact: string) =>
       flexible === 'true' ? compact : flexible === 'false' ? plain : `(${flexible} ? ${compact} : ${plain})`;
     const base =
-      element.name === 'string' ? pick('stringElement', 'compactStringElement')
-      : element.name === 'bytes' || element.name === 'records' ? pick('bytesElement', 'compactBytesElement')
-      : `${element.name}Element`;
+      element.name === 'string'
+        ? pick('stringElement', 'compactStringElement')
+        : element.name === 'bytes' || element.name === 'records'
+          ? pick('bytesElement', 'compactBytesElement')
+          : `${element.name}Element`;
     return { size: `${base}.size`, write: `${base}.write`, read: `${base}.read` };
   }
 
@@ -247,14 +271,19 @@ class MessageEmitter {
       const present = versionCondition(field.versions, scope);
       // Inside a field's own versions, its nullable and flexible conditions can often be decided statically.
       const fieldScope = intersect(field.versions, scope);
-      const fieldFlexible = versionCondition(field.flexible ? intersect(field.flexible, this.message.flexible) : this.message.flexible, fieldScope);
+      const fieldFlexible = versionCondition(
+        field.flexible ? intersect(field.flexible, this.message.flexible) : this.message.flexible,
+        fieldScope,
+      );
       const sameAsStruct = !field.flexible && fieldFlexible !== 'true' && fieldFlexible !== 'false';
       const isTagged = field.tag !== undefined;
       if (isTagged) {
         const tagged = intersect(field.tagged, scope);
         const versions = intersect(field.versions, scope);
         if (tagged.min !== versions.min || tagged.max !== versions.max) {
-          throw new Error(`${this.message.name}.${struct.name}.${field.name}: a field tagged in only some of its versions is not supported`);
+          throw new Error(
+            `${this.message.name}.${struct.name}.${field.name}: a field tagged in only some of its versions is not supported`,
+          );
         }
       }
       return {
@@ -266,7 +295,9 @@ class MessageEmitter {
         nullable: isEmpty(fieldScope) ? 'false' : versionCondition(field.nullable, fieldScope),
       };
     });
-    const tagged = fields.filter((entry) => entry.tagged && entry.present !== 'false').sort((a, b) => (a.field.tag ?? 0) - (b.field.tag ?? 0));
+    const tagged = fields
+      .filter((entry) => entry.tagged && entry.present !== 'false')
+      .sort((a, b) => (a.field.tag ?? 0) - (b.field.tag ?? 0));
     return { scope, flexibleCondition, flexible, fields, tagged };
   }
 
@@ -290,7 +321,9 @@ class MessageEmitter {
   }
 
   private emitInterface(struct: StructSpec): string {
-    const lines = [`/** ${struct === this.message.root ? `${this.message.name}, versions ${formatRange(this.message.versions)}, flexible ${formatRange(this.message.flexible)}` : `${struct.name} of ${this.message.name}`}. */`];
+    const lines = [
+      `/** ${struct === this.message.root ? `${this.message.name}, versions ${formatRange(this.message.versions)}, flexible ${formatRange(this.message.flexible)}` : `${struct.name} of ${this.message.name}`}. */`,
+    ];
     const flexible = !isEmpty(intersect(this.message.flexible, this.scope(struct)));
     lines.push(`export interface ${this.names.type(struct)}${flexible ? ' extends WithUnknownTags' : ''} {`);
     for (const field of struct.fields) {
@@ -351,14 +384,23 @@ class MessageEmitter {
         const lines = [`${pad}const count = c.reserve();`, `${pad}let known = 0;`];
         for (const entry of plan.tagged) {
           const payload = this.sizeExpression(entry.field, `m.${entry.field.name}`, 'true', entry.nullable);
-          lines.push(`${pad}if (${this.taggedCondition(entry)}) {`, `${pad}  known++;`, `${pad}  n += c.tagged(${entry.field.tag}, c.reserve(), ${payload});`, `${pad}}`);
+          lines.push(
+            `${pad}if (${this.taggedCondition(entry)}) {`,
+            `${pad}  known++;`,
+            `${pad}  n += c.tagged(${entry.field.tag}, c.reserve(), ${payload});`,
+            `${pad}}`,
+          );
         }
         lines.push(`${pad}n += c.tagCount(count, known, m._unknownTaggedFields) + c.unknownTags(m._unknownTaggedFields);`);
         return lines;
       }),
       '  return n;',
     );
-    return this.functionText(`function ${this.names.fn('size', struct)}(c: SizeCache, m: ${this.names.type(struct)}, v: number): number`, plan, body);
+    return this.functionText(
+      `function ${this.names.fn('size', struct)}(c: SizeCache, m: ${this.names.type(struct)}, v: number): number`,
+      plan,
+      body,
+    );
   }
 
   private emitWrite(struct: StructSpec): string {
@@ -386,7 +428,11 @@ class MessageEmitter {
         return lines;
       }),
     );
-    return this.functionText(`function ${this.names.fn('write', struct)}(w: Writer, m: ${this.names.type(struct)}, v: number): void`, plan, body);
+    return this.functionText(
+      `function ${this.names.fn('write', struct)}(w: Writer, m: ${this.names.type(struct)}, v: number): void`,
+      plan,
+      body,
+    );
   }
 
   private emitRead(struct: StructSpec): string {
@@ -395,7 +441,9 @@ class MessageEmitter {
       const fallback = this.defaultExpression(entry.field);
       if (entry.tagged || entry.present === 'false') return `    ${entry.field.name}: ${fallback},`;
       const read = this.readExpression(entry.field, entry.flexible, entry.nullable);
-      return entry.present === 'true' ? `    ${entry.field.name}: ${read},` : `    ${entry.field.name}: ${entry.present} ? ${read} : ${fallback},`;
+      return entry.present === 'true'
+        ? `    ${entry.field.name}: ${read},`
+        : `    ${entry.field.name}: ${entry.present} ? ${read} : ${fallback},`;
     });
     const body = [`  const m: ${this.names.type(struct)} = {`, ...fields, '  };'];
     body.push(
@@ -414,7 +462,14 @@ class MessageEmitter {
           if (entry.present === 'true') {
             lines.push(`${pad}      ${read}`, `${pad}      ${finish}`, `${pad}      continue;`);
           } else {
-            lines.push(`${pad}      if (${entry.present}) {`, `${pad}        ${read}`, `${pad}        ${finish}`, `${pad}        continue;`, `${pad}      }`, `${pad}      break;`);
+            lines.push(
+              `${pad}      if (${entry.present}) {`,
+              `${pad}        ${read}`,
+              `${pad}        ${finish}`,
+              `${pad}        continue;`,
+              `${pad}      }`,
+              `${pad}      break;`,
+            );
           }
         }
         lines.push(`${pad}  }`, `${pad}  r.unknownTag(m, tag, end);`, `${pad}}`);
@@ -537,7 +592,16 @@ export function generate(schemaDir = SCHEMA_DIR): Map<string, string> {
   files.set('request-header.ts', emitHeader(schemas.requestHeader, 'request-header.json'));
   files.set('response-header.ts', emitHeader(schemas.responseHeader, 'response-header.json'));
   files.set('index.ts', emitIndex(schemas));
+  for (const [file, content] of files) files.set(file, format(join(OUTPUT_DIR, file), content));
   return files;
+}
+
+/** Generated code is laid out by the project's formatter, so it reads like the rest of the code (and the lint passes). */
+function format(path: string, content: string): string {
+  const biome = join(ROOT, 'node_modules', '.bin', 'biome');
+  const result = spawnSync(biome, ['check', '--write', `--stdin-file-path=${relative(ROOT, path)}`], { cwd: ROOT, input: content, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`biome could not format generated ${relative(ROOT, path)}: ${result.stderr || result.error?.message}`);
+  return result.stdout;
 }
 
 /** Differences between what would be generated and what is on disk; empty when up to date. */
@@ -550,7 +614,8 @@ export function staleFiles(outputDir = OUTPUT_DIR): string[] {
     if (!existsSync(path)) problems.push(`missing: ${relative(ROOT, path)}`);
     else if (readFileSync(path, 'utf8') !== content) problems.push(`stale: ${relative(ROOT, path)}`);
   }
-  for (const file of present) if (!expected.has(file)) problems.push(`not generated by the current schemas: ${relative(ROOT, join(outputDir, file))}`);
+  for (const file of present)
+    if (!expected.has(file)) problems.push(`not generated by the current schemas: ${relative(ROOT, join(outputDir, file))}`);
   return problems;
 }
 

@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REQUEST_HEADER_FILE, RESPONSE_HEADER_FILE, loadSchemas } from './schema.js';
-import { officialSpecDir, readOfficialSpec, type OfficialField, type OfficialSpec } from './official-specs.js';
+import { type OfficialField, type OfficialSpec, officialSpecDir, readOfficialSpec } from './official-specs.js';
+import { loadSchemas, REQUEST_HEADER_FILE, RESPONSE_HEADER_FILE } from './schema.js';
 import { covers, formatRange, parseRange, type VersionRange } from './versions.js';
 
 export const SCHEMA_DIR = new URL('../protocol-schemas/', import.meta.url).pathname;
@@ -100,7 +100,10 @@ export function fileNameFor(api: string): string {
 
 /** JSON with short objects and arrays kept on one line, so a field reads as one line. */
 export function formatSchemaJson(value: unknown, indent = ''): string {
-  const inline = JSON.stringify(value, null, 1).replace(/\n\s*/g, ' ').replace(/([[{]) /g, '$1').replace(/ ([\]}])/g, '$1');
+  const inline = JSON.stringify(value, null, 1)
+    .replace(/\n\s*/g, ' ')
+    .replace(/([[{]) /g, '$1')
+    .replace(/ ([\]}])/g, '$1');
   const nested = typeof value === 'object' && value !== null && 'fields' in value;
   if (typeof value !== 'object' || value === null || (!nested && indent.length + inline.length <= 110)) return inline;
   const inner = `${indent}  `;

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NO_VERSIONS, parseRange, type VersionRange } from './versions.js';
 
@@ -12,11 +12,32 @@ import { NO_VERSIONS, parseRange, type VersionRange } from './versions.js';
  */
 
 export type PrimitiveType =
-  | 'bool' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'float64'
-  | 'string' | 'bytes' | 'records' | 'uuid';
+  | 'bool'
+  | 'int8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'float64'
+  | 'string'
+  | 'bytes'
+  | 'records'
+  | 'uuid';
 
 export const PRIMITIVES: ReadonlySet<string> = new Set<PrimitiveType>([
-  'bool', 'int8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'float64', 'string', 'bytes', 'records', 'uuid',
+  'bool',
+  'int8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'float64',
+  'string',
+  'bytes',
+  'records',
+  'uuid',
 ]);
 
 export type DefaultValue = string | number | boolean | null;
@@ -201,7 +222,14 @@ export function loadApiFile(file: string): ApiSpec {
       part.fields,
       part.structs,
     );
-  return { name: raw.api, key: raw.key, about: raw.about, file, request: message('request', raw.request), response: message('response', raw.response) };
+  return {
+    name: raw.api,
+    key: raw.key,
+    about: raw.about,
+    file,
+    request: message('request', raw.request),
+    response: message('response', raw.response),
+  };
 }
 
 export function loadHeaderFile(file: string): MessageSpec {
@@ -235,7 +263,12 @@ export function defaultOf(field: FieldSpec): unknown {
       return written === undefined ? false : written === true || written === 'true';
     case 'int64':
       return written === undefined ? 0n : BigInt(written as string | number);
-    case 'int8': case 'int16': case 'uint16': case 'int32': case 'uint32': case 'float64':
+    case 'int8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32':
+    case 'float64':
       return written === undefined ? 0 : Number(written);
     case 'string':
       return written === undefined ? '' : written;

@@ -6,8 +6,8 @@
  * own settings. At most WINDOW records await their delivery report.
  */
 import rdkafka from '@confluentinc/kafka-javascript';
-import { Latencies, Tally, done, maxRssMb, readConfig, recordKey, recordValues, runClient, startClock, valueOf } from './kit.js';
 import { closeWithin } from './groups.js';
+import { done, Latencies, maxRssMb, readConfig, recordKey, recordValues, runClient, startClock, Tally, valueAt } from './kit.js';
 
 const WINDOW = 100_000;
 
@@ -15,7 +15,9 @@ runClient(async () => {
   const config = readConfig();
   const values = recordValues(config.size);
   if (config.compression !== 'none' && !rdkafka.features.includes(config.compression)) {
-    throw new Error(`this librdkafka build has no ${config.compression} (for zstd: install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 node bench/build-confluent.mjs)`);
+    throw new Error(
+      `this librdkafka build has no ${config.compression} (for zstd: install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 node bench/build-confluent.mjs)`,
+    );
   }
   const producer = new rdkafka.Producer({
     'bootstrap.servers': config.bootstrap,
@@ -55,7 +57,7 @@ runClient(async () => {
       tally.sent();
       try {
         // The opaque (send time) comes back with the record's delivery report.
-        producer.produce(config.topic, null, valueOf(values, i), recordKey(config, i), null, performance.now());
+        producer.produce(config.topic, null, valueAt(values, i), recordKey(config, i), null, performance.now());
       } catch (error) {
         tally.fail(error);
       }
@@ -64,7 +66,15 @@ runClient(async () => {
   });
   await allSettled;
   const { cpuUs } = clock.stop();
-  const line = { acked: tally.acked, failed: tally.failed, elapsedMs: tally.lastSettled - clock.started, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError: tally.firstError };
+  const line = {
+    acked: tally.acked,
+    failed: tally.failed,
+    elapsedMs: tally.lastSettled - clock.started,
+    latencyMs: latencies.summary(),
+    cpuUs,
+    maxRssMb: maxRssMb(),
+    firstError: tally.firstError,
+  };
   await closeWithin(() => new Promise((resolve) => producer.disconnect(5000, resolve)));
   done(line);
 });

@@ -8,7 +8,7 @@
  * one call, with at most PACED_WINDOW records unacknowledged. Every record's send-to-ack latency
  * is the latency of its call (cheap: one timestamp per call).
  */
-import { Latencies, feed, maxRssMb, startClock, type DoneLine, type RunConfig } from './kit.js';
+import { type DoneLine, feed, Latencies, maxRssMb, type RunConfig, startClock } from './kit.js';
 
 const PACED_WINDOW = 100_000;
 
@@ -78,7 +78,12 @@ export async function sendInGroups(config: RunConfig, send: (from: number, to: n
 /** Closes a client, giving up (with a note on stderr) after `ms`, so a slow close cannot hang the run. */
 export async function closeWithin(close: () => Promise<unknown>, ms = 5000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(() => (process.stderr.write(`close did not finish within ${ms} ms\n`), resolve()), ms)));
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      process.stderr.write(`close did not finish within ${ms} ms\n`);
+      resolve();
+    }, ms);
+  });
   await Promise.race([close().catch((error: unknown) => process.stderr.write(`close failed: ${String(error)}\n`)), timeout]);
   clearTimeout(timer);
 }

@@ -21,13 +21,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { emit, readConfig, recordValues, runClient, type DoneLine } from './kit.js';
+import { type DoneLine, emit, readConfig, recordValues, runClient } from './kit.js';
 
 /** What bin/kafka-producer-perf-test.sh and bin/kafka-run-class.sh give the JVM. */
-const JVM_FLAGS = ['-Xmx512M', '-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35', '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15', '-Djava.awt.headless=true'];
+const JVM_FLAGS = [
+  '-Xmx512M',
+  '-server',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-XX:MaxInlineLevel=15',
+  '-Djava.awt.headless=true',
+];
 
 const WINDOW_LINE = /^(\d+) records sent, [\d.]+ records\/sec .* max latency\.$/;
-const SUMMARY_LINE = /^(\d+) records sent, ([\d.]+) records\/sec \(.*\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.$/;
+const SUMMARY_LINE =
+  /^(\d+) records sent, ([\d.]+) records\/sec \(.*\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.$/;
 
 /** CPU micros (user + system) and peak RSS in MiB of a live process, or undefined once it has exited. */
 function sample(pid: number, ticksPerSecond: number): { cpuUs: number; maxRssMb: number } | undefined {
@@ -58,15 +68,23 @@ runClient(async () => {
   };
   const args = [
     ...JVM_FLAGS,
-    '-cp', `${config.kafkaLibDir}/*`,
+    '-cp',
+    `${config.kafkaLibDir}/*`,
     'org.apache.kafka.tools.ProducerPerformance',
-    '--bootstrap-server', config.bootstrap,
-    '--topic', config.topic,
-    '--num-records', String(config.count),
-    '--payload-file', payload,
-    '--throughput', String(config.rate > 0 ? config.rate : -1),
-    '--reporting-interval', '250',
-    '--command-property', ...Object.entries(props).map(([key, value]) => `${key}=${value}`),
+    '--bootstrap-server',
+    config.bootstrap,
+    '--topic',
+    config.topic,
+    '--num-records',
+    String(config.count),
+    '--payload-file',
+    payload,
+    '--throughput',
+    String(config.rate > 0 ? config.rate : -1),
+    '--reporting-interval',
+    '250',
+    '--command-property',
+    ...Object.entries(props).map(([key, value]) => `${key}=${value}`),
   ];
   const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
   const java = spawn('java', args, { stdio: ['ignore', 'pipe', 'inherit'] });

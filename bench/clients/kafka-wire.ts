@@ -1,4 +1,4 @@
-import { Latencies, Tally, done, maxRssMb, readConfig, recordKey, recordValues, runClient, startClock, valueOf } from './kit.js';
+import { done, Latencies, maxRssMb, readConfig, recordKey, recordValues, runClient, startClock, Tally, valueAt } from './kit.js';
 
 /**
  * kafka-wire, as built for users (dist/, compiled by tsc; `npm run bench` builds it first).
@@ -33,8 +33,11 @@ runClient(async () => {
     if (config.rate > 0) {
       for (let i = from; i < to; i++) {
         tally.sent();
-        producer.send({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) }).then(
-          () => (latencies.add(performance.now() - sentAt), tally.ack()),
+        producer.send({ topic: config.topic, key: recordKey(config, i), value: valueAt(values, i) }).then(
+          () => {
+            latencies.add(performance.now() - sentAt);
+            tally.ack();
+          },
           (error: unknown) => tally.fail(error),
         );
       }
@@ -42,7 +45,8 @@ runClient(async () => {
     }
     for (let first = from; first < to; first += CHUNK) {
       const records = [];
-      for (let i = first; i < Math.min(to, first + CHUNK); i++) records.push({ topic: config.topic, key: recordKey(config, i), value: valueOf(values, i) });
+      for (let i = first; i < Math.min(to, first + CHUNK); i++)
+        records.push({ topic: config.topic, key: recordKey(config, i), value: valueAt(values, i) });
       tally.sent(records.length);
       void producer.sendMany(records).then((results) => {
         for (const result of results) {
@@ -56,5 +60,13 @@ runClient(async () => {
   const elapsedMs = performance.now() - clock.started;
   const { cpuUs } = clock.stop();
   await producer.close();
-  done({ acked: tally.acked, failed: tally.failed, elapsedMs, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError: tally.firstError });
+  done({
+    acked: tally.acked,
+    failed: tally.failed,
+    elapsedMs,
+    latencyMs: latencies.summary(),
+    cpuUs,
+    maxRssMb: maxRssMb(),
+    firstError: tally.firstError,
+  });
 });

@@ -8,8 +8,8 @@
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import kafkajs, { type Message } from 'kafkajs';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
-import { done, readConfig, recordKey, recordValues, valueOf, runClient } from './kit.js';
 import { closeWithin, sendInGroups } from './groups.js';
+import { done, readConfig, recordKey, recordValues, runClient, valueAt } from './kit.js';
 
 // CommonJS without named exports that Node can detect.
 const { CompressionCodecs, CompressionTypes, Kafka, Partitioners, logLevel } = kafkajs;
@@ -33,9 +33,11 @@ runClient(async () => {
     brokers: [config.bootstrap],
     logLevel: logLevel.WARN,
     // Its default logger writes to stdout, which carries our protocol.
-    logCreator: () => ({ namespace, level, log }) => {
-      if (level <= logLevel.WARN) process.stderr.write(`kafkajs ${namespace}: ${log.message}\n`);
-    },
+    logCreator:
+      () =>
+      ({ namespace, level, log }) => {
+        if (level <= logLevel.WARN) process.stderr.write(`kafkajs ${namespace}: ${log.message}\n`);
+      },
   });
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -49,7 +51,7 @@ runClient(async () => {
   const compression = COMPRESSION[config.compression];
   const line = await sendInGroups(config, (from, to) => {
     const messages: Message[] = new Array(to - from);
-    for (let i = from; i < to; i++) messages[i - from] = { key: recordKey(config, i), value: valueOf(values, i) };
+    for (let i = from; i < to; i++) messages[i - from] = { key: recordKey(config, i), value: valueAt(values, i) };
     return producer.send({ topic: config.topic, messages, acks, compression });
   });
   await closeWithin(() => producer.disconnect());

@@ -55,7 +55,7 @@ export function recordValues(size: number): Buffer[] {
 }
 
 /** The value of record i. */
-export function valueOf(values: readonly Buffer[], i: number): Buffer {
+export function valueAt(values: readonly Buffer[], i: number): Buffer {
   return values[i % values.length] as Buffer;
 }
 
@@ -90,7 +90,13 @@ export class Latencies {
  * every millisecond), or, with rate 0, as fast as `room()` allows. Resolves once all `count`
  * have been handed over.
  */
-export async function feed(count: number, rate: number, room: () => number, send: (from: number, to: number) => void, waitForRoom: () => Promise<void>): Promise<void> {
+export async function feed(
+  count: number,
+  rate: number,
+  room: () => number,
+  send: (from: number, to: number) => void,
+  waitForRoom: () => Promise<void>,
+): Promise<void> {
   const started = performance.now();
   let next = 0;
   while (next < count) {

@@ -3,9 +3,9 @@
  * string keys (its stringSerializer). Knobs: acks, idempotent, compression, maxInflights (requests
  * per connection; the client forces 1 when idempotent). No linger or batch-size knob.
  */
-import { Producer, ProduceAcks, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
-import { done, readConfig, recordKey, recordValues, valueOf, runClient } from './kit.js';
+import { type MessageToProduce, ProduceAcks, Producer, stringSerializer } from '@platformatic/kafka';
 import { closeWithin, sendInGroups } from './groups.js';
+import { done, readConfig, recordKey, recordValues, runClient, valueAt } from './kit.js';
 
 runClient(async () => {
   const config = readConfig();
@@ -22,7 +22,8 @@ runClient(async () => {
   await producer.metadata({ topics: [config.topic] }); // connects before the clock starts, as the other clients do
   const line = await sendInGroups(config, (from, to) => {
     const messages: MessageToProduce<string | undefined, Buffer, string, string>[] = new Array(to - from);
-    for (let i = from; i < to; i++) messages[i - from] = { topic: config.topic, key: recordKey(config, i) ?? undefined, value: valueOf(values, i) };
+    for (let i = from; i < to; i++)
+      messages[i - from] = { topic: config.topic, key: recordKey(config, i) ?? undefined, value: valueAt(values, i) };
     return producer.send({ messages });
   });
   await closeWithin(() => producer.close());

@@ -35,7 +35,9 @@ export function parseArgs(argv: string[], booleanFlags: ReadonlySet<string>): Pa
 export function allowOnly(args: ParsedArgs, known: readonly string[], command: string): void {
   for (const name of args.flags.keys()) {
     if (!known.includes(name)) {
-      throw new UsageError(`unknown option --${name} for "${command}"${known.length ? `; it takes ${known.map((k) => `--${k}`).join(', ')}` : ''}`);
+      throw new UsageError(
+        `unknown option --${name} for "${command}"${known.length ? `; it takes ${known.map((k) => `--${k}`).join(', ')}` : ''}`,
+      );
     }
   }
 }

@@ -15,7 +15,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const harness = join(root, 'bench', 'run.ts');
   if (!existsSync(harness) || !existsSync(join(root, 'node_modules', 'tsx'))) {
-    throw new UsageError(`the benchmark harness is part of the source repository: clone kafka-wire, run "npm ci", then "npm run bench" (looked for ${harness})`);
+    throw new UsageError(
+      `the benchmark harness is part of the source repository: clone kafka-wire, run "npm ci", then "npm run bench" (looked for ${harness})`,
+    );
   }
   const child = spawn('npm', ['run', 'bench', '--', ...args], { cwd: root, stdio: 'inherit' });
   return new Promise((resolve, reject) => {

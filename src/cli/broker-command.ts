@@ -1,8 +1,9 @@
 import { fetchKafka } from '../embedded/artifacts.js';
 import {
+  bootstrapFor,
+  type ClusterState,
   DEFAULT_CLUSTER_NAME,
   DEFAULT_PORT_BASE,
-  bootstrapFor,
   killNode,
   listClusters,
   loadClusterState,
@@ -10,10 +11,9 @@ import {
   restartNode,
   startCluster,
   stopCluster,
-  type ClusterState,
 } from '../embedded/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../embedded/versions.js';
-import { UsageError, allowOnly, parseArgs, stringFlag, type ParsedArgs } from './args.js';
+import { allowOnly, type ParsedArgs, parseArgs, stringFlag, UsageError } from './args.js';
 
 export const BROKER_USAGE = `kafka-wire broker <command>   run Apache Kafka on loopback, from Maven Central, on this JVM
 
@@ -32,7 +32,8 @@ export const BROKER_USAGE = `kafka-wire broker <command>   run Apache Kafka on l
 function nodeId(args: ParsedArgs, command: string): number {
   const raw = args.positional[1];
   const id = Number(raw);
-  if (raw === undefined || !Number.isInteger(id) || id < 1) throw new UsageError(`"broker ${command}" needs a node id, e.g. "kafka-wire broker ${command} 2"`);
+  if (raw === undefined || !Number.isInteger(id) || id < 1)
+    throw new UsageError(`"broker ${command}" needs a node id, e.g. "kafka-wire broker ${command} 2"`);
   return id;
 }
 
@@ -64,10 +65,20 @@ function statusJson(state: ClusterState): string {
       kafkaVersion: state.kafkaVersion,
       clusterId: state.clusterId,
       stateDir: state.dir,
-      bootstrap: { plaintext: bootstrapFor(state, 'plaintext'), saslPlaintext: bootstrapFor(state, 'saslPlaintext'), ssl: bootstrapFor(state, 'ssl') },
+      bootstrap: {
+        plaintext: bootstrapFor(state, 'plaintext'),
+        saslPlaintext: bootstrapFor(state, 'saslPlaintext'),
+        ssl: bootstrapFor(state, 'ssl'),
+      },
       sasl: state.sasl,
       tls: { caFile: state.tls.caFile },
-      nodes: state.nodes.map((node) => ({ id: node.id, running: nodeIsRunning(node), pid: nodeIsRunning(node) ? node.pid : null, ports: node.ports, logFile: node.logFile })),
+      nodes: state.nodes.map((node) => ({
+        id: node.id,
+        running: nodeIsRunning(node),
+        pid: nodeIsRunning(node) ? node.pid : null,
+        ports: node.ports,
+        logFile: node.logFile,
+      })),
     },
     null,
     2,
@@ -152,4 +163,3 @@ export async function brokerCommand(argv: string[], out: (line: string) => void)
       throw new UsageError(command ? `unknown broker command "${command}"\n\n${BROKER_USAGE}` : BROKER_USAGE);
   }
 }
-

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ClusterOptions } from '../cluster/cluster.js';
 import type { SaslOptions } from '../connection/sasl-mechanisms.js';
 import { bootstrapFor, loadClusterState, nodeIsRunning } from '../embedded/cluster.js';
-import { UsageError, allowOnly, parseArgs, stringFlag, type ParsedArgs } from './args.js';
+import { allowOnly, type ParsedArgs, parseArgs, stringFlag, UsageError } from './args.js';
 
 /** The flags every command that talks to a cluster takes (see connectionOptions). */
 export const CONNECTION_FLAGS = ['bootstrap', 'sasl-mechanism', 'sasl-username', 'sasl-password', 'tls', 'tls-ca'] as const;
@@ -23,8 +23,10 @@ export function bootstrapFrom(args: ParsedArgs, listener: Listener = 'plaintext'
   const given = stringFlag(args, 'bootstrap') ?? process.env.KAFKA_BOOTSTRAP;
   if (given) return given;
   const embedded = loadClusterState();
-  if (embedded && embedded.nodes.some(nodeIsRunning)) return bootstrapFor(embedded, listener);
-  throw new UsageError('no cluster to talk to: pass --bootstrap host:port, set KAFKA_BOOTSTRAP, or start one with "kafka-wire broker start"');
+  if (embedded?.nodes.some(nodeIsRunning)) return bootstrapFor(embedded, listener);
+  throw new UsageError(
+    'no cluster to talk to: pass --bootstrap host:port, set KAFKA_BOOTSTRAP, or start one with "kafka-wire broker start"',
+  );
 }
 
 const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
@@ -38,8 +40,10 @@ function saslFrom(args: ParsedArgs): SaslOptions | undefined {
     return undefined;
   }
   const upper = mechanism.toUpperCase() as (typeof SASL_MECHANISMS)[number];
-  if (!SASL_MECHANISMS.includes(upper)) throw new UsageError(`--sasl-mechanism must be one of ${SASL_MECHANISMS.join(', ')}, not "${mechanism}"`);
-  if (username === undefined || password === undefined) throw new UsageError(`--sasl-mechanism ${upper} needs --sasl-username and --sasl-password`);
+  if (!SASL_MECHANISMS.includes(upper))
+    throw new UsageError(`--sasl-mechanism must be one of ${SASL_MECHANISMS.join(', ')}, not "${mechanism}"`);
+  if (username === undefined || password === undefined)
+    throw new UsageError(`--sasl-mechanism ${upper} needs --sasl-username and --sasl-password`);
   return { mechanism: upper, username, password };
 }
 
@@ -74,7 +78,9 @@ export function integerFlag(args: ParsedArgs, flag: string, min: number, max = N
   }
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(`--${flag} must be an integer${max === Number.MAX_SAFE_INTEGER ? ` ≥ ${min}` : ` from ${min} to ${max}`}, not "${raw}"`);
+    throw new UsageError(
+      `--${flag} must be an integer${max === Number.MAX_SAFE_INTEGER ? ` ≥ ${min}` : ` from ${min} to ${max}`}, not "${raw}"`,
+    );
   }
   return value;
 }

@@ -1,8 +1,15 @@
 import { Cluster } from '../cluster/cluster.js';
 import { PartitionReader } from '../consumer/partition-reader.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
-import { UsageError, stringFlag } from './args.js';
-import { CONNECTION_BOOLEAN_FLAGS, CONNECTION_FLAGS, CONNECTION_USAGE, connectionOptions, integerFlag, parseKnown } from './cluster-options.js';
+import { stringFlag, UsageError } from './args.js';
+import {
+  CONNECTION_BOOLEAN_FLAGS,
+  CONNECTION_FLAGS,
+  CONNECTION_USAGE,
+  connectionOptions,
+  integerFlag,
+  parseKnown,
+} from './cluster-options.js';
 
 export const CONSUME_USAGE = `kafka-wire consume TOPIC [options]   print records as  partition<TAB>offset<TAB>key<TAB>value
 
@@ -18,7 +25,12 @@ function text(data: Buffer | null): string {
 }
 
 export async function consumeCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseKnown(argv, [...CONNECTION_FLAGS, 'partition', 'from-beginning', 'offset', 'max', 'until-end'], [...CONNECTION_BOOLEAN_FLAGS, 'from-beginning', 'until-end'], 'consume');
+  const args = parseKnown(
+    argv,
+    [...CONNECTION_FLAGS, 'partition', 'from-beginning', 'offset', 'max', 'until-end'],
+    [...CONNECTION_BOOLEAN_FLAGS, 'from-beginning', 'until-end'],
+    'consume',
+  );
   const [topic, ...extra] = args.positional;
   if (!topic) throw new UsageError(`"consume" needs a topic name\n\n${CONSUME_USAGE}`);
   if (extra.length > 0) throw new UsageError(`"consume" takes one topic, not also "${extra.join(' ')}"`);
@@ -26,7 +38,8 @@ export async function consumeCommand(argv: string[], out: (line: string) => void
   const offset = integerFlag(args, 'offset', 0);
   const max = integerFlag(args, 'max', 1);
   if (offset !== undefined && args.flags.has('from-beginning')) throw new UsageError('--offset and --from-beginning exclude each other');
-  const from: 'earliest' | 'latest' | bigint = offset !== undefined ? BigInt(offset) : args.flags.has('from-beginning') ? 'earliest' : 'latest';
+  const from: 'earliest' | 'latest' | bigint =
+    offset !== undefined ? BigInt(offset) : args.flags.has('from-beginning') ? 'earliest' : 'latest';
   const untilEnd = args.flags.has('until-end');
   if (stringFlag(args, 'max') === undefined && args.flags.has('max')) throw new UsageError('--max needs a value');
 
@@ -38,7 +51,10 @@ export async function consumeCommand(argv: string[], out: (line: string) => void
   try {
     const info = await cluster.metadata.topic(topic);
     if (!info || info.partitions.length === 0) {
-      throw new KafkaProtocolError(cluster.metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'Metadata', subject: `topic ${topic}` });
+      throw new KafkaProtocolError(cluster.metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+        api: 'Metadata',
+        subject: `topic ${topic}`,
+      });
     }
     if (only !== undefined && only >= info.partitions.length) {
       throw new UsageError(`--partition ${only} does not exist: topic ${topic} has partitions 0-${info.partitions.length - 1}`);
@@ -47,7 +63,13 @@ export async function consumeCommand(argv: string[], out: (line: string) => void
     let printed = 0;
     await Promise.all(
       partitions.map(async (partition) => {
-        const reader = new PartitionReader(cluster, { topic, partition, from, until: untilEnd ? 'end' : undefined, signal: controller.signal });
+        const reader = new PartitionReader(cluster, {
+          topic,
+          partition,
+          from,
+          until: untilEnd ? 'end' : undefined,
+          signal: controller.signal,
+        });
         try {
           for await (const record of reader) {
             if (max !== undefined && printed >= max) break;

@@ -6,8 +6,8 @@ import { bootstrapFor, loadClusterState, nodeIsRunning, startCluster, stopCluste
 import { Producer } from '../producer/producer.js';
 import { allowOnly, parseArgs } from './args.js';
 import { integerFlag } from './cluster-options.js';
-import { loadSummary, produceLoad } from './produce-command.js';
-import { Progress, formatCount, formatMB } from './progress.js';
+import { type LoadResult, loadSummary, produceLoad } from './produce-command.js';
+import { formatCount, formatMB, Progress } from './progress.js';
 
 export const DEMO_USAGE = `kafka-wire demo [--count N]   produce N records (default 1,000,000) with acks=all and idempotence,
                               read them back and verify them; uses KAFKA_BOOTSTRAP, else the running
@@ -61,7 +61,10 @@ async function readBack(cluster: Cluster, topic: string, count: number): Promise
           result.bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
           result.checksum = (result.checksum + recordChecksum(record.key, record.value)) >>> 0;
           const value = record.value;
-          const number = value && value.length === VALUE_SIZE ? Number(value.toString('latin1', PREFIX.length, PREFIX.length + NUMBER_DIGITS)) : Number.NaN;
+          const number =
+            value && value.length === VALUE_SIZE
+              ? Number(value.toString('latin1', PREFIX.length, PREFIX.length + NUMBER_DIGITS))
+              : Number.NaN;
           const expectedKey = `key-${number % KEYS}`;
           if (!Number.isInteger(number) || number < 0 || number >= count || record.key?.toString('latin1') !== expectedKey) {
             result.malformed++;
@@ -88,12 +91,14 @@ async function runDemo(bootstrap: string, count: number, out: (line: string) => 
   const admin = new Admin(cluster);
   try {
     await admin.createTopics([{ name: topic, partitions: PARTITIONS }]);
-    out(`created topic ${topic} with ${PARTITIONS} partitions; producing ${formatCount(count)} records of ${VALUE_SIZE} bytes (acks=all, idempotent)`);
+    out(
+      `created topic ${topic} with ${PARTITIONS} partitions; producing ${formatCount(count)} records of ${VALUE_SIZE} bytes (acks=all, idempotent)`,
+    );
 
     const keys = Array.from({ length: KEYS }, (_, index) => Buffer.from(`key-${index}`));
     let sentChecksum = 0;
     const producer = new Producer({ bootstrap, clientId: 'kafka-wire-demo', acks: 'all', idempotent: true, batchSize: BATCH_SIZE });
-    let produced;
+    let produced: LoadResult;
     try {
       produced = await produceLoad(producer, {
         count,
@@ -111,7 +116,9 @@ async function runDemo(bootstrap: string, count: number, out: (line: string) => 
     }
     out(`produced ${loadSummary(produced)}`);
     if (produced.failures > 0) {
-      out(`verification FAILED: ${formatCount(produced.failures)} records were not acknowledged; first error: ${(produced.firstError as Error)?.message ?? String(produced.firstError)}`);
+      out(
+        `verification FAILED: ${formatCount(produced.failures)} records were not acknowledged; first error: ${(produced.firstError as Error)?.message ?? String(produced.firstError)}`,
+      );
       return 1;
     }
 
@@ -132,7 +139,9 @@ async function runDemo(bootstrap: string, count: number, out: (line: string) => 
       out(`verification FAILED: ${problems.join('; ')}`);
       return 1;
     }
-    out(`verification OK: ${formatCount(count)} records, every record number exactly once, checksum (sum of CRC-32s) ${sentChecksum} matches`);
+    out(
+      `verification OK: ${formatCount(count)} records, every record number exactly once, checksum (sum of CRC-32s) ${sentChecksum} matches`,
+    );
     return 0;
   } finally {
     await admin.deleteTopics([topic]).catch(() => {});
@@ -156,7 +165,7 @@ export async function demoCommand(argv: string[], out: (line: string) => void): 
   }
   // Reuse a running default cluster; otherwise start a private one and stop it afterwards.
   const running = loadClusterState();
-  if (running && running.nodes.some(nodeIsRunning)) {
+  if (running?.nodes.some(nodeIsRunning)) {
     const bootstrap = bootstrapFor(running, 'plaintext');
     out(`kafka-wire: using the running embedded Apache Kafka ${running.kafkaVersion} at ${bootstrap}`);
     return runDemo(bootstrap, count, out);

@@ -1,5 +1,9 @@
 import { pathToFileURL } from 'node:url';
+import { ConnectionError } from '../connection/errors.js';
+import { SaslError } from '../connection/sasl-mechanisms.js';
 import { EmbeddedKafkaError } from '../embedded/errors.js';
+import { ProducerError } from '../producer/errors.js';
+import { KafkaProtocolError } from '../protocol/kafka-errors.js';
 import { UsageError } from './args.js';
 import { BENCH_USAGE, benchCommand } from './bench-command.js';
 import { BROKER_USAGE, brokerCommand } from './broker-command.js';
@@ -7,10 +11,6 @@ import { CONSUME_USAGE, consumeCommand } from './consume-command.js';
 import { DEMO_USAGE, demoCommand } from './demo.js';
 import { PRODUCE_USAGE, produceCommand } from './produce-command.js';
 import { TOPICS_USAGE, topicsCommand } from './topics-command.js';
-import { ConnectionError } from '../connection/errors.js';
-import { SaslError } from '../connection/sasl-mechanisms.js';
-import { ProducerError } from '../producer/errors.js';
-import { KafkaProtocolError } from '../protocol/kafka-errors.js';
 
 const USAGE = `usage: kafka-wire <command>
 

@@ -4,9 +4,16 @@ import { Cluster } from '../cluster/cluster.js';
 import { Producer, type ProducerOptions, type ProducerRecord } from '../producer/producer.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import type { CompressionName } from '../records/compression.js';
-import { UsageError, stringFlag, type ParsedArgs } from './args.js';
-import { CONNECTION_BOOLEAN_FLAGS, CONNECTION_FLAGS, CONNECTION_USAGE, connectionOptions, integerFlag, parseKnown } from './cluster-options.js';
-import { LatencyHistogram, Outstanding, Progress, formatCount, formatMB } from './progress.js';
+import { type ParsedArgs, stringFlag, UsageError } from './args.js';
+import {
+  CONNECTION_BOOLEAN_FLAGS,
+  CONNECTION_FLAGS,
+  CONNECTION_USAGE,
+  connectionOptions,
+  integerFlag,
+  parseKnown,
+} from './cluster-options.js';
+import { formatCount, formatMB, LatencyHistogram, Outstanding, Progress } from './progress.js';
 
 export const PRODUCE_USAGE = `kafka-wire produce TOPIC [options]   write records to a topic
 
@@ -39,17 +46,24 @@ function acksFrom(args: ParsedArgs): -1 | 0 | 1 {
 
 function compressionFrom(args: ParsedArgs): CompressionName {
   const raw = stringFlag(args, 'compression') ?? 'none';
-  if (!(COMPRESSIONS as readonly string[]).includes(raw)) throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, not "${raw}"`);
+  if (!(COMPRESSIONS as readonly string[]).includes(raw))
+    throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, not "${raw}"`);
   return raw as CompressionName;
 }
 
 /** The topic's partition count; a clear error when the topic does not exist (instead of waiting for it). */
-export async function partitionCount(options: Pick<ProducerOptions, 'bootstrap' | 'sasl' | 'tls' | 'clientId'>, topic: string): Promise<number> {
+export async function partitionCount(
+  options: Pick<ProducerOptions, 'bootstrap' | 'sasl' | 'tls' | 'clientId'>,
+  topic: string,
+): Promise<number> {
   const cluster = await Cluster.connect({ ...options, partitionCountRefreshMs: 0 });
   try {
     const info = await cluster.metadata.topic(topic);
     if (!info || info.partitions.length === 0) {
-      throw new KafkaProtocolError(cluster.metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'Metadata', subject: `topic ${topic}` });
+      throw new KafkaProtocolError(cluster.metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+        api: 'Metadata',
+        subject: `topic ${topic}`,
+      });
     }
     return info.partitions.length;
   } finally {
@@ -93,7 +107,10 @@ export async function produceLoad(producer: Producer, options: LoadOptions): Pro
   let ackedBytes = 0;
   let failures = 0;
   let firstError: unknown;
-  const progress = options.progress === undefined ? undefined : new Progress({ label: options.progress, total: options.count, done: () => acked, bytes: () => ackedBytes }).start();
+  const progress =
+    options.progress === undefined
+      ? undefined
+      : new Progress({ label: options.progress, total: options.count, done: () => acked, bytes: () => ackedBytes }).start();
   const startedAt = performance.now();
   try {
     for (let index = 0; index < options.count; index++) {
@@ -174,16 +191,18 @@ async function consoleMode(producer: () => Producer, topic: string, args: Parsed
     if (wait) await wait;
     outstanding.add();
     const at = lineNumber;
-    producer().send({ topic, key, value, partition }).then(
-      () => {
-        records++;
-        outstanding.settle();
-      },
-      (error: unknown) => {
-        fail(`line ${at}: ${errorMessage(error)}`);
-        outstanding.settle();
-      },
-    );
+    producer()
+      .send({ topic, key, value, partition })
+      .then(
+        () => {
+          records++;
+          outstanding.settle();
+        },
+        (error: unknown) => {
+          fail(`line ${at}: ${errorMessage(error)}`);
+          outstanding.settle();
+        },
+      );
   }
   if (records + failures < lineNumber || outstanding.size > 0) await producer().flush();
   await outstanding.drained();
@@ -219,7 +238,19 @@ async function loadMode(producer: Producer, topic: string, args: ParsedArgs, cou
 export async function produceCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const args = parseKnown(
     argv,
-    [...CONNECTION_FLAGS, 'key-separator', 'partition', 'acks', 'compression', 'linger-ms', 'batch-size', 'count', 'size', 'keys', 'max-outstanding'],
+    [
+      ...CONNECTION_FLAGS,
+      'key-separator',
+      'partition',
+      'acks',
+      'compression',
+      'linger-ms',
+      'batch-size',
+      'count',
+      'size',
+      'keys',
+      'max-outstanding',
+    ],
     CONNECTION_BOOLEAN_FLAGS,
     'produce',
   );
@@ -227,7 +258,8 @@ export async function produceCommand(argv: string[], out: (line: string) => void
   if (!topic) throw new UsageError(`"produce" needs a topic name\n\n${PRODUCE_USAGE}`);
   if (extra.length > 0) throw new UsageError(`"produce" takes one topic, not also "${extra.join(' ')}"`);
   const count = integerFlag(args, 'count', 1);
-  if (count === undefined && (args.flags.has('size') || args.flags.has('keys'))) throw new UsageError('--size and --keys need --count N (load mode)');
+  if (count === undefined && (args.flags.has('size') || args.flags.has('keys')))
+    throw new UsageError('--size and --keys need --count N (load mode)');
   const acks = acksFrom(args);
   const options: ProducerOptions = {
     ...connectionOptions(args),
@@ -239,7 +271,8 @@ export async function produceCommand(argv: string[], out: (line: string) => void
   };
   const partitions = await partitionCount(options, topic);
   const partition = integerFlag(args, 'partition', 0);
-  if (partition !== undefined && partition >= partitions) throw new UsageError(`--partition ${partition} does not exist: topic ${topic} has partitions 0-${partitions - 1}`);
+  if (partition !== undefined && partition >= partitions)
+    throw new UsageError(`--partition ${partition} does not exist: topic ${topic} has partitions 0-${partitions - 1}`);
 
   // Made on first use: closing a Producer that never sent anything leaves it retrying
   // InitProducerId against its closed cluster, which keeps the process alive.

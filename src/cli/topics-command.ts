@@ -1,6 +1,6 @@
 import { Admin } from '../cluster/admin.js';
 import { Cluster } from '../cluster/cluster.js';
-import { UsageError, allowOnly, parseArgs, stringFlag, type ParsedArgs } from './args.js';
+import { allowOnly, type ParsedArgs, parseArgs, stringFlag, UsageError } from './args.js';
 import { bootstrapFrom } from './cluster-options.js';
 
 export const TOPICS_USAGE = `kafka-wire topics <command> [--bootstrap host:port,…]   manage topics of a cluster
@@ -43,8 +43,15 @@ function configs(argv: string[]): Record<string, string> {
 export async function topicsCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const args = parseArgs(argv, new Set(['internal']));
   const command = args.positional[0];
-  const known = { list: ['bootstrap', 'internal'], describe: ['bootstrap'], create: ['bootstrap', 'partitions', 'replication-factor', 'config'], delete: ['bootstrap'], grow: ['bootstrap', 'partitions'] };
-  if (!command || !(command in known)) throw new UsageError(command ? `unknown topics command "${command}"\n\n${TOPICS_USAGE}` : TOPICS_USAGE);
+  const known = {
+    list: ['bootstrap', 'internal'],
+    describe: ['bootstrap'],
+    create: ['bootstrap', 'partitions', 'replication-factor', 'config'],
+    delete: ['bootstrap'],
+    grow: ['bootstrap', 'partitions'],
+  };
+  if (!command || !(command in known))
+    throw new UsageError(command ? `unknown topics command "${command}"\n\n${TOPICS_USAGE}` : TOPICS_USAGE);
   allowOnly(args, known[command as keyof typeof known], `topics ${command}`);
 
   const cluster = await Cluster.connect({ bootstrap: bootstrapFrom(args), partitionCountRefreshMs: 0 });
@@ -58,13 +65,22 @@ export async function topicsCommand(argv: string[], out: (line: string) => void)
         const topic = await admin.describeTopic(topicName(args, command));
         out(`topic ${topic.name}  id ${topic.topicId}  partitions ${topic.partitions.length}${topic.isInternal ? '  internal' : ''}`);
         for (const partition of topic.partitions) {
-          out(`  partition ${partition.partition}  leader ${partition.leader}  epoch ${partition.leaderEpoch}  replicas ${partition.replicas.join(',')}  isr ${partition.isr.join(',')}${partition.offline.length ? `  offline ${partition.offline.join(',')}` : ''}`);
+          out(
+            `  partition ${partition.partition}  leader ${partition.leader}  epoch ${partition.leaderEpoch}  replicas ${partition.replicas.join(',')}  isr ${partition.isr.join(',')}${partition.offline.length ? `  offline ${partition.offline.join(',')}` : ''}`,
+          );
         }
         return 0;
       }
       case 'create': {
         const name = topicName(args, command);
-        await admin.createTopics([{ name, partitions: positiveInteger(args, 'partitions'), replicationFactor: positiveInteger(args, 'replication-factor'), configs: configs(argv) }]);
+        await admin.createTopics([
+          {
+            name,
+            partitions: positiveInteger(args, 'partitions'),
+            replicationFactor: positiveInteger(args, 'replication-factor'),
+            configs: configs(argv),
+          },
+        ]);
         out(`created topic ${name}`);
         return 0;
       }

@@ -1,16 +1,16 @@
 import {
   CreatePartitions,
   CreateTopics,
+  createCreateTopicsRequestCreatableTopic,
+  createCreateTopicsRequestCreatableTopicConfig,
   DeleteTopics,
   DescribeCluster,
   ListOffsets,
   Metadata,
-  createCreateTopicsRequestCreatableTopic,
-  createCreateTopicsRequestCreatableTopicConfig,
 } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
-import type { BrokerInfo, TopicInfo } from './metadata.js';
 import type { Cluster } from './cluster.js';
+import type { BrokerInfo, TopicInfo } from './metadata.js';
 
 export interface NewTopic {
   name: string;
@@ -58,7 +58,9 @@ export class Admin {
             name: topic.name,
             numPartitions: topic.partitions ?? -1,
             replicationFactor: topic.replicationFactor ?? -1,
-            configs: Object.entries(topic.configs ?? {}).map(([name, value]) => createCreateTopicsRequestCreatableTopicConfig({ name, value })),
+            configs: Object.entries(topic.configs ?? {}).map(([name, value]) =>
+              createCreateTopicsRequestCreatableTopicConfig({ name, value }),
+            ),
           }),
         ),
         timeoutMs: options.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS,
@@ -66,7 +68,12 @@ export class Admin {
     );
     for (const result of response.topics) {
       if (result.errorCode !== ErrorCode.NONE) {
-        throw new KafkaProtocolError(result.errorCode, { api: 'CreateTopics', broker: connection.label, detail: result.errorMessage, subject: `topic ${result.name}` });
+        throw new KafkaProtocolError(result.errorCode, {
+          api: 'CreateTopics',
+          broker: connection.label,
+          detail: result.errorMessage,
+          subject: `topic ${result.name}`,
+        });
       }
     }
     await this.waitUntilLed(
@@ -93,7 +100,10 @@ export class Admin {
       await metadata.refresh(topics.map((topic) => topic.name));
       if (ready()) return;
       if (Date.now() >= deadline) {
-        throw new KafkaProtocolError(ErrorCode.REQUEST_TIMED_OUT, { api, subject: `topics ${topics.map((topic) => topic.name).join(', ')} (no leader for every partition yet)` });
+        throw new KafkaProtocolError(ErrorCode.REQUEST_TIMED_OUT, {
+          api,
+          subject: `topics ${topics.map((topic) => topic.name).join(', ')} (no leader for every partition yet)`,
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -113,7 +123,12 @@ export class Admin {
     );
     for (const result of response.responses) {
       if (result.errorCode !== ErrorCode.NONE) {
-        throw new KafkaProtocolError(result.errorCode, { api: 'DeleteTopics', broker: connection.label, detail: result.errorMessage, subject: `topic ${result.name}` });
+        throw new KafkaProtocolError(result.errorCode, {
+          api: 'DeleteTopics',
+          broker: connection.label,
+          detail: result.errorMessage,
+          subject: `topic ${result.name}`,
+        });
       }
     }
     for (const name of names) this.cluster.metadata.topics.delete(name);
@@ -131,7 +146,12 @@ export class Admin {
     );
     for (const result of response.results) {
       if (result.errorCode !== ErrorCode.NONE) {
-        throw new KafkaProtocolError(result.errorCode, { api: 'CreatePartitions', broker: connection.label, detail: result.errorMessage, subject: `topic ${result.name}` });
+        throw new KafkaProtocolError(result.errorCode, {
+          api: 'CreatePartitions',
+          broker: connection.label,
+          detail: result.errorMessage,
+          subject: `topic ${result.name}`,
+        });
       }
     }
     await this.waitUntilLed([{ name: topic, partitions: totalPartitions }], 'CreatePartitions', options);
@@ -155,7 +175,10 @@ export class Admin {
     await this.cluster.metadata.refresh([name]);
     const topic = this.cluster.metadata.topics.get(name);
     if (!topic) {
-      throw new KafkaProtocolError(this.cluster.metadata.topicErrors.get(name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'Metadata', subject: `topic ${name}` });
+      throw new KafkaProtocolError(this.cluster.metadata.topicErrors.get(name) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+        api: 'Metadata',
+        subject: `topic ${name}`,
+      });
     }
     return topic;
   }
@@ -164,7 +187,11 @@ export class Admin {
   async listTopics(options: { internal?: boolean } = {}): Promise<string[]> {
     const connection = await this.cluster.anyConnection();
     const version = connection.version(Metadata);
-    const response = await connection.request(Metadata, Metadata.request.create({ topics: version === 0 ? [] : null, allowAutoTopicCreation: false }), { version });
+    const response = await connection.request(
+      Metadata,
+      Metadata.request.create({ topics: version === 0 ? [] : null, allowAutoTopicCreation: false }),
+      { version },
+    );
     return response.topics
       .filter((topic) => topic.name !== null && (options.internal || !topic.isInternal))
       .map((topic) => topic.name as string)
@@ -177,7 +204,11 @@ export class Admin {
     const timestamp = spec === 'latest' ? LATEST : spec === 'earliest' ? EARLIEST : spec.timestamp;
     const byLeader = new Map<number, number[]>();
     for (const partition of info.partitions) {
-      if (partition.leader < 0) throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, { api: 'ListOffsets', subject: `topic ${topic} partition ${partition.partition}` });
+      if (partition.leader < 0)
+        throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, {
+          api: 'ListOffsets',
+          subject: `topic ${topic} partition ${partition.partition}`,
+        });
       byLeader.set(partition.leader, [...(byLeader.get(partition.leader) ?? []), partition.partition]);
     }
     const results = await Promise.all(
@@ -187,7 +218,12 @@ export class Admin {
           ListOffsets,
           ListOffsets.request.create({
             replicaId: -1,
-            topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) }],
+            topics: [
+              {
+                name: topic,
+                partitions: partitions.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })),
+              },
+            ],
           }),
         );
         return response.topics.flatMap((result) =>
@@ -200,7 +236,12 @@ export class Admin {
                 subject: `topic ${topic} partition ${partition.partitionIndex}`,
               });
             }
-            return { partition: partition.partitionIndex, offset: partition.offset, timestamp: partition.timestamp, leaderEpoch: partition.leaderEpoch };
+            return {
+              partition: partition.partitionIndex,
+              offset: partition.offset,
+              timestamp: partition.timestamp,
+              leaderEpoch: partition.leaderEpoch,
+            };
           }),
         );
       }),

@@ -1,4 +1,4 @@
-import { formatAddress, parseBootstrap, type BrokerAddress } from '../connection/bootstrap.js';
+import { type BrokerAddress, formatAddress, parseBootstrap } from '../connection/bootstrap.js';
 import type { Connection, RequestOptions, TlsOptions } from '../connection/connection.js';
 import { AuthenticationError, ConnectionError } from '../connection/errors.js';
 import { ConnectionPool, type PoolOptions } from '../connection/pool.js';
@@ -92,8 +92,16 @@ export class Cluster {
       if (open) return open;
     }
     const candidates: { key: string; address: BrokerAddress; label: string }[] = [
-      ...[...this.metadata.brokers.values()].map((broker) => ({ key: `node:${broker.nodeId}`, address: broker, label: this.brokerLabel(broker.nodeId) })),
-      ...this.bootstrap.map((address) => ({ key: `bootstrap:${formatAddress(address)}`, address, label: `bootstrap broker ${formatAddress(address)}` })),
+      ...[...this.metadata.brokers.values()].map((broker) => ({
+        key: `node:${broker.nodeId}`,
+        address: broker,
+        label: this.brokerLabel(broker.nodeId),
+      })),
+      ...this.bootstrap.map((address) => ({
+        key: `bootstrap:${formatAddress(address)}`,
+        address,
+        label: `bootstrap broker ${formatAddress(address)}`,
+      })),
     ];
     // Addresses still backing off go last, so one dead entry does not delay the good ones.
     candidates.sort((a, b) => this.pool.backoffRemaining(a.key) - this.pool.backoffRemaining(b.key));
@@ -113,7 +121,12 @@ export class Cluster {
   }
 
   /** Sends a request to a node; a lost connection triggers a metadata refresh before the error is rethrown. */
-  async request<Request, Response>(nodeId: number, api: ApiDefinition<Request, Response>, body: Request, options?: RequestOptions & ConnectionChoice): Promise<Response> {
+  async request<Request, Response>(
+    nodeId: number,
+    api: ApiDefinition<Request, Response>,
+    body: Request,
+    options?: RequestOptions & ConnectionChoice,
+  ): Promise<Response> {
     const connection = await this.connectionTo(nodeId, options);
     return connection.request(api, body, options);
   }

@@ -195,7 +195,8 @@ export class MetadataCache {
 
   private apply(response: MetadataResponse, asked: string[]): void {
     this.brokers.clear();
-    for (const broker of response.brokers) this.brokers.set(broker.nodeId, { nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack });
+    for (const broker of response.brokers)
+      this.brokers.set(broker.nodeId, { nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack });
     this.clusterId = response.clusterId;
     this.controllerId = response.controllerId;
     const changes: PartitionCountChange[] = [];
@@ -223,7 +224,8 @@ export class MetadataCache {
       }
       const previous = this.topics.get(topic.name)?.partitions.length;
       this.topics.set(topic.name, { name: topic.name, topicId: topic.topicId, isInternal: topic.isInternal, partitions });
-      if (previous !== undefined && previous !== partitions.length) changes.push({ topic: topic.name, previous, current: partitions.length });
+      if (previous !== undefined && previous !== partitions.length)
+        changes.push({ topic: topic.name, previous, current: partitions.length });
     }
     for (const name of asked) if (!reported.has(name)) this.topics.delete(name);
     this.updatedAt = Date.now();

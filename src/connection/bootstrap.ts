@@ -10,7 +10,10 @@ export class BootstrapParseError extends Error {
 
 /** Parses "host:port,host:port" (IPv6 as "[::1]:9092"); every entry must name a port. */
 export function parseBootstrap(list: string): BrokerAddress[] {
-  const entries = list.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.length === 0) throw new BootstrapParseError(`bootstrap list "${list}" names no broker; expected host:port[,host:port…]`);
   return entries.map((entry) => {
     const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(entry);

@@ -1,14 +1,17 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions as NodeTlsOptions } from 'node:tls';
 import { decodeResponse, encodeRequest } from '../protocol/frame.js';
-import { ApiVersions, SaslAuthenticate, SaslHandshake, type ApiVersionsResponse } from '../protocol/generated/index.js';
+import { ApiVersions, type ApiVersionsResponse, SaslAuthenticate, SaslHandshake } from '../protocol/generated/index.js';
 import type { ApiDefinition } from '../protocol/primitives/index.js';
 import { KAFKA_WIRE_VERSION } from '../version.js';
 import { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError } from './errors.js';
 import { FrameDecoder, FrameSizeError } from './frame-decoder.js';
-import { SaslError, createSaslExchange, type SaslOptions } from './sasl-mechanisms.js';
+import { createSaslExchange, SaslError, type SaslOptions } from './sasl-mechanisms.js';
 
-export type TlsOptions = Pick<NodeTlsOptions, 'ca' | 'cert' | 'key' | 'passphrase' | 'servername' | 'rejectUnauthorized' | 'minVersion' | 'checkServerIdentity'>;
+export type TlsOptions = Pick<
+  NodeTlsOptions,
+  'ca' | 'cert' | 'key' | 'passphrase' | 'servername' | 'rejectUnauthorized' | 'minVersion' | 'checkServerIdentity'
+>;
 
 export interface ConnectionOptions {
   host: string;
@@ -103,7 +106,10 @@ export class Connection {
     const socket = await openSocket(options, label, timeoutMs);
     const connection = new Connection(socket, options);
     const deadline = setTimeout(
-      () => connection.close(new ConnectionError(label, `connecting took longer than ${timeoutMs} ms (API version negotiation and authentication included)`)),
+      () =>
+        connection.close(
+          new ConnectionError(label, `connecting took longer than ${timeoutMs} ms (API version negotiation and authentication included)`),
+        ),
       timeoutMs,
     );
     try {
@@ -111,7 +117,11 @@ export class Connection {
       if (options.sasl) await connection.authenticate(options.sasl);
       return connection;
     } catch (error) {
-      connection.close(error instanceof ConnectionError ? error : new ConnectionError(label, `setup failed: ${(error as Error).message}`, { cause: error }));
+      connection.close(
+        error instanceof ConnectionError
+          ? error
+          : new ConnectionError(label, `setup failed: ${(error as Error).message}`, { cause: error }),
+      );
       throw error;
     } finally {
       clearTimeout(deadline);
@@ -170,14 +180,24 @@ export class Connection {
    * Sends a request whose frame the caller encodes (given the correlation id) as pieces, written
    * with one vectored write — the Produce hot path hands its batches over this way uncopied.
    */
-  requestEncoded<Response>(api: ApiDefinition<unknown, Response>, version: number, encode: (correlationId: number) => Buffer[], options: RequestOptions = {}): Promise<Response> {
+  requestEncoded<Response>(
+    api: ApiDefinition<unknown, Response>,
+    version: number,
+    encode: (correlationId: number) => Buffer[],
+    options: RequestOptions = {},
+  ): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
       if (this.closeError) throw this.closeError;
       const correlationId = this.takeCorrelationId();
       const pieces = encode(correlationId);
       const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
       const timer = setTimeout(() => {
-        this.close(new RequestTimeoutError(this.label, `${api.name} v${version} (correlation id ${correlationId}) got no answer within ${timeoutMs} ms; the connection is closed`));
+        this.close(
+          new RequestTimeoutError(
+            this.label,
+            `${api.name} v${version} (correlation id ${correlationId}) got no answer within ${timeoutMs} ms; the connection is closed`,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(correlationId, { api: api as ApiDefinition, version, resolve: resolve as (body: unknown) => void, reject, timer });
       this.write(pieces);
@@ -194,7 +214,9 @@ export class Connection {
   sendEncoded(encode: (correlationId: number) => Buffer[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.closeError) throw this.closeError;
-      this.write(encode(this.takeCorrelationId()), (error) => (error ? reject(this.closeError ?? new ConnectionError(this.label, error.message)) : resolve()));
+      this.write(encode(this.takeCorrelationId()), (error) =>
+        error ? reject(this.closeError ?? new ConnectionError(this.label, error.message)) : resolve(),
+      );
     });
   }
 
@@ -269,17 +291,26 @@ export class Connection {
     const correlationId = frame.readInt32BE(0);
     const pending = this.pending.get(correlationId);
     if (!pending) {
-      this.close(new PeerProtocolError(this.label, `sent an answer with correlation id ${correlationId}, which matches no request in flight`));
+      this.close(
+        new PeerProtocolError(this.label, `sent an answer with correlation id ${correlationId}, which matches no request in flight`),
+      );
       return;
     }
     this.pending.delete(correlationId);
     clearTimeout(pending.timer);
     try {
-      const decoded = pending.api === (ApiVersions as ApiDefinition) ? decodeApiVersionsAnswer(frame, pending.version) : decodeResponse(pending.api, pending.version, frame);
+      const decoded =
+        pending.api === (ApiVersions as ApiDefinition)
+          ? decodeApiVersionsAnswer(frame, pending.version)
+          : decodeResponse(pending.api, pending.version, frame);
       pending.resolve(decoded.body);
     } catch (error) {
       // A broker whose answers we cannot read is not one to keep talking to.
-      const failure = new PeerProtocolError(this.label, `sent a ${pending.api.name} v${pending.version} answer that does not decode: ${(error as Error).message}`, { cause: error });
+      const failure = new PeerProtocolError(
+        this.label,
+        `sent a ${pending.api.name} v${pending.version} answer that does not decode: ${(error as Error).message}`,
+        { cause: error },
+      );
       pending.reject(failure);
       this.close(failure);
     }
@@ -295,7 +326,11 @@ export class Connection {
         response = await this.request(ApiVersions, body, { version });
       } catch (error) {
         if (error instanceof PeerProtocolError || !(error instanceof ConnectionError)) throw error;
-        throw new ConnectionError(this.label, `${error.message.replace(`${this.label}: `, '')} during API version negotiation${this.options.tls ? '' : ' (is it a TLS listener?)'}`, { cause: error });
+        throw new ConnectionError(
+          this.label,
+          `${error.message.replace(`${this.label}: `, '')} during API version negotiation${this.options.tls ? '' : ' (is it a TLS listener?)'}`,
+          { cause: error },
+        );
       }
       if (response.errorCode === UNSUPPORTED_VERSION) {
         const theirs = response.apiKeys.find((api) => api.apiKey === ApiVersions.apiKey);
@@ -305,14 +340,17 @@ export class Connection {
         continue;
       }
       if (response.errorCode !== 0) throw new ConnectionError(this.label, `ApiVersions failed with error code ${response.errorCode}`);
-      this.brokerVersions = new Map(response.apiKeys.map((api) => [api.apiKey, { minVersion: api.minVersion, maxVersion: api.maxVersion }]));
+      this.brokerVersions = new Map(
+        response.apiKeys.map((api) => [api.apiKey, { minVersion: api.minVersion, maxVersion: api.maxVersion }]),
+      );
       return;
     }
     throw new ConnectionError(this.label, 'the broker and kafka-wire share no ApiVersions version');
   }
 
   private async authenticate(sasl: SaslOptions): Promise<void> {
-    const fail = (message: string, cause?: unknown) => new AuthenticationError(this.label, `SASL ${sasl.mechanism} authentication failed: ${message}`, { cause });
+    const fail = (message: string, cause?: unknown) =>
+      new AuthenticationError(this.label, `SASL ${sasl.mechanism} authentication failed: ${message}`, { cause });
     const handshake = await this.request(SaslHandshake, { mechanism: sasl.mechanism });
     if (handshake.errorCode === UNSUPPORTED_SASL_MECHANISM) {
       throw fail(`the broker does not enable ${sasl.mechanism} on this listener; it enables ${handshake.mechanisms.join(', ') || 'none'}`);
@@ -347,7 +385,8 @@ function openSocket(options: ConnectionOptions, label: string, timeoutMs: number
       clearTimeout(timer);
       socket.destroy();
       const what = error.code ? `${error.code} (${error.message})` : error.message;
-      const hint = useTls && /ECONNRESET|disconnected|wrong version|EPROTO/i.test(what) ? '; is it a plaintext listener rather than TLS?' : '';
+      const hint =
+        useTls && /ECONNRESET|disconnected|wrong version|EPROTO/i.test(what) ? '; is it a plaintext listener rather than TLS?' : '';
       reject(new ConnectionError(label, `could not ${useTls ? 'open a TLS connection' : 'connect'}: ${what}${hint}`, { cause: error }));
     }
     socket.once('error', fail);

@@ -1,4 +1,4 @@
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import type { BrokerAddress } from './bootstrap.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { AuthenticationError, ConnectionError } from './errors.js';

@@ -76,6 +76,7 @@ function decodeServerMessage(mechanism: SaslMechanismName, message: Buffer): str
 
 /** Server-supplied text, made safe to put in an error message. */
 function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this removes
   return text.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
@@ -98,7 +99,7 @@ export function validateSaslOptions(options: unknown): SaslOptions {
     throw new SaslError(`SASL options must be an object with a mechanism, got ${describe(options)}`);
   }
   const record = options as Record<string, unknown>;
-  const mechanism = record['mechanism'];
+  const mechanism = record.mechanism;
   const supported = SUPPORTED_MECHANISMS.join(', ');
   if (mechanism === undefined) throw new SaslError(`SASL options name no mechanism; supported: ${supported}`);
   if (typeof mechanism !== 'string' || !(SUPPORTED_MECHANISMS as readonly string[]).includes(mechanism)) {
@@ -111,8 +112,8 @@ export function validateSaslOptions(options: unknown): SaslOptions {
   }
   switch (mechanism as SaslMechanismName) {
     case 'PLAIN': {
-      const username = requireNonEmptyString(mechanism, 'username', record['username']);
-      const password = requireNonEmptyString(mechanism, 'password', record['password']);
+      const username = requireNonEmptyString(mechanism, 'username', record.username);
+      const password = requireNonEmptyString(mechanism, 'password', record.password);
       // RFC 4616: NUL separates the fields, so neither may contain one.
       if (username.includes('\0')) throw new SaslError('SASL PLAIN username must not contain a NUL character');
       if (password.includes('\0')) throw new SaslError('SASL PLAIN password must not contain a NUL character');
@@ -120,14 +121,14 @@ export function validateSaslOptions(options: unknown): SaslOptions {
     }
     case 'SCRAM-SHA-256':
     case 'SCRAM-SHA-512': {
-      const username = requireNonEmptyString(mechanism, 'username', record['username']);
-      const password = requireNonEmptyString(mechanism, 'password', record['password']);
+      const username = requireNonEmptyString(mechanism, 'username', record.username);
+      const password = requireNonEmptyString(mechanism, 'password', record.password);
       // RFC 5802 saslname: value-safe-char excludes NUL ("," and "=" are escaped).
       if (username.includes('\0')) throw new SaslError(`SASL ${mechanism} username must not contain a NUL character`);
       return { mechanism: mechanism as 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username, password };
     }
     case 'OAUTHBEARER': {
-      const token = record['token'];
+      const token = record.token;
       if (typeof token !== 'function') {
         throw new SaslError(
           `SASL OAUTHBEARER needs a token provider function (token: () => string | { token, extensions }), got ${describe(token)}`,
@@ -397,12 +398,13 @@ function oauthToken(result: unknown): { token: string; extensions: Record<string
   if (typeof result === 'string') {
     token = result;
   } else if (typeof result === 'object' && result !== null && !Array.isArray(result)) {
-    token = (result as Record<string, unknown>)['token'];
-    extensions = (result as Record<string, unknown>)['extensions'];
+    token = (result as Record<string, unknown>).token;
+    extensions = (result as Record<string, unknown>).extensions;
   } else {
     throw new SaslError(`OAUTHBEARER token provider returned ${describe(result)}; expected a string or { token, extensions }`);
   }
-  if (typeof token !== 'string') throw new SaslError(`OAUTHBEARER token provider returned a token that is ${describe(token)}, not a string`);
+  if (typeof token !== 'string')
+    throw new SaslError(`OAUTHBEARER token provider returned a token that is ${describe(token)}, not a string`);
   if (token.length === 0) throw new SaslError('OAUTHBEARER token provider returned an empty token');
   if (!OAUTH_TOKEN.test(token)) {
     throw new SaslError('OAUTHBEARER token provider returned a token with spaces or non-printable characters');
@@ -420,9 +422,7 @@ function oauthToken(result: unknown): { token: string; extensions: Record<string
     if (key === 'auth') throw new SaslError('OAUTHBEARER extension key "auth" is reserved');
     if (typeof value !== 'string') throw new SaslError(`OAUTHBEARER extension "${key}" must be a string, got ${describe(value)}`);
     if (!OAUTH_EXTENSION_VALUE.test(value)) {
-      throw new SaslError(
-        `OAUTHBEARER extension "${key}" must be a non-empty value of printable ASCII, space, tab, CR or LF (no \\x01)`,
-      );
+      throw new SaslError(`OAUTHBEARER extension "${key}" must be a non-empty value of printable ASCII, space, tab, CR or LF (no \\x01)`);
     }
     checked[key] = value;
   }

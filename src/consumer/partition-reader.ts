@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster } from '../cluster/cluster.js';
-import { backoffDelay, type BackoffOptions } from '../connection/backoff.js';
+import { type BackoffOptions, backoffDelay } from '../connection/backoff.js';
 import type { Connection } from '../connection/connection.js';
 import { AuthenticationError, ConnectionError } from '../connection/errors.js';
-import { Fetch, ListOffsets, type FetchResponseAbortedTransaction, type FetchResponsePartitionData } from '../protocol/generated/index.js';
+import { Fetch, type FetchResponseAbortedTransaction, type FetchResponsePartitionData, ListOffsets } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import { OFFSETS } from '../records/batch-builder.js';
 import { parseRecordBatches, type RecordBatch } from '../records/batch-parser.js';
@@ -156,15 +156,21 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
    * Hands out the records at or after the position, advancing it; skips control batches (and,
    * read_committed, the batches of aborted transactions) while moving past them.
    */
-  private *decode(batches: RecordBatch[], abortedTransactions: FetchResponseAbortedTransaction[] | null): Generator<ConsumedRecord, void, undefined> {
+  private *decode(
+    batches: RecordBatch[],
+    abortedTransactions: FetchResponseAbortedTransaction[] | null,
+  ): Generator<ConsumedRecord, void, undefined> {
     const { topic, partition, signal } = this.options;
-    const pending = [...(abortedTransactions ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+    const pending = [...(abortedTransactions ?? [])].sort((a, b) =>
+      a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+    );
     const abortedProducers = new Set<bigint>();
     for (const batch of batches) {
       const last = batch.baseOffset + BigInt(batch.lastOffsetDelta);
       if (this.readCommitted && batch.producerId >= 0n) {
         // The same bookkeeping as the Java consumer: a producer's transaction is aborted from its first offset to its abort marker.
-        while (pending[0] !== undefined && pending[0].firstOffset <= last) abortedProducers.add((pending.shift() as FetchResponseAbortedTransaction).producerId);
+        while (pending[0] !== undefined && pending[0].firstOffset <= last)
+          abortedProducers.add((pending.shift() as FetchResponseAbortedTransaction).producerId);
         if (batch.isControl) {
           if (controlType(batch) === ABORT_MARKER) abortedProducers.delete(batch.producerId);
         } else if (batch.isTransactional && abortedProducers.has(batch.producerId)) {
@@ -178,7 +184,15 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
           if (record.offset < this.next) continue;
           if ((this.stopAt !== undefined && record.offset >= this.stopAt) || signal?.aborted) return;
           this.next = record.offset + 1n;
-          yield { topic, partition, offset: record.offset, timestamp: record.timestamp, key: record.key, value: record.value, headers: record.headers };
+          yield {
+            topic,
+            partition,
+            offset: record.offset,
+            timestamp: record.timestamp,
+            key: record.key,
+            value: record.value,
+            headers: record.headers,
+          };
         }
       }
       // Control batches, and batches whose last records compaction removed, still move the position past them.
@@ -245,14 +259,20 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
       }),
       { timeoutMs: this.maxWaitMs + REQUEST_SLACK_MS },
     );
-    if (response.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode, { api: 'Fetch', broker: connection.label, subject: this.subject });
+    if (response.errorCode !== ErrorCode.NONE)
+      throw new KafkaProtocolError(response.errorCode, { api: 'Fetch', broker: connection.label, subject: this.subject });
     const data = response.responses.flatMap((result) => result.partitions).find((result) => result.partitionIndex === partition);
     if (!data) throw new Error(`Fetch to ${connection.label}: the answer holds nothing for ${this.subject}`);
     if (data.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
       const range = data.logStartOffset >= 0n ? ` (the log holds offsets ${data.logStartOffset} to ${data.highWatermark})` : '';
-      throw new KafkaProtocolError(data.errorCode, { api: 'Fetch', broker: connection.label, subject: `${this.subject} at offset ${this.next}${range}` });
+      throw new KafkaProtocolError(data.errorCode, {
+        api: 'Fetch',
+        broker: connection.label,
+        subject: `${this.subject} at offset ${this.next}${range}`,
+      });
     }
-    if (data.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(data.errorCode, { api: 'Fetch', broker: connection.label, subject: this.subject });
+    if (data.errorCode !== ErrorCode.NONE)
+      throw new KafkaProtocolError(data.errorCode, { api: 'Fetch', broker: connection.label, subject: this.subject });
     return data;
   }
 
@@ -270,8 +290,14 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
         }),
       );
       const result = response.topics.flatMap((entry) => entry.partitions).find((entry) => entry.partitionIndex === partition);
-      if (!result) throw new Error(`ListOffsets to ${this.cluster.brokerLabel(leader.nodeId)}: the answer holds nothing for ${this.subject}`);
-      if (result.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(result.errorCode, { api: 'ListOffsets', broker: this.cluster.brokerLabel(leader.nodeId), subject: this.subject });
+      if (!result)
+        throw new Error(`ListOffsets to ${this.cluster.brokerLabel(leader.nodeId)}: the answer holds nothing for ${this.subject}`);
+      if (result.errorCode !== ErrorCode.NONE)
+        throw new KafkaProtocolError(result.errorCode, {
+          api: 'ListOffsets',
+          broker: this.cluster.brokerLabel(leader.nodeId),
+          subject: this.subject,
+        });
       return result.offset;
     });
   }
@@ -281,10 +307,17 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
     const { topic, partition } = this.options;
     const metadata = this.cluster.metadata;
     const info = await metadata.topic(topic);
-    if (!info) throw new KafkaProtocolError(metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'Metadata', subject: `topic ${topic}` });
+    if (!info)
+      throw new KafkaProtocolError(metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+        api: 'Metadata',
+        subject: `topic ${topic}`,
+      });
     const state = info.partitions[partition];
     if (!state) {
-      throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'Metadata', subject: `${this.subject} (the topic has ${info.partitions.length} partitions)` });
+      throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+        api: 'Metadata',
+        subject: `${this.subject} (the topic has ${info.partitions.length} partitions)`,
+      });
     }
     if (state.leader < 0) throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, { api, subject: this.subject });
     return { nodeId: state.leader, leaderEpoch: state.leaderEpoch, topicId: info.topicId };
@@ -341,7 +374,12 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /** Convenience: every record of a partition from `from` up to the end offset at call time. */
-export async function readPartition(cluster: Cluster, topic: string, partition: number, from: 'earliest' | bigint = 'earliest'): Promise<ConsumedRecord[]> {
+export async function readPartition(
+  cluster: Cluster,
+  topic: string,
+  partition: number,
+  from: 'earliest' | bigint = 'earliest',
+): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = [];
   for await (const record of new PartitionReader(cluster, { topic, partition, from, until: 'end' })) records.push(record);
   return records;

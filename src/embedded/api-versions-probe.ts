@@ -43,7 +43,9 @@ export function encodeApiVersionsV0Request(correlationId: number, clientId: stri
 export function decodeApiVersionsV0Response(body: Buffer): ApiVersionsV0Response {
   const need = (offset: number, bytes: number, what: string) => {
     if (offset + bytes > body.length) {
-      throw new ApiVersionsProbeError(`ApiVersions v0 response truncated at byte ${offset}: ${what} needs ${bytes} bytes, ${body.length - offset} left`);
+      throw new ApiVersionsProbeError(
+        `ApiVersions v0 response truncated at byte ${offset}: ${what} needs ${bytes} bytes, ${body.length - offset} left`,
+      );
     }
   };
   need(0, 10, 'header, error code and API count');

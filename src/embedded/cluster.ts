@@ -1,23 +1,23 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiVersionsProbeError, probeApiVersions } from './api-versions-probe.js';
 import { fetchKafka } from './artifacts.js';
 import {
+  brokerProperties,
   LOG4J1_PROPERTIES,
   LOG4J2_PROPERTIES,
-  SASL_MECHANISMS,
-  SASL_USER,
-  brokerProperties,
+  type NodePorts,
   portsFromBase,
   portsFromList,
+  SASL_MECHANISMS,
+  SASL_USER,
   scramFormatArguments,
-  type NodePorts,
 } from './config.js';
 import { EmbeddedKafkaError } from './errors.js';
 import { clusterDir, stateRoot } from './paths.js';
-import { LOOPBACK, assertPortsFree, freePorts } from './ports.js';
+import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
 import { isOurProcess, signal, sleep, waitForExit } from './processes.js';
 import { generateTlsMaterial, type TlsMaterial } from './tls.js';
 import { findJavaTools } from './tools.js';
@@ -122,7 +122,10 @@ async function formatStorage(state: ClusterState, node: NodeState): Promise<void
     node.logFile,
   );
   if (code !== 0) {
-    throw new EmbeddedKafkaError('FORMAT_FAILED', `formatting KRaft storage of node ${node.id} failed (exit ${code}); see ${node.logFile}:\n${logTail(node.logFile)}`);
+    throw new EmbeddedKafkaError(
+      'FORMAT_FAILED',
+      `formatting KRaft storage of node ${node.id} failed (exit ${code}); see ${node.logFile}:\n${logTail(node.logFile)}`,
+    );
   }
 }
 
@@ -197,7 +200,10 @@ async function choosePorts(portBase: number | 'auto', nodeIds: number[]): Promis
   if (portBase === 'auto') return portsFromList(await freePorts(nodeIds.length * 4), nodeIds);
   const last = portBase + 10 * (nodeIds.length - 1) + 3;
   if (!Number.isInteger(portBase) || portBase < 1024 || last > 65535) {
-    throw new EmbeddedKafkaError('BAD_ARGUMENT', `--port-base ${portBase} must be an integer from 1024 to ${65535 - 10 * (nodeIds.length - 1) - 3}`);
+    throw new EmbeddedKafkaError(
+      'BAD_ARGUMENT',
+      `--port-base ${portBase} must be an integer from 1024 to ${65535 - 10 * (nodeIds.length - 1) - 3}`,
+    );
   }
   return portsFromBase(portBase, nodeIds);
 }
@@ -250,7 +256,14 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
       mkdirSync(nodeDir, { recursive: true });
       const configFile = join(nodeDir, 'server.properties');
       writeFileSync(configFile, brokerProperties({ nodeId: id, ports, dataDir: join(nodeDir, 'data'), tls }));
-      return { id, ports: ports.get(id) as NodePorts, configFile, logFile: join(nodeDir, 'kafka.log'), pidFile: join(nodeDir, 'kafka.pid'), pid: null };
+      return {
+        id,
+        ports: ports.get(id) as NodePorts,
+        configFile,
+        logFile: join(nodeDir, 'kafka.log'),
+        pidFile: join(nodeDir, 'kafka.pid'),
+        pid: null,
+      };
     }),
   };
   saveClusterState(state);
@@ -272,13 +285,18 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
 
 function requireState(name: string): ClusterState {
   const state = loadClusterState(name);
-  if (!state) throw new EmbeddedKafkaError('NOT_RUNNING', `no embedded cluster "${name}" has been started (nothing in ${clusterDir(name)})`);
+  if (!state)
+    throw new EmbeddedKafkaError('NOT_RUNNING', `no embedded cluster "${name}" has been started (nothing in ${clusterDir(name)})`);
   return state;
 }
 
 function requireNode(state: ClusterState, id: number): NodeState {
   const node = state.nodes.find((candidate) => candidate.id === id);
-  if (!node) throw new EmbeddedKafkaError('UNKNOWN_NODE', `cluster "${state.name}" has no node ${id}; its nodes are ${state.nodes.map((n) => n.id).join(', ')}`);
+  if (!node)
+    throw new EmbeddedKafkaError(
+      'UNKNOWN_NODE',
+      `cluster "${state.name}" has no node ${id}; its nodes are ${state.nodes.map((n) => n.id).join(', ')}`,
+    );
   return node;
 }
 
@@ -311,7 +329,11 @@ export async function killNode(id: number, name = DEFAULT_CLUSTER_NAME): Promise
 }
 
 /** Stops one node gracefully if it runs, starts it again on its data, and waits until it answers. */
-export async function restartNode(id: number, name = DEFAULT_CLUSTER_NAME, readyTimeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<ClusterState> {
+export async function restartNode(
+  id: number,
+  name = DEFAULT_CLUSTER_NAME,
+  readyTimeoutMs = DEFAULT_READY_TIMEOUT_MS,
+): Promise<ClusterState> {
   const state = requireState(name);
   const node = requireNode(state, id);
   await stopNode(node, true);

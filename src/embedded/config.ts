@@ -88,7 +88,9 @@ export function brokerProperties({ nodeId, ports, dataDir, tls }: BrokerConfigIn
     'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': scram,
     'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scram,
     // OAUTHBEARER with Kafka's built-in validator of unsigned tokens: for testing token providers, never for production.
-    'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': jaas('org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule'),
+    'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': jaas(
+      'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule',
+    ),
     'ssl.keystore.type': 'PKCS12',
     'ssl.keystore.location': tls.keystoreFile,
     'ssl.keystore.password': tls.password,

@@ -42,8 +42,21 @@ export function generateTlsMaterial(keytoolPath: string, dir: string): TlsMateri
   keytool(keytoolPath, ['-genkeypair', '-alias', 'broker', ...rsa, '-dname', 'CN=localhost', ...store(keystoreFile)]);
   keytool(keytoolPath, ['-certreq', '-alias', 'broker', '-file', csr, ...store(keystoreFile)]);
   keytool(keytoolPath, [
-    '-gencert', '-rfc', '-alias', 'ca', '-infile', csr, '-outfile', brokerCert, '-validity', '3650',
-    '-ext', 'SAN=dns:localhost,ip:127.0.0.1', '-ext', 'EKU=serverAuth', ...store(ca),
+    '-gencert',
+    '-rfc',
+    '-alias',
+    'ca',
+    '-infile',
+    csr,
+    '-outfile',
+    brokerCert,
+    '-validity',
+    '3650',
+    '-ext',
+    'SAN=dns:localhost,ip:127.0.0.1',
+    '-ext',
+    'EKU=serverAuth',
+    ...store(ca),
   ]);
   keytool(keytoolPath, ['-importcert', '-noprompt', '-alias', 'ca', '-file', caFile, ...store(keystoreFile)]);
   keytool(keytoolPath, ['-importcert', '-alias', 'broker', '-file', brokerCert, ...store(keystoreFile)]);

@@ -42,7 +42,10 @@ export function findJavaTools(): JavaTools {
   const probe = spawnSync(java, ['-version'], { encoding: 'utf8', timeout: 30_000 });
   const javaMajor = parseJavaMajor(`${probe.stderr}${probe.stdout}`);
   if (probe.status !== 0 || javaMajor === undefined) {
-    throw new EmbeddedKafkaError('TOOL_MISSING', `${java} -version failed (${probe.error?.message ?? probe.stderr.trim()}): ${INSTALL_JDK}`);
+    throw new EmbeddedKafkaError(
+      'TOOL_MISSING',
+      `${java} -version failed (${probe.error?.message ?? probe.stderr.trim()}): ${INSTALL_JDK}`,
+    );
   }
   if (javaMajor < 17) {
     throw new EmbeddedKafkaError('TOOL_MISSING', `Kafka 4 brokers need Java 17 or newer, but ${java} is Java ${javaMajor}: ${INSTALL_JDK}`);

@@ -21,12 +21,18 @@ export function describeValidVersions(): string {
 export function validateKafkaVersion(version: string): string {
   const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
   if (!match) {
-    throw new EmbeddedKafkaError('UNKNOWN_VERSION', `"${version}" is not a Kafka release version like ${DEFAULT_KAFKA_VERSION}; ${describeValidVersions()}`);
+    throw new EmbeddedKafkaError(
+      'UNKNOWN_VERSION',
+      `"${version}" is not a Kafka release version like ${DEFAULT_KAFKA_VERSION}; ${describeValidVersions()}`,
+    );
   }
   const major = Number(match[1]);
   const minor = Number(match[2]);
   if (major < OLDEST_SUPPORTED[0] || (major === OLDEST_SUPPORTED[0] && minor < OLDEST_SUPPORTED[1])) {
-    throw new EmbeddedKafkaError('UNKNOWN_VERSION', `Kafka ${version} is older than the embedded broker supports (KRaft with SCRAM users at format time); ${describeValidVersions()}`);
+    throw new EmbeddedKafkaError(
+      'UNKNOWN_VERSION',
+      `Kafka ${version} is older than the embedded broker supports (KRaft with SCRAM users at format time); ${describeValidVersions()}`,
+    );
   }
   return version;
 }

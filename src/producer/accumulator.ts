@@ -1,4 +1,4 @@
-import { RecordBatchBuilder, type BatchSettings, type BuiltBatch, type RecordInput } from '../records/batch-builder.js';
+import { type BatchSettings, type BuiltBatch, RecordBatchBuilder, type RecordInput } from '../records/batch-builder.js';
 import type { CompressionName } from '../records/compression.js';
 import type { RecordOutcome } from './outcomes.js';
 

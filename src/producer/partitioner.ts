@@ -14,7 +14,7 @@ export function murmur2(data: Uint8Array): number {
   const length4 = length >>> 2;
   for (let i = 0; i < length4; i++) {
     const i4 = i * 4;
-    let k = (data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24)) | 0;
+    let k = data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24) | 0;
     k = Math.imul(k, M);
     k ^= k >>> R;
     k = Math.imul(k, M);
@@ -43,7 +43,8 @@ export function toPositive(value: number): number {
 
 /** Where the Java client's default partitioner puts a keyed record. */
 export function keyPartition(key: Uint8Array, partitionCount: number): number {
-  if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new RangeError(`partitionCount must be a positive integer, got ${partitionCount}`);
+  if (!Number.isInteger(partitionCount) || partitionCount < 1)
+    throw new RangeError(`partitionCount must be a positive integer, got ${partitionCount}`);
   return toPositive(murmur2(key)) % partitionCount;
 }
 
@@ -89,7 +90,8 @@ export class StickyPartitioner {
 
   /** The partition for a null-key record of `recordBytes` bytes (use the record's encoded size or key+value length). */
   partition(topic: string, partitionCount: number, available: readonly number[], recordBytes: number): number {
-    if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new RangeError(`partitionCount must be a positive integer, got ${partitionCount}`);
+    if (!Number.isInteger(partitionCount) || partitionCount < 1)
+      throw new RangeError(`partitionCount must be a positive integer, got ${partitionCount}`);
     let state = this.states.get(topic);
     let candidates: readonly number[];
     if (state && state.availableSeen === available) {

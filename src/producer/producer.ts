@@ -1,18 +1,18 @@
 import diagnostics from 'node:diagnostics_channel';
 import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
 import type { TopicInfo } from '../cluster/metadata.js';
-import { backoffDelay, type BackoffOptions } from '../connection/backoff.js';
+import { type BackoffOptions, backoffDelay } from '../connection/backoff.js';
 import type { Connection } from '../connection/connection.js';
 import { InitProducerId, Produce, type ProduceResponsePartitionProduceResponse } from '../protocol/generated/index.js';
-import { ErrorCode, KafkaProtocolError, isRetriable } from '../protocol/kafka-errors.js';
-import { RecordBatchBuilder, recordSize, type RecordHeader, type RecordInput } from '../records/batch-builder.js';
+import { ErrorCode, isRetriable, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { RecordBatchBuilder, type RecordHeader, type RecordInput, recordSize } from '../records/batch-builder.js';
 import type { CompressionName } from '../records/compression.js';
 import { encodeProduceFrame, type ProducePartition } from '../records/produce-frame.js';
 import { restampBatch } from '../records/restamp.js';
 import { Accumulator, type PartitionQueue, type PendingRecord, type ProducerBatch } from './accumulator.js';
 import { BufferFullError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors.js';
-import { ManySends, SingleSend, type RecordMetadata, type RecordOutcome } from './outcomes.js';
-import { StickyPartitioner, keyPartition, type CustomPartitioner } from './partitioner.js';
+import { ManySends, type RecordMetadata, type RecordOutcome, SingleSend } from './outcomes.js';
+import { type CustomPartitioner, keyPartition, StickyPartitioner } from './partitioner.js';
 
 export type { RecordMetadata } from './outcomes.js';
 
@@ -137,7 +137,9 @@ export class Producer {
   private readonly cluster: Cluster;
   private readonly accumulator: Accumulator;
   private readonly sticky: StickyPartitioner;
-  private readonly settings: Required<Omit<ProducerOptions, keyof ClusterOptions | 'partitioner' | 'compressionLevel' | 'acks'>> & { acks: -1 | 0 | 1 };
+  private readonly settings: Required<Omit<ProducerOptions, keyof ClusterOptions | 'partitioner' | 'compressionLevel' | 'acks'>> & {
+    acks: -1 | 0 | 1;
+  };
   private readonly brokers = new Map<number, BrokerState>();
   private producerId = -1n;
   private producerEpoch = -1;
@@ -164,7 +166,8 @@ export class Producer {
   constructor(private readonly options: ProducerOptions) {
     const acks = options.acks === 'all' || options.acks === undefined ? -1 : options.acks;
     const idempotent = options.idempotent ?? acks === -1;
-    if (idempotent && acks !== -1) throw new InvalidRecordError('idempotence needs acks=all (-1); set idempotent: false to use acks 0 or 1');
+    if (idempotent && acks !== -1)
+      throw new InvalidRecordError('idempotence needs acks=all (-1); set idempotent: false to use acks 0 or 1');
     this.settings = {
       acks,
       idempotent,
@@ -178,11 +181,27 @@ export class Producer {
       maxRequestSize: options.maxRequestSize ?? DEFAULTS.maxRequestSize,
       maxBlockMs: options.maxBlockMs ?? DEFAULTS.maxBlockMs,
     };
-    if (idempotent && this.settings.maxInFlight > 5) throw new InvalidRecordError('idempotence keeps order with at most 5 requests in flight per connection');
+    if (idempotent && this.settings.maxInFlight > 5)
+      throw new InvalidRecordError('idempotence keeps order with at most 5 requests in flight per connection');
     this.cluster = new Cluster({ ...options, requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs });
-    this.accumulator = new Accumulator({ batchSize: this.settings.batchSize, lingerMs: this.settings.lingerMs, compression: this.settings.compression, compressionLevel: options.compressionLevel });
+    this.accumulator = new Accumulator({
+      batchSize: this.settings.batchSize,
+      lingerMs: this.settings.lingerMs,
+      compression: this.settings.compression,
+      compressionLevel: options.compressionLevel,
+    });
     this.sticky = new StickyPartitioner(this.settings.batchSize);
-    this.metrics = { brokers: {}, recordsSent: 0, recordsFailed: 0, recordsRetried: 0, batchesSent: 0, bytesSent: 0, requestsInFlight: 0, bufferUsed: 0, bufferMemory: this.settings.bufferMemory };
+    this.metrics = {
+      brokers: {},
+      recordsSent: 0,
+      recordsFailed: 0,
+      recordsRetried: 0,
+      batchesSent: 0,
+      bytesSent: 0,
+      requestsInFlight: 0,
+      bufferUsed: 0,
+      bufferMemory: this.settings.bufferMemory,
+    };
   }
 
   /**
@@ -258,12 +277,19 @@ export class Producer {
       };
       pending.size = recordSize(pending, 0, 0);
       if (pending.size + 61 + 200 > this.settings.maxRequestSize) {
-        throw new RecordTooLargeError(`a record of ${pending.size} bytes cannot fit a Produce request of at most ${this.settings.maxRequestSize} bytes (maxRequestSize)`);
+        throw new RecordTooLargeError(
+          `a record of ${pending.size} bytes cannot fit a Produce request of at most ${this.settings.maxRequestSize} bytes (maxRequestSize)`,
+        );
       }
       options.signal?.throwIfAborted();
       // The common case goes without a single await: metadata cached and room in the buffer.
       // Only when no earlier send() is still waiting, so records keep the order of the calls.
-      if (cached && cached.partitions.length > 0 && this.waitingSends === 0 && this.bufferUsed + pending.size <= this.settings.bufferMemory) {
+      if (
+        cached &&
+        cached.partitions.length > 0 &&
+        this.waitingSends === 0 &&
+        this.bufferUsed + pending.size <= this.settings.bufferMemory
+      ) {
         const partition = this.choosePartition(record, pending, cached, pending.size);
         this.takeBuffer(pending.size);
         this.enqueue(topic, partition, pending, options.signal);
@@ -339,8 +365,14 @@ export class Producer {
       // Stop listening once settled; a record of a sendMany() wraps its group's outcome for that.
       const inner = pending.outcome;
       pending.outcome = {
-        resolved: (index, metadata) => (signal.removeEventListener('abort', onAbort), inner.resolved(index, metadata)),
-        rejected: (index, error) => (signal.removeEventListener('abort', onAbort), inner.rejected(index, error)),
+        resolved: (index, metadata) => {
+          signal.removeEventListener('abort', onAbort);
+          inner.resolved(index, metadata);
+        },
+        rejected: (index, error) => {
+          signal.removeEventListener('abort', onAbort);
+          inner.rejected(index, error);
+        },
       };
     }
     this.accumulator.append(topic, partition, pending);
@@ -382,7 +414,10 @@ export class Producer {
     if (this.closed) return;
     this.closed = true;
     const flushed = this.flush();
-    const timedOut = await Promise.race([flushed.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref())]);
+    const timedOut = await Promise.race([
+      flushed.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref()),
+    ]);
     if (timedOut) this.failEverything(new ProducerClosedError(`close() gave up after ${timeoutMs} ms with records still pending`));
     if (this.timer) clearTimeout(this.timer);
     for (const waiter of this.bufferWaiters.slice(this.bufferHead)) if (!waiter.gone) waiter.grant();
@@ -410,7 +445,10 @@ export class Producer {
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new DeliveryTimeoutError(`topic ${topic} is not in the metadata after waiting until the delivery deadline: ${(lastError as Error)?.message ?? 'unknown'}`, { cause: lastError });
+        throw new DeliveryTimeoutError(
+          `topic ${topic} is not in the metadata after waiting until the delivery deadline: ${(lastError as Error)?.message ?? 'unknown'}`,
+          { cause: lastError },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
     }
@@ -437,7 +475,8 @@ export class Producer {
     const available = this.availablePartitions(info);
     if (this.options.partitioner) {
       const chosen = this.options.partitioner({ topic: info.name, key: input.key, value: input.value, partitionCount: count, available });
-      if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count) throw new InvalidRecordError(`the custom partitioner chose partition ${chosen}; topic ${info.name} has partitions 0-${count - 1}`);
+      if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count)
+        throw new InvalidRecordError(`the custom partitioner chose partition ${chosen}; topic ${info.name} has partitions 0-${count - 1}`);
       return chosen;
     }
     if (input.key !== null) return keyPartition(input.key, count);
@@ -471,7 +510,10 @@ export class Producer {
         this.grantBuffer(); // the next in line may fit now
       };
       const onAbort = () => leave(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-      const timer = setTimeout(() => leave(new BufferFullError(`bufferMemory (${this.settings.bufferMemory} bytes) stayed full until the delivery timeout`)), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => leave(new BufferFullError(`bufferMemory (${this.settings.bufferMemory} bytes) stayed full until the delivery timeout`)),
+        Math.max(0, deadline - Date.now()),
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
       this.bufferWaiters.push(waiter);
     });
@@ -562,14 +604,25 @@ export class Producer {
       for (const batch of queue.inFlight) {
         if (batch.expired || !batch.records.every((record) => record.deadline <= now)) continue;
         batch.expired = true;
-        for (const record of batch.records) this.settleRecord(record, new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms); the request to ${batch.topic}-${batch.partition} was still unanswered`));
+        for (const record of batch.records)
+          this.settleRecord(
+            record,
+            new DeliveryTimeoutError(
+              `not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms); the request to ${batch.topic}-${batch.partition} was still unanswered`,
+            ),
+          );
         if (this.settings.idempotent) this.epochBumpNeeded = true;
       }
       while (queue.ready.length > 0 && queue.inFlight.length === 0) {
         const batch = queue.ready[0] as ProducerBatch;
         if (!batch.records.every((record) => record.deadline <= now)) break;
         queue.ready.shift();
-        this.failBatch(batch, new DeliveryTimeoutError(`${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s)`));
+        this.failBatch(
+          batch,
+          new DeliveryTimeoutError(
+            `${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s)`,
+          ),
+        );
         if (this.settings.idempotent && batch.baseSequence >= 0) this.epochBumpNeeded = true;
       }
     }
@@ -584,8 +637,12 @@ export class Producer {
       } else {
         // Without a transactional id the broker always hands out a fresh producer id (epoch 0).
         const connection = await this.cluster.anyConnection();
-        const response = await connection.request(InitProducerId, InitProducerId.request.create({ transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }));
-        if (response.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(response.errorCode, { api: 'InitProducerId', broker: connection.label });
+        const response = await connection.request(
+          InitProducerId,
+          InitProducerId.request.create({ transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }),
+        );
+        if (response.errorCode !== ErrorCode.NONE)
+          throw new KafkaProtocolError(response.errorCode, { api: 'InitProducerId', broker: connection.label });
         this.producerId = response.producerId;
         this.producerEpoch = response.producerEpoch;
       }
@@ -687,7 +744,11 @@ export class Producer {
             batch.baseSequence = queue.nextSequence;
             queue.nextSequence += batch.records.length;
           }
-          Object.assign(batch.settings, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: batch.baseSequence });
+          Object.assign(batch.settings, {
+            producerId: this.producerId,
+            producerEpoch: this.producerEpoch,
+            baseSequence: batch.baseSequence,
+          });
         }
         try {
           batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build();
@@ -717,7 +778,10 @@ export class Producer {
     const started = performance.now();
     let failure: Error | undefined;
     this.request(broker, batches)
-      .then((results) => this.onAnswer(batches, results), (error: unknown) => this.onRequestFailed(batches, (failure = error as Error)))
+      .then(
+        (results) => this.onAnswer(batches, results),
+        (error: unknown) => this.onRequestFailed(batches, (failure = error as Error)),
+      )
       .finally(() => {
         state.inFlight--;
         this.metrics.requestsInFlight--;
@@ -728,13 +792,23 @@ export class Producer {
         latency.averageMs += (durationMs - latency.averageMs) / latency.requests;
         latency.maxMs = Math.max(latency.maxMs, durationMs);
         if (produceChannel.hasSubscribers) {
-          produceChannel.publish({ broker, batches: batches.length, records: batches.reduce((sum, batch) => sum + batch.records.length, 0), bytes: requestBytes, durationMs, error: failure });
+          produceChannel.publish({
+            broker,
+            batches: batches.length,
+            records: batches.reduce((sum, batch) => sum + batch.records.length, 0),
+            bytes: requestBytes,
+            durationMs,
+            error: failure,
+          });
         }
         this.wake();
       });
   }
 
-  private async request(broker: number, batches: ProducerBatch[]): Promise<Map<ProducerBatch, ProduceResponsePartitionProduceResponse> | undefined> {
+  private async request(
+    broker: number,
+    batches: ProducerBatch[],
+  ): Promise<Map<ProducerBatch, ProduceResponsePartitionProduceResponse> | undefined> {
     const connection: Connection = await this.cluster.connectionTo(broker);
     const version = connection.version(Produce);
     const topics = new Map<string, ProducePartition[]>();
@@ -747,7 +821,11 @@ export class Producer {
       transactionalId: null,
       acks: this.settings.acks,
       timeoutMs: this.options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-      topics: [...topics].map(([name, partitions]) => ({ name, topicId: this.cluster.metadata.topics.get(name)?.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA', partitions })),
+      topics: [...topics].map(([name, partitions]) => ({
+        name,
+        topicId: this.cluster.metadata.topics.get(name)?.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA',
+        partitions,
+      })),
     };
     let frame: ReturnType<typeof encodeProduceFrame> | undefined;
     const encode = (correlationId: number) => (frame = encodeProduceFrame(version, correlationId, connection.clientId, parts)).pieces;
@@ -778,7 +856,15 @@ export class Producer {
       if (results === undefined) {
         this.complete(queue, batch, -1n, -1n); // acks=0: no answer to wait for
       } else if (!result) {
-        this.retryOrFail(queue, batch, new KafkaProtocolError(ErrorCode.UNKNOWN_SERVER_ERROR, { api: 'Produce', subject: `${batch.topic}-${batch.partition}`, detail: 'the answer did not mention this partition' }));
+        this.retryOrFail(
+          queue,
+          batch,
+          new KafkaProtocolError(ErrorCode.UNKNOWN_SERVER_ERROR, {
+            api: 'Produce',
+            subject: `${batch.topic}-${batch.partition}`,
+            detail: 'the answer did not mention this partition',
+          }),
+        );
       } else if (result.errorCode === ErrorCode.NONE) {
         this.complete(queue, batch, result.baseOffset, result.logAppendTimeMs);
       } else if (result.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
@@ -804,9 +890,12 @@ export class Producer {
           this.retryOrFail(queue, batch, error, true);
           continue;
         }
-        const sequenceError = result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || result.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID;
+        const sequenceError =
+          result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || result.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID;
         // An out-of-order answer is expected for batches behind one that is being resent.
-        const behindRetry = result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && (this.epochBumpNeeded || this.hasEarlierUnacknowledged(queue, batch));
+        const behindRetry =
+          result.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER &&
+          (this.epochBumpNeeded || this.hasEarlierUnacknowledged(queue, batch));
         if (sequenceError && !behindRetry && this.settings.idempotent && !batch.resequenced) {
           // The broker lost this producer's state or the records before this batch (KIP-360): as
           // the Java client does, bump the epoch and resend the batch renumbered, once; a second
@@ -853,7 +942,10 @@ export class Producer {
   private requeue(queue: PartitionQueue, batches: ProducerBatch[]): void {
     queue.recovering = true;
     queue.ready.unshift(...batches);
-    queue.ready.sort((a, b) => (a.baseSequence < 0 ? Infinity : a.baseSequence) - (b.baseSequence < 0 ? Infinity : b.baseSequence) || a.createdAt - b.createdAt);
+    queue.ready.sort(
+      (a, b) =>
+        (a.baseSequence < 0 ? Infinity : a.baseSequence) - (b.baseSequence < 0 ? Infinity : b.baseSequence) || a.createdAt - b.createdAt,
+    );
   }
 
   /** MESSAGE_TOO_LARGE: the broker takes smaller batches; the halves keep the batch's sequence range, so nothing after it is renumbered. */
@@ -873,7 +965,12 @@ export class Producer {
    * message; the rest go again as a smaller batch. The sequence range shrinks, so the epoch is
    * bumped to renumber what follows.
    */
-  private dropInvalidRecords(queue: PartitionQueue, batch: ProducerBatch, result: ProduceResponsePartitionProduceResponse, error: KafkaProtocolError): void {
+  private dropInvalidRecords(
+    queue: PartitionQueue,
+    batch: ProducerBatch,
+    result: ProduceResponsePartitionProduceResponse,
+    error: KafkaProtocolError,
+  ): void {
     queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
     batch.built?.release();
     if (batch.expired) return;
@@ -881,7 +978,15 @@ export class Producer {
     const keep: PendingRecord[] = [];
     batch.records.forEach((record, index) => {
       if (!invalid.has(index)) keep.push(record);
-      else this.settleRecord(record, new KafkaProtocolError(result.errorCode, { api: 'Produce', subject: `topic ${batch.topic} partition ${batch.partition} record ${index} of its batch`, detail: invalid.get(index) ?? error.detail }));
+      else
+        this.settleRecord(
+          record,
+          new KafkaProtocolError(result.errorCode, {
+            api: 'Produce',
+            subject: `topic ${batch.topic} partition ${batch.partition} record ${index} of its batch`,
+            detail: invalid.get(index) ?? error.detail,
+          }),
+        );
     });
     if (keep.length > 0) this.requeue(queue, [this.rebatch(batch, keep, batch.baseSequence)]);
     if (this.settings.idempotent && batch.baseSequence >= 0) this.epochBumpNeeded = true;
@@ -906,7 +1011,12 @@ export class Producer {
     let freed = 0;
     for (const record of records) {
       freed += record.size;
-      record.outcome.resolved(record.index, { topic, partition, offset: baseOffset < 0n ? -1n : offset++, timestamp: appendTime >= 0 ? appendTime : record.timestamp });
+      record.outcome.resolved(record.index, {
+        topic,
+        partition,
+        offset: baseOffset < 0n ? -1n : offset++,
+        timestamp: appendTime >= 0 ? appendTime : record.timestamp,
+      });
     }
     this.metrics.recordsSent += records.length;
     this.freeBuffer(freed);
@@ -922,8 +1032,14 @@ export class Producer {
     }
     const now = Date.now();
     const expired = batch.records.every((record) => record.deadline <= now);
-    if (!retriable || expired || this.closed && this.flushing === 0) {
-      const reason = expired && retriable ? new DeliveryTimeoutError(`not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s); last error: ${error.message}`, { cause: error }) : error;
+    if (!retriable || expired || (this.closed && this.flushing === 0)) {
+      const reason =
+        expired && retriable
+          ? new DeliveryTimeoutError(
+              `not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s); last error: ${error.message}`,
+              { cause: error },
+            )
+          : error;
       this.failBatch(batch, reason);
       // The broker never took this sequence range: the next batches of this partition would be out of order.
       if (this.settings.idempotent && batch.baseSequence >= 0) this.epochBumpNeeded = true;

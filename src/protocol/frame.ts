@@ -1,6 +1,6 @@
 import { RequestHeader } from './generated/request-header.js';
 import { ResponseHeader } from './generated/response-header.js';
-import { DecodeError, Reader, SizeCache, Writer, guardDecode, type ApiDefinition, type MessageCodec } from './primitives/index.js';
+import { type ApiDefinition, DecodeError, guardDecode, type MessageCodec, Reader, SizeCache, Writer } from './primitives/index.js';
 
 /** Request and response framing: a 4-byte size, the header of the right version, then the body. */
 
@@ -36,7 +36,8 @@ export function encodeRequest<Request>(
   writer.int32(size);
   RequestHeader.write(writer, header, headerVersion);
   api.request.write(writer, body, version);
-  if (writer.offset !== 4 + size) throw new Error(`internal error: ${api.request.name} v${version} frame sized ${4 + size} bytes but wrote ${writer.offset}`);
+  if (writer.offset !== 4 + size)
+    throw new Error(`internal error: ${api.request.name} v${version} frame sized ${4 + size} bytes but wrote ${writer.offset}`);
   return writer.buffer;
 }
 

@@ -1,5 +1,5 @@
-import { defaultBufferPool, type BufferPool, type PooledBuffer } from './buffer-pool.js';
-import { COMPRESSION_CODES, compress, type CompressionName } from './compression.js';
+import { type BufferPool, defaultBufferPool, type PooledBuffer } from './buffer-pool.js';
+import { COMPRESSION_CODES, type CompressionName, compress } from './compression.js';
 import { crc32c } from './crc32c.js';
 import { varintSize, varlongSize, writeVarint, writeVarlong } from './record-varint.js';
 
@@ -145,7 +145,8 @@ export class RecordBatchBuilder {
     at = writeVarlong(buffer, at, timestampDelta);
     at = writeVarint(buffer, at, count);
     const key = record.key;
-    if (key === null) buffer[at++] = 1; // zigzag(−1)
+    if (key === null)
+      buffer[at++] = 1; // zigzag(−1)
     else {
       at = writeVarint(buffer, at, key.length);
       buffer.set(key, at);
@@ -194,7 +195,10 @@ export class RecordBatchBuilder {
 
     let records: Buffer | undefined;
     try {
-      records = codec === 'none' ? undefined : compress(codec, buffer.subarray(BATCH_HEADER_SIZE, this.offset), { level: settings.compressionLevel });
+      records =
+        codec === 'none'
+          ? undefined
+          : compress(codec, buffer.subarray(BATCH_HEADER_SIZE, this.offset), { level: settings.compressionLevel });
     } catch (error) {
       this.memory.release(); // a failed build gives its memory back (discard() no longer can)
       throw error;

@@ -1,7 +1,7 @@
 import { BATCH_HEADER_SIZE, CONTROL_FLAG, CRC_START, OFFSETS, TRANSACTIONAL_FLAG } from './batch-builder.js';
-import { CompressionError, compressionName, decompress, type CompressionName } from './compression.js';
+import { CompressionError, type CompressionName, compressionName, decompress } from './compression.js';
 import { crc32c } from './crc32c.js';
-import { readVarlong, type ReadVarint } from './record-varint.js';
+import { type ReadVarint, readVarlong } from './record-varint.js';
 
 /** A batch or record that cannot be read: what is wrong and where. */
 export class CorruptRecordError extends Error {
@@ -104,7 +104,8 @@ export class RecordBatch {
       try {
         data = decompress(this.compression, data, this.maxDecompressedBytes);
       } catch (error) {
-        if (error instanceof CompressionError) throw new CorruptRecordError(`${this.compression} records do not decompress: ${error.message}`, base, { cause: error });
+        if (error instanceof CompressionError)
+          throw new CorruptRecordError(`${this.compression} records do not decompress: ${error.message}`, base, { cause: error });
         throw error;
       }
       base = 0; // offsets inside decompressed data are relative to it
@@ -131,7 +132,8 @@ export class RecordBatch {
       const length = readInt(at, data.length, 'record length');
       const start = varint.offset;
       const end = start + length;
-      if (length < MIN_RECORD_BYTES - 1 || end > data.length) fail(`record ${index} claims ${length} bytes, ${data.length - start} are left`, base + at);
+      if (length < MIN_RECORD_BYTES - 1 || end > data.length)
+        fail(`record ${index} claims ${length} bytes, ${data.length - start} are left`, base + at);
       let cursor = start + 1; // attributes: unused
       const timestampDelta = readInt(cursor, end, 'timestamp delta');
       cursor = varint.offset;
@@ -141,7 +143,8 @@ export class RecordBatch {
       const value = readBytes(varint.offset, end, 'value');
       const headerCount = readInt(varint.offset, end, 'header count');
       cursor = varint.offset;
-      if (headerCount < 0 || headerCount * 2 > end - cursor) fail(`record ${index} claims ${headerCount} headers in ${end - cursor} bytes`, base + cursor);
+      if (headerCount < 0 || headerCount * 2 > end - cursor)
+        fail(`record ${index} claims ${headerCount} headers in ${end - cursor} bytes`, base + cursor);
       const headers: ParsedHeader[] = [];
       for (let h = 0; h < headerCount; h++) {
         const headerKey = readBytes(cursor, end, 'header key');
@@ -174,7 +177,8 @@ export function parseRecordBatches(data: Buffer, options: ParseOptions = {}): Re
     }
     const batchLength = data.readInt32BE(at + OFFSETS.batchLength);
     const size = batchLength + 12;
-    if (batchLength < BATCH_HEADER_SIZE - 12) throw new CorruptRecordError(`batch length ${batchLength} is shorter than a batch header`, at + OFFSETS.batchLength);
+    if (batchLength < BATCH_HEADER_SIZE - 12)
+      throw new CorruptRecordError(`batch length ${batchLength} is shorter than a batch header`, at + OFFSETS.batchLength);
     if (size > left) {
       if (options.ignoreTruncatedTail) break;
       throw new CorruptRecordError(`the batch claims ${size} bytes, but only ${left} are left`, at + OFFSETS.batchLength);
@@ -185,7 +189,10 @@ export function parseRecordBatches(data: Buffer, options: ParseOptions = {}): Re
     const stored = bytes.readUInt32BE(OFFSETS.crc);
     const computed = crc32c(bytes.subarray(CRC_START));
     if (stored !== computed) {
-      throw new CorruptRecordError(`CRC-32C mismatch: the batch says ${stored.toString(16).padStart(8, '0')}, its bytes give ${computed.toString(16).padStart(8, '0')}`, at + OFFSETS.crc);
+      throw new CorruptRecordError(
+        `CRC-32C mismatch: the batch says ${stored.toString(16).padStart(8, '0')}, its bytes give ${computed.toString(16).padStart(8, '0')}`,
+        at + OFFSETS.crc,
+      );
     }
     batches.push(new RecordBatch(bytes, at, maxDecompressed));
     at += size;

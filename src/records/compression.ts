@@ -194,10 +194,7 @@ function zstdCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !Number.isInteger(level)) {
     throw new RangeError(`zstd level must be an integer, got ${level}`);
   }
-  return zstdCompressSync(
-    data,
-    level === undefined ? undefined : { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } },
-  );
+  return zstdCompressSync(data, level === undefined ? undefined : { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } });
 }
 
 function zstdDecompress(input: Buffer, maxOutputBytes: number): Buffer {
@@ -832,7 +829,10 @@ function lz4Decompress(input: Buffer, maxOutputBytes: number): Buffer {
         if (limit === maxOutputBytes && limit < blockLimit && frame.contentSize === undefined) {
           throw tooLarge('lz4', maxOutputBytes);
         }
-        throw corrupt('lz4', frame.contentSize === undefined ? 'block longer than the maximum block size' : 'more content than the frame declares');
+        throw corrupt(
+          'lz4',
+          frame.contentSize === undefined ? 'block longer than the maximum block size' : 'more content than the frame declares',
+        );
       }
       d = end;
     }

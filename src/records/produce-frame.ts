@@ -1,6 +1,6 @@
 import { Produce } from '../protocol/generated/index.js';
 import { uvarintSize } from '../protocol/primitives/index.js';
-import { defaultBufferPool, type BufferPool } from './buffer-pool.js';
+import { type BufferPool, defaultBufferPool } from './buffer-pool.js';
 
 /**
  * The Produce request, hand-written for the hot path: the request's own fields go into one
@@ -49,7 +49,13 @@ function stringSize(bytes: number, compact: boolean): number {
   return (compact ? uvarintSize(bytes + 1) : 2) + bytes;
 }
 
-export function encodeProduceFrame(version: number, correlationId: number, clientId: string | null, request: ProduceRequestParts, pool: BufferPool = defaultBufferPool): ProduceFrame {
+export function encodeProduceFrame(
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  request: ProduceRequestParts,
+  pool: BufferPool = defaultBufferPool,
+): ProduceFrame {
   Produce.request.checkVersion(version);
   const flexible = version >= FIRST_FLEXIBLE;
   const byId = version >= FIRST_TOPIC_ID;

@@ -1,4 +1,4 @@
-import { CRC_START, OFFSETS, type BuiltBatch } from './batch-builder.js';
+import { type BuiltBatch, CRC_START, OFFSETS } from './batch-builder.js';
 import { crc32c } from './crc32c.js';
 
 /**

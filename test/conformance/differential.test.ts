@@ -15,13 +15,18 @@ afterAll(async () => {
 });
 
 describe('byte-for-byte against the reference implementation', () => {
-  test.each(allMessages().map((entry) => [entry.spec.name, entry] as const))('%s: every version, 50 seeded messages each', async (_name, entry) => {
-    const results = await Promise.all(
-      versionsOf(entry.spec).map((version) => compareVersion(oracle, entry, version, MESSAGES_PER_VERSION, hashSeed(`${entry.spec.name}:${version}`))),
-    );
-    for (const result of results) {
-      expect(result.tried).toBe(MESSAGES_PER_VERSION);
-      expect(result.identical, `${result.message} v${result.version}: ${result.firstDifference}`).toBe(result.tried);
-    }
-  });
+  test.each(allMessages().map((entry) => [entry.spec.name, entry] as const))(
+    '%s: every version, 50 seeded messages each',
+    async (_name, entry) => {
+      const results = await Promise.all(
+        versionsOf(entry.spec).map((version) =>
+          compareVersion(oracle, entry, version, MESSAGES_PER_VERSION, hashSeed(`${entry.spec.name}:${version}`)),
+        ),
+      );
+      for (const result of results) {
+        expect(result.tried).toBe(MESSAGES_PER_VERSION);
+        expect(result.identical, `${result.message} v${result.version}: ${result.firstDifference}`).toBe(result.tried);
+      }
+    },
+  );
 });

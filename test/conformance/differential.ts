@@ -1,5 +1,16 @@
 import { isDeepStrictEqual } from 'node:util';
-import { allMessages, fromReferenceJson, maskRecords, projectToVersion, randomMessage, toJsonText, toReferenceJson, versionsOf, type Message, type MessageUnderTest } from '../support/messages.js';
+import {
+  allMessages,
+  fromReferenceJson,
+  type Message,
+  type MessageUnderTest,
+  maskRecords,
+  projectToVersion,
+  randomMessage,
+  toJsonText,
+  toReferenceJson,
+  versionsOf,
+} from '../support/messages.js';
 import { Random } from '../support/random.js';
 import type { ReferenceOracle } from './oracle.js';
 
@@ -22,12 +33,20 @@ function firstByteDifference(ours: Buffer, theirs: Buffer): string {
 }
 
 /** Checks one message and version: `count` seeded random messages, encode and decode against the reference. */
-export async function compareVersion(oracle: ReferenceOracle, { spec, codec }: MessageUnderTest, version: number, count: number, seed: number): Promise<VersionResult> {
+export async function compareVersion(
+  oracle: ReferenceOracle,
+  { spec, codec }: MessageUnderTest,
+  version: number,
+  count: number,
+  seed: number,
+): Promise<VersionResult> {
   const random = new Random(seed);
   const result: VersionResult = { message: spec.name, version, tried: 0, identical: 0 };
   const note = (difference: string) => (result.firstDifference ??= difference);
   const messages = Array.from({ length: count }, () => randomMessage(spec, version, random));
-  const answers = await Promise.all(messages.map((message) => oracle.ask(spec.name, version, toJsonText(toReferenceJson(spec, version, message)))));
+  const answers = await Promise.all(
+    messages.map((message) => oracle.ask(spec.name, version, toJsonText(toReferenceJson(spec, version, message)))),
+  );
   messages.forEach((message, index) => {
     result.tried++;
     const answer = answers[index];
@@ -79,7 +98,9 @@ export async function runDifferential(oracle: ReferenceOracle, perVersion: numbe
   const results: VersionResult[] = [];
   for (const entry of allMessages()) {
     const batch = await Promise.all(
-      versionsOf(entry.spec).map((version) => compareVersion(oracle, entry, version, perVersion, hashSeed(`${entry.spec.name}:${version}`))),
+      versionsOf(entry.spec).map((version) =>
+        compareVersion(oracle, entry, version, perVersion, hashSeed(`${entry.spec.name}:${version}`)),
+      ),
     );
     results.push(...batch);
   }

@@ -6,10 +6,31 @@ import { DEFAULT_KAFKA_VERSION } from '../../src/embedded/versions.js';
 import { schemas } from '../support/messages.js';
 
 const REQUIRED_APIS = [
-  'ApiVersions', 'Metadata', 'Produce', 'Fetch', 'ListOffsets', 'FindCoordinator', 'InitProducerId', 'AddPartitionsToTxn',
-  'AddOffsetsToTxn', 'EndTxn', 'TxnOffsetCommit', 'CreateTopics', 'DeleteTopics', 'CreatePartitions', 'DescribeConfigs',
-  'DescribeCluster', 'DescribeProducers', 'SaslHandshake', 'SaslAuthenticate', 'OffsetCommit', 'OffsetFetch', 'JoinGroup',
-  'SyncGroup', 'Heartbeat', 'LeaveGroup',
+  'ApiVersions',
+  'Metadata',
+  'Produce',
+  'Fetch',
+  'ListOffsets',
+  'FindCoordinator',
+  'InitProducerId',
+  'AddPartitionsToTxn',
+  'AddOffsetsToTxn',
+  'EndTxn',
+  'TxnOffsetCommit',
+  'CreateTopics',
+  'DeleteTopics',
+  'CreatePartitions',
+  'DescribeConfigs',
+  'DescribeCluster',
+  'DescribeProducers',
+  'SaslHandshake',
+  'SaslAuthenticate',
+  'OffsetCommit',
+  'OffsetFetch',
+  'JoinGroup',
+  'SyncGroup',
+  'Heartbeat',
+  'LeaveGroup',
 ];
 
 let specDir: string;
@@ -19,7 +40,11 @@ beforeAll(async () => {
 
 describe('drift against the official specs of the kafka-clients jar', () => {
   test('every required API is covered', () => {
-    expect(schemas().apis.map((api) => api.name).sort()).toEqual([...REQUIRED_APIS].sort());
+    expect(
+      schemas()
+        .apis.map((api) => api.name)
+        .sort(),
+    ).toEqual([...REQUIRED_APIS].sort());
   });
 
   test('our schemas match the official specs at every stable version', () => {
@@ -29,7 +54,9 @@ describe('drift against the official specs of the kafka-clients jar', () => {
   });
 
   test('a changed schema is caught with API, version, field path, ours and theirs', () => {
-    const altered = loadSchemas(new URL('../../protocol-schemas/', import.meta.url).pathname).apis.find((api) => api.name === 'Produce')!.request;
+    const altered = loadSchemas(new URL('../../protocol-schemas/', import.meta.url).pathname).apis.find(
+      (api) => api.name === 'Produce',
+    )!.request;
     const partition = altered.structs.find((struct) => struct.name === 'PartitionProduceData')!;
     const index = partition.fields.find((field) => field.name === 'index')!;
     index.typeText = 'int64';
@@ -44,7 +71,9 @@ describe('drift against the official specs of the kafka-clients jar', () => {
   });
 
   test('a missing field is reported by position and path', () => {
-    const altered = loadSchemas(new URL('../../protocol-schemas/', import.meta.url).pathname).apis.find((api) => api.name === 'Metadata')!.response;
+    const altered = loadSchemas(new URL('../../protocol-schemas/', import.meta.url).pathname).apis.find(
+      (api) => api.name === 'Metadata',
+    )!.response;
     altered.root.fields = altered.root.fields.filter((field) => field.name !== 'clusterId');
     const differences = compareMessage(altered, readOfficialSpec(specDir, 'MetadataResponse'));
     expect(differences.some((difference) => /^MetadataResponse v2: field #\d+: ours .* vs theirs clusterId$/.test(difference))).toBe(true);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -29,7 +29,9 @@ function compile(kafkaVersion: string, classpath: string, libDir: string): strin
   const javacPath = existsSync(javac) ? javac : 'javac';
   const result = spawnSync(javacPath, ['-cp', classpath, '-d', out, SOURCE], { encoding: 'utf8', timeout: 120_000 });
   if (result.status !== 0) {
-    throw new Error(`javac could not compile the reference oracle against Kafka ${kafkaVersion} (a JDK with javac is needed): ${result.error?.message ?? result.stderr}`);
+    throw new Error(
+      `javac could not compile the reference oracle against Kafka ${kafkaVersion} (a JDK with javac is needed): ${result.error?.message ?? result.stderr}`,
+    );
   }
   writeFileSync(join(out, 'source.sha256'), `${digest}\n`);
   return out;

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { checkDrift } from '../../codegen/drift.js';
 import { officialSpecDir } from '../../codegen/official-specs.js';
 import { DEFAULT_KAFKA_VERSION } from '../../src/embedded/versions.js';
+import { schemas } from '../support/messages.js';
 import { runDifferential, type VersionResult } from './differential.js';
 import { ReferenceOracle } from './oracle.js';
-import { schemas } from '../support/messages.js';
 
 const MESSAGES_PER_VERSION = Number(process.env.CONFORMANCE_MESSAGES ?? 50);
 const REPORT = fileURLToPath(new URL('../../conformance-report.json', import.meta.url));
@@ -26,7 +26,9 @@ async function main(): Promise<number> {
   const kafkaVersion = process.env.KAFKA_WIRE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
   const set = schemas();
   const drift = checkDrift(set, await officialSpecDir(kafkaVersion));
-  console.log(`drift: ${drift.messages} messages, ${drift.versionsCompared} message versions compared with the Kafka ${kafkaVersion} specs, ${drift.differences.length} differences`);
+  console.log(
+    `drift: ${drift.messages} messages, ${drift.versionsCompared} message versions compared with the Kafka ${kafkaVersion} specs, ${drift.differences.length} differences`,
+  );
   for (const difference of drift.differences) console.log(`  ${difference}`);
 
   const oracle = await ReferenceOracle.start(kafkaVersion);
@@ -64,7 +66,12 @@ async function main(): Promise<number> {
       {
         kafkaVersion,
         messagesPerVersion: MESSAGES_PER_VERSION,
-        summary: { apiVersionsIdentical: all.length - failed.length, failed: failed.length, messages: differential.messages, driftDifferences: drift.differences.length },
+        summary: {
+          apiVersionsIdentical: all.length - failed.length,
+          failed: failed.length,
+          messages: differential.messages,
+          driftDifferences: drift.differences.length,
+        },
         driftWholeMessage: wholeMessageDrift,
         apiVersions: all,
       },
@@ -74,10 +81,13 @@ async function main(): Promise<number> {
   );
   for (const entry of failed) {
     for (const [message, part] of Object.entries(entry.parts)) {
-      if (part.firstDifference) console.log(`  ${message} v${entry.version}: ${part.identical}/${part.tried} identical; first difference: ${part.firstDifference}`);
+      if (part.firstDifference)
+        console.log(`  ${message} v${entry.version}: ${part.identical}/${part.tried} identical; first difference: ${part.firstDifference}`);
     }
   }
-  console.log(`conformance: ${all.length - failed.length} api-versions byte-identical, ${failed.length + wholeMessageDrift.length} failed, ${differential.messages} messages`);
+  console.log(
+    `conformance: ${all.length - failed.length} api-versions byte-identical, ${failed.length + wholeMessageDrift.length} failed, ${differential.messages} messages`,
+  );
   console.log(`report: ${REPORT}`);
   return failed.length + wholeMessageDrift.length === 0 ? 0 : 1;
 }

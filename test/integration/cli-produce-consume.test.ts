@@ -26,7 +26,10 @@ test('kafka-wire produce (console and load mode) and consume', { timeout: 300_00
 
   const consumed = cli(['consume', topic, '--from-beginning', '--until-end']);
   expect(consumed.status, consumed.stderr).toBe(0);
-  const rows = consumed.stdout.trimEnd().split('\n').map((line) => line.split('\t'));
+  const rows = consumed.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split('\t'));
   expect(rows).toHaveLength(100);
   for (const row of rows) {
     expect(row).toHaveLength(4);
@@ -44,12 +47,17 @@ test('kafka-wire produce (console and load mode) and consume', { timeout: 300_00
   // Load mode: synthetic records with a throughput and latency summary.
   const load = cli(['produce', topic, '--count', '20000', '--size', '100']);
   expect(load.status, load.stderr).toBe(0);
-  expect(load.stdout).toMatch(/20,000 records \(2\.0 MB\) in [\d.]+ s: [\d,]+ records\/s, [\d.]+ MB\/s; latency p50 [\d.]+ ms, p99 [\d.]+ ms/);
+  expect(load.stdout).toMatch(
+    /20,000 records \(2\.0 MB\) in [\d.]+ s: [\d,]+ records\/s, [\d.]+ MB\/s; latency p50 [\d.]+ ms, p99 [\d.]+ ms/,
+  );
 
   // A slice of one partition: offsets 5, 6, 7 of partition 0.
   const slice = cli(['consume', topic, '--partition', '0', '--offset', '5', '--max', '3', '--until-end']);
   expect(slice.status, slice.stderr).toBe(0);
-  const sliceRows = slice.stdout.trimEnd().split('\n').map((line) => line.split('\t'));
+  const sliceRows = slice.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split('\t'));
   expect(sliceRows.map(([partition, offset]) => `${partition}/${offset}`)).toEqual(['0/5', '0/6', '0/7']);
 
   // Usage errors exit 2; Kafka errors exit 1 with the message.

@@ -8,13 +8,19 @@ const CLI = fileURLToPath(new URL('../../bin/kafka-wire.js', import.meta.url));
 const kafka = testKafka();
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, 'topics', ...args, '--bootstrap', kafka.bootstrap], { encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [CLI, 'topics', ...args, '--bootstrap', kafka.bootstrap], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 test('kafka-wire topics: create, describe, grow, list, delete, and errors on stderr', () => {
   const topic = uniqueTopic('cli');
-  expect(cli('create', topic, '--partitions', '2', '--config', 'retention.ms=60000')).toMatchObject({ status: 0, stdout: `created topic ${topic}\n` });
+  expect(cli('create', topic, '--partitions', '2', '--config', 'retention.ms=60000')).toMatchObject({
+    status: 0,
+    stdout: `created topic ${topic}\n`,
+  });
   const described = cli('describe', topic);
   expect(described.status, described.stderr).toBe(0);
   expect(described.stdout).toMatch(new RegExp(`^topic ${topic}  id \\S{22}  partitions 2\\n  partition 0  leader \\d+`));

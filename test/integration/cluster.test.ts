@@ -25,7 +25,9 @@ afterAll(() => cluster?.close());
 describe('bootstrap', () => {
   test('unreachable addresses fail within a bound, naming every address and why', async () => {
     const started = Date.now();
-    const error = await Cluster.connect({ bootstrap: '127.0.0.1:1,127.0.0.1:9', connectTimeoutMs: 2000 }).catch((caught: unknown) => caught);
+    const error = await Cluster.connect({ bootstrap: '127.0.0.1:1,127.0.0.1:9', connectTimeoutMs: 2000 }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ConnectionError);
     expect(String(error)).toContain('tried 2 addresses');
     expect(String(error)).toMatch(/127\.0\.0\.1:1: could not connect: ECONNREFUSED/);
@@ -55,7 +57,11 @@ describe('admin', () => {
 
     expect((await admin.listTopics()).includes(topic)).toBe(true);
     const offsets = await admin.listOffsets(topic, 'latest');
-    expect(offsets.map((offset) => [offset.partition, offset.offset])).toEqual([[0, 0n], [1, 0n], [2, 0n]]);
+    expect(offsets.map((offset) => [offset.partition, offset.offset])).toEqual([
+      [0, 0n],
+      [1, 0n],
+      [2, 0n],
+    ]);
     expect((await admin.listOffsets(topic, 'earliest')).every((offset) => offset.offset === 0n)).toBe(true);
 
     await admin.createPartitions(topic, 5);
@@ -94,16 +100,29 @@ describe('metadata cache', () => {
     // Another client grows the topic: Kafka's own TopicCommand where we have it, else a second kafka-wire client.
     const grownAt = Date.now();
     if (kafka.source === 'embedded' && kafka.kafkaVersion) {
-      const result = runKafkaTool(kafka.kafkaVersion, 'org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', kafka.bootstrap, '--alter', '--topic', topic, '--partitions', '6']);
+      const result = runKafkaTool(kafka.kafkaVersion, 'org.apache.kafka.tools.TopicCommand', [
+        '--bootstrap-server',
+        kafka.bootstrap,
+        '--alter',
+        '--topic',
+        topic,
+        '--partitions',
+        '6',
+      ]);
       expect(result.status, result.output).toBe(0);
     } else {
       const other = await Cluster.connect({ bootstrap: kafka.bootstrap });
       await new Admin(other).createPartitions(topic, 6).finally(() => other.close());
     }
-    await Promise.race([told, new Promise((_, reject) => setTimeout(() => reject(new Error('no partition-count change within 10 s')), 10_000))]);
+    await Promise.race([
+      told,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no partition-count change within 10 s')), 10_000)),
+    ]);
     expect(changes[0]).toEqual({ topic, previous: 3, current: 6 });
     expect(cluster.metadata.topics.get(topic)?.partitions).toHaveLength(6);
-    console.log(`[metadata] partition growth 3 → 6 seen ${Date.now() - grownAt} ms after the other client's change returned (refresh interval 1000 ms)`);
+    console.log(
+      `[metadata] partition growth 3 → 6 seen ${Date.now() - grownAt} ms after the other client's change returned (refresh interval 1000 ms)`,
+    );
   });
 
   test('a storm of leadership errors costs one metadata request', async () => {
@@ -132,12 +151,23 @@ describe('one connection', () => {
       const started = Date.now();
       const answers = await Promise.all(
         Array.from({ length: count }, (_, i) =>
-          connection.request(Metadata, Metadata.request.create({ topics: [{ name: `kw-absent-${i}`, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: false })),
+          connection.request(
+            Metadata,
+            Metadata.request.create({
+              topics: [{ name: `kw-absent-${i}`, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }],
+              allowAutoTopicCreation: false,
+            }),
+          ),
         ),
       );
       let matched = 0;
       answers.forEach((answer, i) => {
-        if (answer.topics.length === 1 && answer.topics[0]!.name === `kw-absent-${i}` && answer.topics[0]!.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) matched++;
+        if (
+          answer.topics.length === 1 &&
+          answer.topics[0]!.name === `kw-absent-${i}` &&
+          answer.topics[0]!.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        )
+          matched++;
       });
       expect(matched).toBe(count);
       expect(connection.inFlight).toBe(0);
@@ -166,7 +196,9 @@ describe('connection pool', () => {
       const nodeId = [...idle.metadata.brokers.keys()][0]!;
       const first = await idle.connectionTo(nodeId);
       const closed = new Promise<string>((resolve) => first.onClose((error) => resolve(error.message)));
-      expect(await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000))])).toMatch(/closed after 1 s idle/);
+      expect(await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000))])).toMatch(
+        /closed after 1 s idle/,
+      );
       const second = await idle.connectionTo(nodeId);
       expect(second).not.toBe(first);
       expect(second.isOpen).toBe(true);

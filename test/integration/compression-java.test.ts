@@ -35,29 +35,62 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('compression
     let sent = 0;
     while (sent < COUNT) {
       const builder = new RecordBatchBuilder({ compression: codec }, 16_384);
-      while (sent < COUNT && builder.tryAppend({ key: Buffer.from(`k${sent}`), value: Buffer.from(value(codec, sent)), timestamp: Date.now() })) sent++;
+      while (
+        sent < COUNT &&
+        builder.tryAppend({ key: Buffer.from(`k${sent}`), value: Buffer.from(value(codec, sent)), timestamp: Date.now() })
+      )
+        sent++;
       await produceBatch(cluster, topic, 0, builder.build());
     }
     const stored = await fetchBatches(cluster, topic, 0);
     expect(new Set(stored.map((batch) => batch.compression))).toEqual(new Set([codec]));
 
     const result = runKafkaTool(version, 'org.apache.kafka.tools.consumer.ConsoleConsumer', [
-      '--bootstrap-server', kafka.bootstrap, '--topic', topic, '--from-beginning', '--max-messages', String(COUNT),
-      '--timeout-ms', '30000', '--property', 'print.key=true', '--property', 'key.separator=|',
+      '--bootstrap-server',
+      kafka.bootstrap,
+      '--topic',
+      topic,
+      '--from-beginning',
+      '--max-messages',
+      String(COUNT),
+      '--timeout-ms',
+      '30000',
+      '--property',
+      'print.key=true',
+      '--property',
+      'key.separator=|',
     ]);
     const lines = result.output.split('\n').filter((line) => /^k\d+\|/.test(line));
     expect(lines, result.output.slice(-2000)).toHaveLength(COUNT);
-    lines.forEach((line, i) => expect(line).toBe(`k${i}|${value(codec, i)}`));
+    lines.forEach((line, i) => {
+      expect(line).toBe(`k${i}|${value(codec, i)}`);
+    });
   });
 
   test.each(CODECS)('%s: batches the Java console producer compresses are read by kafka-wire', async (codec) => {
     const topic = uniqueTopic(`in-${codec}`);
     await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
     const input = Array.from({ length: COUNT }, (_, i) => `k${i}|${value(codec, i)}`).join('\n');
-    const result = runKafkaTool(version, consoleProducer, [
-      '--bootstrap-server', kafka.bootstrap, '--topic', topic, '--compression-codec', codec,
-      '--property', 'parse.key=true', '--property', 'key.separator=|', '--batch-size', '16384',
-    ], 120_000, input);
+    const result = runKafkaTool(
+      version,
+      consoleProducer,
+      [
+        '--bootstrap-server',
+        kafka.bootstrap,
+        '--topic',
+        topic,
+        '--compression-codec',
+        codec,
+        '--property',
+        'parse.key=true',
+        '--property',
+        'key.separator=|',
+        '--batch-size',
+        '16384',
+      ],
+      120_000,
+      input,
+    );
     expect(result.status, result.output.slice(-2000)).toBe(0);
 
     const batches = await fetchBatches(cluster, topic, 0);

@@ -40,7 +40,11 @@ describe.skipIf(testKafka().source !== 'embedded')('embedded broker CLI', () => 
       expect(started.status, started.stderr).toBe(0);
 
       const running = status(name);
-      expect(running.nodes.map((node) => [node.id, node.running])).toEqual([[1, true], [2, true], [3, true]]);
+      expect(running.nodes.map((node) => [node.id, node.running])).toEqual([
+        [1, true],
+        [2, true],
+        [3, true],
+      ]);
       expect(running.bootstrap.plaintext.split(',')).toHaveLength(3);
       expect(running.bootstrap.saslPlaintext.split(',')).toHaveLength(3);
       expect(running.bootstrap.ssl.split(',')).toHaveLength(3);

@@ -2,9 +2,9 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
+import { readPartition } from '../../src/consumer/partition-reader.js';
 import { bootstrapFor, killNode, restartNode, startCluster, stopCluster } from '../../src/embedded/cluster.js';
 import { clusterDir } from '../../src/embedded/paths.js';
-import { readPartition } from '../../src/consumer/partition-reader.js';
 import { DeliveryTimeoutError } from '../../src/producer/errors.js';
 import { Producer } from '../../src/producer/producer.js';
 import { ApiVersions } from '../../src/protocol/generated/index.js';
@@ -80,13 +80,21 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
       if (!reconnected) await sleep(200);
     }
     expect(reconnected).toBe(true);
-    console.log(`[faults] leader of ${topic}-0 moved ${oldLeader} → ${newLeader}; the cache knew ${learnedAfterMs} ms after kill -9; the pool reconnected ${Date.now() - restartedAt} ms after the node was back`);
+    console.log(
+      `[faults] leader of ${topic}-0 moved ${oldLeader} → ${newLeader}; the cache knew ${learnedAfterMs} ms after kill -9; the pool reconnected ${Date.now() - restartedAt} ms after the node was back`,
+    );
   });
 
   test('200,000 records while partition leaders are killed -9 twice and restarted: no loss, no duplicates, order kept, every send settled', async () => {
     const topic = uniqueTopic('chaos');
     await new Admin(cluster).createTopics([{ name: topic, partitions: 3, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
-    const producer = new Producer({ bootstrap, acks: 'all', idempotent: true, deliveryTimeoutMs: 120_000, reconnectBackoff: { initialMs: 100, maxMs: 1000 } });
+    const producer = new Producer({
+      bootstrap,
+      acks: 'all',
+      idempotent: true,
+      deliveryTimeoutMs: 120_000,
+      reconnectBackoff: { initialMs: 100, maxMs: 1000 },
+    });
     const count = 200_000;
     const chaos = (async () => {
       for (let round = 0; round < 2; round++) {
@@ -99,7 +107,12 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
       }
     })();
     // Spread the run over the chaos rounds rather than finishing before the first kill.
-    const { failed } = await sendWindowed(count, 20_000, (i) => producer.send({ topic, key: `key-${i % 500}`, value: `record-${i}` }), (i) => (i % 2000 === 1999 ? sleep(100).then(() => undefined) : undefined));
+    const { failed } = await sendWindowed(
+      count,
+      20_000,
+      (i) => producer.send({ topic, key: `key-${i % 500}`, value: `record-${i}` }),
+      (i) => (i % 2000 === 1999 ? sleep(100).then(() => undefined) : undefined),
+    );
     await chaos;
     await producer.close();
     expect(failed.slice(0, 3).map(String)).toEqual([]);
@@ -119,7 +132,9 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
       }
     }
     const missing = seen.reduce((sum, value) => sum + (value ? 0 : 1), 0);
-    console.log(`[faults] chaos: ${count} sent with two leader kills; ${producer.metrics.recordsRetried} record retries; ${missing} missing, ${duplicates} duplicated, ${orderViolations} out of order`);
+    console.log(
+      `[faults] chaos: ${count} sent with two leader kills; ${producer.metrics.recordsRetried} record retries; ${missing} missing, ${duplicates} duplicated, ${orderViolations} out of order`,
+    );
     expect(missing).toBe(0);
     expect(duplicates).toBe(0);
     expect(orderViolations).toBe(0);
@@ -141,7 +156,9 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
       expect(error).toBeInstanceOf(DeliveryTimeoutError);
       expect(elapsed).toBeGreaterThanOrEqual(2900);
       expect(elapsed).toBeLessThan(4000);
-      console.log(`[faults] every broker down: send() rejected after ${elapsed} ms (deliveryTimeoutMs 3000): ${String(error).slice(0, 140)}`);
+      console.log(
+        `[faults] every broker down: send() rejected after ${elapsed} ms (deliveryTimeoutMs 3000): ${String(error).slice(0, 140)}`,
+      );
       await producer.close(1000);
     }
   });

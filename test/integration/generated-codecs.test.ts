@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseBootstrap, type BrokerAddress } from '../../src/connection/bootstrap.js';
+import { type BrokerAddress, parseBootstrap } from '../../src/connection/bootstrap.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frame.js';
 import {
   API_DEFINITIONS,
   ApiVersions,
+  type ApiVersionsResponse,
   CreateTopics,
+  type CreateTopicsResponseCreatableTopicResult,
   DeleteTopics,
   Metadata,
-  type ApiVersionsResponse,
-  type CreateTopicsResponseCreatableTopicResult,
   type MetadataResponse,
   type MetadataResponseTopic,
 } from '../../src/protocol/generated/index.js';
@@ -65,7 +65,10 @@ describe('generated codecs against a real broker', () => {
     const broker = brokerApis.get(api.apiKey);
     if (!broker) throw new Error(`the broker does not list ${api.name} (key ${api.apiKey})`);
     const version = highestCommon(broker, codecRange(api));
-    if (version === undefined) throw new Error(`no common ${api.name} version: broker ${broker.minVersion}-${broker.maxVersion}, ours ${api.request.minVersion}-${api.request.maxVersion}`);
+    if (version === undefined)
+      throw new Error(
+        `no common ${api.name} version: broker ${broker.minVersion}-${broker.maxVersion}, ours ${api.request.minVersion}-${api.request.maxVersion}`,
+      );
     return version;
   }
 
@@ -115,7 +118,11 @@ describe('generated codecs against a real broker', () => {
     expect(probe.body.errorCode).toBe(0);
     const ranges = new Map(probe.body.apiKeys.map((api) => [api.apiKey, { minVersion: api.minVersion, maxVersion: api.maxVersion }]));
     const version = highestCommon(ranges.get(API_VERSIONS)!, codecRange(ApiVersions as ApiDefinition))!;
-    const { body } = await connection.request(ApiVersions, version, ApiVersions.request.create({ clientSoftwareName: 'kafka-wire', clientSoftwareVersion: '0.1.0' }));
+    const { body } = await connection.request(
+      ApiVersions,
+      version,
+      ApiVersions.request.create({ clientSoftwareName: 'kafka-wire', clientSoftwareVersion: '0.1.0' }),
+    );
     expect(body.errorCode).toBe(0);
     brokerApis = new Map(body.apiKeys.map((api) => [api.apiKey, { minVersion: api.minVersion, maxVersion: api.maxVersion }]));
   });
@@ -125,7 +132,8 @@ describe('generated codecs against a real broker', () => {
       // Leave nothing behind on a shared (KAFKA_BOOTSTRAP) cluster; best effort, the assertions are done.
       if (creation && brokerApis) {
         const version = negotiated(DeleteTopics as ApiDefinition);
-        const body = version >= 6 ? { topics: [{ name: topic, topicId: ZERO_UUID }], timeoutMs: 10_000 } : { topicNames: [topic], timeoutMs: 10_000 };
+        const body =
+          version >= 6 ? { topics: [{ name: topic, topicId: ZERO_UUID }], timeoutMs: 10_000 } : { topicNames: [topic], timeoutMs: 10_000 };
         await connection.request(DeleteTopics, version, DeleteTopics.request.create(body));
       }
     } catch (error) {
@@ -203,13 +211,20 @@ describe('generated codecs against a real broker', () => {
 
     // Whatever the version, the broker describes the same APIs.
     expect(answers.length).toBeGreaterThan(0);
-    const keys = (response: ApiVersionsResponse) => response.apiKeys.map((api) => `${api.apiKey}:${api.minVersion}-${api.maxVersion}`).sort();
+    const keys = (response: ApiVersionsResponse) =>
+      response.apiKeys.map((api) => `${api.apiKey}:${api.minVersion}-${api.maxVersion}`).sort();
     for (const answer of answers) expect(keys(answer)).toEqual(keys(answers[0]!));
   });
 
   test('an ApiVersions version beyond any broker is answered in v0 with UNSUPPORTED_VERSION and decodes', async () => {
     const correlationId = connection.correlationId();
-    const frame = encodeRequest(ApiVersions, 4, correlationId, 'kafka-wire-test', ApiVersions.request.create({ clientSoftwareName: 'kafka-wire', clientSoftwareVersion: '0.1.0' }));
+    const frame = encodeRequest(
+      ApiVersions,
+      4,
+      correlationId,
+      'kafka-wire-test',
+      ApiVersions.request.create({ clientSoftwareName: 'kafka-wire', clientSoftwareVersion: '0.1.0' }),
+    );
     // Size (4 bytes), then the header: apiKey int16, apiVersion int16. Claim a version no broker has.
     expect(frame.readInt16BE(4)).toBe(API_VERSIONS);
     expect(frame.readInt16BE(6)).toBe(4);
@@ -233,12 +248,17 @@ describe('generated codecs against a real broker', () => {
     const missing: string[] = [];
     for (const [key, api] of API_DEFINITIONS) {
       expect(api.apiKey).toBe(key);
-      expect([api.response.minVersion, api.response.maxVersion], `${api.name} response range`).toEqual([api.request.minVersion, api.request.maxVersion]);
+      expect([api.response.minVersion, api.response.maxVersion], `${api.name} response range`).toEqual([
+        api.request.minVersion,
+        api.request.maxVersion,
+      ]);
       const broker = brokerApis.get(key);
       const version = broker ? highestCommon(broker, codecRange(api)) : undefined;
       if (version === undefined) missing.push(api.name);
       rows.push(
-        `${api.name.padEnd(20)} ${String(key).padStart(3)}  broker ${broker ? `${broker.minVersion}-${broker.maxVersion}` : 'none'}`.padEnd(38) +
+        `${api.name.padEnd(20)} ${String(key).padStart(3)}  broker ${broker ? `${broker.minVersion}-${broker.maxVersion}` : 'none'}`.padEnd(
+          38,
+        ) +
           `ours ${api.request.minVersion}-${api.request.maxVersion}`.padEnd(11) +
           `-> ${version === undefined ? 'NONE' : `v${version}${api.request.isFlexible(version) ? ' (flexible)' : ''}`}`,
       );
@@ -288,7 +308,11 @@ describe('generated codecs against a real broker', () => {
     for (;;) {
       response = await metadataFor(version, [topic]);
       described = response.topics.find((t) => t.name === topic);
-      const ready = described !== undefined && described.errorCode === 0 && described.partitions.length === 3 && described.partitions.every((p) => p.leaderId >= 0);
+      const ready =
+        described !== undefined &&
+        described.errorCode === 0 &&
+        described.partitions.length === 3 &&
+        described.partitions.every((p) => p.leaderId >= 0);
       if (ready || Date.now() > deadline) break;
       await sleep(250);
     }

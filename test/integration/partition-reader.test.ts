@@ -3,10 +3,20 @@ import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
 import { Connection } from '../../src/connection/connection.js';
 import { ConnectionError } from '../../src/connection/errors.js';
-import { PartitionReader, readPartition, type ConsumedRecord, type PartitionReaderOptions } from '../../src/consumer/partition-reader.js';
-import { AddPartitionsToTxn, EndTxn, Fetch, FindCoordinator, InitProducerId, ListOffsets, Produce, type FetchRequest, type FetchResponse } from '../../src/protocol/generated/index.js';
+import { type ConsumedRecord, PartitionReader, type PartitionReaderOptions, readPartition } from '../../src/consumer/partition-reader.js';
+import {
+  AddPartitionsToTxn,
+  EndTxn,
+  Fetch,
+  type FetchRequest,
+  type FetchResponse,
+  FindCoordinator,
+  InitProducerId,
+  ListOffsets,
+  Produce,
+} from '../../src/protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
-import { RecordBatchBuilder, type BatchSettings, type RecordInput } from '../../src/records/batch-builder.js';
+import { type BatchSettings, RecordBatchBuilder, type RecordInput } from '../../src/records/batch-builder.js';
 import type { CompressionName } from '../../src/records/compression.js';
 import { encodeProduceFrame } from '../../src/records/produce-frame.js';
 import { testKafka } from '../helpers/kafka.js';
@@ -37,7 +47,13 @@ function record(label: string, i: number): Written {
   return {
     key: i % 7 === 3 ? null : Buffer.from(`${label}-key-${i}`),
     value: i % 11 === 5 ? null : Buffer.from(`${label}-value-${i}-${'x'.repeat(i % 97)}`),
-    headers: i % 3 === 0 ? [{ key: 'h', value: Buffer.from(`hv-${i}`) }, { key: 'null', value: null }] : [],
+    headers:
+      i % 3 === 0
+        ? [
+            { key: 'h', value: Buffer.from(`hv-${i}`) },
+            { key: 'null', value: null },
+          ]
+        : [],
     timestamp: 1_700_000_000_000 + i,
   };
 }
@@ -47,7 +63,11 @@ function records(label: string, count: number, first = 0): Written[] {
 }
 
 /** Writes the records as batches of at most `perBatch` records; returns the base offset of each batch. */
-async function write(topic: string, written: Written[], options: { compression?: CompressionName; perBatch?: number; capacity?: number; settings?: BatchSettings } = {}): Promise<bigint[]> {
+async function write(
+  topic: string,
+  written: Written[],
+  options: { compression?: CompressionName; perBatch?: number; capacity?: number; settings?: BatchSettings } = {},
+): Promise<bigint[]> {
   const perBatch = options.perBatch ?? 50;
   const bases: bigint[] = [];
   let at = 0;
@@ -142,7 +162,7 @@ describe('PartitionReader', () => {
     }
   });
 
-  test("readPartition returns exactly what was written, from earliest or an offset", async () => {
+  test('readPartition returns exactly what was written, from earliest or an offset', async () => {
     expectSame(await readPartition(cluster, topic, 0), written, 0n);
     expectSame(await readPartition(cluster, topic, 0, 990n), written.slice(990), 990n);
     expect(await readPartition(cluster, topic, 0, 1000n)).toEqual([]);
@@ -245,7 +265,10 @@ describe('PartitionReader', () => {
 
   test('a batch larger than maxBytes is still read', async () => {
     const large = await newTopic('large');
-    const big = Array.from({ length: 6 }, (_, i): Written => ({ key: Buffer.from(`big-${i}`), value: Buffer.alloc(40_000, i + 1), headers: [], timestamp: 1_700_000_000_000 }));
+    const big = Array.from(
+      { length: 6 },
+      (_, i): Written => ({ key: Buffer.from(`big-${i}`), value: Buffer.alloc(40_000, i + 1), headers: [], timestamp: 1_700_000_000_000 }),
+    );
     const small = records('s', 5);
     await write(large, small.slice(0, 2));
     await write(large, big, { capacity: 512 * 1024, perBatch: 100 });
@@ -267,7 +290,10 @@ describe('recovery (faults injected into the Fetch answers)', () => {
   });
 
   /** Replaces Connection.request for Fetch with `fetch(original, connection, request)` while `body` runs. */
-  async function withFetch<T>(fetch: (connection: Connection, request: FetchRequest, call: () => Promise<FetchResponse>) => Promise<FetchResponse>, body: () => Promise<T>): Promise<T> {
+  async function withFetch<T>(
+    fetch: (connection: Connection, request: FetchRequest, call: () => Promise<FetchResponse>) => Promise<FetchResponse>,
+    body: () => Promise<T>,
+  ): Promise<T> {
     const spy = vi.spyOn(Connection.prototype, 'request').mockImplementation(function (this: Connection, api, request, options) {
       const call = () => original.call(this, api, request, options);
       return (api === Fetch ? fetch(this, request as FetchRequest, call as () => Promise<FetchResponse>) : call()) as never;
@@ -298,24 +324,27 @@ describe('recovery (faults injected into the Fetch answers)', () => {
     expect(cluster.metadata.refreshCount).toBeGreaterThan(refreshesBefore);
   });
 
-  test.each([ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.LEADER_NOT_AVAILABLE])(
-    'error %i: metadata is refreshed and the fetch retried',
-    async (code) => {
-      let fetches = 0;
-      const refreshesBefore = cluster.metadata.refreshCount;
-      const consumed = await withFetch(
-        async (_connection, _request, call) => {
-          const response = await call();
-          if (++fetches <= 2) for (const partition of response.responses[0]!.partitions) Object.assign(partition, { errorCode: code, records: null });
-          return response;
-        },
-        () => collect({ topic, partition: 0, until: 'end' }),
-      );
-      expectSame(consumed, written, 0n);
-      expect(fetches).toBe(3);
-      expect(cluster.metadata.refreshCount - refreshesBefore).toBeGreaterThanOrEqual(1);
-    },
-  );
+  test.each([
+    ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    ErrorCode.FENCED_LEADER_EPOCH,
+    ErrorCode.UNKNOWN_LEADER_EPOCH,
+    ErrorCode.LEADER_NOT_AVAILABLE,
+  ])('error %i: metadata is refreshed and the fetch retried', async (code) => {
+    let fetches = 0;
+    const refreshesBefore = cluster.metadata.refreshCount;
+    const consumed = await withFetch(
+      async (_connection, _request, call) => {
+        const response = await call();
+        if (++fetches <= 2)
+          for (const partition of response.responses[0]!.partitions) Object.assign(partition, { errorCode: code, records: null });
+        return response;
+      },
+      () => collect({ topic, partition: 0, until: 'end' }),
+    );
+    expectSame(consumed, written, 0n);
+    expect(fetches).toBe(3);
+    expect(cluster.metadata.refreshCount - refreshesBefore).toBeGreaterThanOrEqual(1);
+  });
 
   test('a broker that holds to partitionMaxBytes strictly: the limit grows until a whole batch fits', async () => {
     const large = await newTopic('strict');
@@ -328,7 +357,8 @@ describe('recovery (faults injected into the Fetch answers)', () => {
         asked.push(limit);
         const response = await call();
         // Cut the answer to the limit, as a size-strict broker would.
-        for (const partition of response.responses[0]!.partitions) if (partition.records && partition.records.length > limit) partition.records = partition.records.subarray(0, limit);
+        for (const partition of response.responses[0]!.partitions)
+          if (partition.records && partition.records.length > limit) partition.records = partition.records.subarray(0, limit);
         return response;
       },
       () => collect({ topic: large, partition: 0, until: 'end', maxBytes: 10_000 }),
@@ -361,7 +391,10 @@ describe('transactions', () => {
   });
 
   test('a client-written control batch is refused by the broker', async () => {
-    const builder = new RecordBatchBuilder({ isControl: true, transactional: true, producerId: 1n, producerEpoch: 0, baseSequence: 0 }, 1024);
+    const builder = new RecordBatchBuilder(
+      { isControl: true, transactional: true, producerId: 1n, producerEpoch: 0, baseSequence: 0 },
+      1024,
+    );
     builder.tryAppend({ key: Buffer.from([0, 0, 0, 1]), value: Buffer.from([0, 0, 0, 0, 0, 0]), timestamp: Date.now() });
     await expect(produceBatch(cluster, topic, 0, builder.build())).rejects.toThrow(/error code/);
   });
@@ -396,7 +429,12 @@ async function transaction(topic: string, written: Written[], commit: boolean): 
       const result = await call();
       const code = errorOf(result);
       if (code === ErrorCode.NONE) return result;
-      const retriable = [ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.NOT_COORDINATOR, ErrorCode.CONCURRENT_TRANSACTIONS].includes(code as never);
+      const retriable = [
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        ErrorCode.NOT_COORDINATOR,
+        ErrorCode.CONCURRENT_TRANSACTIONS,
+      ].includes(code as never);
       if (!retriable || Date.now() > deadline) throw new Error(`${what} failed with error code ${code}`);
       await sleep(200);
     }
@@ -415,7 +453,11 @@ async function transaction(topic: string, written: Written[], commit: boolean): 
   const connection = await cluster.connectionTo(coordinator);
   const init = await retry(
     'InitProducerId',
-    () => connection.request(InitProducerId, InitProducerId.request.create({ transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 })),
+    () =>
+      connection.request(
+        InitProducerId,
+        InitProducerId.request.create({ transactionalId, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }),
+      ),
     (response) => response.errorCode,
   );
   const { producerId, producerEpoch } = init;
@@ -424,7 +466,12 @@ async function transaction(topic: string, written: Written[], commit: boolean): 
     () =>
       connection.request(
         AddPartitionsToTxn,
-        AddPartitionsToTxn.request.create({ v3AndBelowTransactionalId: transactionalId, v3AndBelowProducerId: producerId, v3AndBelowProducerEpoch: producerEpoch, v3AndBelowTopics: [{ name: topic, partitions: [0] }] }),
+        AddPartitionsToTxn.request.create({
+          v3AndBelowTransactionalId: transactionalId,
+          v3AndBelowProducerId: producerId,
+          v3AndBelowProducerEpoch: producerEpoch,
+          v3AndBelowTopics: [{ name: topic, partitions: [0] }],
+        }),
         { version: Math.min(3, connection.version(AddPartitionsToTxn)) },
       ),
     (response) => response.resultsByTopicV3AndBelow[0]?.resultsByPartition[0]?.partitionErrorCode ?? -1,
@@ -456,7 +503,10 @@ async function transaction(topic: string, written: Written[], commit: boolean): 
 
   await retry(
     'EndTxn',
-    () => connection.request(EndTxn, EndTxn.request.create({ transactionalId, producerId, producerEpoch, committed: commit }), { version: Math.min(4, connection.version(EndTxn)) }),
+    () =>
+      connection.request(EndTxn, EndTxn.request.create({ transactionalId, producerId, producerEpoch, committed: commit }), {
+        version: Math.min(4, connection.version(EndTxn)),
+      }),
     (response) => response.errorCode,
   );
   // The marker is written after EndTxn answers: wait until the last stable offset has caught up with the end.
@@ -476,7 +526,11 @@ async function lastStableOffset(topic: string): Promise<bigint> {
   const response = await cluster.request(
     info.partitions[0]!.leader,
     ListOffsets,
-    ListOffsets.request.create({ replicaId: -1, isolationLevel: 1, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] }),
+    ListOffsets.request.create({
+      replicaId: -1,
+      isolationLevel: 1,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }],
+    }),
   );
   return response.topics[0]!.partitions[0]!.offset;
 }

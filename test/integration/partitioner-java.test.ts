@@ -19,7 +19,24 @@ beforeAll(async () => {
 });
 afterAll(() => cluster?.close());
 
-const UTF8_KEYS = ['é', 'ü', '日', '日本', '日本語', 'κλειδί', 'ключ', '🔑', '🔑🔑', 'naïve café', 'Grüße aus Köln', '中文键值测试', 'emoji-😀-key', 'ñ'.repeat(13), 'user-ü-7', 'Ωmega'];
+const UTF8_KEYS = [
+  'é',
+  'ü',
+  '日',
+  '日本',
+  '日本語',
+  'κλειδί',
+  'ключ',
+  '🔑',
+  '🔑🔑',
+  'naïve café',
+  'Grüße aus Köln',
+  '中文键值测试',
+  'emoji-😀-key',
+  'ñ'.repeat(13),
+  'user-ü-7',
+  'Ωmega',
+];
 
 describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('default partitioner against the Java console producer', () => {
   const version = kafka.kafkaVersion!;
@@ -31,15 +48,20 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('default par
 
     const lines: Array<{ key: string; value: string }> = [];
     for (let i = 0; i < 570; i++) lines.push({ key: `user-${i}`, value: `v${i}` });
-    UTF8_KEYS.forEach((key, i) => lines.push({ key, value: `utf8-${i}` }));
+    UTF8_KEYS.forEach((key, i) => {
+      lines.push({ key, value: `utf8-${i}` });
+    });
     for (let i = 0; i < 6; i++) lines.push({ key: '', value: `empty-${i}` });
     for (let i = 0; i < 8; i++) lines.push({ key: `k${'x'.repeat(i * 5)}`, value: `len-${i}` });
     const input = lines.map(({ key, value }) => `${key}|${value}`).join('\n');
 
-    const result = runKafkaTool(version, consoleProducer, [
-      '--bootstrap-server', kafka.bootstrap, '--topic', topic,
-      '--property', 'parse.key=true', '--property', 'key.separator=|',
-    ], 120_000, input);
+    const result = runKafkaTool(
+      version,
+      consoleProducer,
+      ['--bootstrap-server', kafka.bootstrap, '--topic', topic, '--property', 'parse.key=true', '--property', 'key.separator=|'],
+      120_000,
+      input,
+    );
     expect(result.status, result.output.slice(-2000)).toBe(0);
 
     const received: Array<{ key: string; value: string; partition: number }> = [];
@@ -47,7 +69,9 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('default par
     for (let partition = 0; partition < PARTITIONS; partition++) {
       let from = 0n;
       for (;;) {
-        const records = (await fetchBatches(cluster, topic, partition, from)).flatMap((batch) => [...batch.records()]).filter((record) => record.offset >= from);
+        const records = (await fetchBatches(cluster, topic, partition, from))
+          .flatMap((batch) => [...batch.records()])
+          .filter((record) => record.offset >= from);
         if (records.length === 0) break;
         for (const record of records) {
           expect(record.key, `a record in partition ${partition} has a null key`).not.toBeNull();

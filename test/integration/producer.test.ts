@@ -5,9 +5,9 @@ import { readPartition } from '../../src/consumer/partition-reader.js';
 import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '../../src/producer/errors.js';
 import { keyPartition } from '../../src/producer/partitioner.js';
 import { Producer } from '../../src/producer/producer.js';
-import { testKafka } from '../helpers/kafka.js';
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
 import { RecordBatchBuilder } from '../../src/records/batch-builder.js';
+import { testKafka } from '../helpers/kafka.js';
 import { runKafkaTool } from '../support/java-tools.js';
 import { fetchBatches, produceBatch } from '../support/produce-fetch.js';
 import { uniqueTopic } from '../support/topics.js';
@@ -63,20 +63,26 @@ describe('producer', () => {
     expect(duplicates).toBe(0);
     expect(seen.every((value) => value === 1)).toBe(true);
     expect(orderViolations).toBe(0);
-    console.log(`[producer] ${count} records sent (acks=all, idempotent) in ${sendMs} ms (${Math.round(count / (sendMs / 1000))} records/s incl. close); read back ${total}, 0 missing, ${duplicates} duplicated`);
+    console.log(
+      `[producer] ${count} records sent (acks=all, idempotent) in ${sendMs} ms (${Math.round(count / (sendMs / 1000))} records/s incl. close); read back ${total}, 0 missing, ${duplicates} duplicated`,
+    );
   });
 
   test('keyed records land where the Java client puts them', async () => {
     const ours = uniqueTopic('keys-ours');
     const theirs = uniqueTopic('keys-java');
-    await admin.createTopics([{ name: ours, partitions: 6, replicationFactor: 1 }, { name: theirs, partitions: 6, replicationFactor: 1 }]);
+    await admin.createTopics([
+      { name: ours, partitions: 6, replicationFactor: 1 },
+      { name: theirs, partitions: 6, replicationFactor: 1 },
+    ]);
     const keys = Array.from({ length: 300 }, (_, i) => (i % 10 === 0 ? `ключ-${i}` : `user-${i * 7919}`));
     const producer = new Producer({ bootstrap: kafka.bootstrap });
     await Promise.all(keys.map((key) => producer.send({ topic: ours, key, value: key })));
     await producer.close();
     const placement = async (topic: string) => {
       const where = new Map<string, number>();
-      for (let partition = 0; partition < 6; partition++) for (const record of await readPartition(cluster, topic, partition)) where.set(record.key!.toString(), partition);
+      for (let partition = 0; partition < 6; partition++)
+        for (const record of await readPartition(cluster, topic, partition)) where.set(record.key!.toString(), partition);
       return where;
     };
     const oursPlaced = await placement(ours);
@@ -84,8 +90,15 @@ describe('producer', () => {
     for (const key of keys) expect(oursPlaced.get(key)).toBe(keyPartition(Buffer.from(key), 6));
 
     if (kafka.source === 'embedded' && kafka.kafkaVersion) {
-      const consoleProducer = Number(kafka.kafkaVersion.split('.')[0]) >= 4 ? 'org.apache.kafka.tools.ConsoleProducer' : 'kafka.tools.ConsoleProducer';
-      const result = runKafkaTool(kafka.kafkaVersion, consoleProducer, ['--bootstrap-server', kafka.bootstrap, '--topic', theirs, '--property', 'parse.key=true', '--property', 'key.separator=|'], 120_000, keys.map((key) => `${key}|${key}`).join('\n'));
+      const consoleProducer =
+        Number(kafka.kafkaVersion.split('.')[0]) >= 4 ? 'org.apache.kafka.tools.ConsoleProducer' : 'kafka.tools.ConsoleProducer';
+      const result = runKafkaTool(
+        kafka.kafkaVersion,
+        consoleProducer,
+        ['--bootstrap-server', kafka.bootstrap, '--topic', theirs, '--property', 'parse.key=true', '--property', 'key.separator=|'],
+        120_000,
+        keys.map((key) => `${key}|${key}`).join('\n'),
+      );
       expect(result.status, result.output.slice(-1000)).toBe(0);
       expect(await placement(theirs)).toEqual(oursPlaced);
     }
@@ -112,10 +125,18 @@ describe('producer', () => {
     const topic = uniqueTopic('custom');
     await admin.createTopics([{ name: topic, partitions: 5, replicationFactor: 1 }]);
     const seen: number[] = [];
-    const producer = new Producer({ bootstrap: kafka.bootstrap, partitioner: (choice) => (seen.push(choice.partitionCount), choice.partitionCount - 1) });
+    const producer = new Producer({
+      bootstrap: kafka.bootstrap,
+      partitioner: (choice) => {
+        seen.push(choice.partitionCount);
+        return choice.partitionCount - 1;
+      },
+    });
     expect((await producer.send({ topic, value: 'a' })).partition).toBe(4);
     expect((await producer.send({ topic, value: 'b', partition: 2 })).partition).toBe(2);
-    await expect(producer.send({ topic, value: 'c', partition: 9 })).rejects.toThrow(/partition 9 does not exist: topic .* has partitions 0-4/);
+    await expect(producer.send({ topic, value: 'c', partition: 9 })).rejects.toThrow(
+      /partition 9 does not exist: topic .* has partitions 0-4/,
+    );
     await producer.close();
     expect(seen).toEqual([5]);
   });
@@ -208,7 +229,9 @@ describe('producer', () => {
     await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } }]);
     const producer = new Producer({ bootstrap: kafka.bootstrap, lingerMs: 100 });
     // A compacted topic refuses records without a key; with linger, all ten share one batch.
-    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => producer.send({ topic, key: i % 2 === 0 ? `k${i}` : null, value: `v${i}` })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => producer.send({ topic, key: i % 2 === 0 ? `k${i}` : null, value: `v${i}` })),
+    );
     await producer.close();
     outcomes.forEach((outcome, i) => {
       if (i % 2 === 0) expect(outcome.status).toBe('fulfilled');
@@ -229,7 +252,8 @@ describe('producer', () => {
     // Another writer with this producer's id and epoch takes sequences 1-2, so the producer's next
     // batch (sequence 1) no longer follows what the broker holds: the broker answers out of order.
     const intruder = new RecordBatchBuilder({ producerId: own!.producerId, producerEpoch: own!.producerEpoch, baseSequence: 1 }, 16_384);
-    for (const value of ['intruder-1', 'intruder-2']) intruder.tryAppend({ key: null, value: Buffer.from(value), headers: [], timestamp: Date.now() });
+    for (const value of ['intruder-1', 'intruder-2'])
+      intruder.tryAppend({ key: null, value: Buffer.from(value), headers: [], timestamp: Date.now() });
     await produceBatch(cluster, topic, 0, intruder.build());
 
     expect((await producer.send({ topic, value: 'second' })).offset).toBe(3n);
@@ -238,7 +262,11 @@ describe('producer', () => {
     await producer.close();
 
     const batches = await fetchBatches(cluster, topic, 0);
-    const written = batches.map((batch) => ({ epoch: batch.producerEpoch - own!.producerEpoch, sequence: batch.baseSequence, values: [...batch.records()].map((record) => String(record.value)) }));
+    const written = batches.map((batch) => ({
+      epoch: batch.producerEpoch - own!.producerEpoch,
+      sequence: batch.baseSequence,
+      values: [...batch.records()].map((record) => String(record.value)),
+    }));
     expect(written).toEqual([
       { epoch: 0, sequence: 0, values: ['first'] },
       { epoch: 0, sequence: 1, values: ['intruder-1', 'intruder-2'] },
@@ -272,12 +300,29 @@ describe('producer', () => {
   test('a topic the user may not write is refused with TOPIC_AUTHORIZATION_FAILED; other topics go on', async () => {
     if (kafka.source !== 'embedded' || !kafka.security || !kafka.kafkaVersion) return; // ACLs need our broker's authorizer and tools
     const [denied, allowed] = [uniqueTopic('acl-denied'), uniqueTopic('acl-allowed')];
-    await admin.createTopics([{ name: denied, partitions: 1, replicationFactor: 1 }, { name: allowed, partitions: 1, replicationFactor: 1 }]);
+    await admin.createTopics([
+      { name: denied, partitions: 1, replicationFactor: 1 },
+      { name: allowed, partitions: 1, replicationFactor: 1 },
+    ]);
     const { username, password } = kafka.security.sasl;
     const aclCommand = Number(kafka.kafkaVersion.split('.')[0]) >= 4 ? 'org.apache.kafka.tools.AclCommand' : 'kafka.admin.AclCommand';
-    const acl = runKafkaTool(kafka.kafkaVersion, aclCommand, ['--bootstrap-server', kafka.bootstrap, '--add', '--deny-principal', `User:${username}`, '--operation', 'All', '--topic', denied]);
+    const acl = runKafkaTool(kafka.kafkaVersion, aclCommand, [
+      '--bootstrap-server',
+      kafka.bootstrap,
+      '--add',
+      '--deny-principal',
+      `User:${username}`,
+      '--operation',
+      'All',
+      '--topic',
+      denied,
+    ]);
     expect(acl.status, acl.output.slice(-1000)).toBe(0);
-    const producer = new Producer({ bootstrap: kafka.security.saslBootstrap, sasl: { mechanism: 'SCRAM-SHA-256', username, password }, maxBlockMs: 10_000 });
+    const producer = new Producer({
+      bootstrap: kafka.security.saslBootstrap,
+      sasl: { mechanism: 'SCRAM-SHA-256', username, password },
+      maxBlockMs: 10_000,
+    });
     const started = Date.now();
     const refused = await producer.send({ topic: denied, value: 'x' }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(KafkaProtocolError);

@@ -34,7 +34,10 @@ describe.skipIf(!security)('security: SASL and TLS against the embedded broker',
   const mechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 
   test.each(mechanisms)('SASL %s: a cluster connects, reads metadata and its brokers over the SASL listener', async (mechanism) => {
-    const cluster = await connect({ bootstrap: security!.saslBootstrap, sasl: { mechanism, username: user.username, password: user.password } });
+    const cluster = await connect({
+      bootstrap: security!.saslBootstrap,
+      sasl: { mechanism, username: user.username, password: user.password },
+    });
     const [first] = parseBootstrap(security!.saslBootstrap);
     expect(cluster.metadata.brokers.size).toBeGreaterThan(0);
     expect([...cluster.metadata.brokers.values()].some((broker) => broker.port === first!.port)).toBe(true);
@@ -44,7 +47,13 @@ describe.skipIf(!security)('security: SASL and TLS against the embedded broker',
 
   test('SASL OAUTHBEARER with a token provider', async () => {
     let calls = 0;
-    const sasl: SaslOptions = { mechanism: 'OAUTHBEARER', token: async () => (calls++, unsignedToken('kafka-wire-test')) };
+    const sasl: SaslOptions = {
+      mechanism: 'OAUTHBEARER',
+      token: async () => {
+        calls++;
+        return unsignedToken('kafka-wire-test');
+      },
+    };
     const cluster = await connect({ bootstrap: security!.saslBootstrap, sasl });
     expect(cluster.metadata.brokers.size).toBeGreaterThan(0);
     expect(calls).toBeGreaterThanOrEqual(1);
@@ -52,14 +61,22 @@ describe.skipIf(!security)('security: SASL and TLS against the embedded broker',
 
   test.each(mechanisms)('SASL %s with a wrong password fails at once with an AuthenticationError, trying once', async (mechanism) => {
     const started = Date.now();
-    const error = await Cluster.connect({ bootstrap: security!.saslBootstrap, sasl: { mechanism, username: user.username, password: 'wrong' } }).catch((caught: unknown) => caught);
+    const error = await Cluster.connect({
+      bootstrap: security!.saslBootstrap,
+      sasl: { mechanism, username: user.username, password: 'wrong' },
+    }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(String(error)).toMatch(new RegExp(`SASL ${mechanism} authentication failed`));
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
   test('an unknown user is refused the same way', async () => {
-    await expect(Connection.connect({ ...parseBootstrap(security!.saslBootstrap)[0]!, sasl: { mechanism: 'SCRAM-SHA-512', username: 'nobody', password: 'x' } })).rejects.toThrow(AuthenticationError);
+    await expect(
+      Connection.connect({
+        ...parseBootstrap(security!.saslBootstrap)[0]!,
+        sasl: { mechanism: 'SCRAM-SHA-512', username: 'nobody', password: 'x' },
+      }),
+    ).rejects.toThrow(AuthenticationError);
   });
 
   test('TLS with the cluster CA: connects and reads metadata', async () => {
@@ -68,17 +85,23 @@ describe.skipIf(!security)('security: SASL and TLS against the embedded broker',
   });
 
   test('TLS without trusting the CA is refused with the certificate problem named', async () => {
-    await expect(Connection.connect({ ...parseBootstrap(security!.sslBootstrap)[0]!, tls: true })).rejects.toThrow(/SELF_SIGNED_CERT_IN_CHAIN|self-signed/);
+    await expect(Connection.connect({ ...parseBootstrap(security!.sslBootstrap)[0]!, tls: true })).rejects.toThrow(
+      /SELF_SIGNED_CERT_IN_CHAIN|self-signed/,
+    );
   });
 
   test('TLS against the plaintext listener is a clear error', async () => {
-    const error = await Connection.connect({ ...parseBootstrap(kafka.bootstrap)[0]!, tls: { ca: readFileSync(security!.caFile) } }).catch((caught: unknown) => caught);
+    const error = await Connection.connect({ ...parseBootstrap(kafka.bootstrap)[0]!, tls: { ca: readFileSync(security!.caFile) } }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ConnectionError);
     expect(String(error)).toMatch(/could not open a TLS connection.*plaintext listener rather than TLS/);
   });
 
   test('plaintext against the TLS listener is a clear error', async () => {
-    const error = await Connection.connect({ ...parseBootstrap(security!.sslBootstrap)[0]!, connectTimeoutMs: 5000 }).catch((caught: unknown) => caught);
+    const error = await Connection.connect({ ...parseBootstrap(security!.sslBootstrap)[0]!, connectTimeoutMs: 5000 }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ConnectionError);
     expect(String(error)).toMatch(/TLS/);
     if (error instanceof PeerProtocolError) expect(String(error)).toMatch(/not a Kafka answer/);

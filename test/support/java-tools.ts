@@ -3,9 +3,19 @@ import { cachedKafka } from '../../src/embedded/artifacts.js';
 import { findJavaTools } from '../../src/embedded/tools.js';
 
 /** Runs one of Kafka's own command-line tools (e.g. org.apache.kafka.tools.TopicCommand) from the cached download. */
-export function runKafkaTool(kafkaVersion: string, mainClass: string, args: string[], timeoutMs = 120_000, input?: string): { status: number | null; output: string } {
+export function runKafkaTool(
+  kafkaVersion: string,
+  mainClass: string,
+  args: string[],
+  timeoutMs = 120_000,
+  input?: string,
+): { status: number | null; output: string } {
   const artifacts = cachedKafka(kafkaVersion);
   if (!artifacts) throw new Error(`Kafka ${kafkaVersion} is not in the cache; run "kafka-wire broker fetch --version ${kafkaVersion}"`);
-  const result = spawnSync(findJavaTools().java, ['-Xmx256m', '-cp', artifacts.classpath, mainClass, ...args], { encoding: 'utf8', timeout: timeoutMs, input });
+  const result = spawnSync(findJavaTools().java, ['-Xmx256m', '-cp', artifacts.classpath, mainClass, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    input,
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }

@@ -1,5 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { ZERO_UUID, defaultOf, loadSchemas, type FieldSpec, type MessageSpec, type PrimitiveType, type SchemaSet, type StructSpec } from '../../codegen/schema.js';
+import {
+  defaultOf,
+  type FieldSpec,
+  loadSchemas,
+  type MessageSpec,
+  type PrimitiveType,
+  type SchemaSet,
+  type StructSpec,
+  ZERO_UUID,
+} from '../../codegen/schema.js';
 import { contains } from '../../codegen/versions.js';
 import { API_DEFINITIONS, RequestHeader, ResponseHeader } from '../../src/protocol/generated/index.js';
 import type { MessageCodec, TaggedField } from '../../src/protocol/primitives/index.js';
@@ -70,7 +79,17 @@ export function defaultStruct(struct: StructSpec): Message {
   return Object.fromEntries(struct.fields.map((field) => [field.name, defaultValue(field)]));
 }
 
-const UNICODE_SAMPLES = ['', 'a', 'topic-1', 'héllo wörld', '日本語のトピック', 'emoji 🙂🚀', 'mixed ß∂ƒ©˙∆', 'zero\u0000byte', 'tab\tand\nnewline'];
+const UNICODE_SAMPLES = [
+  '',
+  'a',
+  'topic-1',
+  'héllo wörld',
+  '日本語のトピック',
+  'emoji 🙂🚀',
+  'mixed ß∂ƒ©˙∆',
+  'zero\u0000byte',
+  'tab\tand\nnewline',
+];
 const INT_EDGES: Record<string, number[]> = {
   int8: [0, 1, -1, 127, -128],
   int16: [0, 1, -1, 32767, -32768],
@@ -79,7 +98,11 @@ const INT_EDGES: Record<string, number[]> = {
   uint32: [0, 1, 4294967295],
 };
 const INT_RANGES: Record<string, [number, number]> = {
-  int8: [-128, 127], int16: [-32768, 32767], uint16: [0, 65535], int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
+  int8: [-128, 127],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
 };
 const INT64_EDGES = [0n, 1n, -1n, 9223372036854775807n, -9223372036854775808n];
 
@@ -95,7 +118,11 @@ function randomPrimitive(type: PrimitiveType, random: Random): unknown {
   switch (type) {
     case 'bool':
       return random.chance(0.5);
-    case 'int8': case 'int16': case 'uint16': case 'int32': case 'uint32': {
+    case 'int8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32': {
       if (random.chance(0.4)) return random.pick(INT_EDGES[type] as number[]);
       const [min, max] = INT_RANGES[type] as [number, number];
       return random.int(min, max);
@@ -107,7 +134,8 @@ function randomPrimitive(type: PrimitiveType, random: Random): unknown {
       return random.pick([0, 1.5, -2.25, 1e300, Number.MIN_VALUE]);
     case 'string':
       return randomString(random);
-    case 'bytes': case 'records':
+    case 'bytes':
+    case 'records':
       return random.bytes(random.chance(0.05) ? random.int(500, 2000) : random.int(0, 40));
     case 'uuid':
       return random.chance(0.1) ? ZERO_UUID : random.bytes(16).toString('base64url');
@@ -136,7 +164,9 @@ export function randomMessage(spec: MessageSpec, version: number, random: Random
       if (field.type.kind === 'array') {
         const length = random.chance(0.2) ? 0 : depth === 0 && random.chance(0.08) ? random.int(50, 300) : random.int(1, 3);
         const element = elementType(field);
-        message[field.name] = Array.from({ length }, () => (child ? build(child, depth + 1) : randomPrimitive(element as PrimitiveType, random)));
+        message[field.name] = Array.from({ length }, () =>
+          child ? build(child, depth + 1) : randomPrimitive(element as PrimitiveType, random),
+        );
       } else if (child) {
         message[field.name] = build(child, depth + 1);
       } else {
@@ -145,7 +175,9 @@ export function randomMessage(spec: MessageSpec, version: number, random: Random
     }
     if (flexible && options.unknownTags && random.chance(0.3)) {
       const known = new Set(struct.fields.filter((field) => isTagged(field, version)).map((field) => field.tag));
-      const tags = [...new Set(Array.from({ length: random.int(1, 3) }, () => random.int(0, 40)))].filter((tag) => !known.has(tag)).sort((a, b) => a - b);
+      const tags = [...new Set(Array.from({ length: random.int(1, 3) }, () => random.int(0, 40)))]
+        .filter((tag) => !known.has(tag))
+        .sort((a, b) => a - b);
       if (tags.length > 0) message._unknownTaggedFields = tags.map((tag) => ({ tag, data: random.bytes(random.int(0, 6)) }));
     }
     return message;
@@ -187,7 +219,9 @@ export function toReferenceJson(spec: MessageSpec, version: number, message: Mes
       const child = structOf(field);
       if (item === null) out[field.name] = null;
       else if (field.type.kind === 'array') {
-        out[field.name] = (item as unknown[]).map((element) => (child ? convert(child, element as Message) : primitiveToJson(elementType(field) as PrimitiveType, element)));
+        out[field.name] = (item as unknown[]).map((element) =>
+          child ? convert(child, element as Message) : primitiveToJson(elementType(field) as PrimitiveType, element),
+        );
       } else if (child) out[field.name] = convert(child, item as Message);
       else out[field.name] = primitiveToJson(elementType(field) as PrimitiveType, item);
     }
@@ -198,7 +232,10 @@ export function toReferenceJson(spec: MessageSpec, version: number, message: Mes
 
 /** JSON text with bigints written as plain integers. */
 export function toJsonText(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `__bigint__${item}` : item)).replace(/"__bigint__(-?\d+)"/g, '$1');
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `__bigint__${item}` : item)).replace(
+    /"__bigint__(-?\d+)"/g,
+    '$1',
+  );
 }
 
 function primitiveFromJson(type: PrimitiveType, value: unknown): unknown {
@@ -206,9 +243,15 @@ function primitiveFromJson(type: PrimitiveType, value: unknown): unknown {
   switch (type) {
     case 'int64':
       return BigInt(value as string);
-    case 'int8': case 'int16': case 'uint16': case 'int32': case 'uint32': case 'float64':
+    case 'int8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32':
+    case 'float64':
       return Number(value);
-    case 'bytes': case 'records':
+    case 'bytes':
+    case 'records':
       return Buffer.from(value as string, 'base64');
     default:
       return value;
@@ -225,7 +268,9 @@ export function fromReferenceJson(spec: MessageSpec, version: number, json: unkn
       if (!isPresent(field, version) || item === undefined) out[field.name] = defaultValue(field);
       else if (item === null) out[field.name] = null;
       else if (field.type.kind === 'array') {
-        out[field.name] = (item as unknown[]).map((element) => (child ? convert(child, element as Record<string, unknown>) : primitiveFromJson(elementType(field) as PrimitiveType, element)));
+        out[field.name] = (item as unknown[]).map((element) =>
+          child ? convert(child, element as Record<string, unknown>) : primitiveFromJson(elementType(field) as PrimitiveType, element),
+        );
       } else if (child) out[field.name] = convert(child, item as Record<string, unknown>);
       else out[field.name] = primitiveFromJson(elementType(field) as PrimitiveType, item);
     }
@@ -238,7 +283,11 @@ export function fromReferenceJson(spec: MessageSpec, version: number, json: unkn
 export function withoutUnknownTags(message: unknown): unknown {
   if (Array.isArray(message)) return message.map(withoutUnknownTags);
   if (message && typeof message === 'object' && !(message instanceof Uint8Array)) {
-    return Object.fromEntries(Object.entries(message).filter(([key]) => key !== '_unknownTaggedFields').map(([key, value]) => [key, withoutUnknownTags(value)]));
+    return Object.fromEntries(
+      Object.entries(message)
+        .filter(([key]) => key !== '_unknownTaggedFields')
+        .map(([key, value]) => [key, withoutUnknownTags(value)]),
+    );
   }
   return message;
 }

@@ -1,7 +1,7 @@
 import type { Cluster } from '../../src/cluster/cluster.js';
 import { Fetch, Produce } from '../../src/protocol/generated/index.js';
-import { parseRecordBatches, type RecordBatch } from '../../src/records/batch-parser.js';
 import type { BuiltBatch } from '../../src/records/batch-builder.js';
+import { parseRecordBatches, type RecordBatch } from '../../src/records/batch-parser.js';
 import { encodeProduceFrame } from '../../src/records/produce-frame.js';
 
 /** Test helpers below the producer: send one built batch to a partition leader, and fetch a partition's batches. */
@@ -24,7 +24,8 @@ export async function produceBatch(cluster: Cluster, topic: string, partition: n
       return frame.pieces;
     });
     const result = response.responses[0]!.partitionResponses[0]!;
-    if (result.errorCode !== 0) throw new Error(`Produce to ${topic}-${partition} failed with error code ${result.errorCode}: ${result.errorMessage}`);
+    if (result.errorCode !== 0)
+      throw new Error(`Produce to ${topic}-${partition} failed with error code ${result.errorCode}: ${result.errorMessage}`);
     return result.baseOffset;
   } finally {
     frame?.release();
@@ -47,7 +48,24 @@ export async function fetchBatches(cluster: Cluster, topic: string, partition: n
       isolationLevel: 0,
       sessionId: 0,
       sessionEpoch: -1,
-      topics: [{ topic, topicId: info.topicId, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: fromOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 32 * 1024 * 1024, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA', highWatermark: 9223372036854775807n }] }],
+      topics: [
+        {
+          topic,
+          topicId: info.topicId,
+          partitions: [
+            {
+              partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: fromOffset,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: 32 * 1024 * 1024,
+              replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
+              highWatermark: 9223372036854775807n,
+            },
+          ],
+        },
+      ],
     }),
   );
   const data = response.responses[0]!.partitions[0]!;

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { decodeResponse, encodeRequest, type DecodedResponse } from '../../src/protocol/frame.js';
+import { type DecodedResponse, decodeResponse, encodeRequest } from '../../src/protocol/frame.js';
 import type { ApiDefinition } from '../../src/protocol/primitives/index.js';
 
 /** Frames larger than this are surely a framing error, not a real answer from a test broker. */

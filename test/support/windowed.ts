@@ -2,7 +2,12 @@
  * Calls `send(i)` for i in 0..count−1 with at most `window` calls outstanding, as an application
  * with backpressure would; `pace(i)` may pause between calls. Returns the errors of failed calls.
  */
-export async function sendWindowed(count: number, window: number, send: (i: number) => Promise<unknown>, pace?: (i: number) => Promise<void> | undefined): Promise<{ failed: unknown[] }> {
+export async function sendWindowed(
+  count: number,
+  window: number,
+  send: (i: number) => Promise<unknown>,
+  pace?: (i: number) => Promise<void> | undefined,
+): Promise<{ failed: unknown[] }> {
   const failed: unknown[] = [];
   let outstanding = 0;
   let resume: (() => void) | undefined;

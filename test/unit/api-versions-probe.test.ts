@@ -30,8 +30,12 @@ describe('ApiVersions v0 by hand', () => {
         '0000002a', // correlation_id: 42 (response header v0)
         '0000', // error_code: 0
         '00000002', // api_keys: 2 entries
-        '0000', '0003', '000d', // Produce 3-13
-        '0012', '0000', '0004', // ApiVersions 0-4
+        '0000',
+        '0003',
+        '000d', // Produce 3-13
+        '0012',
+        '0000',
+        '0004', // ApiVersions 0-4
       ].join(''),
       'hex',
     );

@@ -1,12 +1,22 @@
 import { describe, expect, test } from 'vitest';
-import { aggregate, markdownTable, svgChart, type RunResult } from '../../bench/report.js';
-import { recordValues, valueOf } from '../../bench/clients/kit.js';
+import { recordValues, valueAt } from '../../bench/clients/kit.js';
+import { aggregate, markdownTable, type RunResult, svgChart } from '../../bench/report.js';
 import { scenarios } from '../../bench/scenarios.js';
 
 const [throughput, , , , , paced] = scenarios(false) as ReturnType<typeof scenarios>;
 
 function run(client: string, scenario: string, round: number, recordsPerSec: number, extra: Partial<RunResult> = {}): RunResult {
-  return { client, scenario, round, valid: true, recordsPerSec, mbPerSec: recordsPerSec / 10_000, cpuUsPerRecord: 1_000_000 / recordsPerSec, rssMb: 100 + round, ...extra };
+  return {
+    client,
+    scenario,
+    round,
+    valid: true,
+    recordsPerSec,
+    mbPerSec: recordsPerSec / 10_000,
+    cpuUsPerRecord: 1_000_000 / recordsPerSec,
+    rssMb: 100 + round,
+    ...extra,
+  };
 }
 
 const base = { machine: 'test machine', kafkaVersion: '4.3.1', quick: false, rounds: 3, command: 'npm run bench' };
@@ -58,6 +68,6 @@ describe('bench report', () => {
     const values = recordValues(100);
     expect(values.every((value) => value.length === 100 && !value.includes(10))).toBe(true);
     expect(new Set(values.map((value) => value.toString())).size).toBe(values.length);
-    expect(valueOf(values, values.length + 3)).toBe(values[3]);
+    expect(valueAt(values, values.length + 3)).toBe(values[3]);
   });
 });

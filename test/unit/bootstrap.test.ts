@@ -15,9 +15,12 @@ describe('parseBootstrap', () => {
     expect(formatAddress(address!)).toBe('[::1]:9093');
   });
 
-  test.each(['', 'localhost', '127.0.0.1:0', '127.0.0.1:70000', 'host:port', '::1:9092'])('rejects %j with a message naming the entry', (input) => {
-    expect(() => parseBootstrap(input)).toThrow(BootstrapParseError);
-  });
+  test.each(['', 'localhost', '127.0.0.1:0', '127.0.0.1:70000', 'host:port', '::1:9092'])(
+    'rejects %j with a message naming the entry',
+    (input) => {
+      expect(() => parseBootstrap(input)).toThrow(BootstrapParseError);
+    },
+  );
 
   test('names the bad entry', () => {
     expect(() => parseBootstrap('127.0.0.1:9092,broken')).toThrow(/"broken"/);

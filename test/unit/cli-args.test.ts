@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { UsageError, allowOnly, parseArgs, stringFlag } from '../../src/cli/args.js';
+import { allowOnly, parseArgs, stringFlag, UsageError } from '../../src/cli/args.js';
 
 test('positionals, --flag value, --flag=value and boolean flags', () => {
   const args = parseArgs(['kill', '2', '--name', 'x', '--version=4.3.1', '--json'], new Set(['json']));

@@ -23,11 +23,11 @@ function mutate(valid: Buffer, random: Random): Buffer {
         else bytes.set([0xff, 0xff, 0xff, 0xff], at);
       }
       return bytes;
-    default: // insert random bytes in the middle
-      {
-        const at = random.int(0, bytes.length);
-        return Buffer.concat([bytes.subarray(0, at), random.bytes(random.int(1, 8)), bytes.subarray(at)]);
-      }
+    default: {
+      // insert random bytes in the middle
+      const at = random.int(0, bytes.length);
+      return Buffer.concat([bytes.subarray(0, at), random.bytes(random.int(1, 8)), bytes.subarray(at)]);
+    }
   }
 }
 
@@ -48,7 +48,8 @@ test(`decoders given random and mutated bytes return a message or throw a Protoc
           decoded++;
         } catch (error) {
           if (error instanceof ProtocolError) rejected++;
-          else if (unexpected.length < 10) unexpected.push(`${spec.name} v${version} input ${input.toString('hex').slice(0, 80)}: ${String(error)}`);
+          else if (unexpected.length < 10)
+            unexpected.push(`${spec.name} v${version} input ${input.toString('hex').slice(0, 80)}: ${String(error)}`);
         }
       }
     }

@@ -4,10 +4,10 @@ import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import {
   COMPRESSION_CODES,
   CompressionError,
+  type CompressionName,
   compress,
   compressionName,
   decompress,
-  type CompressionName,
 } from '../../src/records/compression.js';
 import { xxhash32 } from '../../src/records/xxhash32.js';
 import { Random } from '../support/random.js';
@@ -245,7 +245,7 @@ describe('lz4 (frame format)', () => {
 
   // Fixtures made with the reference lz4 CLI (Debian's lz4 1.9.4), from the 151 bytes
   // 'hello kafka-wire! ' x 8 + 'the end':
-  const FIXTURE_TEXT = Buffer.from('hello kafka-wire! '.repeat(8) + 'the end');
+  const FIXTURE_TEXT = Buffer.from(`${'hello kafka-wire! '.repeat(8)}the end`);
   // lz4 -B4 -BX --content-size -c fx1.txt (independent 64 KiB blocks, block checksums, content size, content checksum)
   const FIXTURE_CHECKSUMS = hex(
     '04224d187c4097000000000000002a1f000000ff0368656c6c6f206b61666b612d77697265212012006b7074686520656e6400361d3600000000bc97439e',
@@ -301,7 +301,7 @@ describe('lz4 (frame format)', () => {
     });
 
     test('empty input is a header and an EndMark, as Kafka writes it', () => {
-      expect(m.compress('lz4', Buffer.alloc(0)).toString('hex')).toBe(KAFKA_HEADER + '00000000');
+      expect(m.compress('lz4', Buffer.alloc(0)).toString('hex')).toBe(`${KAFKA_HEADER}00000000`);
     });
 
     test('decodes frames written by the reference lz4 tool', () => {
@@ -319,7 +319,7 @@ describe('lz4 (frame format)', () => {
     test('decodes concatenated and skippable frames', () => {
       const skippable = hex('5a2a4d18 03000000 010203');
       const both = Buffer.concat([FIXTURE_KAFKA_STYLE, skippable, m.compress('lz4', Buffer.from('!'))]);
-      expect(m.decompress('lz4', both, 200).toString()).toBe(FIXTURE_TEXT.toString() + '!');
+      expect(m.decompress('lz4', both, 200).toString()).toBe(`${FIXTURE_TEXT.toString()}!`);
     });
 
     test('checks the header checksum, block checksums, content checksum and content size', () => {
@@ -358,7 +358,7 @@ describe('lz4 (frame format)', () => {
       withDictionary[10] = (xxhash32(withDictionary, 0, 4, 10) >>> 8) & 0xff;
       expectError(() => m.decompress('lz4', withDictionary, 100), /dictionary/);
       // A block longer than the 64 KiB maximum.
-      expectError(() => m.decompress('lz4', frameWith(0x60, 0x40, '01000100' + '00'.repeat(65537) + '00000000'), MiB), /out of range/);
+      expectError(() => m.decompress('lz4', frameWith(0x60, 0x40, `01000100${'00'.repeat(65537)}00000000`), MiB), /out of range/);
       // The high bit alone is not an EndMark.
       expectError(() => m.decompress('lz4', frameWith(0x60, 0x40, '00000080 00000000'), 100), /out of range/);
     });
@@ -524,7 +524,7 @@ describe('xxhash32', () => {
     expect(xxhash32(Buffer.from(text), seed)).toBe(expected);
   });
 
-  test("the xxHash reference sanity buffer (101 bytes, PRIME32 generator): 0x1F1AA412 and 0x498EC8E2 with seed PRIME32", () => {
+  test('the xxHash reference sanity buffer (101 bytes, PRIME32 generator): 0x1F1AA412 and 0x498EC8E2 with seed PRIME32', () => {
     const prime = 2654435761;
     const buffer = new Uint8Array(101);
     let generator = prime;
@@ -538,7 +538,12 @@ describe('xxhash32', () => {
 
   test('a range hashes like the same bytes alone', () => {
     const data = new Random(1).bytes(1000);
-    for (const [start, end] of [[0, 0], [3, 17], [100, 999], [0, 1000]] as const) {
+    for (const [start, end] of [
+      [0, 0],
+      [3, 17],
+      [100, 999],
+      [0, 1000],
+    ] as const) {
       expect(xxhash32(data, 7, start, end)).toBe(xxhash32(data.subarray(start, end), 7));
     }
     expect(() => xxhash32(data, 0, 10, 1001)).toThrow(RangeError);

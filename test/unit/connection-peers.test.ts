@@ -20,7 +20,12 @@ afterEach(async () => {
 
 function apiVersionsAnswer(correlationId: number): Buffer {
   const body = ApiVersions.response.encode(
-    ApiVersions.response.create({ apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }, { apiKey: 3, minVersion: 0, maxVersion: 13 }] }),
+    ApiVersions.response.create({
+      apiKeys: [
+        { apiKey: 18, minVersion: 0, maxVersion: 4 },
+        { apiKey: 3, minVersion: 0, maxVersion: 13 },
+      ],
+    }),
     4,
   );
   const header = ResponseHeader.encode({ correlationId }, 0);
@@ -83,7 +88,9 @@ describe('connection against misbehaving peers', () => {
       socket.write(reply);
     });
     const connection = await Connection.connect({ host: '127.0.0.1', port });
-    await expect(connection.request(Metadata, metadataRequest())).rejects.toThrow(/sent a Metadata v13 answer that does not decode: cannot decode MetadataResponse v13 at byte/);
+    await expect(connection.request(Metadata, metadataRequest())).rejects.toThrow(
+      /sent a Metadata v13 answer that does not decode: cannot decode MetadataResponse v13 at byte/,
+    );
   });
 
   test('silence ends in a RequestTimeoutError within the request timeout, and the connection closes', async () => {
@@ -100,7 +107,9 @@ describe('connection against misbehaving peers', () => {
   test('a peer that never answers ApiVersions fails the connect within connectTimeoutMs', async () => {
     const server = createServer((socket) => sockets.push(socket));
     servers.push(server);
-    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+    );
     const started = Date.now();
     await expect(Connection.connect({ host: '127.0.0.1', port, connectTimeoutMs: 400 })).rejects.toThrow(ConnectionError);
     expect(Date.now() - started).toBeLessThan(2000);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { SASL_USER, brokerProperties, portsFromBase, portsFromList, scramFormatArguments } from '../../src/embedded/config.js';
+import { brokerProperties, portsFromBase, portsFromList, SASL_USER, scramFormatArguments } from '../../src/embedded/config.js';
 import { EmbeddedKafkaError } from '../../src/embedded/errors.js';
 import { parseJavaMajor } from '../../src/embedded/tools.js';
 import { DEFAULT_KAFKA_VERSION, TESTED_KAFKA_VERSIONS, validateKafkaVersion } from '../../src/embedded/versions.js';
@@ -7,7 +7,12 @@ import { DEFAULT_KAFKA_VERSION, TESTED_KAFKA_VERSIONS, validateKafkaVersion } fr
 const tls = { caFile: '/s/ca.pem', keystoreFile: '/s/broker.p12', password: 'pw' };
 
 function parseProperties(text: string): Map<string, string> {
-  return new Map(text.trim().split('\n').map((line) => line.split(/=(.*)/s, 2) as [string, string]));
+  return new Map(
+    text
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/=(.*)/s, 2) as [string, string]),
+  );
 }
 
 describe('broker configuration', () => {
@@ -21,12 +26,16 @@ describe('broker configuration', () => {
     expect(properties.get('node.id')).toBe('2');
     expect(properties.get('process.roles')).toBe('broker,controller');
     expect(properties.get('controller.quorum.voters')).toBe('1@127.0.0.1:104,2@127.0.0.1:204,3@127.0.0.1:304');
-    expect(properties.get('listeners')).toBe('PLAINTEXT://127.0.0.1:201,SASL_PLAINTEXT://127.0.0.1:202,SSL://127.0.0.1:203,CONTROLLER://127.0.0.1:204');
+    expect(properties.get('listeners')).toBe(
+      'PLAINTEXT://127.0.0.1:201,SASL_PLAINTEXT://127.0.0.1:202,SSL://127.0.0.1:203,CONTROLLER://127.0.0.1:204',
+    );
     expect(properties.get('advertised.listeners')).toBe('PLAINTEXT://127.0.0.1:201,SASL_PLAINTEXT://127.0.0.1:202,SSL://127.0.0.1:203');
     expect(properties.get('default.replication.factor')).toBe('3');
     expect(properties.get('transaction.state.log.min.isr')).toBe('2');
     expect(properties.get('sasl.enabled.mechanisms')).toBe('PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER');
-    expect(properties.get('listener.name.sasl_plaintext.plain.sasl.jaas.config')).toContain(`user_${SASL_USER.username}="${SASL_USER.password}"`);
+    expect(properties.get('listener.name.sasl_plaintext.plain.sasl.jaas.config')).toContain(
+      `user_${SASL_USER.username}="${SASL_USER.password}"`,
+    );
     expect(properties.get('ssl.keystore.location')).toBe('/s/broker.p12');
   });
 
@@ -38,8 +47,10 @@ describe('broker configuration', () => {
 
   test('SCRAM users are created at format time for both SCRAM mechanisms', () => {
     expect(scramFormatArguments()).toEqual([
-      '--add-scram', `SCRAM-SHA-256=[name=${SASL_USER.username},password=${SASL_USER.password}]`,
-      '--add-scram', `SCRAM-SHA-512=[name=${SASL_USER.username},password=${SASL_USER.password}]`,
+      '--add-scram',
+      `SCRAM-SHA-256=[name=${SASL_USER.username},password=${SASL_USER.password}]`,
+      '--add-scram',
+      `SCRAM-SHA-512=[name=${SASL_USER.username},password=${SASL_USER.password}]`,
     ]);
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { decodeRequest, decodeResponse, encodeRequest, requestHeaderVersion, responseCorrelationId, responseHeaderVersion } from '../../src/protocol/frame.js';
+import {
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  requestHeaderVersion,
+  responseCorrelationId,
+  responseHeaderVersion,
+} from '../../src/protocol/frame.js';
 import { ApiVersions, Metadata, Produce, ResponseHeader } from '../../src/protocol/generated/index.js';
 import { DecodeError, UnsupportedVersionError } from '../../src/protocol/primitives/index.js';
 
@@ -21,14 +28,25 @@ describe('header versions', () => {
 
 describe('request frames', () => {
   test('ApiVersions v3: size, header v2 with an int16 client id and empty tags, compact body', () => {
-    const frame = encodeRequest(ApiVersions, 3, 7, 'kw', ApiVersions.request.create({ clientSoftwareName: 'a', clientSoftwareVersion: '1' }));
+    const frame = encodeRequest(
+      ApiVersions,
+      3,
+      7,
+      'kw',
+      ApiVersions.request.create({ clientSoftwareName: 'a', clientSoftwareVersion: '1' }),
+    );
     const expected = [
       '00000012', // size: 18 bytes follow
-      '0012', '0003', '00000007', // api key 18, version 3, correlation id 7
-      '0002', '6b77', // client id "kw": int16 length even in header v2
+      '0012',
+      '0003',
+      '00000007', // api key 18, version 3, correlation id 7
+      '0002',
+      '6b77', // client id "kw": int16 length even in header v2
       '00', // header tagged fields: none
-      '02', '61', // clientSoftwareName "a" as a compact string (length+1 = 2)
-      '02', '31', // clientSoftwareVersion "1"
+      '02',
+      '61', // clientSoftwareName "a" as a compact string (length+1 = 2)
+      '02',
+      '31', // clientSoftwareVersion "1"
       '00', // body tagged fields: none
     ].join('');
     expect(frame.toString('hex')).toBe(expected);
@@ -39,7 +57,9 @@ describe('request frames', () => {
 
   test('a version the codec lacks is refused before anything is written', () => {
     expect(() => encodeRequest(Produce, 2, 1, null, Produce.request.create())).toThrow(UnsupportedVersionError);
-    expect(() => encodeRequest(Produce, 14, 1, null, Produce.request.create())).toThrow(/ProduceRequest has no version 14; supported versions are 3-13/);
+    expect(() => encodeRequest(Produce, 14, 1, null, Produce.request.create())).toThrow(
+      /ProduceRequest has no version 14; supported versions are 3-13/,
+    );
   });
 });
 
@@ -63,7 +83,9 @@ describe('response frames', () => {
     const header = ResponseHeader.encode({ correlationId: 9 }, 0);
     const body = Metadata.response.encode(Metadata.response.create(), 1);
     expect(() => decodeResponse(Metadata, 1, Buffer.concat([header, body, Buffer.from([1, 2])]))).toThrow(DecodeError);
-    expect(() => decodeResponse(Metadata, 1, Buffer.concat([header, body, Buffer.from([1, 2])]))).toThrow(/2 unexpected bytes after the MetadataResponse/);
+    expect(() => decodeResponse(Metadata, 1, Buffer.concat([header, body, Buffer.from([1, 2])]))).toThrow(
+      /2 unexpected bytes after the MetadataResponse/,
+    );
   });
 
   test('a frame too short for a correlation id is a DecodeError', () => {

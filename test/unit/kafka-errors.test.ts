@@ -1,19 +1,18 @@
 import { describe, expect, test } from 'vitest';
-import { ErrorCode, KAFKA_ERRORS, KafkaProtocolError, errorInfo, isRetriable } from '../../src/protocol/kafka-errors.js';
+import { ErrorCode, errorInfo, isRetriable, KAFKA_ERRORS, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
 
 // Recorded from org.apache.kafka.common.protocol.Errors.values() in kafka-clients 4.3.1:
 // every code present in the jar (135 codes, -1..133, no gaps) ...
 const JAR_CODES: readonly number[] = [
-  -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
-  30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58,
-  59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87,
-  88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113,
-  114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133,
+  -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+  36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69,
+  70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102,
+  103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129,
+  130, 131, 132, 133,
 ];
 // ... and the codes whose exception() is a RetriableException.
 const JAR_RETRIABLE: readonly number[] = [
-  2, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89, 100, 103, 106, 122,
-  123, 133,
+  2, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89, 100, 103, 106, 122, 123, 133,
 ];
 
 describe('KAFKA_ERRORS table', () => {
@@ -24,7 +23,9 @@ describe('KAFKA_ERRORS table', () => {
     expect(codes.at(-1)).toBe(133);
     expect(KAFKA_ERRORS.size).toBe(135);
     // The jar has no gaps, so neither does the table.
-    codes.forEach((code, i) => expect(code).toBe(i - 1));
+    codes.forEach((code, i) => {
+      expect(code).toBe(i - 1);
+    });
   });
 
   test('each entry is keyed by its own code', () => {

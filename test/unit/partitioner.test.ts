@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { StickyPartitioner, keyPartition, murmur2, toPositive } from '../../src/producer/partitioner.js';
+import { keyPartition, murmur2, StickyPartitioner, toPositive } from '../../src/producer/partitioner.js';
 import { Random } from '../support/random.js';
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
@@ -98,7 +98,8 @@ describe('murmur2', () => {
   test('covers every tail length and bytes >= 0x80 in the fixtures', () => {
     const keys = JAVA_VECTORS.map(([hex]) => Buffer.from(hex, 'hex'));
     expect(new Set(keys.map((key) => key.length % 4))).toEqual(new Set([0, 1, 2, 3]));
-    for (let rest = 1; rest <= 3; rest++) expect(keys.some((key) => key.length % 4 === rest && key.subarray(key.length - rest).every((b) => b >= 0x80))).toBe(true);
+    for (let rest = 1; rest <= 3; rest++)
+      expect(keys.some((key) => key.length % 4 === rest && key.subarray(key.length - rest).every((b) => b >= 0x80))).toBe(true);
     expect(Math.min(...keys.map((key) => key.length))).toBe(0);
     expect(keys.filter((key) => key.length >= 40).length).toBeGreaterThanOrEqual(3);
   });
@@ -137,7 +138,9 @@ describe('keyPartition', () => {
   test(`matches Java's toPositive(murmur2(key)) % n for n in ${PARTITION_COUNTS.join(', ')}`, () => {
     for (const [hex, , partitions] of JAVA_VECTORS) {
       const key = Buffer.from(hex, 'hex');
-      PARTITION_COUNTS.forEach((n, i) => expect(keyPartition(key, n), `${hex} % ${n}`).toBe(partitions[i]));
+      PARTITION_COUNTS.forEach((n, i) => {
+        expect(keyPartition(key, n), `${hex} % ${n}`).toBe(partitions[i]);
+      });
     }
   });
 

@@ -6,32 +6,32 @@
  */
 import { describe, expect, test } from 'vitest';
 import {
+  boolElement,
+  compactStringElement,
   DecodeError,
+  type Element,
   EncodeError,
+  float64Element,
+  guardDecode,
+  int8Element,
+  int16Element,
+  int32Element,
+  int64Element,
   MessageCodec,
   ProtocolError,
   Reader,
   SizeCache,
+  type TaggedField,
   UnsupportedVersionError,
-  Writer,
-  boolElement,
-  compactStringElement,
-  float64Element,
-  guardDecode,
-  int16Element,
-  int32Element,
-  int64Element,
-  int8Element,
   uint16Element,
   uint32Element,
   unzigzag32,
   uuidElement,
   uvarintSize,
   varintSize,
-  zigzag32,
-  type Element,
-  type TaggedField,
   type WithUnknownTags,
+  Writer,
+  zigzag32,
 } from '../../src/protocol/primitives/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -130,7 +130,9 @@ describe('unsigned varints', () => {
     const values = boundaries.map(([value]) => value);
     const encoded = encodeWith(
       () => values.reduce((n, v) => n + uvarintSize(v), 0),
-      (w) => values.forEach((v) => w.uvarint(v)),
+      (w) => {
+        for (const v of values) w.uvarint(v);
+      },
     );
     const reader = new Reader(encoded, MESSAGE, 0);
     for (const [value, size] of boundaries) {
@@ -368,7 +370,7 @@ describe('strings', () => {
   });
 
   test('the compact length prefix grows with the byte length: 127 bytes need 2 prefix bytes', () => {
-    const value = 'é'.repeat(63) + 'x'; // 127 UTF-8 bytes, length + 1 = 128 → 80 01
+    const value = `${'é'.repeat(63)}x`; // 127 UTF-8 bytes, length + 1 = 128 → 80 01
     const cache = new SizeCache(MESSAGE, 0);
     expect(cache.string(value, true, false, 'name')).toBe(2 + 127);
     const encoded = encodeWith(
@@ -404,15 +406,27 @@ describe('strings', () => {
 
   test('a length beyond the bytes left is rejected', () => {
     // 00 05: length 5, then only "ab"
-    expectDecodeError(() => new Reader(hex('00 05  61 62'), MESSAGE, 0).string(false, false, 'name'), 2, 'string name of length 5 needs 5 bytes, only 2 left');
+    expectDecodeError(
+      () => new Reader(hex('00 05  61 62'), MESSAGE, 0).string(false, false, 'name'),
+      2,
+      'string name of length 5 needs 5 bytes, only 2 left',
+    );
     // 0b: compact length 10, then only "ab"
-    expectDecodeError(() => new Reader(hex('0b  61 62'), MESSAGE, 0).string(true, false, 'name'), 1, 'string name of length 10 needs 10 bytes, only 2 left');
+    expectDecodeError(
+      () => new Reader(hex('0b  61 62'), MESSAGE, 0).string(true, false, 'name'),
+      1,
+      'string name of length 10 needs 10 bytes, only 2 left',
+    );
   });
 
   test('a string holds at most 32767 UTF-8 bytes, compact or not (as in the reference)', () => {
     const cache = new SizeCache(MESSAGE, 0);
     expect(cache.string('x'.repeat(0x7fff), false, false, 'name')).toBe(2 + 0x7fff);
-    expectEncodeError(() => cache.string('x'.repeat(0x8000), false, false, 'name'), 'name', 'is 32768 UTF-8 bytes; a Kafka string holds at most 32767');
+    expectEncodeError(
+      () => cache.string('x'.repeat(0x8000), false, false, 'name'),
+      'name',
+      'is 32768 UTF-8 bytes; a Kafka string holds at most 32767',
+    );
     // it is the UTF-8 byte count that matters, not the JS length (16384 × 'é' = 32768 bytes)
     expectEncodeError(() => cache.string('é'.repeat(0x4000), false, true, 'name'), 'name', 'is 32768 UTF-8 bytes');
     expectEncodeError(() => cache.string('x'.repeat(0x8000), true, false, 'name'), 'name', 'is 32768 UTF-8 bytes');
@@ -443,7 +457,11 @@ describe('strings', () => {
     expect(cache.entries).toEqual([Buffer.from('first'), Buffer.from('zwölf')]);
     const encoded = encodeWith(
       () => size,
-      (w) => values.forEach((value, i) => w.string(value, i === 2)),
+      (w) => {
+        values.forEach((value, i) => {
+          w.string(value, i === 2);
+        });
+      },
       cache,
     );
     expect(encoded).toEqual(
@@ -460,7 +478,11 @@ describe('strings', () => {
     again.string('also ignored', true);
     expect(again.buffer).toEqual(encoded);
     const reader = new Reader(encoded, MESSAGE, 0);
-    expect([reader.string(false, true, 's0'), reader.string(false, true, 's1'), reader.string(true, true, 's2')]).toEqual(['first', null, 'zwölf']);
+    expect([reader.string(false, true, 's0'), reader.string(false, true, 's1'), reader.string(true, true, 's2')]).toEqual([
+      'first',
+      null,
+      'zwölf',
+    ]);
   });
 });
 
@@ -503,16 +525,32 @@ describe('bytes', () => {
     const cache = new SizeCache(MESSAGE, 0);
     expectEncodeError(() => cache.bytes(null, false, false, 'payload'), 'payload', 'is null, but is not nullable');
     expectEncodeError(() => cache.bytes(null, true, false, 'payload'), 'payload', 'is null, but is not nullable');
-    expectEncodeError(() => cache.bytes('abc' as unknown as Uint8Array, true, false, 'payload'), 'payload', 'must be a Buffer or Uint8Array');
-    expectDecodeError(() => new Reader(hex('ffffffff'), MESSAGE, 0).bytes(false, false, 'payload'), 0, 'non-nullable field payload was serialized as null');
-    expectDecodeError(() => new Reader(hex('00'), MESSAGE, 0).bytes(true, false, 'payload'), 0, 'non-nullable field payload was serialized as null');
+    expectEncodeError(
+      () => cache.bytes('abc' as unknown as Uint8Array, true, false, 'payload'),
+      'payload',
+      'must be a Buffer or Uint8Array',
+    );
+    expectDecodeError(
+      () => new Reader(hex('ffffffff'), MESSAGE, 0).bytes(false, false, 'payload'),
+      0,
+      'non-nullable field payload was serialized as null',
+    );
+    expectDecodeError(
+      () => new Reader(hex('00'), MESSAGE, 0).bytes(true, false, 'payload'),
+      0,
+      'non-nullable field payload was serialized as null',
+    );
   });
 
   test('malformed lengths are DecodeErrors', () => {
     // ff ff ff fe: int32 length -2
     expectDecodeError(() => new Reader(hex('fffffffe 00'), MESSAGE, 0).bytes(false, true, 'payload'), 0, 'negative length -2');
     // 7f ff ff ff: length 2^31 - 1 with 1 byte left
-    expectDecodeError(() => new Reader(hex('7fffffff 00'), MESSAGE, 0).bytes(false, true, 'payload'), 4, 'bytes payload of length 2147483647 needs 2147483647 bytes, only 1 left');
+    expectDecodeError(
+      () => new Reader(hex('7fffffff 00'), MESSAGE, 0).bytes(false, true, 'payload'),
+      4,
+      'bytes payload of length 2147483647 needs 2147483647 bytes, only 1 left',
+    );
   });
 
   test('Reader.bytes returns a view of the input, not a copy', () => {
@@ -555,7 +593,7 @@ describe('uuid (Kafka: URL-safe base64, no padding, 22 characters)', () => {
     expect(read).toBe(id);
     expect(read).not.toMatch(/[=+/]/);
     // and one whose first character is '-' (0xf8 >> 2 = 62)
-    expect(decodeWith(hex('f8' + '00'.repeat(15)), (r) => r.uuid())).toBe('-AAAAAAAAAAAAAAAAAAAAA');
+    expect(decodeWith(hex(`f8${'00'.repeat(15)}`), (r) => r.uuid())).toBe('-AAAAAAAAAAAAAAAAAAAAA');
   });
 
   test.each([
@@ -567,7 +605,11 @@ describe('uuid (Kafka: URL-safe base64, no padding, 22 characters)', () => {
     ['22 characters ending in padding', 'AAAAAAAAAAAAAAAAAAAAA='],
     ['empty', ''],
   ])('%s (%j) is an EncodeError', (_label, value) => {
-    const error = expectEncodeError(() => new SizeCache(MESSAGE, 0).uuid(value, 'topicId'), 'topicId', 'must be a uuid as 22 characters of URL-safe base64');
+    const error = expectEncodeError(
+      () => new SizeCache(MESSAGE, 0).uuid(value, 'topicId'),
+      'topicId',
+      'must be a uuid as 22 characters of URL-safe base64',
+    );
     expect(error.message).toContain(JSON.stringify(value));
   });
 
@@ -579,7 +621,11 @@ describe('uuid (Kafka: URL-safe base64, no padding, 22 characters)', () => {
     );
     expect(encoded).toHaveLength(1 + 32);
     expect(decodeWith(encoded, (r) => r.array(true, false, 'ids', 0, uuidElement.read))).toEqual(ids);
-    expectEncodeError(() => new SizeCache(MESSAGE, 0).array(['nope'], true, false, 'ids', 0, uuidElement.size), 'array element', 'must be a uuid');
+    expectEncodeError(
+      () => new SizeCache(MESSAGE, 0).array(['nope'], true, false, 'ids', 0, uuidElement.size),
+      'array element',
+      'must be a uuid',
+    );
   });
 });
 
@@ -643,10 +689,30 @@ describe('arrays', () => {
     expect(cache.arrayHeader(value, false, false, 'ids')).toBe(4);
     expect(cache.arrayHeader(null, true, true, 'ids')).toBe(1);
     expect(cache.arrayHeader(null, false, true, 'ids')).toBe(4);
-    expect(encodeWith(() => 2, (w) => w.arrayHeader(value, true))).toEqual(hex('c9 01'));
-    expect(encodeWith(() => 4, (w) => w.arrayHeader(value, false))).toEqual(hex('000000c8'));
-    expect(encodeWith(() => 1, (w) => w.arrayHeader(null, true))).toEqual(hex('00'));
-    expect(encodeWith(() => 4, (w) => w.arrayHeader(null, false))).toEqual(hex('ffffffff'));
+    expect(
+      encodeWith(
+        () => 2,
+        (w) => w.arrayHeader(value, true),
+      ),
+    ).toEqual(hex('c9 01'));
+    expect(
+      encodeWith(
+        () => 4,
+        (w) => w.arrayHeader(value, false),
+      ),
+    ).toEqual(hex('000000c8'));
+    expect(
+      encodeWith(
+        () => 1,
+        (w) => w.arrayHeader(null, true),
+      ),
+    ).toEqual(hex('00'));
+    expect(
+      encodeWith(
+        () => 4,
+        (w) => w.arrayHeader(null, false),
+      ),
+    ).toEqual(hex('ffffffff'));
     expectEncodeError(() => cache.arrayHeader({ length: 1 } as unknown as unknown[], true, false, 'ids'), 'ids', 'must be an array');
   });
 
@@ -654,8 +720,16 @@ describe('arrays', () => {
     const cache = new SizeCache(MESSAGE, 0);
     expectEncodeError(() => cache.array(null, true, false, 'topics', 0, int32Element.size), 'topics', 'is null, but is not nullable');
     expectEncodeError(() => cache.arrayHeader(null, false, false, 'topics'), 'topics', 'is null, but is not nullable');
-    expectDecodeError(() => new Reader(hex('ffffffff'), MESSAGE, 0).array(false, false, 'topics', 0, int32Element.read), 0, 'non-nullable field topics was serialized as null');
-    expectDecodeError(() => new Reader(hex('00'), MESSAGE, 0).arrayLength(true, false, 'topics'), 0, 'non-nullable field topics was serialized as null');
+    expectDecodeError(
+      () => new Reader(hex('ffffffff'), MESSAGE, 0).array(false, false, 'topics', 0, int32Element.read),
+      0,
+      'non-nullable field topics was serialized as null',
+    );
+    expectDecodeError(
+      () => new Reader(hex('00'), MESSAGE, 0).arrayLength(true, false, 'topics'),
+      0,
+      'non-nullable field topics was serialized as null',
+    );
   });
 
   test('a count larger than the bytes left is rejected before anything is read or allocated', () => {
@@ -666,10 +740,18 @@ describe('arrays', () => {
     };
     // 7f ff ff ff: count 2^31 - 1; then only 3 bytes
     const classic = new Reader(hex('7fffffff  01 02 03'), MESSAGE, 0);
-    expectDecodeError(() => classic.array(false, false, 'topics', 0, element), 0, 'array topics claims 2147483647 elements, but only 3 bytes are left');
+    expectDecodeError(
+      () => classic.array(false, false, 'topics', 0, element),
+      0,
+      'array topics claims 2147483647 elements, but only 3 bytes are left',
+    );
     // ff ff ff ff 07: compact count 2^31 - 1, i.e. 2^31 - 2 elements; then 3 bytes
     const compact = new Reader(hex('ffffffff07  01 02 03'), MESSAGE, 0);
-    expectDecodeError(() => compact.array(true, false, 'topics', 0, element), 0, 'array topics claims 2147483646 elements, but only 3 bytes are left');
+    expectDecodeError(
+      () => compact.array(true, false, 'topics', 0, element),
+      0,
+      'array topics claims 2147483646 elements, but only 3 bytes are left',
+    );
     expect(elementsRead).toBe(0);
     // the bound is inclusive: 3 one-byte elements in 3 bytes are fine
     expect(decodeWith(hex('00000003  01 02 03'), (r) => r.array(false, false, 'topics', 0, element))).toEqual([1, 2, 3]);
@@ -678,7 +760,11 @@ describe('arrays', () => {
   test('a count below -1, and elements that overrun despite a plausible count, are DecodeErrors', () => {
     expectDecodeError(() => new Reader(hex('fffffffe'), MESSAGE, 0).arrayLength(false, true, 'ids'), 0, 'negative length -2');
     // count 2 with 2 bytes left passes the count check, but each int32 element needs 4
-    expectDecodeError(() => new Reader(hex('00000002  00 01'), MESSAGE, 0).array(false, false, 'ids', 0, int32Element.read), 4, 'int32 needs 4 bytes, only 2 left');
+    expectDecodeError(
+      () => new Reader(hex('00000002  00 01'), MESSAGE, 0).array(false, false, 'ids', 0, int32Element.read),
+      4,
+      'int32 needs 4 bytes, only 2 left',
+    );
   });
 });
 
@@ -796,7 +882,11 @@ describe('tagged-field sections', () => {
   test('a field size beyond the bytes left is rejected at the size', () => {
     // 01: one field; 02: tag 2; 09: size 9; aa: the only byte left
     const target: WithUnknownTags = {};
-    expectDecodeError(() => new Reader(hex('01  02  09  aa'), MESSAGE, 0).taggedSection(target), 2, 'tagged field 2 claims 9 bytes, but only 1 are left');
+    expectDecodeError(
+      () => new Reader(hex('01  02  09  aa'), MESSAGE, 0).taggedSection(target),
+      2,
+      'tagged field 2 claims 9 bytes, but only 1 are left',
+    );
     expect(target._unknownTaggedFields).toBeUndefined();
   });
 
@@ -842,7 +932,11 @@ describe('struct fields', () => {
   });
 
   test('null where not nullable is an EncodeError', () => {
-    expectEncodeError(() => new SizeCache(MESSAGE, 0).struct(null, false, 'leader', 0, sizeLeader), 'leader', 'is null, but is not nullable');
+    expectEncodeError(
+      () => new SizeCache(MESSAGE, 0).struct(null, false, 'leader', 0, sizeLeader),
+      'leader',
+      'is null, but is not nullable',
+    );
   });
 
   test('a presence marker other than -1 or 1 is a DecodeError at the marker', () => {

@@ -1,8 +1,8 @@
 import { expect, test } from 'vitest';
-import { BufferPool } from '../../src/records/buffer-pool.js';
-import { encodeProduceFrame, type ProduceRequestParts } from '../../src/records/produce-frame.js';
 import { decodeRequest, encodeRequest } from '../../src/protocol/frame.js';
 import { Produce } from '../../src/protocol/generated/index.js';
+import { BufferPool } from '../../src/records/buffer-pool.js';
+import { encodeProduceFrame, type ProduceRequestParts } from '../../src/records/produce-frame.js';
 import { Random } from '../support/random.js';
 
 function randomParts(random: Random): ProduceRequestParts {
@@ -16,7 +16,9 @@ function randomParts(random: Random): ProduceRequestParts {
       partitions: Array.from({ length: random.int(0, 4) }, (_, p) => {
         if (random.chance(0.15)) return { index: p, batch: null };
         // A batch in one to three pieces, as a compressed batch (header + records) would be.
-        const pieces = Array.from({ length: random.int(1, 3) }, () => random.bytes(random.chance(0.1) ? random.int(200, 3000) : random.int(0, 80)));
+        const pieces = Array.from({ length: random.int(1, 3) }, () =>
+          random.bytes(random.chance(0.1) ? random.int(200, 3000) : random.int(0, 80)),
+        );
         return { index: p, batch: { pieces, size: pieces.reduce((sum, piece) => sum + piece.length, 0) } };
       }),
     })),
@@ -41,7 +43,10 @@ test('the hand-written Produce frame is byte-identical to the generated encoder 
         topicData: parts.topics.map((topic) => ({
           name: version < 13 ? topic.name : '',
           topicId: version >= 13 ? topic.topicId : 'AAAAAAAAAAAAAAAAAAAAAA',
-          partitionData: topic.partitions.map((partition) => ({ index: partition.index, records: partition.batch ? Buffer.concat(partition.batch.pieces) : null })),
+          partitionData: topic.partitions.map((partition) => ({
+            index: partition.index,
+            records: partition.batch ? Buffer.concat(partition.batch.pieces) : null,
+          })),
         })),
       });
       expect(bytes.equals(encodeRequest(Produce, version, correlationId, clientId, body)), `Produce v${version} #${i}`).toBe(true);
@@ -54,7 +59,12 @@ test('the hand-written Produce frame is byte-identical to the generated encoder 
 
 test('batches are handed over uncopied: their pieces appear in the frame as the same buffers', () => {
   const batch = Buffer.from('batch bytes');
-  const frame = encodeProduceFrame(9, 1, 'c', { transactionalId: null, acks: -1, timeoutMs: 1000, topics: [{ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ index: 0, batch: { pieces: [batch], size: batch.length } }] }] });
+  const frame = encodeProduceFrame(9, 1, 'c', {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 1000,
+    topics: [{ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ index: 0, batch: { pieces: [batch], size: batch.length } }] }],
+  });
   expect(frame.pieces).toContain(batch);
   frame.release();
 });

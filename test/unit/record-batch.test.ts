@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { RecordBatchBuilder, recordSize, OFFSETS, type RecordInput } from '../../src/records/batch-builder.js';
-import { CorruptRecordError, parseRecordBatches, type ParsedRecord } from '../../src/records/batch-parser.js';
+import { OFFSETS, RecordBatchBuilder, type RecordInput, recordSize } from '../../src/records/batch-builder.js';
+import { CorruptRecordError, type ParsedRecord, parseRecordBatches } from '../../src/records/batch-parser.js';
 import { BufferPool, POISON_BYTE } from '../../src/records/buffer-pool.js';
 import type { CompressionName } from '../../src/records/compression.js';
 import { crc32c } from '../../src/records/crc32c.js';
@@ -13,7 +13,12 @@ function randomRecord(random: Random, index: number): RecordInput {
   return {
     key: random.chance(0.2) ? null : random.bytes(random.int(0, 20)),
     value: random.chance(0.05) ? null : random.bytes(random.chance(0.05) ? random.int(1000, 5000) : random.int(0, 120)),
-    headers: random.chance(0.3) ? Array.from({ length: random.int(1, 3) }, (_, h) => ({ key: random.pick(['trace', 'ünïcode', `h${h}`]), value: random.chance(0.2) ? null : random.bytes(random.int(0, 10)) })) : undefined,
+    headers: random.chance(0.3)
+      ? Array.from({ length: random.int(1, 3) }, (_, h) => ({
+          key: random.pick(['trace', 'ünïcode', `h${h}`]),
+          value: random.chance(0.2) ? null : random.bytes(random.int(0, 10)),
+        }))
+      : undefined,
     timestamp: T0 + index * random.int(-5, 50),
   };
 }
@@ -115,7 +120,11 @@ describe('RecordBatch v2 builder and parser', () => {
 });
 
 describe('corrupt batches give a CorruptRecordError that says what is wrong', () => {
-  const good = () => build([{ key: Buffer.from('k'), value: Buffer.from('value'), timestamp: T0 }, { key: null, value: Buffer.from('v2'), timestamp: T0 + 1 }]);
+  const good = () =>
+    build([
+      { key: Buffer.from('k'), value: Buffer.from('value'), timestamp: T0 },
+      { key: null, value: Buffer.from('v2'), timestamp: T0 + 1 },
+    ]);
 
   test('a flipped byte fails the CRC', () => {
     const bytes = good();
@@ -165,7 +174,10 @@ describe('corrupt batches give a CorruptRecordError that says what is wrong', ()
     let rejected = 0;
     for (let i = 0; i < 3000; i++) {
       const codec = CODECS[i % CODECS.length]!;
-      const bytes = build(Array.from({ length: random.int(1, 5) }, (_, n) => randomRecord(random, n)), codec);
+      const bytes = build(
+        Array.from({ length: random.int(1, 5) }, (_, n) => randomRecord(random, n)),
+        codec,
+      );
       for (let flips = random.int(1, 3); flips > 0; flips--) bytes[random.int(OFFSETS.attributes, bytes.length - 1)] = random.int(0, 255);
       try {
         for (const batch of parseRecordBatches(fixCrc(bytes))) [...batch.records()];
@@ -186,7 +198,11 @@ describe('pooled memory', () => {
     const firstMemory = first.pieces[0]!.buffer;
     first.release();
     // After release the block holds poison only.
-    expect(Buffer.from(firstMemory).subarray(0, 4096).every((byte) => byte === POISON_BYTE)).toBe(true);
+    expect(
+      Buffer.from(firstMemory)
+        .subarray(0, 4096)
+        .every((byte) => byte === POISON_BYTE),
+    ).toBe(true);
 
     const second = new RecordBatchBuilder({}, 4096, { key: null, value: Buffer.from('small'), timestamp: T0 }, pool).build();
     expect(second.pieces[0]!.buffer).toBe(firstMemory); // the same block, reused

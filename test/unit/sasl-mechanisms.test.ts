@@ -1,11 +1,6 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import {
-  createSaslExchange,
-  SaslError,
-  type SaslExchange,
-  validateSaslOptions,
-} from '../../src/connection/sasl-mechanisms.js';
+import { createSaslExchange, SaslError, type SaslExchange, validateSaslOptions } from '../../src/connection/sasl-mechanisms.js';
 
 const text = (buffer: Buffer | null): string => {
   if (buffer === null) throw new Error('expected a client message, got null');
@@ -29,7 +24,9 @@ describe('PLAIN', () => {
     const exchange = createSaslExchange({ mechanism: 'PLAIN', username: 'alice', password: 'pässword' });
     expect(exchange.mechanism).toBe('PLAIN');
     const first = await exchange.first();
-    expect(first).toEqual(Buffer.concat([Buffer.from([0]), Buffer.from('alice'), Buffer.from([0]), Buffer.from('70c3a47373776f7264', 'hex')]));
+    expect(first).toEqual(
+      Buffer.concat([Buffer.from([0]), Buffer.from('alice'), Buffer.from([0]), Buffer.from('70c3a47373776f7264', 'hex')]),
+    );
     expect(exchange.complete).toBe(false);
     expect(exchange.respond(Buffer.alloc(0))).toBeNull();
     expect(exchange.complete).toBe(true);
@@ -49,8 +46,7 @@ const RFC7677 = {
   clientNonce: 'rOprNGfwEbeRWgbNEkqO',
   clientFirst: 'n,,n=user,r=rOprNGfwEbeRWgbNEkqO',
   serverFirst: 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
-  clientFinal:
-    'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+  clientFinal: 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
   serverFinal: 'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
 };
 
@@ -108,7 +104,10 @@ describe('SCRAM-SHA-256', () => {
   test('iterations below 4096', async () => {
     const exchange = rfcExchange();
     await exchange.first();
-    rejectsWith(() => exchange.respond(Buffer.from(RFC7677.serverFirst.replace('i=4096', 'i=1000'))), /1000 iterations, below Kafka's minimum of 4096/);
+    rejectsWith(
+      () => exchange.respond(Buffer.from(RFC7677.serverFirst.replace('i=4096', 'i=1000'))),
+      /1000 iterations, below Kafka's minimum of 4096/,
+    );
   });
 
   test('iterations absurdly high (above Kafka maximum)', async () => {
@@ -375,8 +374,16 @@ describe('validateSaslOptions', () => {
     ['not an object', 'PLAIN', /must be an object/],
     ['null', null, /must be an object/],
     ['no mechanism', { username: 'u', password: 'p' }, /no mechanism; supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER/],
-    ['unknown mechanism', { mechanism: 'GSSAPI' }, /unknown SASL mechanism "GSSAPI"; supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER/],
-    ['lower-case mechanism', { mechanism: 'plain', username: 'u', password: 'p' }, /unknown SASL mechanism "plain" \(mechanism names are upper case\)/],
+    [
+      'unknown mechanism',
+      { mechanism: 'GSSAPI' },
+      /unknown SASL mechanism "GSSAPI"; supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER/,
+    ],
+    [
+      'lower-case mechanism',
+      { mechanism: 'plain', username: 'u', password: 'p' },
+      /unknown SASL mechanism "plain" \(mechanism names are upper case\)/,
+    ],
     ['mechanism not a string', { mechanism: 7 }, /unknown SASL mechanism number/],
     ['PLAIN missing username', { mechanism: 'PLAIN', password: 'p' }, /PLAIN needs a username/],
     ['PLAIN empty password', { mechanism: 'PLAIN', username: 'u', password: '' }, /PLAIN password is empty/],
@@ -402,9 +409,6 @@ describe('validateSaslOptions', () => {
   });
 
   test('createSaslExchange validates too', () => {
-    rejectsWith(
-      () => createSaslExchange({ mechanism: 'PLAIN', username: '', password: 'p' }),
-      /PLAIN username is empty/,
-    );
+    rejectsWith(() => createSaslExchange({ mechanism: 'PLAIN', username: '', password: 'p' }), /PLAIN username is empty/);
   });
 });

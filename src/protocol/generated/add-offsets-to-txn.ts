@@ -16,10 +16,10 @@ export interface AddOffsetsToTxnRequest extends WithUnknownTags {
 /** A AddOffsetsToTxnRequest with every field at its default, overridden by `fields`. */
 export function createAddOffsetsToTxnRequest(fields: Partial<AddOffsetsToTxnRequest> = {}): AddOffsetsToTxnRequest {
   return {
-    transactionalId: "",
+    transactionalId: '',
     producerId: 0n,
     producerEpoch: 0,
-    groupId: "",
+    groupId: '',
     ...fields,
   };
 }
@@ -27,8 +27,8 @@ export function createAddOffsetsToTxnRequest(fields: Partial<AddOffsetsToTxnRequ
 function sizeAddOffsetsToTxnRequest(c: SizeCache, m: AddOffsetsToTxnRequest, v: number): number {
   const f = v >= 3;
   let n = 10;
-  n += c.string(m.transactionalId, f, false, "transactionalId");
-  n += c.string(m.groupId, f, false, "groupId");
+  n += c.string(m.transactionalId, f, false, 'transactionalId');
+  n += c.string(m.groupId, f, false, 'groupId');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -49,10 +49,10 @@ function writeAddOffsetsToTxnRequest(w: Writer, m: AddOffsetsToTxnRequest, v: nu
 function readAddOffsetsToTxnRequest(r: Reader, v: number): AddOffsetsToTxnRequest {
   const f = v >= 3;
   const m: AddOffsetsToTxnRequest = {
-    transactionalId: r.string(f, false, "transactionalId"),
+    transactionalId: r.string(f, false, 'transactionalId'),
     producerId: r.int64(),
     producerEpoch: r.int16(),
-    groupId: r.string(f, false, "groupId"),
+    groupId: r.string(f, false, 'groupId'),
   };
   if (f) {
     r.taggedSection(m);
@@ -61,7 +61,7 @@ function readAddOffsetsToTxnRequest(r: Reader, v: number): AddOffsetsToTxnReques
 }
 
 export const AddOffsetsToTxnRequest = new MessageCodec<AddOffsetsToTxnRequest>({
-  name: "AddOffsetsToTxnRequest",
+  name: 'AddOffsetsToTxnRequest',
   minVersion: 0,
   maxVersion: 4,
   flexibleMin: 3,
@@ -119,7 +119,7 @@ function readAddOffsetsToTxnResponse(r: Reader, v: number): AddOffsetsToTxnRespo
 }
 
 export const AddOffsetsToTxnResponse = new MessageCodec<AddOffsetsToTxnResponse>({
-  name: "AddOffsetsToTxnResponse",
+  name: 'AddOffsetsToTxnResponse',
   minVersion: 0,
   maxVersion: 4,
   flexibleMin: 3,
@@ -131,7 +131,7 @@ export const AddOffsetsToTxnResponse = new MessageCodec<AddOffsetsToTxnResponse>
 
 /** Ties a consumer group's offset commit to an ongoing transaction. */
 export const AddOffsetsToTxn: ApiDefinition<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse> = {
-  name: "AddOffsetsToTxn",
+  name: 'AddOffsetsToTxn',
   apiKey: 25,
   request: AddOffsetsToTxnRequest,
   response: AddOffsetsToTxnResponse,

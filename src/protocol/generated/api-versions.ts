@@ -12,8 +12,8 @@ export interface ApiVersionsRequest extends WithUnknownTags {
 /** A ApiVersionsRequest with every field at its default, overridden by `fields`. */
 export function createApiVersionsRequest(fields: Partial<ApiVersionsRequest> = {}): ApiVersionsRequest {
   return {
-    clientSoftwareName: "",
-    clientSoftwareVersion: "",
+    clientSoftwareName: '',
+    clientSoftwareVersion: '',
     ...fields,
   };
 }
@@ -21,8 +21,8 @@ export function createApiVersionsRequest(fields: Partial<ApiVersionsRequest> = {
 function sizeApiVersionsRequest(c: SizeCache, m: ApiVersionsRequest, v: number): number {
   const f = v >= 3;
   let n = 0;
-  if (v >= 3) n += c.string(m.clientSoftwareName, true, false, "clientSoftwareName");
-  if (v >= 3) n += c.string(m.clientSoftwareVersion, true, false, "clientSoftwareVersion");
+  if (v >= 3) n += c.string(m.clientSoftwareName, true, false, 'clientSoftwareName');
+  if (v >= 3) n += c.string(m.clientSoftwareVersion, true, false, 'clientSoftwareVersion');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -41,8 +41,8 @@ function writeApiVersionsRequest(w: Writer, m: ApiVersionsRequest, v: number): v
 function readApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
   const f = v >= 3;
   const m: ApiVersionsRequest = {
-    clientSoftwareName: v >= 3 ? r.string(true, false, "clientSoftwareName") : "",
-    clientSoftwareVersion: v >= 3 ? r.string(true, false, "clientSoftwareVersion") : "",
+    clientSoftwareName: v >= 3 ? r.string(true, false, 'clientSoftwareName') : '',
+    clientSoftwareVersion: v >= 3 ? r.string(true, false, 'clientSoftwareVersion') : '',
   };
   if (f) {
     r.taggedSection(m);
@@ -51,7 +51,7 @@ function readApiVersionsRequest(r: Reader, v: number): ApiVersionsRequest {
 }
 
 export const ApiVersionsRequest = new MessageCodec<ApiVersionsRequest>({
-  name: "ApiVersionsRequest",
+  name: 'ApiVersionsRequest',
   minVersion: 0,
   maxVersion: 4,
   flexibleMin: 3,
@@ -126,22 +126,30 @@ export function createApiVersionsResponse(fields: Partial<ApiVersionsResponse> =
 function sizeApiVersionsResponse(c: SizeCache, m: ApiVersionsResponse, v: number): number {
   const f = v >= 3;
   let n = 2;
-  n += c.array(m.apiKeys, f, false, "apiKeys", v, sizeApiVersionsResponseApiVersion);
+  n += c.array(m.apiKeys, f, false, 'apiKeys', v, sizeApiVersionsResponseApiVersion);
   if (v >= 1) n += 4;
   if (f) {
     const count = c.reserve();
     let known = 0;
-    if (v >= 3 && !((m.supportedFeatures !== null && m.supportedFeatures.length === 0))) {
+    if (v >= 3 && !(m.supportedFeatures !== null && m.supportedFeatures.length === 0)) {
       known++;
-      n += c.tagged(0, c.reserve(), c.array(m.supportedFeatures, true, false, "supportedFeatures", v, sizeApiVersionsResponseSupportedFeatureKey));
+      n += c.tagged(
+        0,
+        c.reserve(),
+        c.array(m.supportedFeatures, true, false, 'supportedFeatures', v, sizeApiVersionsResponseSupportedFeatureKey),
+      );
     }
     if (v >= 3 && !(m.finalizedFeaturesEpoch === -1n)) {
       known++;
       n += c.tagged(1, c.reserve(), 8);
     }
-    if (v >= 3 && !((m.finalizedFeatures !== null && m.finalizedFeatures.length === 0))) {
+    if (v >= 3 && !(m.finalizedFeatures !== null && m.finalizedFeatures.length === 0)) {
       known++;
-      n += c.tagged(2, c.reserve(), c.array(m.finalizedFeatures, true, false, "finalizedFeatures", v, sizeApiVersionsResponseFinalizedFeatureKey));
+      n += c.tagged(
+        2,
+        c.reserve(),
+        c.array(m.finalizedFeatures, true, false, 'finalizedFeatures', v, sizeApiVersionsResponseFinalizedFeatureKey),
+      );
     }
     if (v >= 3 && !(m.zkMigrationReady === false)) {
       known++;
@@ -161,7 +169,7 @@ function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponse, v: number):
     const unknown = m._unknownTaggedFields;
     w.uvarint(w.next());
     let u = 0;
-    if (v >= 3 && !((m.supportedFeatures !== null && m.supportedFeatures.length === 0))) {
+    if (v >= 3 && !(m.supportedFeatures !== null && m.supportedFeatures.length === 0)) {
       u = w.unknownTagsBelow(unknown, u, 0);
       w.tagHeader(0);
       w.array(m.supportedFeatures, true, v, writeApiVersionsResponseSupportedFeatureKey);
@@ -171,7 +179,7 @@ function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponse, v: number):
       w.tagHeader(1);
       w.int64(m.finalizedFeaturesEpoch);
     }
-    if (v >= 3 && !((m.finalizedFeatures !== null && m.finalizedFeatures.length === 0))) {
+    if (v >= 3 && !(m.finalizedFeatures !== null && m.finalizedFeatures.length === 0)) {
       u = w.unknownTagsBelow(unknown, u, 2);
       w.tagHeader(2);
       w.array(m.finalizedFeatures, true, v, writeApiVersionsResponseFinalizedFeatureKey);
@@ -189,7 +197,7 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
   const f = v >= 3;
   const m: ApiVersionsResponse = {
     errorCode: r.int16(),
-    apiKeys: r.array(f, false, "apiKeys", v, readApiVersionsResponseApiVersion),
+    apiKeys: r.array(f, false, 'apiKeys', v, readApiVersionsResponseApiVersion),
     throttleTimeMs: v >= 1 ? r.int32() : 0,
     supportedFeatures: [],
     finalizedFeaturesEpoch: -1n,
@@ -203,29 +211,29 @@ function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
       switch (tag) {
         case 0:
           if (v >= 3) {
-            m.supportedFeatures = r.array(true, false, "supportedFeatures", v, readApiVersionsResponseSupportedFeatureKey);
-            r.endTag(end, "supportedFeatures");
+            m.supportedFeatures = r.array(true, false, 'supportedFeatures', v, readApiVersionsResponseSupportedFeatureKey);
+            r.endTag(end, 'supportedFeatures');
             continue;
           }
           break;
         case 1:
           if (v >= 3) {
             m.finalizedFeaturesEpoch = r.int64();
-            r.endTag(end, "finalizedFeaturesEpoch");
+            r.endTag(end, 'finalizedFeaturesEpoch');
             continue;
           }
           break;
         case 2:
           if (v >= 3) {
-            m.finalizedFeatures = r.array(true, false, "finalizedFeatures", v, readApiVersionsResponseFinalizedFeatureKey);
-            r.endTag(end, "finalizedFeatures");
+            m.finalizedFeatures = r.array(true, false, 'finalizedFeatures', v, readApiVersionsResponseFinalizedFeatureKey);
+            r.endTag(end, 'finalizedFeatures');
             continue;
           }
           break;
         case 3:
           if (v >= 3) {
             m.zkMigrationReady = r.bool();
-            r.endTag(end, "zkMigrationReady");
+            r.endTag(end, 'zkMigrationReady');
             continue;
           }
           break;
@@ -279,9 +287,11 @@ function readApiVersionsResponseApiVersion(r: Reader, v: number): ApiVersionsRes
 }
 
 /** A ApiVersionsResponseSupportedFeatureKey with every field at its default, overridden by `fields`. */
-export function createApiVersionsResponseSupportedFeatureKey(fields: Partial<ApiVersionsResponseSupportedFeatureKey> = {}): ApiVersionsResponseSupportedFeatureKey {
+export function createApiVersionsResponseSupportedFeatureKey(
+  fields: Partial<ApiVersionsResponseSupportedFeatureKey> = {},
+): ApiVersionsResponseSupportedFeatureKey {
   return {
-    name: "",
+    name: '',
     minVersion: 0,
     maxVersion: 0,
     ...fields,
@@ -290,7 +300,7 @@ export function createApiVersionsResponseSupportedFeatureKey(fields: Partial<Api
 
 function sizeApiVersionsResponseSupportedFeatureKey(c: SizeCache, m: ApiVersionsResponseSupportedFeatureKey, _v: number): number {
   let n = 4;
-  n += c.string(m.name, true, false, "name");
+  n += c.string(m.name, true, false, 'name');
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
@@ -304,7 +314,7 @@ function writeApiVersionsResponseSupportedFeatureKey(w: Writer, m: ApiVersionsRe
 
 function readApiVersionsResponseSupportedFeatureKey(r: Reader, _v: number): ApiVersionsResponseSupportedFeatureKey {
   const m: ApiVersionsResponseSupportedFeatureKey = {
-    name: r.string(true, false, "name"),
+    name: r.string(true, false, 'name'),
     minVersion: r.int16(),
     maxVersion: r.int16(),
   };
@@ -313,9 +323,11 @@ function readApiVersionsResponseSupportedFeatureKey(r: Reader, _v: number): ApiV
 }
 
 /** A ApiVersionsResponseFinalizedFeatureKey with every field at its default, overridden by `fields`. */
-export function createApiVersionsResponseFinalizedFeatureKey(fields: Partial<ApiVersionsResponseFinalizedFeatureKey> = {}): ApiVersionsResponseFinalizedFeatureKey {
+export function createApiVersionsResponseFinalizedFeatureKey(
+  fields: Partial<ApiVersionsResponseFinalizedFeatureKey> = {},
+): ApiVersionsResponseFinalizedFeatureKey {
   return {
-    name: "",
+    name: '',
     maxVersionLevel: 0,
     minVersionLevel: 0,
     ...fields,
@@ -324,7 +336,7 @@ export function createApiVersionsResponseFinalizedFeatureKey(fields: Partial<Api
 
 function sizeApiVersionsResponseFinalizedFeatureKey(c: SizeCache, m: ApiVersionsResponseFinalizedFeatureKey, _v: number): number {
   let n = 4;
-  n += c.string(m.name, true, false, "name");
+  n += c.string(m.name, true, false, 'name');
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
@@ -338,7 +350,7 @@ function writeApiVersionsResponseFinalizedFeatureKey(w: Writer, m: ApiVersionsRe
 
 function readApiVersionsResponseFinalizedFeatureKey(r: Reader, _v: number): ApiVersionsResponseFinalizedFeatureKey {
   const m: ApiVersionsResponseFinalizedFeatureKey = {
-    name: r.string(true, false, "name"),
+    name: r.string(true, false, 'name'),
     maxVersionLevel: r.int16(),
     minVersionLevel: r.int16(),
   };
@@ -347,7 +359,7 @@ function readApiVersionsResponseFinalizedFeatureKey(r: Reader, _v: number): ApiV
 }
 
 export const ApiVersionsResponse = new MessageCodec<ApiVersionsResponse>({
-  name: "ApiVersionsResponse",
+  name: 'ApiVersionsResponse',
   minVersion: 0,
   maxVersion: 4,
   flexibleMin: 3,
@@ -359,7 +371,7 @@ export const ApiVersionsResponse = new MessageCodec<ApiVersionsResponse>({
 
 /** Asks a broker which versions of each API it speaks; the first request on every connection. */
 export const ApiVersions: ApiDefinition<ApiVersionsRequest, ApiVersionsResponse> = {
-  name: "ApiVersions",
+  name: 'ApiVersions',
   apiKey: 18,
   request: ApiVersionsRequest,
   response: ApiVersionsResponse,

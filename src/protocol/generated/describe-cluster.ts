@@ -22,8 +22,8 @@ export function createDescribeClusterRequest(fields: Partial<DescribeClusterRequ
 }
 
 function sizeDescribeClusterRequest(c: SizeCache, m: DescribeClusterRequest, v: number): number {
-  if (v < 1 && !(m.endpointType === 1)) c.fail("endpointType", `is set, but version ${v} does not have it`);
-  if (v < 2 && !(m.includeFencedBrokers === false)) c.fail("includeFencedBrokers", `is set, but version ${v} does not have it`);
+  if (v < 1 && !(m.endpointType === 1)) c.fail('endpointType', `is set, but version ${v} does not have it`);
+  if (v < 2 && !(m.includeFencedBrokers === false)) c.fail('includeFencedBrokers', `is set, but version ${v} does not have it`);
   let n = 1;
   if (v >= 1) n += 1;
   if (v >= 2) n += 1;
@@ -49,7 +49,7 @@ function readDescribeClusterRequest(r: Reader, v: number): DescribeClusterReques
 }
 
 export const DescribeClusterRequest = new MessageCodec<DescribeClusterRequest>({
-  name: "DescribeClusterRequest",
+  name: 'DescribeClusterRequest',
   minVersion: 0,
   maxVersion: 2,
   flexibleMin: 0,
@@ -100,7 +100,7 @@ export function createDescribeClusterResponse(fields: Partial<DescribeClusterRes
     errorCode: 0,
     errorMessage: null,
     endpointType: 1,
-    clusterId: "",
+    clusterId: '',
     controllerId: -1,
     brokers: [],
     clusterAuthorizedOperations: -2147483648,
@@ -109,12 +109,12 @@ export function createDescribeClusterResponse(fields: Partial<DescribeClusterRes
 }
 
 function sizeDescribeClusterResponse(c: SizeCache, m: DescribeClusterResponse, v: number): number {
-  if (v < 1 && !(m.endpointType === 1)) c.fail("endpointType", `is set, but version ${v} does not have it`);
+  if (v < 1 && !(m.endpointType === 1)) c.fail('endpointType', `is set, but version ${v} does not have it`);
   let n = 14;
-  n += c.string(m.errorMessage, true, true, "errorMessage");
+  n += c.string(m.errorMessage, true, true, 'errorMessage');
   if (v >= 1) n += 1;
-  n += c.string(m.clusterId, true, false, "clusterId");
-  n += c.array(m.brokers, true, false, "brokers", v, sizeDescribeClusterResponseDescribeClusterBroker);
+  n += c.string(m.clusterId, true, false, 'clusterId');
+  n += c.array(m.brokers, true, false, 'brokers', v, sizeDescribeClusterResponseDescribeClusterBroker);
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
@@ -135,11 +135,11 @@ function readDescribeClusterResponse(r: Reader, v: number): DescribeClusterRespo
   const m: DescribeClusterResponse = {
     throttleTimeMs: r.int32(),
     errorCode: r.int16(),
-    errorMessage: r.string(true, true, "errorMessage"),
+    errorMessage: r.string(true, true, 'errorMessage'),
     endpointType: v >= 1 ? r.int8() : 1,
-    clusterId: r.string(true, false, "clusterId"),
+    clusterId: r.string(true, false, 'clusterId'),
     controllerId: r.int32(),
-    brokers: r.array(true, false, "brokers", v, readDescribeClusterResponseDescribeClusterBroker),
+    brokers: r.array(true, false, 'brokers', v, readDescribeClusterResponseDescribeClusterBroker),
     clusterAuthorizedOperations: r.int32(),
   };
   r.taggedSection(m);
@@ -147,10 +147,12 @@ function readDescribeClusterResponse(r: Reader, v: number): DescribeClusterRespo
 }
 
 /** A DescribeClusterResponseDescribeClusterBroker with every field at its default, overridden by `fields`. */
-export function createDescribeClusterResponseDescribeClusterBroker(fields: Partial<DescribeClusterResponseDescribeClusterBroker> = {}): DescribeClusterResponseDescribeClusterBroker {
+export function createDescribeClusterResponseDescribeClusterBroker(
+  fields: Partial<DescribeClusterResponseDescribeClusterBroker> = {},
+): DescribeClusterResponseDescribeClusterBroker {
   return {
     brokerId: 0,
-    host: "",
+    host: '',
     port: 0,
     rack: null,
     isFenced: false,
@@ -158,11 +160,15 @@ export function createDescribeClusterResponseDescribeClusterBroker(fields: Parti
   };
 }
 
-function sizeDescribeClusterResponseDescribeClusterBroker(c: SizeCache, m: DescribeClusterResponseDescribeClusterBroker, v: number): number {
-  if (v < 2 && !(m.isFenced === false)) c.fail("isFenced", `is set, but version ${v} does not have it`);
+function sizeDescribeClusterResponseDescribeClusterBroker(
+  c: SizeCache,
+  m: DescribeClusterResponseDescribeClusterBroker,
+  v: number,
+): number {
+  if (v < 2 && !(m.isFenced === false)) c.fail('isFenced', `is set, but version ${v} does not have it`);
   let n = 8;
-  n += c.string(m.host, true, false, "host");
-  n += c.string(m.rack, true, true, "rack");
+  n += c.string(m.host, true, false, 'host');
+  n += c.string(m.rack, true, true, 'rack');
   if (v >= 2) n += 1;
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
@@ -180,9 +186,9 @@ function writeDescribeClusterResponseDescribeClusterBroker(w: Writer, m: Describ
 function readDescribeClusterResponseDescribeClusterBroker(r: Reader, v: number): DescribeClusterResponseDescribeClusterBroker {
   const m: DescribeClusterResponseDescribeClusterBroker = {
     brokerId: r.int32(),
-    host: r.string(true, false, "host"),
+    host: r.string(true, false, 'host'),
     port: r.int32(),
-    rack: r.string(true, true, "rack"),
+    rack: r.string(true, true, 'rack'),
     isFenced: v >= 2 ? r.bool() : false,
   };
   r.taggedSection(m);
@@ -190,7 +196,7 @@ function readDescribeClusterResponseDescribeClusterBroker(r: Reader, v: number):
 }
 
 export const DescribeClusterResponse = new MessageCodec<DescribeClusterResponse>({
-  name: "DescribeClusterResponse",
+  name: 'DescribeClusterResponse',
   minVersion: 0,
   maxVersion: 2,
   flexibleMin: 0,
@@ -202,7 +208,7 @@ export const DescribeClusterResponse = new MessageCodec<DescribeClusterResponse>
 
 /** The cluster id, the controller and the brokers, without any topic. */
 export const DescribeCluster: ApiDefinition<DescribeClusterRequest, DescribeClusterResponse> = {
-  name: "DescribeCluster",
+  name: 'DescribeCluster',
   apiKey: 60,
   request: DescribeClusterRequest,
   response: DescribeClusterResponse,

@@ -16,7 +16,7 @@ export interface EndTxnRequest extends WithUnknownTags {
 /** A EndTxnRequest with every field at its default, overridden by `fields`. */
 export function createEndTxnRequest(fields: Partial<EndTxnRequest> = {}): EndTxnRequest {
   return {
-    transactionalId: "",
+    transactionalId: '',
     producerId: 0n,
     producerEpoch: 0,
     committed: false,
@@ -27,7 +27,7 @@ export function createEndTxnRequest(fields: Partial<EndTxnRequest> = {}): EndTxn
 function sizeEndTxnRequest(c: SizeCache, m: EndTxnRequest, v: number): number {
   const f = v >= 3;
   let n = 11;
-  n += c.string(m.transactionalId, f, false, "transactionalId");
+  n += c.string(m.transactionalId, f, false, 'transactionalId');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -48,7 +48,7 @@ function writeEndTxnRequest(w: Writer, m: EndTxnRequest, v: number): void {
 function readEndTxnRequest(r: Reader, v: number): EndTxnRequest {
   const f = v >= 3;
   const m: EndTxnRequest = {
-    transactionalId: r.string(f, false, "transactionalId"),
+    transactionalId: r.string(f, false, 'transactionalId'),
     producerId: r.int64(),
     producerEpoch: r.int16(),
     committed: r.bool(),
@@ -60,7 +60,7 @@ function readEndTxnRequest(r: Reader, v: number): EndTxnRequest {
 }
 
 export const EndTxnRequest = new MessageCodec<EndTxnRequest>({
-  name: "EndTxnRequest",
+  name: 'EndTxnRequest',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 3,
@@ -130,7 +130,7 @@ function readEndTxnResponse(r: Reader, v: number): EndTxnResponse {
 }
 
 export const EndTxnResponse = new MessageCodec<EndTxnResponse>({
-  name: "EndTxnResponse",
+  name: 'EndTxnResponse',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 3,
@@ -142,7 +142,7 @@ export const EndTxnResponse = new MessageCodec<EndTxnResponse>({
 
 /** Commits or aborts a transaction. */
 export const EndTxn: ApiDefinition<EndTxnRequest, EndTxnResponse> = {
-  name: "EndTxn",
+  name: 'EndTxn',
   apiKey: 26,
   request: EndTxnRequest,
   response: EndTxnResponse,

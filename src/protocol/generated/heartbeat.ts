@@ -16,9 +16,9 @@ export interface HeartbeatRequest extends WithUnknownTags {
 /** A HeartbeatRequest with every field at its default, overridden by `fields`. */
 export function createHeartbeatRequest(fields: Partial<HeartbeatRequest> = {}): HeartbeatRequest {
   return {
-    groupId: "",
+    groupId: '',
     generationId: 0,
-    memberId: "",
+    memberId: '',
     groupInstanceId: null,
     ...fields,
   };
@@ -26,11 +26,11 @@ export function createHeartbeatRequest(fields: Partial<HeartbeatRequest> = {}): 
 
 function sizeHeartbeatRequest(c: SizeCache, m: HeartbeatRequest, v: number): number {
   const f = v >= 4;
-  if (v < 3 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.groupInstanceId === null)) c.fail('groupInstanceId', `is set, but version ${v} does not have it`);
   let n = 4;
-  n += c.string(m.groupId, f, false, "groupId");
-  n += c.string(m.memberId, f, false, "memberId");
-  if (v >= 3) n += c.string(m.groupInstanceId, f, true, "groupInstanceId");
+  n += c.string(m.groupId, f, false, 'groupId');
+  n += c.string(m.memberId, f, false, 'memberId');
+  if (v >= 3) n += c.string(m.groupInstanceId, f, true, 'groupInstanceId');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -51,10 +51,10 @@ function writeHeartbeatRequest(w: Writer, m: HeartbeatRequest, v: number): void 
 function readHeartbeatRequest(r: Reader, v: number): HeartbeatRequest {
   const f = v >= 4;
   const m: HeartbeatRequest = {
-    groupId: r.string(f, false, "groupId"),
+    groupId: r.string(f, false, 'groupId'),
     generationId: r.int32(),
-    memberId: r.string(f, false, "memberId"),
-    groupInstanceId: v >= 3 ? r.string(f, true, "groupInstanceId") : null,
+    memberId: r.string(f, false, 'memberId'),
+    groupInstanceId: v >= 3 ? r.string(f, true, 'groupInstanceId') : null,
   };
   if (f) {
     r.taggedSection(m);
@@ -63,7 +63,7 @@ function readHeartbeatRequest(r: Reader, v: number): HeartbeatRequest {
 }
 
 export const HeartbeatRequest = new MessageCodec<HeartbeatRequest>({
-  name: "HeartbeatRequest",
+  name: 'HeartbeatRequest',
   minVersion: 0,
   maxVersion: 4,
   flexibleMin: 4,
@@ -122,7 +122,7 @@ function readHeartbeatResponse(r: Reader, v: number): HeartbeatResponse {
 }
 
 export const HeartbeatResponse = new MessageCodec<HeartbeatResponse>({
-  name: "HeartbeatResponse",
+  name: 'HeartbeatResponse',
   minVersion: 0,
   maxVersion: 4,
   flexibleMin: 4,
@@ -134,7 +134,7 @@ export const HeartbeatResponse = new MessageCodec<HeartbeatResponse>({
 
 /** Keeps a classic group member alive and signals rebalances. */
 export const Heartbeat: ApiDefinition<HeartbeatRequest, HeartbeatResponse> = {
-  name: "Heartbeat",
+  name: 'Heartbeat',
   apiKey: 12,
   request: HeartbeatRequest,
   response: HeartbeatResponse,

@@ -16,7 +16,7 @@ export interface InitProducerIdRequest extends WithUnknownTags {
 /** A InitProducerIdRequest with every field at its default, overridden by `fields`. */
 export function createInitProducerIdRequest(fields: Partial<InitProducerIdRequest> = {}): InitProducerIdRequest {
   return {
-    transactionalId: "",
+    transactionalId: '',
     transactionTimeoutMs: 0,
     producerId: -1n,
     producerEpoch: -1,
@@ -26,10 +26,10 @@ export function createInitProducerIdRequest(fields: Partial<InitProducerIdReques
 
 function sizeInitProducerIdRequest(c: SizeCache, m: InitProducerIdRequest, v: number): number {
   const f = v >= 2;
-  if (v < 3 && !(m.producerId === -1n)) c.fail("producerId", `is set, but version ${v} does not have it`);
-  if (v < 3 && !(m.producerEpoch === -1)) c.fail("producerEpoch", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.producerId === -1n)) c.fail('producerId', `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.producerEpoch === -1)) c.fail('producerEpoch', `is set, but version ${v} does not have it`);
   let n = 4;
-  n += c.string(m.transactionalId, f, true, "transactionalId");
+  n += c.string(m.transactionalId, f, true, 'transactionalId');
   if (v >= 3) n += 8;
   if (v >= 3) n += 2;
   if (f) {
@@ -52,7 +52,7 @@ function writeInitProducerIdRequest(w: Writer, m: InitProducerIdRequest, v: numb
 function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest {
   const f = v >= 2;
   const m: InitProducerIdRequest = {
-    transactionalId: r.string(f, true, "transactionalId"),
+    transactionalId: r.string(f, true, 'transactionalId'),
     transactionTimeoutMs: r.int32(),
     producerId: v >= 3 ? r.int64() : -1n,
     producerEpoch: v >= 3 ? r.int16() : -1,
@@ -64,7 +64,7 @@ function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest 
 }
 
 export const InitProducerIdRequest = new MessageCodec<InitProducerIdRequest>({
-  name: "InitProducerIdRequest",
+  name: 'InitProducerIdRequest',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 2,
@@ -132,7 +132,7 @@ function readInitProducerIdResponse(r: Reader, v: number): InitProducerIdRespons
 }
 
 export const InitProducerIdResponse = new MessageCodec<InitProducerIdResponse>({
-  name: "InitProducerIdResponse",
+  name: 'InitProducerIdResponse',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 2,
@@ -144,7 +144,7 @@ export const InitProducerIdResponse = new MessageCodec<InitProducerIdResponse>({
 
 /** Gets a producer id and epoch for idempotent or transactional producing. */
 export const InitProducerId: ApiDefinition<InitProducerIdRequest, InitProducerIdResponse> = {
-  name: "InitProducerId",
+  name: 'InitProducerId',
   apiKey: 22,
   request: InitProducerIdRequest,
   response: InitProducerIdResponse,

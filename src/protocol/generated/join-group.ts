@@ -32,12 +32,12 @@ export interface JoinGroupRequestProtocol extends WithUnknownTags {
 /** A JoinGroupRequest with every field at its default, overridden by `fields`. */
 export function createJoinGroupRequest(fields: Partial<JoinGroupRequest> = {}): JoinGroupRequest {
   return {
-    groupId: "",
+    groupId: '',
     sessionTimeoutMs: 0,
     rebalanceTimeoutMs: -1,
-    memberId: "",
+    memberId: '',
     groupInstanceId: null,
-    protocolType: "",
+    protocolType: '',
     protocols: [],
     reason: null,
     ...fields,
@@ -46,15 +46,15 @@ export function createJoinGroupRequest(fields: Partial<JoinGroupRequest> = {}): 
 
 function sizeJoinGroupRequest(c: SizeCache, m: JoinGroupRequest, v: number): number {
   const f = v >= 6;
-  if (v < 5 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 5 && !(m.groupInstanceId === null)) c.fail('groupInstanceId', `is set, but version ${v} does not have it`);
   let n = 4;
-  n += c.string(m.groupId, f, false, "groupId");
+  n += c.string(m.groupId, f, false, 'groupId');
   if (v >= 1) n += 4;
-  n += c.string(m.memberId, f, false, "memberId");
-  if (v >= 5) n += c.string(m.groupInstanceId, f, true, "groupInstanceId");
-  n += c.string(m.protocolType, f, false, "protocolType");
-  n += c.array(m.protocols, f, false, "protocols", v, sizeJoinGroupRequestProtocol);
-  if (v >= 8) n += c.string(m.reason, true, true, "reason");
+  n += c.string(m.memberId, f, false, 'memberId');
+  if (v >= 5) n += c.string(m.groupInstanceId, f, true, 'groupInstanceId');
+  n += c.string(m.protocolType, f, false, 'protocolType');
+  n += c.array(m.protocols, f, false, 'protocols', v, sizeJoinGroupRequestProtocol);
+  if (v >= 8) n += c.string(m.reason, true, true, 'reason');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -79,14 +79,14 @@ function writeJoinGroupRequest(w: Writer, m: JoinGroupRequest, v: number): void 
 function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
   const f = v >= 6;
   const m: JoinGroupRequest = {
-    groupId: r.string(f, false, "groupId"),
+    groupId: r.string(f, false, 'groupId'),
     sessionTimeoutMs: r.int32(),
     rebalanceTimeoutMs: v >= 1 ? r.int32() : -1,
-    memberId: r.string(f, false, "memberId"),
-    groupInstanceId: v >= 5 ? r.string(f, true, "groupInstanceId") : null,
-    protocolType: r.string(f, false, "protocolType"),
-    protocols: r.array(f, false, "protocols", v, readJoinGroupRequestProtocol),
-    reason: v >= 8 ? r.string(true, true, "reason") : null,
+    memberId: r.string(f, false, 'memberId'),
+    groupInstanceId: v >= 5 ? r.string(f, true, 'groupInstanceId') : null,
+    protocolType: r.string(f, false, 'protocolType'),
+    protocols: r.array(f, false, 'protocols', v, readJoinGroupRequestProtocol),
+    reason: v >= 8 ? r.string(true, true, 'reason') : null,
   };
   if (f) {
     r.taggedSection(m);
@@ -97,7 +97,7 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
 /** A JoinGroupRequestProtocol with every field at its default, overridden by `fields`. */
 export function createJoinGroupRequestProtocol(fields: Partial<JoinGroupRequestProtocol> = {}): JoinGroupRequestProtocol {
   return {
-    name: "",
+    name: '',
     metadata: Buffer.alloc(0),
     ...fields,
   };
@@ -106,8 +106,8 @@ export function createJoinGroupRequestProtocol(fields: Partial<JoinGroupRequestP
 function sizeJoinGroupRequestProtocol(c: SizeCache, m: JoinGroupRequestProtocol, v: number): number {
   const f = v >= 6;
   let n = 0;
-  n += c.string(m.name, f, false, "name");
-  n += c.bytes(m.metadata, f, false, "metadata");
+  n += c.string(m.name, f, false, 'name');
+  n += c.bytes(m.metadata, f, false, 'metadata');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -126,8 +126,8 @@ function writeJoinGroupRequestProtocol(w: Writer, m: JoinGroupRequestProtocol, v
 function readJoinGroupRequestProtocol(r: Reader, v: number): JoinGroupRequestProtocol {
   const f = v >= 6;
   const m: JoinGroupRequestProtocol = {
-    name: r.string(f, false, "name"),
-    metadata: r.bytes(f, false, "metadata"),
+    name: r.string(f, false, 'name'),
+    metadata: r.bytes(f, false, 'metadata'),
   };
   if (f) {
     r.taggedSection(m);
@@ -136,7 +136,7 @@ function readJoinGroupRequestProtocol(r: Reader, v: number): JoinGroupRequestPro
 }
 
 export const JoinGroupRequest = new MessageCodec<JoinGroupRequest>({
-  name: "JoinGroupRequest",
+  name: 'JoinGroupRequest',
   minVersion: 0,
   maxVersion: 9,
   flexibleMin: 6,
@@ -185,10 +185,10 @@ export function createJoinGroupResponse(fields: Partial<JoinGroupResponse> = {})
     errorCode: 0,
     generationId: -1,
     protocolType: null,
-    protocolName: "",
-    leader: "",
+    protocolName: '',
+    leader: '',
     skipAssignment: false,
-    memberId: "",
+    memberId: '',
     members: [],
     ...fields,
   };
@@ -196,15 +196,15 @@ export function createJoinGroupResponse(fields: Partial<JoinGroupResponse> = {})
 
 function sizeJoinGroupResponse(c: SizeCache, m: JoinGroupResponse, v: number): number {
   const f = v >= 6;
-  if (v < 9 && !(m.skipAssignment === false)) c.fail("skipAssignment", `is set, but version ${v} does not have it`);
+  if (v < 9 && !(m.skipAssignment === false)) c.fail('skipAssignment', `is set, but version ${v} does not have it`);
   let n = 6;
   if (v >= 2) n += 4;
-  if (v >= 7) n += c.string(m.protocolType, true, true, "protocolType");
-  n += c.string(m.protocolName, f, v >= 7, "protocolName");
-  n += c.string(m.leader, f, false, "leader");
+  if (v >= 7) n += c.string(m.protocolType, true, true, 'protocolType');
+  n += c.string(m.protocolName, f, v >= 7, 'protocolName');
+  n += c.string(m.leader, f, false, 'leader');
   if (v >= 9) n += 1;
-  n += c.string(m.memberId, f, false, "memberId");
-  n += c.array(m.members, f, false, "members", v, sizeJoinGroupResponseMember);
+  n += c.string(m.memberId, f, false, 'memberId');
+  n += c.array(m.members, f, false, 'members', v, sizeJoinGroupResponseMember);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -233,12 +233,12 @@ function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
     throttleTimeMs: v >= 2 ? r.int32() : 0,
     errorCode: r.int16(),
     generationId: r.int32(),
-    protocolType: v >= 7 ? r.string(true, true, "protocolType") : null,
-    protocolName: r.string(f, v >= 7, "protocolName"),
-    leader: r.string(f, false, "leader"),
+    protocolType: v >= 7 ? r.string(true, true, 'protocolType') : null,
+    protocolName: r.string(f, v >= 7, 'protocolName'),
+    leader: r.string(f, false, 'leader'),
     skipAssignment: v >= 9 ? r.bool() : false,
-    memberId: r.string(f, false, "memberId"),
-    members: r.array(f, false, "members", v, readJoinGroupResponseMember),
+    memberId: r.string(f, false, 'memberId'),
+    members: r.array(f, false, 'members', v, readJoinGroupResponseMember),
   };
   if (f) {
     r.taggedSection(m);
@@ -249,7 +249,7 @@ function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
 /** A JoinGroupResponseMember with every field at its default, overridden by `fields`. */
 export function createJoinGroupResponseMember(fields: Partial<JoinGroupResponseMember> = {}): JoinGroupResponseMember {
   return {
-    memberId: "",
+    memberId: '',
     groupInstanceId: null,
     metadata: Buffer.alloc(0),
     ...fields,
@@ -259,9 +259,9 @@ export function createJoinGroupResponseMember(fields: Partial<JoinGroupResponseM
 function sizeJoinGroupResponseMember(c: SizeCache, m: JoinGroupResponseMember, v: number): number {
   const f = v >= 6;
   let n = 0;
-  n += c.string(m.memberId, f, false, "memberId");
-  if (v >= 5) n += c.string(m.groupInstanceId, f, true, "groupInstanceId");
-  n += c.bytes(m.metadata, f, false, "metadata");
+  n += c.string(m.memberId, f, false, 'memberId');
+  if (v >= 5) n += c.string(m.groupInstanceId, f, true, 'groupInstanceId');
+  n += c.bytes(m.metadata, f, false, 'metadata');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -281,9 +281,9 @@ function writeJoinGroupResponseMember(w: Writer, m: JoinGroupResponseMember, v: 
 function readJoinGroupResponseMember(r: Reader, v: number): JoinGroupResponseMember {
   const f = v >= 6;
   const m: JoinGroupResponseMember = {
-    memberId: r.string(f, false, "memberId"),
-    groupInstanceId: v >= 5 ? r.string(f, true, "groupInstanceId") : null,
-    metadata: r.bytes(f, false, "metadata"),
+    memberId: r.string(f, false, 'memberId'),
+    groupInstanceId: v >= 5 ? r.string(f, true, 'groupInstanceId') : null,
+    metadata: r.bytes(f, false, 'metadata'),
   };
   if (f) {
     r.taggedSection(m);
@@ -292,7 +292,7 @@ function readJoinGroupResponseMember(r: Reader, v: number): JoinGroupResponseMem
 }
 
 export const JoinGroupResponse = new MessageCodec<JoinGroupResponse>({
-  name: "JoinGroupResponse",
+  name: 'JoinGroupResponse',
   minVersion: 0,
   maxVersion: 9,
   flexibleMin: 6,
@@ -304,7 +304,7 @@ export const JoinGroupResponse = new MessageCodec<JoinGroupResponse>({
 
 /** Joins a classic consumer group and elects its leader. */
 export const JoinGroup: ApiDefinition<JoinGroupRequest, JoinGroupResponse> = {
-  name: "JoinGroup",
+  name: 'JoinGroup',
   apiKey: 11,
   request: JoinGroupRequest,
   response: JoinGroupResponse,

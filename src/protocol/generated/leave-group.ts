@@ -24,8 +24,8 @@ export interface LeaveGroupRequestMemberIdentity extends WithUnknownTags {
 /** A LeaveGroupRequest with every field at its default, overridden by `fields`. */
 export function createLeaveGroupRequest(fields: Partial<LeaveGroupRequest> = {}): LeaveGroupRequest {
   return {
-    groupId: "",
-    memberId: "",
+    groupId: '',
+    memberId: '',
     members: [],
     ...fields,
   };
@@ -33,12 +33,12 @@ export function createLeaveGroupRequest(fields: Partial<LeaveGroupRequest> = {})
 
 function sizeLeaveGroupRequest(c: SizeCache, m: LeaveGroupRequest, v: number): number {
   const f = v >= 4;
-  if (v > 2 && !(m.memberId === "")) c.fail("memberId", `is set, but version ${v} does not have it`);
-  if (v < 3 && !((m.members !== null && m.members.length === 0))) c.fail("members", `is set, but version ${v} does not have it`);
+  if (v > 2 && !(m.memberId === '')) c.fail('memberId', `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.members !== null && m.members.length === 0)) c.fail('members', `is set, but version ${v} does not have it`);
   let n = 0;
-  n += c.string(m.groupId, f, false, "groupId");
-  if (v <= 2) n += c.string(m.memberId, false, false, "memberId");
-  if (v >= 3) n += c.array(m.members, f, false, "members", v, sizeLeaveGroupRequestMemberIdentity);
+  n += c.string(m.groupId, f, false, 'groupId');
+  if (v <= 2) n += c.string(m.memberId, false, false, 'memberId');
+  if (v >= 3) n += c.array(m.members, f, false, 'members', v, sizeLeaveGroupRequestMemberIdentity);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -58,9 +58,9 @@ function writeLeaveGroupRequest(w: Writer, m: LeaveGroupRequest, v: number): voi
 function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
   const f = v >= 4;
   const m: LeaveGroupRequest = {
-    groupId: r.string(f, false, "groupId"),
-    memberId: v <= 2 ? r.string(false, false, "memberId") : "",
-    members: v >= 3 ? r.array(f, false, "members", v, readLeaveGroupRequestMemberIdentity) : [],
+    groupId: r.string(f, false, 'groupId'),
+    memberId: v <= 2 ? r.string(false, false, 'memberId') : '',
+    members: v >= 3 ? r.array(f, false, 'members', v, readLeaveGroupRequestMemberIdentity) : [],
   };
   if (f) {
     r.taggedSection(m);
@@ -69,9 +69,11 @@ function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
 }
 
 /** A LeaveGroupRequestMemberIdentity with every field at its default, overridden by `fields`. */
-export function createLeaveGroupRequestMemberIdentity(fields: Partial<LeaveGroupRequestMemberIdentity> = {}): LeaveGroupRequestMemberIdentity {
+export function createLeaveGroupRequestMemberIdentity(
+  fields: Partial<LeaveGroupRequestMemberIdentity> = {},
+): LeaveGroupRequestMemberIdentity {
   return {
-    memberId: "",
+    memberId: '',
     groupInstanceId: null,
     reason: null,
     ...fields,
@@ -81,9 +83,9 @@ export function createLeaveGroupRequestMemberIdentity(fields: Partial<LeaveGroup
 function sizeLeaveGroupRequestMemberIdentity(c: SizeCache, m: LeaveGroupRequestMemberIdentity, v: number): number {
   const f = v >= 4;
   let n = 0;
-  n += c.string(m.memberId, f, false, "memberId");
-  n += c.string(m.groupInstanceId, f, true, "groupInstanceId");
-  if (v >= 5) n += c.string(m.reason, true, true, "reason");
+  n += c.string(m.memberId, f, false, 'memberId');
+  n += c.string(m.groupInstanceId, f, true, 'groupInstanceId');
+  if (v >= 5) n += c.string(m.reason, true, true, 'reason');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -103,9 +105,9 @@ function writeLeaveGroupRequestMemberIdentity(w: Writer, m: LeaveGroupRequestMem
 function readLeaveGroupRequestMemberIdentity(r: Reader, v: number): LeaveGroupRequestMemberIdentity {
   const f = v >= 4;
   const m: LeaveGroupRequestMemberIdentity = {
-    memberId: r.string(f, false, "memberId"),
-    groupInstanceId: r.string(f, true, "groupInstanceId"),
-    reason: v >= 5 ? r.string(true, true, "reason") : null,
+    memberId: r.string(f, false, 'memberId'),
+    groupInstanceId: r.string(f, true, 'groupInstanceId'),
+    reason: v >= 5 ? r.string(true, true, 'reason') : null,
   };
   if (f) {
     r.taggedSection(m);
@@ -114,7 +116,7 @@ function readLeaveGroupRequestMemberIdentity(r: Reader, v: number): LeaveGroupRe
 }
 
 export const LeaveGroupRequest = new MessageCodec<LeaveGroupRequest>({
-  name: "LeaveGroupRequest",
+  name: 'LeaveGroupRequest',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 4,
@@ -156,10 +158,10 @@ export function createLeaveGroupResponse(fields: Partial<LeaveGroupResponse> = {
 
 function sizeLeaveGroupResponse(c: SizeCache, m: LeaveGroupResponse, v: number): number {
   const f = v >= 4;
-  if (v < 3 && !((m.members !== null && m.members.length === 0))) c.fail("members", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.members !== null && m.members.length === 0)) c.fail('members', `is set, but version ${v} does not have it`);
   let n = 2;
   if (v >= 1) n += 4;
-  if (v >= 3) n += c.array(m.members, f, false, "members", v, sizeLeaveGroupResponseMemberResponse);
+  if (v >= 3) n += c.array(m.members, f, false, 'members', v, sizeLeaveGroupResponseMemberResponse);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -181,7 +183,7 @@ function readLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
   const m: LeaveGroupResponse = {
     throttleTimeMs: v >= 1 ? r.int32() : 0,
     errorCode: r.int16(),
-    members: v >= 3 ? r.array(f, false, "members", v, readLeaveGroupResponseMemberResponse) : [],
+    members: v >= 3 ? r.array(f, false, 'members', v, readLeaveGroupResponseMemberResponse) : [],
   };
   if (f) {
     r.taggedSection(m);
@@ -190,10 +192,12 @@ function readLeaveGroupResponse(r: Reader, v: number): LeaveGroupResponse {
 }
 
 /** A LeaveGroupResponseMemberResponse with every field at its default, overridden by `fields`. */
-export function createLeaveGroupResponseMemberResponse(fields: Partial<LeaveGroupResponseMemberResponse> = {}): LeaveGroupResponseMemberResponse {
+export function createLeaveGroupResponseMemberResponse(
+  fields: Partial<LeaveGroupResponseMemberResponse> = {},
+): LeaveGroupResponseMemberResponse {
   return {
-    memberId: "",
-    groupInstanceId: "",
+    memberId: '',
+    groupInstanceId: '',
     errorCode: 0,
     ...fields,
   };
@@ -202,8 +206,8 @@ export function createLeaveGroupResponseMemberResponse(fields: Partial<LeaveGrou
 function sizeLeaveGroupResponseMemberResponse(c: SizeCache, m: LeaveGroupResponseMemberResponse, v: number): number {
   const f = v >= 4;
   let n = 2;
-  n += c.string(m.memberId, f, false, "memberId");
-  n += c.string(m.groupInstanceId, f, true, "groupInstanceId");
+  n += c.string(m.memberId, f, false, 'memberId');
+  n += c.string(m.groupInstanceId, f, true, 'groupInstanceId');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -223,8 +227,8 @@ function writeLeaveGroupResponseMemberResponse(w: Writer, m: LeaveGroupResponseM
 function readLeaveGroupResponseMemberResponse(r: Reader, v: number): LeaveGroupResponseMemberResponse {
   const f = v >= 4;
   const m: LeaveGroupResponseMemberResponse = {
-    memberId: r.string(f, false, "memberId"),
-    groupInstanceId: r.string(f, true, "groupInstanceId"),
+    memberId: r.string(f, false, 'memberId'),
+    groupInstanceId: r.string(f, true, 'groupInstanceId'),
     errorCode: r.int16(),
   };
   if (f) {
@@ -234,7 +238,7 @@ function readLeaveGroupResponseMemberResponse(r: Reader, v: number): LeaveGroupR
 }
 
 export const LeaveGroupResponse = new MessageCodec<LeaveGroupResponse>({
-  name: "LeaveGroupResponse",
+  name: 'LeaveGroupResponse',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 4,
@@ -246,7 +250,7 @@ export const LeaveGroupResponse = new MessageCodec<LeaveGroupResponse>({
 
 /** Leaves a classic consumer group. */
 export const LeaveGroup: ApiDefinition<LeaveGroupRequest, LeaveGroupResponse> = {
-  name: "LeaveGroup",
+  name: 'LeaveGroup',
   apiKey: 13,
   request: LeaveGroupRequest,
   response: LeaveGroupResponse,

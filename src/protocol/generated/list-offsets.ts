@@ -44,10 +44,10 @@ export function createListOffsetsRequest(fields: Partial<ListOffsetsRequest> = {
 
 function sizeListOffsetsRequest(c: SizeCache, m: ListOffsetsRequest, v: number): number {
   const f = v >= 6;
-  if (v < 2 && !(m.isolationLevel === 0)) c.fail("isolationLevel", `is set, but version ${v} does not have it`);
+  if (v < 2 && !(m.isolationLevel === 0)) c.fail('isolationLevel', `is set, but version ${v} does not have it`);
   let n = 4;
   if (v >= 2) n += 1;
-  n += c.array(m.topics, f, false, "topics", v, sizeListOffsetsRequestListOffsetsTopic);
+  n += c.array(m.topics, f, false, 'topics', v, sizeListOffsetsRequestListOffsetsTopic);
   if (v >= 10) n += 4;
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
@@ -71,7 +71,7 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
   const m: ListOffsetsRequest = {
     replicaId: r.int32(),
     isolationLevel: v >= 2 ? r.int8() : 0,
-    topics: r.array(f, false, "topics", v, readListOffsetsRequestListOffsetsTopic),
+    topics: r.array(f, false, 'topics', v, readListOffsetsRequestListOffsetsTopic),
     timeoutMs: v >= 10 ? r.int32() : 0,
   };
   if (f) {
@@ -81,9 +81,11 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
 }
 
 /** A ListOffsetsRequestListOffsetsTopic with every field at its default, overridden by `fields`. */
-export function createListOffsetsRequestListOffsetsTopic(fields: Partial<ListOffsetsRequestListOffsetsTopic> = {}): ListOffsetsRequestListOffsetsTopic {
+export function createListOffsetsRequestListOffsetsTopic(
+  fields: Partial<ListOffsetsRequestListOffsetsTopic> = {},
+): ListOffsetsRequestListOffsetsTopic {
   return {
-    name: "",
+    name: '',
     partitions: [],
     ...fields,
   };
@@ -92,8 +94,8 @@ export function createListOffsetsRequestListOffsetsTopic(fields: Partial<ListOff
 function sizeListOffsetsRequestListOffsetsTopic(c: SizeCache, m: ListOffsetsRequestListOffsetsTopic, v: number): number {
   const f = v >= 6;
   let n = 0;
-  n += c.string(m.name, f, false, "name");
-  n += c.array(m.partitions, f, false, "partitions", v, sizeListOffsetsRequestListOffsetsPartition);
+  n += c.string(m.name, f, false, 'name');
+  n += c.array(m.partitions, f, false, 'partitions', v, sizeListOffsetsRequestListOffsetsPartition);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -112,8 +114,8 @@ function writeListOffsetsRequestListOffsetsTopic(w: Writer, m: ListOffsetsReques
 function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number): ListOffsetsRequestListOffsetsTopic {
   const f = v >= 6;
   const m: ListOffsetsRequestListOffsetsTopic = {
-    name: r.string(f, false, "name"),
-    partitions: r.array(f, false, "partitions", v, readListOffsetsRequestListOffsetsPartition),
+    name: r.string(f, false, 'name'),
+    partitions: r.array(f, false, 'partitions', v, readListOffsetsRequestListOffsetsPartition),
   };
   if (f) {
     r.taggedSection(m);
@@ -122,7 +124,9 @@ function readListOffsetsRequestListOffsetsTopic(r: Reader, v: number): ListOffse
 }
 
 /** A ListOffsetsRequestListOffsetsPartition with every field at its default, overridden by `fields`. */
-export function createListOffsetsRequestListOffsetsPartition(fields: Partial<ListOffsetsRequestListOffsetsPartition> = {}): ListOffsetsRequestListOffsetsPartition {
+export function createListOffsetsRequestListOffsetsPartition(
+  fields: Partial<ListOffsetsRequestListOffsetsPartition> = {},
+): ListOffsetsRequestListOffsetsPartition {
   return {
     partitionIndex: 0,
     currentLeaderEpoch: -1,
@@ -165,7 +169,7 @@ function readListOffsetsRequestListOffsetsPartition(r: Reader, v: number): ListO
 }
 
 export const ListOffsetsRequest = new MessageCodec<ListOffsetsRequest>({
-  name: "ListOffsetsRequest",
+  name: 'ListOffsetsRequest',
   minVersion: 1,
   maxVersion: 11,
   flexibleMin: 6,
@@ -218,7 +222,7 @@ function sizeListOffsetsResponse(c: SizeCache, m: ListOffsetsResponse, v: number
   const f = v >= 6;
   let n = 0;
   if (v >= 2) n += 4;
-  n += c.array(m.topics, f, false, "topics", v, sizeListOffsetsResponseListOffsetsTopicResponse);
+  n += c.array(m.topics, f, false, 'topics', v, sizeListOffsetsResponseListOffsetsTopicResponse);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -238,7 +242,7 @@ function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
   const f = v >= 6;
   const m: ListOffsetsResponse = {
     throttleTimeMs: v >= 2 ? r.int32() : 0,
-    topics: r.array(f, false, "topics", v, readListOffsetsResponseListOffsetsTopicResponse),
+    topics: r.array(f, false, 'topics', v, readListOffsetsResponseListOffsetsTopicResponse),
   };
   if (f) {
     r.taggedSection(m);
@@ -247,9 +251,11 @@ function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
 }
 
 /** A ListOffsetsResponseListOffsetsTopicResponse with every field at its default, overridden by `fields`. */
-export function createListOffsetsResponseListOffsetsTopicResponse(fields: Partial<ListOffsetsResponseListOffsetsTopicResponse> = {}): ListOffsetsResponseListOffsetsTopicResponse {
+export function createListOffsetsResponseListOffsetsTopicResponse(
+  fields: Partial<ListOffsetsResponseListOffsetsTopicResponse> = {},
+): ListOffsetsResponseListOffsetsTopicResponse {
   return {
-    name: "",
+    name: '',
     partitions: [],
     ...fields,
   };
@@ -258,8 +264,8 @@ export function createListOffsetsResponseListOffsetsTopicResponse(fields: Partia
 function sizeListOffsetsResponseListOffsetsTopicResponse(c: SizeCache, m: ListOffsetsResponseListOffsetsTopicResponse, v: number): number {
   const f = v >= 6;
   let n = 0;
-  n += c.string(m.name, f, false, "name");
-  n += c.array(m.partitions, f, false, "partitions", v, sizeListOffsetsResponseListOffsetsPartitionResponse);
+  n += c.string(m.name, f, false, 'name');
+  n += c.array(m.partitions, f, false, 'partitions', v, sizeListOffsetsResponseListOffsetsPartitionResponse);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -278,8 +284,8 @@ function writeListOffsetsResponseListOffsetsTopicResponse(w: Writer, m: ListOffs
 function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: number): ListOffsetsResponseListOffsetsTopicResponse {
   const f = v >= 6;
   const m: ListOffsetsResponseListOffsetsTopicResponse = {
-    name: r.string(f, false, "name"),
-    partitions: r.array(f, false, "partitions", v, readListOffsetsResponseListOffsetsPartitionResponse),
+    name: r.string(f, false, 'name'),
+    partitions: r.array(f, false, 'partitions', v, readListOffsetsResponseListOffsetsPartitionResponse),
   };
   if (f) {
     r.taggedSection(m);
@@ -288,7 +294,9 @@ function readListOffsetsResponseListOffsetsTopicResponse(r: Reader, v: number): 
 }
 
 /** A ListOffsetsResponseListOffsetsPartitionResponse with every field at its default, overridden by `fields`. */
-export function createListOffsetsResponseListOffsetsPartitionResponse(fields: Partial<ListOffsetsResponseListOffsetsPartitionResponse> = {}): ListOffsetsResponseListOffsetsPartitionResponse {
+export function createListOffsetsResponseListOffsetsPartitionResponse(
+  fields: Partial<ListOffsetsResponseListOffsetsPartitionResponse> = {},
+): ListOffsetsResponseListOffsetsPartitionResponse {
   return {
     partitionIndex: 0,
     errorCode: 0,
@@ -299,9 +307,13 @@ export function createListOffsetsResponseListOffsetsPartitionResponse(fields: Pa
   };
 }
 
-function sizeListOffsetsResponseListOffsetsPartitionResponse(c: SizeCache, m: ListOffsetsResponseListOffsetsPartitionResponse, v: number): number {
+function sizeListOffsetsResponseListOffsetsPartitionResponse(
+  c: SizeCache,
+  m: ListOffsetsResponseListOffsetsPartitionResponse,
+  v: number,
+): number {
   const f = v >= 6;
-  if (v < 4 && !(m.leaderEpoch === -1)) c.fail("leaderEpoch", `is set, but version ${v} does not have it`);
+  if (v < 4 && !(m.leaderEpoch === -1)) c.fail('leaderEpoch', `is set, but version ${v} does not have it`);
   let n = 22;
   if (v >= 4) n += 4;
   if (f) {
@@ -310,7 +322,11 @@ function sizeListOffsetsResponseListOffsetsPartitionResponse(c: SizeCache, m: Li
   return n;
 }
 
-function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, m: ListOffsetsResponseListOffsetsPartitionResponse, v: number): void {
+function writeListOffsetsResponseListOffsetsPartitionResponse(
+  w: Writer,
+  m: ListOffsetsResponseListOffsetsPartitionResponse,
+  v: number,
+): void {
   const f = v >= 6;
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
@@ -338,7 +354,7 @@ function readListOffsetsResponseListOffsetsPartitionResponse(r: Reader, v: numbe
 }
 
 export const ListOffsetsResponse = new MessageCodec<ListOffsetsResponse>({
-  name: "ListOffsetsResponse",
+  name: 'ListOffsetsResponse',
   minVersion: 1,
   maxVersion: 11,
   flexibleMin: 6,
@@ -350,7 +366,7 @@ export const ListOffsetsResponse = new MessageCodec<ListOffsetsResponse>({
 
 /** Finds offsets by timestamp, or the earliest and latest offsets of partitions. */
 export const ListOffsets: ApiDefinition<ListOffsetsRequest, ListOffsetsResponse> = {
-  name: "ListOffsets",
+  name: 'ListOffsets',
   apiKey: 2,
   request: ListOffsetsRequest,
   response: ListOffsetsResponse,

@@ -42,9 +42,9 @@ export interface OffsetCommitRequestPartition extends WithUnknownTags {
 /** A OffsetCommitRequest with every field at its default, overridden by `fields`. */
 export function createOffsetCommitRequest(fields: Partial<OffsetCommitRequest> = {}): OffsetCommitRequest {
   return {
-    groupId: "",
+    groupId: '',
     generationIdOrMemberEpoch: -1,
-    memberId: "",
+    memberId: '',
     groupInstanceId: null,
     retentionTimeMs: -1n,
     topics: [],
@@ -54,13 +54,13 @@ export function createOffsetCommitRequest(fields: Partial<OffsetCommitRequest> =
 
 function sizeOffsetCommitRequest(c: SizeCache, m: OffsetCommitRequest, v: number): number {
   const f = v >= 8;
-  if (v < 7 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 7 && !(m.groupInstanceId === null)) c.fail('groupInstanceId', `is set, but version ${v} does not have it`);
   let n = 4;
-  n += c.string(m.groupId, f, false, "groupId");
-  n += c.string(m.memberId, f, false, "memberId");
-  if (v >= 7) n += c.string(m.groupInstanceId, f, true, "groupInstanceId");
+  n += c.string(m.groupId, f, false, 'groupId');
+  n += c.string(m.memberId, f, false, 'memberId');
+  if (v >= 7) n += c.string(m.groupInstanceId, f, true, 'groupInstanceId');
   if (v <= 4) n += 8;
-  n += c.array(m.topics, f, false, "topics", v, sizeOffsetCommitRequestTopic);
+  n += c.array(m.topics, f, false, 'topics', v, sizeOffsetCommitRequestTopic);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -83,12 +83,12 @@ function writeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, v: number):
 function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
   const f = v >= 8;
   const m: OffsetCommitRequest = {
-    groupId: r.string(f, false, "groupId"),
+    groupId: r.string(f, false, 'groupId'),
     generationIdOrMemberEpoch: r.int32(),
-    memberId: r.string(f, false, "memberId"),
-    groupInstanceId: v >= 7 ? r.string(f, true, "groupInstanceId") : null,
+    memberId: r.string(f, false, 'memberId'),
+    groupInstanceId: v >= 7 ? r.string(f, true, 'groupInstanceId') : null,
     retentionTimeMs: v <= 4 ? r.int64() : -1n,
-    topics: r.array(f, false, "topics", v, readOffsetCommitRequestTopic),
+    topics: r.array(f, false, 'topics', v, readOffsetCommitRequestTopic),
   };
   if (f) {
     r.taggedSection(m);
@@ -99,8 +99,8 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
 /** A OffsetCommitRequestTopic with every field at its default, overridden by `fields`. */
 export function createOffsetCommitRequestTopic(fields: Partial<OffsetCommitRequestTopic> = {}): OffsetCommitRequestTopic {
   return {
-    name: "",
-    topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+    name: '',
+    topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
     partitions: [],
     ...fields,
   };
@@ -109,9 +109,9 @@ export function createOffsetCommitRequestTopic(fields: Partial<OffsetCommitReque
 function sizeOffsetCommitRequestTopic(c: SizeCache, m: OffsetCommitRequestTopic, v: number): number {
   const f = v >= 8;
   let n = 0;
-  if (v <= 9) n += c.string(m.name, f, false, "name");
-  if (v >= 10) n += c.uuid(m.topicId, "topicId");
-  n += c.array(m.partitions, f, false, "partitions", v, sizeOffsetCommitRequestPartition);
+  if (v <= 9) n += c.string(m.name, f, false, 'name');
+  if (v >= 10) n += c.uuid(m.topicId, 'topicId');
+  n += c.array(m.partitions, f, false, 'partitions', v, sizeOffsetCommitRequestPartition);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -131,9 +131,9 @@ function writeOffsetCommitRequestTopic(w: Writer, m: OffsetCommitRequestTopic, v
 function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequestTopic {
   const f = v >= 8;
   const m: OffsetCommitRequestTopic = {
-    name: v <= 9 ? r.string(f, false, "name") : "",
-    topicId: v >= 10 ? r.uuid() : "AAAAAAAAAAAAAAAAAAAAAA",
-    partitions: r.array(f, false, "partitions", v, readOffsetCommitRequestPartition),
+    name: v <= 9 ? r.string(f, false, 'name') : '',
+    topicId: v >= 10 ? r.uuid() : 'AAAAAAAAAAAAAAAAAAAAAA',
+    partitions: r.array(f, false, 'partitions', v, readOffsetCommitRequestPartition),
   };
   if (f) {
     r.taggedSection(m);
@@ -147,7 +147,7 @@ export function createOffsetCommitRequestPartition(fields: Partial<OffsetCommitR
     partitionIndex: 0,
     committedOffset: 0n,
     committedLeaderEpoch: -1,
-    committedMetadata: "",
+    committedMetadata: '',
     ...fields,
   };
 }
@@ -156,7 +156,7 @@ function sizeOffsetCommitRequestPartition(c: SizeCache, m: OffsetCommitRequestPa
   const f = v >= 8;
   let n = 12;
   if (v >= 6) n += 4;
-  n += c.string(m.committedMetadata, f, true, "committedMetadata");
+  n += c.string(m.committedMetadata, f, true, 'committedMetadata');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -180,7 +180,7 @@ function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitReq
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
     committedLeaderEpoch: v >= 6 ? r.int32() : -1,
-    committedMetadata: r.string(f, true, "committedMetadata"),
+    committedMetadata: r.string(f, true, 'committedMetadata'),
   };
   if (f) {
     r.taggedSection(m);
@@ -189,7 +189,7 @@ function readOffsetCommitRequestPartition(r: Reader, v: number): OffsetCommitReq
 }
 
 export const OffsetCommitRequest = new MessageCodec<OffsetCommitRequest>({
-  name: "OffsetCommitRequest",
+  name: 'OffsetCommitRequest',
   minVersion: 2,
   maxVersion: 10,
   flexibleMin: 8,
@@ -238,7 +238,7 @@ function sizeOffsetCommitResponse(c: SizeCache, m: OffsetCommitResponse, v: numb
   const f = v >= 8;
   let n = 0;
   if (v >= 3) n += 4;
-  n += c.array(m.topics, f, false, "topics", v, sizeOffsetCommitResponseTopic);
+  n += c.array(m.topics, f, false, 'topics', v, sizeOffsetCommitResponseTopic);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -258,7 +258,7 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
   const f = v >= 8;
   const m: OffsetCommitResponse = {
     throttleTimeMs: v >= 3 ? r.int32() : 0,
-    topics: r.array(f, false, "topics", v, readOffsetCommitResponseTopic),
+    topics: r.array(f, false, 'topics', v, readOffsetCommitResponseTopic),
   };
   if (f) {
     r.taggedSection(m);
@@ -269,8 +269,8 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
 /** A OffsetCommitResponseTopic with every field at its default, overridden by `fields`. */
 export function createOffsetCommitResponseTopic(fields: Partial<OffsetCommitResponseTopic> = {}): OffsetCommitResponseTopic {
   return {
-    name: "",
-    topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+    name: '',
+    topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
     partitions: [],
     ...fields,
   };
@@ -279,9 +279,9 @@ export function createOffsetCommitResponseTopic(fields: Partial<OffsetCommitResp
 function sizeOffsetCommitResponseTopic(c: SizeCache, m: OffsetCommitResponseTopic, v: number): number {
   const f = v >= 8;
   let n = 0;
-  if (v <= 9) n += c.string(m.name, f, false, "name");
-  if (v >= 10) n += c.uuid(m.topicId, "topicId");
-  n += c.array(m.partitions, f, false, "partitions", v, sizeOffsetCommitResponsePartition);
+  if (v <= 9) n += c.string(m.name, f, false, 'name');
+  if (v >= 10) n += c.uuid(m.topicId, 'topicId');
+  n += c.array(m.partitions, f, false, 'partitions', v, sizeOffsetCommitResponsePartition);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -301,9 +301,9 @@ function writeOffsetCommitResponseTopic(w: Writer, m: OffsetCommitResponseTopic,
 function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitResponseTopic {
   const f = v >= 8;
   const m: OffsetCommitResponseTopic = {
-    name: v <= 9 ? r.string(f, false, "name") : "",
-    topicId: v >= 10 ? r.uuid() : "AAAAAAAAAAAAAAAAAAAAAA",
-    partitions: r.array(f, false, "partitions", v, readOffsetCommitResponsePartition),
+    name: v <= 9 ? r.string(f, false, 'name') : '',
+    topicId: v >= 10 ? r.uuid() : 'AAAAAAAAAAAAAAAAAAAAAA',
+    partitions: r.array(f, false, 'partitions', v, readOffsetCommitResponsePartition),
   };
   if (f) {
     r.taggedSection(m);
@@ -351,7 +351,7 @@ function readOffsetCommitResponsePartition(r: Reader, v: number): OffsetCommitRe
 }
 
 export const OffsetCommitResponse = new MessageCodec<OffsetCommitResponse>({
-  name: "OffsetCommitResponse",
+  name: 'OffsetCommitResponse',
   minVersion: 2,
   maxVersion: 10,
   flexibleMin: 8,
@@ -363,7 +363,7 @@ export const OffsetCommitResponse = new MessageCodec<OffsetCommitResponse>({
 
 /** Stores a consumer group's positions. */
 export const OffsetCommit: ApiDefinition<OffsetCommitRequest, OffsetCommitResponse> = {
-  name: "OffsetCommit",
+  name: 'OffsetCommit',
   apiKey: 8,
   request: OffsetCommitRequest,
   response: OffsetCommitResponse,

@@ -45,8 +45,8 @@ export function createProduceRequest(fields: Partial<ProduceRequest> = {}): Prod
 function sizeProduceRequest(c: SizeCache, m: ProduceRequest, v: number): number {
   const f = v >= 9;
   let n = 6;
-  n += c.string(m.transactionalId, f, true, "transactionalId");
-  n += c.array(m.topicData, f, false, "topicData", v, sizeProduceRequestTopicProduceData);
+  n += c.string(m.transactionalId, f, true, 'transactionalId');
+  n += c.array(m.topicData, f, false, 'topicData', v, sizeProduceRequestTopicProduceData);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -67,10 +67,10 @@ function writeProduceRequest(w: Writer, m: ProduceRequest, v: number): void {
 function readProduceRequest(r: Reader, v: number): ProduceRequest {
   const f = v >= 9;
   const m: ProduceRequest = {
-    transactionalId: r.string(f, true, "transactionalId"),
+    transactionalId: r.string(f, true, 'transactionalId'),
     acks: r.int16(),
     timeoutMs: r.int32(),
-    topicData: r.array(f, false, "topicData", v, readProduceRequestTopicProduceData),
+    topicData: r.array(f, false, 'topicData', v, readProduceRequestTopicProduceData),
   };
   if (f) {
     r.taggedSection(m);
@@ -81,8 +81,8 @@ function readProduceRequest(r: Reader, v: number): ProduceRequest {
 /** A ProduceRequestTopicProduceData with every field at its default, overridden by `fields`. */
 export function createProduceRequestTopicProduceData(fields: Partial<ProduceRequestTopicProduceData> = {}): ProduceRequestTopicProduceData {
   return {
-    name: "",
-    topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+    name: '',
+    topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
     partitionData: [],
     ...fields,
   };
@@ -91,9 +91,9 @@ export function createProduceRequestTopicProduceData(fields: Partial<ProduceRequ
 function sizeProduceRequestTopicProduceData(c: SizeCache, m: ProduceRequestTopicProduceData, v: number): number {
   const f = v >= 9;
   let n = 0;
-  if (v <= 12) n += c.string(m.name, f, false, "name");
-  if (v >= 13) n += c.uuid(m.topicId, "topicId");
-  n += c.array(m.partitionData, f, false, "partitionData", v, sizeProduceRequestPartitionProduceData);
+  if (v <= 12) n += c.string(m.name, f, false, 'name');
+  if (v >= 13) n += c.uuid(m.topicId, 'topicId');
+  n += c.array(m.partitionData, f, false, 'partitionData', v, sizeProduceRequestPartitionProduceData);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -113,9 +113,9 @@ function writeProduceRequestTopicProduceData(w: Writer, m: ProduceRequestTopicPr
 function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceRequestTopicProduceData {
   const f = v >= 9;
   const m: ProduceRequestTopicProduceData = {
-    name: v <= 12 ? r.string(f, false, "name") : "",
-    topicId: v >= 13 ? r.uuid() : "AAAAAAAAAAAAAAAAAAAAAA",
-    partitionData: r.array(f, false, "partitionData", v, readProduceRequestPartitionProduceData),
+    name: v <= 12 ? r.string(f, false, 'name') : '',
+    topicId: v >= 13 ? r.uuid() : 'AAAAAAAAAAAAAAAAAAAAAA',
+    partitionData: r.array(f, false, 'partitionData', v, readProduceRequestPartitionProduceData),
   };
   if (f) {
     r.taggedSection(m);
@@ -124,7 +124,9 @@ function readProduceRequestTopicProduceData(r: Reader, v: number): ProduceReques
 }
 
 /** A ProduceRequestPartitionProduceData with every field at its default, overridden by `fields`. */
-export function createProduceRequestPartitionProduceData(fields: Partial<ProduceRequestPartitionProduceData> = {}): ProduceRequestPartitionProduceData {
+export function createProduceRequestPartitionProduceData(
+  fields: Partial<ProduceRequestPartitionProduceData> = {},
+): ProduceRequestPartitionProduceData {
   return {
     index: 0,
     records: null,
@@ -135,7 +137,7 @@ export function createProduceRequestPartitionProduceData(fields: Partial<Produce
 function sizeProduceRequestPartitionProduceData(c: SizeCache, m: ProduceRequestPartitionProduceData, v: number): number {
   const f = v >= 9;
   let n = 4;
-  n += c.bytes(m.records, f, true, "records");
+  n += c.bytes(m.records, f, true, 'records');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -155,7 +157,7 @@ function readProduceRequestPartitionProduceData(r: Reader, v: number): ProduceRe
   const f = v >= 9;
   const m: ProduceRequestPartitionProduceData = {
     index: r.int32(),
-    records: r.bytes(f, true, "records"),
+    records: r.bytes(f, true, 'records'),
   };
   if (f) {
     r.taggedSection(m);
@@ -164,7 +166,7 @@ function readProduceRequestPartitionProduceData(r: Reader, v: number): ProduceRe
 }
 
 export const ProduceRequest = new MessageCodec<ProduceRequest>({
-  name: "ProduceRequest",
+  name: 'ProduceRequest',
   minVersion: 3,
   maxVersion: 13,
   flexibleMin: 9,
@@ -254,15 +256,16 @@ export function createProduceResponse(fields: Partial<ProduceResponse> = {}): Pr
 
 function sizeProduceResponse(c: SizeCache, m: ProduceResponse, v: number): number {
   const f = v >= 9;
-  if (v < 10 && !((m.nodeEndpoints !== null && m.nodeEndpoints.length === 0))) c.fail("nodeEndpoints", `is set, but version ${v} does not have it`);
+  if (v < 10 && !(m.nodeEndpoints !== null && m.nodeEndpoints.length === 0))
+    c.fail('nodeEndpoints', `is set, but version ${v} does not have it`);
   let n = 4;
-  n += c.array(m.responses, f, false, "responses", v, sizeProduceResponseTopicProduceResponse);
+  n += c.array(m.responses, f, false, 'responses', v, sizeProduceResponseTopicProduceResponse);
   if (f) {
     const count = c.reserve();
     let known = 0;
-    if (v >= 10 && !((m.nodeEndpoints !== null && m.nodeEndpoints.length === 0))) {
+    if (v >= 10 && !(m.nodeEndpoints !== null && m.nodeEndpoints.length === 0)) {
       known++;
-      n += c.tagged(0, c.reserve(), c.array(m.nodeEndpoints, true, false, "nodeEndpoints", v, sizeProduceResponseNodeEndpoint));
+      n += c.tagged(0, c.reserve(), c.array(m.nodeEndpoints, true, false, 'nodeEndpoints', v, sizeProduceResponseNodeEndpoint));
     }
     n += c.tagCount(count, known, m._unknownTaggedFields) + c.unknownTags(m._unknownTaggedFields);
   }
@@ -277,7 +280,7 @@ function writeProduceResponse(w: Writer, m: ProduceResponse, v: number): void {
     const unknown = m._unknownTaggedFields;
     w.uvarint(w.next());
     let u = 0;
-    if (v >= 10 && !((m.nodeEndpoints !== null && m.nodeEndpoints.length === 0))) {
+    if (v >= 10 && !(m.nodeEndpoints !== null && m.nodeEndpoints.length === 0)) {
       u = w.unknownTagsBelow(unknown, u, 0);
       w.tagHeader(0);
       w.array(m.nodeEndpoints, true, v, writeProduceResponseNodeEndpoint);
@@ -289,7 +292,7 @@ function writeProduceResponse(w: Writer, m: ProduceResponse, v: number): void {
 function readProduceResponse(r: Reader, v: number): ProduceResponse {
   const f = v >= 9;
   const m: ProduceResponse = {
-    responses: r.array(f, false, "responses", v, readProduceResponseTopicProduceResponse),
+    responses: r.array(f, false, 'responses', v, readProduceResponseTopicProduceResponse),
     throttleTimeMs: r.int32(),
     nodeEndpoints: [],
   };
@@ -300,8 +303,8 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
       switch (tag) {
         case 0:
           if (v >= 10) {
-            m.nodeEndpoints = r.array(true, false, "nodeEndpoints", v, readProduceResponseNodeEndpoint);
-            r.endTag(end, "nodeEndpoints");
+            m.nodeEndpoints = r.array(true, false, 'nodeEndpoints', v, readProduceResponseNodeEndpoint);
+            r.endTag(end, 'nodeEndpoints');
             continue;
           }
           break;
@@ -313,10 +316,12 @@ function readProduceResponse(r: Reader, v: number): ProduceResponse {
 }
 
 /** A ProduceResponseTopicProduceResponse with every field at its default, overridden by `fields`. */
-export function createProduceResponseTopicProduceResponse(fields: Partial<ProduceResponseTopicProduceResponse> = {}): ProduceResponseTopicProduceResponse {
+export function createProduceResponseTopicProduceResponse(
+  fields: Partial<ProduceResponseTopicProduceResponse> = {},
+): ProduceResponseTopicProduceResponse {
   return {
-    name: "",
-    topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+    name: '',
+    topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
     partitionResponses: [],
     ...fields,
   };
@@ -325,9 +330,9 @@ export function createProduceResponseTopicProduceResponse(fields: Partial<Produc
 function sizeProduceResponseTopicProduceResponse(c: SizeCache, m: ProduceResponseTopicProduceResponse, v: number): number {
   const f = v >= 9;
   let n = 0;
-  if (v <= 12) n += c.string(m.name, f, false, "name");
-  if (v >= 13) n += c.uuid(m.topicId, "topicId");
-  n += c.array(m.partitionResponses, f, false, "partitionResponses", v, sizeProduceResponsePartitionProduceResponse);
+  if (v <= 12) n += c.string(m.name, f, false, 'name');
+  if (v >= 13) n += c.uuid(m.topicId, 'topicId');
+  n += c.array(m.partitionResponses, f, false, 'partitionResponses', v, sizeProduceResponsePartitionProduceResponse);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -347,9 +352,9 @@ function writeProduceResponseTopicProduceResponse(w: Writer, m: ProduceResponseT
 function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceResponseTopicProduceResponse {
   const f = v >= 9;
   const m: ProduceResponseTopicProduceResponse = {
-    name: v <= 12 ? r.string(f, false, "name") : "",
-    topicId: v >= 13 ? r.uuid() : "AAAAAAAAAAAAAAAAAAAAAA",
-    partitionResponses: r.array(f, false, "partitionResponses", v, readProduceResponsePartitionProduceResponse),
+    name: v <= 12 ? r.string(f, false, 'name') : '',
+    topicId: v >= 13 ? r.uuid() : 'AAAAAAAAAAAAAAAAAAAAAA',
+    partitionResponses: r.array(f, false, 'partitionResponses', v, readProduceResponsePartitionProduceResponse),
   };
   if (f) {
     r.taggedSection(m);
@@ -361,7 +366,7 @@ function readProduceResponseTopicProduceResponse(r: Reader, v: number): ProduceR
 export function createProduceResponseNodeEndpoint(fields: Partial<ProduceResponseNodeEndpoint> = {}): ProduceResponseNodeEndpoint {
   return {
     nodeId: 0,
-    host: "",
+    host: '',
     port: 0,
     rack: null,
     ...fields,
@@ -370,8 +375,8 @@ export function createProduceResponseNodeEndpoint(fields: Partial<ProduceRespons
 
 function sizeProduceResponseNodeEndpoint(c: SizeCache, m: ProduceResponseNodeEndpoint, _v: number): number {
   let n = 8;
-  n += c.string(m.host, true, false, "host");
-  n += c.string(m.rack, true, true, "rack");
+  n += c.string(m.host, true, false, 'host');
+  n += c.string(m.rack, true, true, 'rack');
   n += c.taggedSection(m._unknownTaggedFields);
   return n;
 }
@@ -387,16 +392,18 @@ function writeProduceResponseNodeEndpoint(w: Writer, m: ProduceResponseNodeEndpo
 function readProduceResponseNodeEndpoint(r: Reader, _v: number): ProduceResponseNodeEndpoint {
   const m: ProduceResponseNodeEndpoint = {
     nodeId: r.int32(),
-    host: r.string(true, false, "host"),
+    host: r.string(true, false, 'host'),
     port: r.int32(),
-    rack: r.string(true, true, "rack"),
+    rack: r.string(true, true, 'rack'),
   };
   r.taggedSection(m);
   return m;
 }
 
 /** A ProduceResponsePartitionProduceResponse with every field at its default, overridden by `fields`. */
-export function createProduceResponsePartitionProduceResponse(fields: Partial<ProduceResponsePartitionProduceResponse> = {}): ProduceResponsePartitionProduceResponse {
+export function createProduceResponsePartitionProduceResponse(
+  fields: Partial<ProduceResponsePartitionProduceResponse> = {},
+): ProduceResponsePartitionProduceResponse {
   return {
     index: 0,
     errorCode: 0,
@@ -412,15 +419,16 @@ export function createProduceResponsePartitionProduceResponse(fields: Partial<Pr
 
 function sizeProduceResponsePartitionProduceResponse(c: SizeCache, m: ProduceResponsePartitionProduceResponse, v: number): number {
   const f = v >= 9;
-  if (v < 10 && !(isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) c.fail("currentLeader", `is set, but version ${v} does not have it`);
+  if (v < 10 && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))
+    c.fail('currentLeader', `is set, but version ${v} does not have it`);
   let n = 22;
   if (v >= 5) n += 8;
-  if (v >= 8) n += c.array(m.recordErrors, f, false, "recordErrors", v, sizeProduceResponseBatchIndexAndErrorMessage);
-  if (v >= 8) n += c.string(m.errorMessage, f, true, "errorMessage");
+  if (v >= 8) n += c.array(m.recordErrors, f, false, 'recordErrors', v, sizeProduceResponseBatchIndexAndErrorMessage);
+  if (v >= 8) n += c.string(m.errorMessage, f, true, 'errorMessage');
   if (f) {
     const count = c.reserve();
     let known = 0;
-    if (v >= 10 && !(isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) {
+    if (v >= 10 && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) {
       known++;
       n += c.tagged(0, c.reserve(), sizeProduceResponseLeaderIdAndEpoch(c, m.currentLeader, v));
     }
@@ -442,7 +450,7 @@ function writeProduceResponsePartitionProduceResponse(w: Writer, m: ProduceRespo
     const unknown = m._unknownTaggedFields;
     w.uvarint(w.next());
     let u = 0;
-    if (v >= 10 && !(isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) {
+    if (v >= 10 && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) {
       u = w.unknownTagsBelow(unknown, u, 0);
       w.tagHeader(0);
       writeProduceResponseLeaderIdAndEpoch(w, m.currentLeader, v);
@@ -459,8 +467,8 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
     baseOffset: r.int64(),
     logAppendTimeMs: r.int64(),
     logStartOffset: v >= 5 ? r.int64() : -1n,
-    recordErrors: v >= 8 ? r.array(f, false, "recordErrors", v, readProduceResponseBatchIndexAndErrorMessage) : [],
-    errorMessage: v >= 8 ? r.string(f, true, "errorMessage") : null,
+    recordErrors: v >= 8 ? r.array(f, false, 'recordErrors', v, readProduceResponseBatchIndexAndErrorMessage) : [],
+    errorMessage: v >= 8 ? r.string(f, true, 'errorMessage') : null,
     currentLeader: createProduceResponseLeaderIdAndEpoch(),
   };
   if (f) {
@@ -471,7 +479,7 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
         case 0:
           if (v >= 10) {
             m.currentLeader = readProduceResponseLeaderIdAndEpoch(r, v);
-            r.endTag(end, "currentLeader");
+            r.endTag(end, 'currentLeader');
             continue;
           }
           break;
@@ -483,7 +491,9 @@ function readProduceResponsePartitionProduceResponse(r: Reader, v: number): Prod
 }
 
 /** A ProduceResponseBatchIndexAndErrorMessage with every field at its default, overridden by `fields`. */
-export function createProduceResponseBatchIndexAndErrorMessage(fields: Partial<ProduceResponseBatchIndexAndErrorMessage> = {}): ProduceResponseBatchIndexAndErrorMessage {
+export function createProduceResponseBatchIndexAndErrorMessage(
+  fields: Partial<ProduceResponseBatchIndexAndErrorMessage> = {},
+): ProduceResponseBatchIndexAndErrorMessage {
   return {
     batchIndex: 0,
     batchIndexErrorMessage: null,
@@ -494,7 +504,7 @@ export function createProduceResponseBatchIndexAndErrorMessage(fields: Partial<P
 function sizeProduceResponseBatchIndexAndErrorMessage(c: SizeCache, m: ProduceResponseBatchIndexAndErrorMessage, v: number): number {
   const f = v >= 9;
   let n = 4;
-  n += c.string(m.batchIndexErrorMessage, f, true, "batchIndexErrorMessage");
+  n += c.string(m.batchIndexErrorMessage, f, true, 'batchIndexErrorMessage');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -514,7 +524,7 @@ function readProduceResponseBatchIndexAndErrorMessage(r: Reader, v: number): Pro
   const f = v >= 9;
   const m: ProduceResponseBatchIndexAndErrorMessage = {
     batchIndex: r.int32(),
-    batchIndexErrorMessage: r.string(f, true, "batchIndexErrorMessage"),
+    batchIndexErrorMessage: r.string(f, true, 'batchIndexErrorMessage'),
   };
   if (f) {
     r.taggedSection(m);
@@ -523,7 +533,9 @@ function readProduceResponseBatchIndexAndErrorMessage(r: Reader, v: number): Pro
 }
 
 /** A ProduceResponseLeaderIdAndEpoch with every field at its default, overridden by `fields`. */
-export function createProduceResponseLeaderIdAndEpoch(fields: Partial<ProduceResponseLeaderIdAndEpoch> = {}): ProduceResponseLeaderIdAndEpoch {
+export function createProduceResponseLeaderIdAndEpoch(
+  fields: Partial<ProduceResponseLeaderIdAndEpoch> = {},
+): ProduceResponseLeaderIdAndEpoch {
   return {
     leaderId: -1,
     leaderEpoch: -1,
@@ -532,9 +544,7 @@ export function createProduceResponseLeaderIdAndEpoch(fields: Partial<ProduceRes
 }
 
 function isDefaultProduceResponseLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpoch): boolean {
-  return m.leaderId === -1 &&
-    m.leaderEpoch === -1 &&
-    !m._unknownTaggedFields?.length;
+  return m.leaderId === -1 && m.leaderEpoch === -1 && !m._unknownTaggedFields?.length;
 }
 
 function sizeProduceResponseLeaderIdAndEpoch(c: SizeCache, m: ProduceResponseLeaderIdAndEpoch, _v: number): number {
@@ -559,7 +569,7 @@ function readProduceResponseLeaderIdAndEpoch(r: Reader, _v: number): ProduceResp
 }
 
 export const ProduceResponse = new MessageCodec<ProduceResponse>({
-  name: "ProduceResponse",
+  name: 'ProduceResponse',
   minVersion: 3,
   maxVersion: 13,
   flexibleMin: 9,
@@ -571,7 +581,7 @@ export const ProduceResponse = new MessageCodec<ProduceResponse>({
 
 /** Writes record batches to partition leaders. */
 export const Produce: ApiDefinition<ProduceRequest, ProduceResponse> = {
-  name: "Produce",
+  name: 'Produce',
   apiKey: 0,
   request: ProduceRequest,
   response: ProduceResponse,

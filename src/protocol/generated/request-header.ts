@@ -19,7 +19,7 @@ export function createRequestHeader(fields: Partial<RequestHeader> = {}): Reques
     requestApiKey: 0,
     requestApiVersion: 0,
     correlationId: 0,
-    clientId: "",
+    clientId: '',
     ...fields,
   };
 }
@@ -27,7 +27,7 @@ export function createRequestHeader(fields: Partial<RequestHeader> = {}): Reques
 function sizeRequestHeader(c: SizeCache, m: RequestHeader, v: number): number {
   const f = v >= 2;
   let n = 8;
-  n += c.string(m.clientId, false, true, "clientId");
+  n += c.string(m.clientId, false, true, 'clientId');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -51,7 +51,7 @@ function readRequestHeader(r: Reader, v: number): RequestHeader {
     requestApiKey: r.int16(),
     requestApiVersion: r.int16(),
     correlationId: r.int32(),
-    clientId: r.string(false, true, "clientId"),
+    clientId: r.string(false, true, 'clientId'),
   };
   if (f) {
     r.taggedSection(m);
@@ -60,7 +60,7 @@ function readRequestHeader(r: Reader, v: number): RequestHeader {
 }
 
 export const RequestHeader = new MessageCodec<RequestHeader>({
-  name: "RequestHeader",
+  name: 'RequestHeader',
   minVersion: 1,
   maxVersion: 2,
   flexibleMin: 2,

@@ -44,7 +44,7 @@ function readResponseHeader(r: Reader, v: number): ResponseHeader {
 }
 
 export const ResponseHeader = new MessageCodec<ResponseHeader>({
-  name: "ResponseHeader",
+  name: 'ResponseHeader',
   minVersion: 0,
   maxVersion: 1,
   flexibleMin: 1,

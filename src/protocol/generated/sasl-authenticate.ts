@@ -18,7 +18,7 @@ export function createSaslAuthenticateRequest(fields: Partial<SaslAuthenticateRe
 function sizeSaslAuthenticateRequest(c: SizeCache, m: SaslAuthenticateRequest, v: number): number {
   const f = v >= 2;
   let n = 0;
-  n += c.bytes(m.authBytes, f, false, "authBytes");
+  n += c.bytes(m.authBytes, f, false, 'authBytes');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -36,7 +36,7 @@ function writeSaslAuthenticateRequest(w: Writer, m: SaslAuthenticateRequest, v: 
 function readSaslAuthenticateRequest(r: Reader, v: number): SaslAuthenticateRequest {
   const f = v >= 2;
   const m: SaslAuthenticateRequest = {
-    authBytes: r.bytes(f, false, "authBytes"),
+    authBytes: r.bytes(f, false, 'authBytes'),
   };
   if (f) {
     r.taggedSection(m);
@@ -45,7 +45,7 @@ function readSaslAuthenticateRequest(r: Reader, v: number): SaslAuthenticateRequ
 }
 
 export const SaslAuthenticateRequest = new MessageCodec<SaslAuthenticateRequest>({
-  name: "SaslAuthenticateRequest",
+  name: 'SaslAuthenticateRequest',
   minVersion: 0,
   maxVersion: 2,
   flexibleMin: 2,
@@ -71,7 +71,7 @@ export interface SaslAuthenticateResponse extends WithUnknownTags {
 export function createSaslAuthenticateResponse(fields: Partial<SaslAuthenticateResponse> = {}): SaslAuthenticateResponse {
   return {
     errorCode: 0,
-    errorMessage: "",
+    errorMessage: '',
     authBytes: Buffer.alloc(0),
     sessionLifetimeMs: 0n,
     ...fields,
@@ -81,8 +81,8 @@ export function createSaslAuthenticateResponse(fields: Partial<SaslAuthenticateR
 function sizeSaslAuthenticateResponse(c: SizeCache, m: SaslAuthenticateResponse, v: number): number {
   const f = v >= 2;
   let n = 2;
-  n += c.string(m.errorMessage, f, true, "errorMessage");
-  n += c.bytes(m.authBytes, f, false, "authBytes");
+  n += c.string(m.errorMessage, f, true, 'errorMessage');
+  n += c.bytes(m.authBytes, f, false, 'authBytes');
   if (v >= 1) n += 8;
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
@@ -105,8 +105,8 @@ function readSaslAuthenticateResponse(r: Reader, v: number): SaslAuthenticateRes
   const f = v >= 2;
   const m: SaslAuthenticateResponse = {
     errorCode: r.int16(),
-    errorMessage: r.string(f, true, "errorMessage"),
-    authBytes: r.bytes(f, false, "authBytes"),
+    errorMessage: r.string(f, true, 'errorMessage'),
+    authBytes: r.bytes(f, false, 'authBytes'),
     sessionLifetimeMs: v >= 1 ? r.int64() : 0n,
   };
   if (f) {
@@ -116,7 +116,7 @@ function readSaslAuthenticateResponse(r: Reader, v: number): SaslAuthenticateRes
 }
 
 export const SaslAuthenticateResponse = new MessageCodec<SaslAuthenticateResponse>({
-  name: "SaslAuthenticateResponse",
+  name: 'SaslAuthenticateResponse',
   minVersion: 0,
   maxVersion: 2,
   flexibleMin: 2,
@@ -128,7 +128,7 @@ export const SaslAuthenticateResponse = new MessageCodec<SaslAuthenticateRespons
 
 /** Carries SASL authentication tokens between client and broker. */
 export const SaslAuthenticate: ApiDefinition<SaslAuthenticateRequest, SaslAuthenticateResponse> = {
-  name: "SaslAuthenticate",
+  name: 'SaslAuthenticate',
   apiKey: 36,
   request: SaslAuthenticateRequest,
   response: SaslAuthenticateResponse,

@@ -10,14 +10,14 @@ export interface SaslHandshakeRequest {
 /** A SaslHandshakeRequest with every field at its default, overridden by `fields`. */
 export function createSaslHandshakeRequest(fields: Partial<SaslHandshakeRequest> = {}): SaslHandshakeRequest {
   return {
-    mechanism: "",
+    mechanism: '',
     ...fields,
   };
 }
 
 function sizeSaslHandshakeRequest(c: SizeCache, m: SaslHandshakeRequest, _v: number): number {
   let n = 0;
-  n += c.string(m.mechanism, false, false, "mechanism");
+  n += c.string(m.mechanism, false, false, 'mechanism');
   return n;
 }
 
@@ -27,13 +27,13 @@ function writeSaslHandshakeRequest(w: Writer, m: SaslHandshakeRequest, _v: numbe
 
 function readSaslHandshakeRequest(r: Reader, _v: number): SaslHandshakeRequest {
   const m: SaslHandshakeRequest = {
-    mechanism: r.string(false, false, "mechanism"),
+    mechanism: r.string(false, false, 'mechanism'),
   };
   return m;
 }
 
 export const SaslHandshakeRequest = new MessageCodec<SaslHandshakeRequest>({
-  name: "SaslHandshakeRequest",
+  name: 'SaslHandshakeRequest',
   minVersion: 0,
   maxVersion: 1,
   flexibleMin: 2,
@@ -62,7 +62,7 @@ export function createSaslHandshakeResponse(fields: Partial<SaslHandshakeRespons
 
 function sizeSaslHandshakeResponse(c: SizeCache, m: SaslHandshakeResponse, v: number): number {
   let n = 2;
-  n += c.array(m.mechanisms, false, false, "mechanisms", v, stringElement.size);
+  n += c.array(m.mechanisms, false, false, 'mechanisms', v, stringElement.size);
   return n;
 }
 
@@ -74,13 +74,13 @@ function writeSaslHandshakeResponse(w: Writer, m: SaslHandshakeResponse, v: numb
 function readSaslHandshakeResponse(r: Reader, v: number): SaslHandshakeResponse {
   const m: SaslHandshakeResponse = {
     errorCode: r.int16(),
-    mechanisms: r.array(false, false, "mechanisms", v, stringElement.read),
+    mechanisms: r.array(false, false, 'mechanisms', v, stringElement.read),
   };
   return m;
 }
 
 export const SaslHandshakeResponse = new MessageCodec<SaslHandshakeResponse>({
-  name: "SaslHandshakeResponse",
+  name: 'SaslHandshakeResponse',
   minVersion: 0,
   maxVersion: 1,
   flexibleMin: 2,
@@ -92,7 +92,7 @@ export const SaslHandshakeResponse = new MessageCodec<SaslHandshakeResponse>({
 
 /** Picks a SASL mechanism before authenticating. */
 export const SaslHandshake: ApiDefinition<SaslHandshakeRequest, SaslHandshakeResponse> = {
-  name: "SaslHandshake",
+  name: 'SaslHandshake',
   apiKey: 17,
   request: SaslHandshakeRequest,
   response: SaslHandshakeResponse,

@@ -30,9 +30,9 @@ export interface SyncGroupRequestAssignment extends WithUnknownTags {
 /** A SyncGroupRequest with every field at its default, overridden by `fields`. */
 export function createSyncGroupRequest(fields: Partial<SyncGroupRequest> = {}): SyncGroupRequest {
   return {
-    groupId: "",
+    groupId: '',
     generationId: 0,
-    memberId: "",
+    memberId: '',
     groupInstanceId: null,
     protocolType: null,
     protocolName: null,
@@ -43,14 +43,14 @@ export function createSyncGroupRequest(fields: Partial<SyncGroupRequest> = {}): 
 
 function sizeSyncGroupRequest(c: SizeCache, m: SyncGroupRequest, v: number): number {
   const f = v >= 4;
-  if (v < 3 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.groupInstanceId === null)) c.fail('groupInstanceId', `is set, but version ${v} does not have it`);
   let n = 4;
-  n += c.string(m.groupId, f, false, "groupId");
-  n += c.string(m.memberId, f, false, "memberId");
-  if (v >= 3) n += c.string(m.groupInstanceId, f, true, "groupInstanceId");
-  if (v >= 5) n += c.string(m.protocolType, true, true, "protocolType");
-  if (v >= 5) n += c.string(m.protocolName, true, true, "protocolName");
-  n += c.array(m.assignments, f, false, "assignments", v, sizeSyncGroupRequestAssignment);
+  n += c.string(m.groupId, f, false, 'groupId');
+  n += c.string(m.memberId, f, false, 'memberId');
+  if (v >= 3) n += c.string(m.groupInstanceId, f, true, 'groupInstanceId');
+  if (v >= 5) n += c.string(m.protocolType, true, true, 'protocolType');
+  if (v >= 5) n += c.string(m.protocolName, true, true, 'protocolName');
+  n += c.array(m.assignments, f, false, 'assignments', v, sizeSyncGroupRequestAssignment);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -74,13 +74,13 @@ function writeSyncGroupRequest(w: Writer, m: SyncGroupRequest, v: number): void 
 function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
   const f = v >= 4;
   const m: SyncGroupRequest = {
-    groupId: r.string(f, false, "groupId"),
+    groupId: r.string(f, false, 'groupId'),
     generationId: r.int32(),
-    memberId: r.string(f, false, "memberId"),
-    groupInstanceId: v >= 3 ? r.string(f, true, "groupInstanceId") : null,
-    protocolType: v >= 5 ? r.string(true, true, "protocolType") : null,
-    protocolName: v >= 5 ? r.string(true, true, "protocolName") : null,
-    assignments: r.array(f, false, "assignments", v, readSyncGroupRequestAssignment),
+    memberId: r.string(f, false, 'memberId'),
+    groupInstanceId: v >= 3 ? r.string(f, true, 'groupInstanceId') : null,
+    protocolType: v >= 5 ? r.string(true, true, 'protocolType') : null,
+    protocolName: v >= 5 ? r.string(true, true, 'protocolName') : null,
+    assignments: r.array(f, false, 'assignments', v, readSyncGroupRequestAssignment),
   };
   if (f) {
     r.taggedSection(m);
@@ -91,7 +91,7 @@ function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
 /** A SyncGroupRequestAssignment with every field at its default, overridden by `fields`. */
 export function createSyncGroupRequestAssignment(fields: Partial<SyncGroupRequestAssignment> = {}): SyncGroupRequestAssignment {
   return {
-    memberId: "",
+    memberId: '',
     assignment: Buffer.alloc(0),
     ...fields,
   };
@@ -100,8 +100,8 @@ export function createSyncGroupRequestAssignment(fields: Partial<SyncGroupReques
 function sizeSyncGroupRequestAssignment(c: SizeCache, m: SyncGroupRequestAssignment, v: number): number {
   const f = v >= 4;
   let n = 0;
-  n += c.string(m.memberId, f, false, "memberId");
-  n += c.bytes(m.assignment, f, false, "assignment");
+  n += c.string(m.memberId, f, false, 'memberId');
+  n += c.bytes(m.assignment, f, false, 'assignment');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -120,8 +120,8 @@ function writeSyncGroupRequestAssignment(w: Writer, m: SyncGroupRequestAssignmen
 function readSyncGroupRequestAssignment(r: Reader, v: number): SyncGroupRequestAssignment {
   const f = v >= 4;
   const m: SyncGroupRequestAssignment = {
-    memberId: r.string(f, false, "memberId"),
-    assignment: r.bytes(f, false, "assignment"),
+    memberId: r.string(f, false, 'memberId'),
+    assignment: r.bytes(f, false, 'assignment'),
   };
   if (f) {
     r.taggedSection(m);
@@ -130,7 +130,7 @@ function readSyncGroupRequestAssignment(r: Reader, v: number): SyncGroupRequestA
 }
 
 export const SyncGroupRequest = new MessageCodec<SyncGroupRequest>({
-  name: "SyncGroupRequest",
+  name: 'SyncGroupRequest',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 4,
@@ -170,9 +170,9 @@ function sizeSyncGroupResponse(c: SizeCache, m: SyncGroupResponse, v: number): n
   const f = v >= 4;
   let n = 2;
   if (v >= 1) n += 4;
-  if (v >= 5) n += c.string(m.protocolType, true, true, "protocolType");
-  if (v >= 5) n += c.string(m.protocolName, true, true, "protocolName");
-  n += c.bytes(m.assignment, f, false, "assignment");
+  if (v >= 5) n += c.string(m.protocolType, true, true, 'protocolType');
+  if (v >= 5) n += c.string(m.protocolName, true, true, 'protocolName');
+  n += c.bytes(m.assignment, f, false, 'assignment');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -196,9 +196,9 @@ function readSyncGroupResponse(r: Reader, v: number): SyncGroupResponse {
   const m: SyncGroupResponse = {
     throttleTimeMs: v >= 1 ? r.int32() : 0,
     errorCode: r.int16(),
-    protocolType: v >= 5 ? r.string(true, true, "protocolType") : null,
-    protocolName: v >= 5 ? r.string(true, true, "protocolName") : null,
-    assignment: r.bytes(f, false, "assignment"),
+    protocolType: v >= 5 ? r.string(true, true, 'protocolType') : null,
+    protocolName: v >= 5 ? r.string(true, true, 'protocolName') : null,
+    assignment: r.bytes(f, false, 'assignment'),
   };
   if (f) {
     r.taggedSection(m);
@@ -207,7 +207,7 @@ function readSyncGroupResponse(r: Reader, v: number): SyncGroupResponse {
 }
 
 export const SyncGroupResponse = new MessageCodec<SyncGroupResponse>({
-  name: "SyncGroupResponse",
+  name: 'SyncGroupResponse',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 4,
@@ -219,7 +219,7 @@ export const SyncGroupResponse = new MessageCodec<SyncGroupResponse>({
 
 /** Distributes the group leader's partition assignment to the members. */
 export const SyncGroup: ApiDefinition<SyncGroupRequest, SyncGroupResponse> = {
-  name: "SyncGroup",
+  name: 'SyncGroup',
   apiKey: 14,
   request: SyncGroupRequest,
   response: SyncGroupResponse,

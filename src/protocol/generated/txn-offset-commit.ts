@@ -44,12 +44,12 @@ export interface TxnOffsetCommitRequestPartition extends WithUnknownTags {
 /** A TxnOffsetCommitRequest with every field at its default, overridden by `fields`. */
 export function createTxnOffsetCommitRequest(fields: Partial<TxnOffsetCommitRequest> = {}): TxnOffsetCommitRequest {
   return {
-    transactionalId: "",
-    groupId: "",
+    transactionalId: '',
+    groupId: '',
     producerId: 0n,
     producerEpoch: 0,
     generationId: -1,
-    memberId: "",
+    memberId: '',
     groupInstanceId: null,
     topics: [],
     ...fields,
@@ -58,16 +58,16 @@ export function createTxnOffsetCommitRequest(fields: Partial<TxnOffsetCommitRequ
 
 function sizeTxnOffsetCommitRequest(c: SizeCache, m: TxnOffsetCommitRequest, v: number): number {
   const f = v >= 3;
-  if (v < 3 && !(m.generationId === -1)) c.fail("generationId", `is set, but version ${v} does not have it`);
-  if (v < 3 && !(m.memberId === "")) c.fail("memberId", `is set, but version ${v} does not have it`);
-  if (v < 3 && !(m.groupInstanceId === null)) c.fail("groupInstanceId", `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.generationId === -1)) c.fail('generationId', `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.memberId === '')) c.fail('memberId', `is set, but version ${v} does not have it`);
+  if (v < 3 && !(m.groupInstanceId === null)) c.fail('groupInstanceId', `is set, but version ${v} does not have it`);
   let n = 10;
-  n += c.string(m.transactionalId, f, false, "transactionalId");
-  n += c.string(m.groupId, f, false, "groupId");
+  n += c.string(m.transactionalId, f, false, 'transactionalId');
+  n += c.string(m.groupId, f, false, 'groupId');
   if (v >= 3) n += 4;
-  if (v >= 3) n += c.string(m.memberId, true, false, "memberId");
-  if (v >= 3) n += c.string(m.groupInstanceId, true, true, "groupInstanceId");
-  n += c.array(m.topics, f, false, "topics", v, sizeTxnOffsetCommitRequestTopic);
+  if (v >= 3) n += c.string(m.memberId, true, false, 'memberId');
+  if (v >= 3) n += c.string(m.groupInstanceId, true, true, 'groupInstanceId');
+  n += c.array(m.topics, f, false, 'topics', v, sizeTxnOffsetCommitRequestTopic);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -92,14 +92,14 @@ function writeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitRequest, v: nu
 function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitRequest {
   const f = v >= 3;
   const m: TxnOffsetCommitRequest = {
-    transactionalId: r.string(f, false, "transactionalId"),
-    groupId: r.string(f, false, "groupId"),
+    transactionalId: r.string(f, false, 'transactionalId'),
+    groupId: r.string(f, false, 'groupId'),
     producerId: r.int64(),
     producerEpoch: r.int16(),
     generationId: v >= 3 ? r.int32() : -1,
-    memberId: v >= 3 ? r.string(true, false, "memberId") : "",
-    groupInstanceId: v >= 3 ? r.string(true, true, "groupInstanceId") : null,
-    topics: r.array(f, false, "topics", v, readTxnOffsetCommitRequestTopic),
+    memberId: v >= 3 ? r.string(true, false, 'memberId') : '',
+    groupInstanceId: v >= 3 ? r.string(true, true, 'groupInstanceId') : null,
+    topics: r.array(f, false, 'topics', v, readTxnOffsetCommitRequestTopic),
   };
   if (f) {
     r.taggedSection(m);
@@ -110,7 +110,7 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
 /** A TxnOffsetCommitRequestTopic with every field at its default, overridden by `fields`. */
 export function createTxnOffsetCommitRequestTopic(fields: Partial<TxnOffsetCommitRequestTopic> = {}): TxnOffsetCommitRequestTopic {
   return {
-    name: "",
+    name: '',
     partitions: [],
     ...fields,
   };
@@ -119,8 +119,8 @@ export function createTxnOffsetCommitRequestTopic(fields: Partial<TxnOffsetCommi
 function sizeTxnOffsetCommitRequestTopic(c: SizeCache, m: TxnOffsetCommitRequestTopic, v: number): number {
   const f = v >= 3;
   let n = 0;
-  n += c.string(m.name, f, false, "name");
-  n += c.array(m.partitions, f, false, "partitions", v, sizeTxnOffsetCommitRequestPartition);
+  n += c.string(m.name, f, false, 'name');
+  n += c.array(m.partitions, f, false, 'partitions', v, sizeTxnOffsetCommitRequestPartition);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -139,8 +139,8 @@ function writeTxnOffsetCommitRequestTopic(w: Writer, m: TxnOffsetCommitRequestTo
 function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitRequestTopic {
   const f = v >= 3;
   const m: TxnOffsetCommitRequestTopic = {
-    name: r.string(f, false, "name"),
-    partitions: r.array(f, false, "partitions", v, readTxnOffsetCommitRequestPartition),
+    name: r.string(f, false, 'name'),
+    partitions: r.array(f, false, 'partitions', v, readTxnOffsetCommitRequestPartition),
   };
   if (f) {
     r.taggedSection(m);
@@ -149,12 +149,14 @@ function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitR
 }
 
 /** A TxnOffsetCommitRequestPartition with every field at its default, overridden by `fields`. */
-export function createTxnOffsetCommitRequestPartition(fields: Partial<TxnOffsetCommitRequestPartition> = {}): TxnOffsetCommitRequestPartition {
+export function createTxnOffsetCommitRequestPartition(
+  fields: Partial<TxnOffsetCommitRequestPartition> = {},
+): TxnOffsetCommitRequestPartition {
   return {
     partitionIndex: 0,
     committedOffset: 0n,
     committedLeaderEpoch: -1,
-    committedMetadata: "",
+    committedMetadata: '',
     ...fields,
   };
 }
@@ -163,7 +165,7 @@ function sizeTxnOffsetCommitRequestPartition(c: SizeCache, m: TxnOffsetCommitReq
   const f = v >= 3;
   let n = 12;
   if (v >= 2) n += 4;
-  n += c.string(m.committedMetadata, f, true, "committedMetadata");
+  n += c.string(m.committedMetadata, f, true, 'committedMetadata');
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -187,7 +189,7 @@ function readTxnOffsetCommitRequestPartition(r: Reader, v: number): TxnOffsetCom
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
     committedLeaderEpoch: v >= 2 ? r.int32() : -1,
-    committedMetadata: r.string(f, true, "committedMetadata"),
+    committedMetadata: r.string(f, true, 'committedMetadata'),
   };
   if (f) {
     r.taggedSection(m);
@@ -196,7 +198,7 @@ function readTxnOffsetCommitRequestPartition(r: Reader, v: number): TxnOffsetCom
 }
 
 export const TxnOffsetCommitRequest = new MessageCodec<TxnOffsetCommitRequest>({
-  name: "TxnOffsetCommitRequest",
+  name: 'TxnOffsetCommitRequest',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 3,
@@ -242,7 +244,7 @@ export function createTxnOffsetCommitResponse(fields: Partial<TxnOffsetCommitRes
 function sizeTxnOffsetCommitResponse(c: SizeCache, m: TxnOffsetCommitResponse, v: number): number {
   const f = v >= 3;
   let n = 4;
-  n += c.array(m.topics, f, false, "topics", v, sizeTxnOffsetCommitResponseTopic);
+  n += c.array(m.topics, f, false, 'topics', v, sizeTxnOffsetCommitResponseTopic);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -262,7 +264,7 @@ function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRespo
   const f = v >= 3;
   const m: TxnOffsetCommitResponse = {
     throttleTimeMs: r.int32(),
-    topics: r.array(f, false, "topics", v, readTxnOffsetCommitResponseTopic),
+    topics: r.array(f, false, 'topics', v, readTxnOffsetCommitResponseTopic),
   };
   if (f) {
     r.taggedSection(m);
@@ -273,7 +275,7 @@ function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitRespo
 /** A TxnOffsetCommitResponseTopic with every field at its default, overridden by `fields`. */
 export function createTxnOffsetCommitResponseTopic(fields: Partial<TxnOffsetCommitResponseTopic> = {}): TxnOffsetCommitResponseTopic {
   return {
-    name: "",
+    name: '',
     partitions: [],
     ...fields,
   };
@@ -282,8 +284,8 @@ export function createTxnOffsetCommitResponseTopic(fields: Partial<TxnOffsetComm
 function sizeTxnOffsetCommitResponseTopic(c: SizeCache, m: TxnOffsetCommitResponseTopic, v: number): number {
   const f = v >= 3;
   let n = 0;
-  n += c.string(m.name, f, false, "name");
-  n += c.array(m.partitions, f, false, "partitions", v, sizeTxnOffsetCommitResponsePartition);
+  n += c.string(m.name, f, false, 'name');
+  n += c.array(m.partitions, f, false, 'partitions', v, sizeTxnOffsetCommitResponsePartition);
   if (f) {
     n += c.taggedSection(m._unknownTaggedFields);
   }
@@ -302,8 +304,8 @@ function writeTxnOffsetCommitResponseTopic(w: Writer, m: TxnOffsetCommitResponse
 function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommitResponseTopic {
   const f = v >= 3;
   const m: TxnOffsetCommitResponseTopic = {
-    name: r.string(f, false, "name"),
-    partitions: r.array(f, false, "partitions", v, readTxnOffsetCommitResponsePartition),
+    name: r.string(f, false, 'name'),
+    partitions: r.array(f, false, 'partitions', v, readTxnOffsetCommitResponsePartition),
   };
   if (f) {
     r.taggedSection(m);
@@ -312,7 +314,9 @@ function readTxnOffsetCommitResponseTopic(r: Reader, v: number): TxnOffsetCommit
 }
 
 /** A TxnOffsetCommitResponsePartition with every field at its default, overridden by `fields`. */
-export function createTxnOffsetCommitResponsePartition(fields: Partial<TxnOffsetCommitResponsePartition> = {}): TxnOffsetCommitResponsePartition {
+export function createTxnOffsetCommitResponsePartition(
+  fields: Partial<TxnOffsetCommitResponsePartition> = {},
+): TxnOffsetCommitResponsePartition {
   return {
     partitionIndex: 0,
     errorCode: 0,
@@ -351,7 +355,7 @@ function readTxnOffsetCommitResponsePartition(r: Reader, v: number): TxnOffsetCo
 }
 
 export const TxnOffsetCommitResponse = new MessageCodec<TxnOffsetCommitResponse>({
-  name: "TxnOffsetCommitResponse",
+  name: 'TxnOffsetCommitResponse',
   minVersion: 0,
   maxVersion: 5,
   flexibleMin: 3,
@@ -363,7 +367,7 @@ export const TxnOffsetCommitResponse = new MessageCodec<TxnOffsetCommitResponse>
 
 /** Commits consumer offsets inside a transaction. */
 export const TxnOffsetCommit: ApiDefinition<TxnOffsetCommitRequest, TxnOffsetCommitResponse> = {
-  name: "TxnOffsetCommit",
+  name: 'TxnOffsetCommit',
   apiKey: 28,
   request: TxnOffsetCommitRequest,
   response: TxnOffsetCommitResponse,

@@ -13,14 +13,46 @@ function fixed<T>(width: number, write: (writer: Writer, item: T) => void, read:
   return { size: () => width, write, read };
 }
 
-export const boolElement = fixed<boolean>(1, (w, x) => w.bool(x), (r) => r.bool());
-export const int8Element = fixed<number>(1, (w, x) => w.int8(x), (r) => r.int8());
-export const int16Element = fixed<number>(2, (w, x) => w.int16(x), (r) => r.int16());
-export const uint16Element = fixed<number>(2, (w, x) => w.uint16(x), (r) => r.uint16());
-export const int32Element = fixed<number>(4, (w, x) => w.int32(x), (r) => r.int32());
-export const uint32Element = fixed<number>(4, (w, x) => w.uint32(x), (r) => r.uint32());
-export const int64Element = fixed<bigint>(8, (w, x) => w.int64(x), (r) => r.int64());
-export const float64Element = fixed<number>(8, (w, x) => w.float64(x), (r) => r.float64());
+export const boolElement = fixed<boolean>(
+  1,
+  (w, x) => w.bool(x),
+  (r) => r.bool(),
+);
+export const int8Element = fixed<number>(
+  1,
+  (w, x) => w.int8(x),
+  (r) => r.int8(),
+);
+export const int16Element = fixed<number>(
+  2,
+  (w, x) => w.int16(x),
+  (r) => r.int16(),
+);
+export const uint16Element = fixed<number>(
+  2,
+  (w, x) => w.uint16(x),
+  (r) => r.uint16(),
+);
+export const int32Element = fixed<number>(
+  4,
+  (w, x) => w.int32(x),
+  (r) => r.int32(),
+);
+export const uint32Element = fixed<number>(
+  4,
+  (w, x) => w.uint32(x),
+  (r) => r.uint32(),
+);
+export const int64Element = fixed<bigint>(
+  8,
+  (w, x) => w.int64(x),
+  (r) => r.int64(),
+);
+export const float64Element = fixed<number>(
+  8,
+  (w, x) => w.float64(x),
+  (r) => r.float64(),
+);
 export const uuidElement: Element<string> = {
   size: (c, x) => c.uuid(x, 'array element'),
   write: (w, x) => w.uuid(x),

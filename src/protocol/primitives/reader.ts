@@ -136,8 +136,20 @@ export class Reader {
   }
 
   array<T>(flexible: boolean, nullable: false, field: string, version: number, element: (reader: Reader, version: number) => T): T[];
-  array<T>(flexible: boolean, nullable: boolean, field: string, version: number, element: (reader: Reader, version: number) => T): T[] | null;
-  array<T>(flexible: boolean, nullable: boolean, field: string, version: number, element: (reader: Reader, version: number) => T): T[] | null {
+  array<T>(
+    flexible: boolean,
+    nullable: boolean,
+    field: string,
+    version: number,
+    element: (reader: Reader, version: number) => T,
+  ): T[] | null;
+  array<T>(
+    flexible: boolean,
+    nullable: boolean,
+    field: string,
+    version: number,
+    element: (reader: Reader, version: number) => T,
+  ): T[] | null {
     const count = this.arrayLength(flexible, nullable, field);
     if (count < 0) return null;
     const items = new Array<T>(count);

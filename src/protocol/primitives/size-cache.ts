@@ -76,7 +76,13 @@ export class SizeCache {
   }
 
   /** A struct field: with a presence marker in versions where it is nullable, else inline and required. */
-  struct<T>(value: T | null, nullable: boolean, field: string, version: number, size: (cache: SizeCache, item: T, version: number) => number): number {
+  struct<T>(
+    value: T | null,
+    nullable: boolean,
+    field: string,
+    version: number,
+    size: (cache: SizeCache, item: T, version: number) => number,
+  ): number {
     if (value === null) return nullable ? 1 : this.fail(field, 'is null, but is not nullable in this version');
     return (nullable ? 1 : 0) + size(this, value, version);
   }

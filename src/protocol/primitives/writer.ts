@@ -112,7 +112,12 @@ export class Writer {
     }
   }
 
-  array<T>(value: readonly T[] | null, flexible: boolean, version: number, element: (writer: Writer, item: T, version: number) => void): void {
+  array<T>(
+    value: readonly T[] | null,
+    flexible: boolean,
+    version: number,
+    element: (writer: Writer, item: T, version: number) => void,
+  ): void {
     this.arrayHeader(value, flexible);
     if (value !== null) for (const item of value) element(this, item, version);
   }
