@@ -599,8 +599,13 @@ export function generate(schemaDir = SCHEMA_DIR): Map<string, string> {
 /** Generated code is laid out by the project's formatter, so it reads like the rest of the code (and the lint passes). */
 function format(path: string, content: string): string {
   const biome = join(ROOT, 'node_modules', '.bin', 'biome');
-  const result = spawnSync(biome, ['check', '--write', `--stdin-file-path=${relative(ROOT, path)}`], { cwd: ROOT, input: content, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`biome could not format generated ${relative(ROOT, path)}: ${result.stderr || result.error?.message}`);
+  const result = spawnSync(biome, ['check', '--write', `--stdin-file-path=${relative(ROOT, path)}`], {
+    cwd: ROOT,
+    input: content,
+    encoding: 'utf8',
+  });
+  if (result.status !== 0)
+    throw new Error(`biome could not format generated ${relative(ROOT, path)}: ${result.stderr || result.error?.message}`);
   return result.stdout;
 }
 

@@ -4,10 +4,13 @@
  */
 
 export { Admin, type NewTopic, type OffsetSpec, type PartitionOffset } from './cluster/admin.js';
-export { Cluster, type ClusterOptions } from './cluster/cluster.js';
+export { Cluster, type ClusterEvents, type ClusterOptions } from './cluster/cluster.js';
+export { UnknownTopicOrPartitionError } from './cluster/errors.js';
 export {
   type BrokerInfo,
+  type LeaderChange,
   MetadataCache,
+  type MetadataChange,
   type MetadataOptions,
   type PartitionCountChange,
   type PartitionInfo,
@@ -15,10 +18,12 @@ export {
 } from './cluster/metadata.js';
 export { BootstrapParseError, type BrokerAddress, formatAddress, parseBootstrap } from './connection/bootstrap.js';
 export { Connection, type ConnectionOptions, type RequestOptions, type TlsOptions } from './connection/connection.js';
-export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError } from './connection/errors.js';
+export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError, TlsError } from './connection/errors.js';
 export { ConnectionPool, type PoolOptions } from './connection/pool.js';
 export { type OAuthBearerToken, SaslError, type SaslOptions } from './connection/sasl-mechanisms.js';
 export { type ConsumedRecord, PartitionReader, type PartitionReaderOptions, readPartition } from './consumer/partition-reader.js';
+export { ConfigError, isRetriable, KafkaWireError, type KafkaWireErrorOptions } from './errors.js';
+export type { Logger, LogMethod } from './logger.js';
 export {
   BufferFullError,
   DeliveryTimeoutError,
@@ -39,12 +44,17 @@ export {
   type BrokerLatency,
   PRODUCE_REQUEST_CHANNEL,
   Producer,
+  type ProducerEvents,
   type ProducerMetrics,
   type ProducerOptions,
   type ProducerRecord,
+  type RecordBytes,
   type RecordMetadata,
   type SendOptions,
+  type Serializers,
 } from './producer/producer.js';
+export { type PrometheusOptions, prometheusText } from './producer/prometheus.js';
+export type { ProducerWritableOptions } from './producer/writable.js';
 export { API_NAMES, apiName } from './protocol/api-keys.js';
 export {
   type DecodedRequest,
@@ -57,7 +67,7 @@ export {
   responseHeaderVersion,
 } from './protocol/frame.js';
 export * from './protocol/generated/index.js';
-export { ErrorCode, errorInfo, isRetriable, KAFKA_ERRORS, type KafkaErrorInfo, KafkaProtocolError } from './protocol/kafka-errors.js';
+export { ErrorCode, errorInfo, KAFKA_ERRORS, type KafkaErrorInfo, KafkaProtocolError } from './protocol/kafka-errors.js';
 export {
   type ApiDefinition,
   DecodeError,

@@ -1,24 +1,27 @@
-import { type BrokerAddress, formatAddress, parseBootstrap } from '../connection/bootstrap.js';
-import type { Connection, RequestOptions, TlsOptions } from '../connection/connection.js';
-import { AuthenticationError, ConnectionError } from '../connection/errors.js';
-import { ConnectionPool, type PoolOptions } from '../connection/pool.js';
-import type { SaslOptions } from '../connection/sasl-mechanisms.js';
+import { EventEmitter } from 'node:events';
+import { type BrokerAddress, formatAddress } from '../connection/bootstrap.js';
+import type { Connection, RequestOptions } from '../connection/connection.js';
+import { ConnectionError, finalError } from '../connection/errors.js';
+import { ConnectionPool } from '../connection/pool.js';
+import { isRetriable } from '../errors.js';
+import { safeLogger } from '../logger.js';
 import { Metadata, type MetadataResponse } from '../protocol/generated/index.js';
 import type { ApiDefinition } from '../protocol/primitives/index.js';
-import { MetadataCache, type MetadataOptions } from './metadata.js';
+import { MetadataCache, type MetadataChange } from './metadata.js';
+import { type ClusterOptions, checkClusterOptions } from './options.js';
 
-export interface ClusterOptions extends MetadataOptions {
-  /** "host:port,host:port" or parsed addresses; every entry is tried until one answers. */
-  bootstrap: string | BrokerAddress[];
-  clientId?: string;
-  tls?: TlsOptions | boolean;
-  sasl?: SaslOptions;
-  connectTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  reconnectBackoff?: PoolOptions['reconnectBackoff'];
-  idleTimeoutMs?: number;
-  /** Let Metadata requests create missing topics (off by default). */
-  allowAutoTopicCreation?: boolean;
+export type { ClusterOptions } from './options.js';
+
+/** Events of a Cluster (and of the Producer, which passes them on). */
+export interface ClusterEvents {
+  /** A connection to a broker was opened (API versions negotiated, authenticated). */
+  connect: [{ broker: string; address: string }];
+  /** An open connection closed: the broker went away, a request timed out, or it sat idle. */
+  disconnect: [{ broker: string; address: string; error: ConnectionError }];
+  /** A connection could not be opened; `retryInMs` is the backoff before the next attempt. */
+  connectFailed: [{ broker: string; address: string; error: Error; failures: number; retryInMs: number }];
+  /** A metadata refresh changed brokers, leaders, partition counts or the topics present. */
+  metadataChange: [MetadataChange];
 }
 
 /** Which connection a request should use: the broker's shared one, or a dedicated one (e.g. per partition leader). */
@@ -32,13 +35,16 @@ export interface ConnectionChoice {
  * requests addressed to a node id (or to any broker). Connection losses and leadership errors
  * trigger a metadata refresh.
  */
-export class Cluster {
+export class Cluster extends EventEmitter<ClusterEvents> {
   readonly metadata: MetadataCache;
   private readonly pool: ConnectionPool;
   private readonly bootstrap: BrokerAddress[];
+  /** Set by the first Metadata answer: until then, a failure that points at the settings is final. */
+  private reached = false;
 
   constructor(private readonly options: ClusterOptions) {
-    this.bootstrap = typeof options.bootstrap === 'string' ? parseBootstrap(options.bootstrap) : options.bootstrap;
+    super();
+    this.bootstrap = checkClusterOptions(options);
     this.pool = new ConnectionPool({
       clientId: options.clientId,
       tls: options.tls,
@@ -49,9 +55,16 @@ export class Cluster {
       idleTimeoutMs: options.idleTimeoutMs,
     });
     this.metadata = new MetadataCache((topics) => this.fetchMetadata(topics), options);
-    this.pool.onConnectionLost((key) => {
+    this.pool.on('open', ({ broker, address }) => this.emit('connect', { broker, address }));
+    this.pool.on('lost', ({ key, broker, address, error }) => {
       if (key.startsWith('node:')) this.metadata.requestRefresh();
+      this.emit('disconnect', { broker, address, error });
     });
+    this.pool.on('failed', ({ broker, address, error, failures, retryInMs }) => {
+      this.emit('connectFailed', { broker, address, error, failures, retryInMs });
+    });
+    this.metadata.onChange((change) => this.emit('metadataChange', change));
+    logClusterEvents(this, options);
   }
 
   /** Creates a cluster and loads its brokers from the first bootstrap address that answers. */
@@ -79,12 +92,29 @@ export class Cluster {
       broker = this.metadata.brokers.get(nodeId);
     }
     if (!broker) throw new ConnectionError(`broker ${nodeId}`, 'is not in the cluster metadata');
-    return this.pool.get(choice.lane ? `node:${nodeId}/${choice.lane}` : `node:${nodeId}`, broker, this.brokerLabel(nodeId));
+    try {
+      return await this.pool.get(choice.lane ? `node:${nodeId}/${choice.lane}` : `node:${nodeId}`, broker, this.brokerLabel(nodeId));
+    } catch (error) {
+      if (!(error instanceof ConnectionError) || this.isBootstrapAddress(broker)) throw error;
+      // The most common reason a reachable cluster's broker is not: what it advertises is an address only it can reach.
+      const hint = `broker ${nodeId} is advertised at ${formatAddress(broker)} (its advertised.listeners); is that reachable from here?`;
+      throw new ConnectionError(error.broker, `${error.message.slice(error.broker.length + 2)}; ${hint}`, {
+        cause: error,
+        retriable: error.retriable,
+      });
+    }
+  }
+
+  private isBootstrapAddress(address: BrokerAddress): boolean {
+    return this.bootstrap.some((entry) => entry.host === address.host && entry.port === address.port);
   }
 
   /**
    * A connection to any broker: one already open if there is one, else the known brokers and
-   * then the bootstrap addresses in turn. Fails naming every address tried and why.
+   * then the bootstrap addresses in turn. Fails naming every address tried and why: at once for
+   * wrong credentials or an untrusted certificate, and, before the cluster was ever reached, when
+   * every address failed in a way that points at the settings (a host name that does not
+   * resolve, a listener of another kind).
    */
   async anyConnection(): Promise<Connection> {
     for (const nodeId of this.metadata.brokers.keys()) {
@@ -105,19 +135,31 @@ export class Cluster {
     ];
     // Addresses still backing off go last, so one dead entry does not delay the good ones.
     candidates.sort((a, b) => this.pool.backoffRemaining(a.key) - this.pool.backoffRemaining(b.key));
-    const failures: string[] = [];
+    const failures: Error[] = [];
     for (const candidate of candidates) {
       try {
         return await this.pool.get(candidate.key, candidate.address, candidate.label);
       } catch (error) {
-        if (error instanceof AuthenticationError) throw error;
-        failures.push((error as Error).message);
+        const failure = this.atFirstContact(error);
+        // Credentials and certificates are the same for every broker: no point trying the rest.
+        if (!isRetriable(failure) && !(failure instanceof ConnectionError && failure.misconfiguration)) throw failure;
+        failures.push(failure as Error);
       }
     }
+    const final = failures.every((failure) => !isRetriable(failure));
+    if (final && failures.length === 1) throw failures[0];
+    const plural = candidates.length === 1 ? '' : 'es';
     throw new ConnectionError(
       'cluster',
-      `no broker could be reached; tried ${candidates.length} address${candidates.length === 1 ? '' : 'es'}:\n  ${failures.join('\n  ')}`,
+      `no broker could be reached; tried ${candidates.length} address${plural}:\n  ${failures.map((f) => f.message).join('\n  ')}`,
+      { retriable: !final, misconfiguration: final, cause: failures.at(-1) },
     );
+  }
+
+  /** Before the first Metadata answer, a failure that points at the settings cannot fix itself: it is final. */
+  private atFirstContact(error: unknown): unknown {
+    if (this.reached || !(error instanceof ConnectionError) || !error.misconfiguration) return error;
+    return finalError(error);
   }
 
   /** Sends a request to a node; a lost connection triggers a metadata refresh before the error is rethrown. */
@@ -151,6 +193,28 @@ export class Cluster {
     });
     // Metadata v0 has no null for "all topics": an empty list means all there.
     if (version === 0 && topics === null) request.topics = [];
-    return connection.request(Metadata, request, { version });
+    try {
+      const response = await connection.request(Metadata, request, { version });
+      this.reached = true;
+      return response;
+    } catch (error) {
+      throw this.atFirstContact(error);
+    }
   }
+}
+
+/** Connection and metadata events, written to the logger the options name (if any). */
+function logClusterEvents(cluster: Cluster, options: ClusterOptions): void {
+  if (!options.logger) return;
+  const log = safeLogger(options.logger);
+  cluster.on('connect', ({ broker, address }) => log.debug({ broker, address }, `connected to ${broker}`));
+  cluster.on('disconnect', ({ broker, address, error }) =>
+    log.info({ broker, address, error: error.message }, `connection to ${broker} closed`),
+  );
+  cluster.on('connectFailed', ({ broker, address, error, failures, retryInMs }) => {
+    const fields = { broker, address, error: error.message, failures, retryInMs };
+    if (isRetriable(error)) log.warn(fields, `could not connect to ${broker}; next attempt in ${retryInMs} ms`);
+    else log.error(fields, `could not connect to ${broker}: ${error.message}`);
+  });
+  cluster.on('metadataChange', (change) => log.info({ ...change }, 'cluster metadata changed'));
 }

@@ -34,6 +34,25 @@ export interface PartitionCountChange {
   current: number;
 }
 
+export interface LeaderChange {
+  topic: string;
+  partition: number;
+  /** Node id of the leader before, −1 for none. */
+  previous: number;
+  current: number;
+}
+
+/** What one metadata refresh changed: only refreshes that changed something are announced. */
+export interface MetadataChange {
+  brokersAdded: number[];
+  brokersRemoved: number[];
+  /** Leaders that moved, of partitions known before this refresh. */
+  leaders: LeaderChange[];
+  partitionCounts: PartitionCountChange[];
+  /** Watched topics the cluster no longer reports (deleted, or never existed). */
+  topicsGone: string[];
+}
+
 export interface MetadataOptions {
   /** Refresh the watched topics at least this often (Java's metadata.max.age.ms). */
   maxAgeMs?: number;
@@ -89,7 +108,7 @@ export class MetadataCache {
   refreshCount = 0;
 
   private readonly watched = new Set<string>();
-  private readonly listeners = new Set<(change: PartitionCountChange) => void>();
+  private readonly listeners = new Set<(change: MetadataChange) => void>();
   private readonly timers: NodeJS.Timeout[] = [];
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
@@ -166,9 +185,16 @@ export class MetadataCache {
     return this.topics.get(topic)?.partitions[partition]?.leader ?? -1;
   }
 
-  onPartitionCountChange(listener: (change: PartitionCountChange) => void): () => void {
+  /** Told after every refresh that changed brokers, leaders, partition counts or the topics present. */
+  onChange(listener: (change: MetadataChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onPartitionCountChange(listener: (change: PartitionCountChange) => void): () => void {
+    return this.onChange((change) => {
+      for (const count of change.partitionCounts) listener(count);
+    });
   }
 
   close(): void {
@@ -194,26 +220,33 @@ export class MetadataCache {
   }
 
   private apply(response: MetadataResponse, asked: string[]): void {
+    const brokersBefore = new Set(this.brokers.keys());
+    const change: MetadataChange = { brokersAdded: [], brokersRemoved: [], leaders: [], partitionCounts: [], topicsGone: [] };
     this.brokers.clear();
-    for (const broker of response.brokers)
+    for (const broker of response.brokers) {
       this.brokers.set(broker.nodeId, { nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: broker.rack });
+      if (!brokersBefore.delete(broker.nodeId) && this.updatedAt > 0) change.brokersAdded.push(broker.nodeId);
+    }
+    change.brokersRemoved.push(...brokersBefore);
     this.clusterId = response.clusterId;
     this.controllerId = response.controllerId;
-    const changes: PartitionCountChange[] = [];
     const reported = new Set<string>();
     for (const topic of response.topics) {
       if (topic.name === null) continue;
       reported.add(topic.name);
+      const before = this.topics.get(topic.name);
       if (topic.errorCode !== ErrorCode.NONE && topic.partitions.length === 0) {
         this.topicErrors.set(topic.name, topic.errorCode);
+        if (before) change.topicsGone.push(topic.name);
         this.topics.delete(topic.name);
         continue;
       }
       this.topicErrors.delete(topic.name);
       const partitions: PartitionInfo[] = [];
       for (const partition of topic.partitions) {
-        partitions[partition.partitionIndex] = {
-          partition: partition.partitionIndex,
+        const index = partition.partitionIndex;
+        partitions[index] = {
+          partition: index,
           leader: partition.leaderId,
           leaderEpoch: partition.leaderEpoch,
           replicas: partition.replicaNodes,
@@ -221,14 +254,22 @@ export class MetadataCache {
           offline: partition.offlineReplicas,
           errorCode: partition.errorCode,
         };
+        const previousLeader = before?.partitions[index]?.leader;
+        if (previousLeader !== undefined && previousLeader !== partition.leaderId) {
+          change.leaders.push({ topic: topic.name, partition: index, previous: previousLeader, current: partition.leaderId });
+        }
       }
-      const previous = this.topics.get(topic.name)?.partitions.length;
       this.topics.set(topic.name, { name: topic.name, topicId: topic.topicId, isInternal: topic.isInternal, partitions });
-      if (previous !== undefined && previous !== partitions.length)
-        changes.push({ topic: topic.name, previous, current: partitions.length });
+      if (before && before.partitions.length !== partitions.length) {
+        change.partitionCounts.push({ topic: topic.name, previous: before.partitions.length, current: partitions.length });
+      }
     }
-    for (const name of asked) if (!reported.has(name)) this.topics.delete(name);
+    for (const name of asked) {
+      if (reported.has(name) || !this.topics.delete(name)) continue;
+      change.topicsGone.push(name);
+    }
     this.updatedAt = Date.now();
-    for (const change of changes) for (const listener of this.listeners) listener(change);
+    const changed = Object.values(change).some((list: unknown[]) => list.length > 0);
+    if (changed) for (const listener of this.listeners) listener(change);
   }
 }

@@ -1,10 +1,12 @@
+import { ConfigError } from '../errors.js';
+
 /** One broker address from a bootstrap list. */
 export interface BrokerAddress {
   host: string;
   port: number;
 }
 
-export class BootstrapParseError extends Error {
+export class BootstrapParseError extends ConfigError {
   override readonly name = 'BootstrapParseError';
 }
 

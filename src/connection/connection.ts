@@ -4,7 +4,7 @@ import { decodeResponse, encodeRequest } from '../protocol/frame.js';
 import { ApiVersions, type ApiVersionsResponse, SaslAuthenticate, SaslHandshake } from '../protocol/generated/index.js';
 import type { ApiDefinition } from '../protocol/primitives/index.js';
 import { KAFKA_WIRE_VERSION } from '../version.js';
-import { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError } from './errors.js';
+import { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError, TlsError } from './errors.js';
 import { FrameDecoder, FrameSizeError } from './frame-decoder.js';
 import { createSaslExchange, SaslError, type SaslOptions } from './sasl-mechanisms.js';
 
@@ -96,7 +96,12 @@ export class Connection {
       for (const resolve of this.drainWaiters.splice(0)) resolve();
     });
     socket.on('error', (error) => this.close(new ConnectionError(this.label, `socket error: ${error.message}`, { cause: error })));
-    socket.on('close', () => this.close(new ConnectionError(this.label, `the connection was closed by the broker${this.closeHint()}`)));
+    socket.on('close', () => {
+      // A broker that drops us right after ApiVersions is usually a SASL listener we did not authenticate to.
+      const saslListener = this.answers <= 1 && this.pending.size > 0 && !this.options.sasl;
+      const hint = saslListener ? ' (if this is a SASL listener, configure sasl)' : '';
+      this.close(new ConnectionError(this.label, `the connection was closed by the broker${hint}`, { misconfiguration: saslListener }));
+    });
   }
 
   /** Connects, negotiates API versions and authenticates, all within connectTimeoutMs. */
@@ -165,6 +170,7 @@ export class Connection {
       throw new ConnectionError(
         this.label,
         `no version of ${api.name} both sides support: the broker has ${broker ? `v${broker.minVersion}-${broker.maxVersion}` : 'none'}, kafka-wire v${ours.minVersion}-${ours.maxVersion}`,
+        { retriable: false },
       );
     }
     return high;
@@ -235,11 +241,6 @@ export class Connection {
     this.closeListeners.clear();
   }
 
-  /** A broker that drops us right after ApiVersions is usually a SASL listener we did not authenticate to. */
-  private closeHint(): string {
-    return this.answers <= 1 && this.pending.size > 0 && !this.options.sasl ? ' (if this is a SASL listener, configure sasl)' : '';
-  }
-
   private takeCorrelationId(): number {
     const id = this.nextCorrelationId;
     this.nextCorrelationId = id === 0x7fffffff ? 1 : id + 1;
@@ -268,11 +269,16 @@ export class Connection {
       frames = this.decoder.push(chunk);
     } catch (error) {
       if (!(error instanceof FrameSizeError)) throw error;
+      // A TLS record (alert 0x15 or handshake 0x16, version 3.x) in answer to plaintext: a TLS listener.
+      const tlsRecord = !this.options.tls && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03;
+      const what = tlsRecord
+        ? 'answered with TLS: this is a TLS listener; connect with tls'
+        : `is this the right port, and does it expect TLS${this.options.tls ? ' off' : ''}?`;
+      const bytes = chunk.subarray(0, 8).toString('hex');
       this.close(
-        new PeerProtocolError(
-          this.label,
-          `sent bytes that are not a Kafka answer (${error.message}; first bytes ${chunk.subarray(0, 8).toString('hex')}); is this the right port, and does it expect TLS${this.options.tls ? ' off' : ''}?`,
-        ),
+        new PeerProtocolError(this.label, `sent bytes that are not a Kafka answer (${error.message}; first bytes ${bytes}); ${what}`, {
+          misconfiguration: this.answers === 0,
+        }),
       );
       return;
     }
@@ -326,10 +332,12 @@ export class Connection {
         response = await this.request(ApiVersions, body, { version });
       } catch (error) {
         if (error instanceof PeerProtocolError || !(error instanceof ConnectionError)) throw error;
+        // A broker that closes the connection on our very first request is not the listener we think it is.
+        const closed = !(error instanceof RequestTimeoutError);
         throw new ConnectionError(
           this.label,
           `${error.message.replace(`${this.label}: `, '')} during API version negotiation${this.options.tls ? '' : ' (is it a TLS listener?)'}`,
-          { cause: error },
+          { cause: error, misconfiguration: closed },
         );
       }
       if (response.errorCode === UNSUPPORTED_VERSION) {
@@ -371,7 +379,25 @@ export class Connection {
   }
 }
 
-/** Opens the TCP or TLS socket, bounded by timeoutMs, with errors that say what failed. */
+/** Node's codes for a certificate the client does not accept: no retry can fix these. */
+const CERTIFICATE_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Opens the TCP or TLS socket, bounded by timeoutMs, with errors that say what failed and whether retrying can help. */
 function openSocket(options: ConnectionOptions, label: string, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const useTls = options.tls !== undefined && options.tls !== false;
@@ -380,14 +406,38 @@ function openSocket(options: ConnectionOptions, label: string, timeoutMs: number
       ? connectTls({ host: options.host, port: options.port, servername: isIp(options.host) ? undefined : options.host, ...tlsOptions })
       : connectTcp({ host: options.host, port: options.port });
     const ready = useTls ? 'secureConnect' : 'connect';
+    let tcpConnected = false;
+    socket.once('connect', () => {
+      tcpConnected = true;
+    });
     const timer = setTimeout(() => fail(new Error(`no ${useTls ? 'TLS handshake' : 'connection'} within ${timeoutMs} ms`)), timeoutMs);
     function fail(error: Error & { code?: string }) {
       clearTimeout(timer);
       socket.destroy();
       const what = error.code ? `${error.code} (${error.message})` : error.message;
-      const hint =
-        useTls && /ECONNRESET|disconnected|wrong version|EPROTO/i.test(what) ? '; is it a plaintext listener rather than TLS?' : '';
-      reject(new ConnectionError(label, `could not ${useTls ? 'open a TLS connection' : 'connect'}: ${what}${hint}`, { cause: error }));
+      const verb = useTls ? 'open a TLS connection' : 'connect';
+      if (error.code === 'ENOTFOUND') {
+        reject(
+          new ConnectionError(label, `could not ${verb}: host name ${options.host} does not resolve: ${what}`, {
+            cause: error,
+            misconfiguration: true,
+          }),
+        );
+      } else if (useTls && error.code !== undefined && CERTIFICATE_ERRORS.has(error.code)) {
+        const fix = 'trust its CA with the tls.ca option (--tls-ca), or fix the broker certificate';
+        reject(
+          new TlsError(label, `could not open a TLS connection: the broker's certificate is not accepted: ${what}; ${fix}`, {
+            cause: error,
+            retriable: false,
+          }),
+        );
+      } else if (useTls && tcpConnected && /ECONNRESET|disconnected|wrong version|EPROTO|socket hang up/i.test(what)) {
+        // The TCP connection opened and the peer dropped our ClientHello: a plaintext listener, as a rule.
+        const message = `could not open a TLS connection: ${what}; is it a plaintext listener rather than TLS?`;
+        reject(new TlsError(label, message, { cause: error, misconfiguration: true }));
+      } else {
+        reject(new ConnectionError(label, `could not ${verb}: ${what}`, { cause: error }));
+      }
     }
     socket.once('error', fail);
     socket.once(ready, () => {

@@ -1,3 +1,5 @@
+import { KafkaWireError } from '../errors.js';
+
 /**
  * Splits a byte stream into size-prefixed frames. Chunks are kept in a list and each frame is
  * copied out once (or viewed in place when it lies within one chunk), so many frames in one
@@ -100,7 +102,7 @@ export class FrameDecoder {
   }
 }
 
-export class FrameSizeError extends Error {
+export class FrameSizeError extends KafkaWireError {
   override name = 'FrameSizeError';
   constructor(
     readonly size: number,

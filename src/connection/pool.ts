@@ -1,7 +1,9 @@
+import { EventEmitter } from 'node:events';
+import { isRetriable } from '../errors.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-import type { BrokerAddress } from './bootstrap.js';
+import { type BrokerAddress, formatAddress } from './bootstrap.js';
 import { Connection, type ConnectionOptions } from './connection.js';
-import { AuthenticationError, ConnectionError } from './errors.js';
+import { ConnectionError } from './errors.js';
 
 export type PooledConnectionOptions = Omit<ConnectionOptions, 'host' | 'port' | 'label'>;
 
@@ -9,6 +11,13 @@ export interface PoolOptions extends PooledConnectionOptions {
   reconnectBackoff?: BackoffOptions;
   /** Close connections with nothing in flight that have been quiet this long; 0 keeps them. */
   idleTimeoutMs?: number;
+}
+
+/** What the pool tells its listeners: every connection opened, lost, or that could not be opened. */
+export interface PoolEvents {
+  open: [{ key: string; broker: string; address: string }];
+  lost: [{ key: string; broker: string; address: string; error: ConnectionError }];
+  failed: [{ key: string; broker: string; address: string; error: Error; failures: number; retryInMs: number }];
 }
 
 interface Slot {
@@ -26,24 +35,18 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 9 * 60_000;
  * attempt waits an exponential, jittered backoff; connections idle past idleTimeoutMs close.
  * A closed connection leaves the pool at once, so the next get() opens a new one.
  */
-export class ConnectionPool {
+export class ConnectionPool extends EventEmitter<PoolEvents> {
   private readonly slots = new Map<string, Slot>();
-  private readonly lostListeners = new Set<(key: string, error: ConnectionError) => void>();
   private readonly idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly options: PoolOptions = {}) {
+    super();
     const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     if (idle > 0) {
       this.idleTimer = setInterval(() => this.closeIdle(idle), Math.max(1000, Math.min(idle / 2, 60_000)));
       this.idleTimer.unref();
     }
-  }
-
-  /** Told whenever a pooled connection closes, e.g. so that metadata can be refreshed. */
-  onConnectionLost(listener: (key: string, error: ConnectionError) => void): () => void {
-    this.lostListeners.add(listener);
-    return () => this.lostListeners.delete(listener);
   }
 
   /** The open connection for `key`, opening one to `address` if needed (after any backoff still due). */
@@ -82,16 +85,28 @@ export class ConnectionPool {
       slot.connection = connection;
       slot.failures = 0;
       slot.nextAttemptAt = 0;
+      const where = { key, broker: label, address: formatAddress(address) };
       connection.onClose((error) => {
         if (slot.connection === connection) slot.connection = undefined;
-        for (const listener of this.lostListeners) listener(key, error);
+        if (!this.closed) this.emit('lost', { ...where, error });
       });
+      this.emit('open', where);
       return connection;
     } catch (error) {
-      // Wrong credentials will not get better by hammering the broker: back off as far as allowed.
+      // What cannot get better by hammering the broker (wrong credentials, an untrusted certificate) backs off as far as allowed.
       const backoff = this.options.reconnectBackoff ?? DEFAULT_BACKOFF;
-      slot.nextAttemptAt = Date.now() + (error instanceof AuthenticationError ? backoff.maxMs : backoffDelay(slot.failures, backoff));
+      const retryInMs = isRetriable(error) ? backoffDelay(slot.failures, backoff) : backoff.maxMs;
+      slot.nextAttemptAt = Date.now() + retryInMs;
       slot.failures++;
+      if (!this.closed)
+        this.emit('failed', {
+          key,
+          broker: label,
+          address: formatAddress(address),
+          error: error as Error,
+          failures: slot.failures,
+          retryInMs,
+        });
       throw error;
     }
   }
@@ -112,6 +127,6 @@ export class ConnectionPool {
     if (this.idleTimer) clearInterval(this.idleTimer);
     for (const slot of this.slots.values()) slot.connection?.close();
     this.slots.clear();
-    this.lostListeners.clear();
+    this.removeAllListeners();
   }
 }

@@ -8,7 +8,9 @@
  * - SCRAM-SHA-256 / SCRAM-SHA-512 (RFC 5802, RFC 7677), as Kafka's ScramSaslClient does it
  * - OAUTHBEARER (RFC 7628 client initial response), as Kafka's OAuthBearerSaslClient builds it
  */
+
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { KafkaWireError } from '../errors.js';
 
 export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
 
@@ -35,7 +37,7 @@ export interface SaslExchange {
   readonly complete: boolean;
 }
 
-export class SaslError extends Error {
+export class SaslError extends KafkaWireError {
   override name = 'SaslError';
 }
 

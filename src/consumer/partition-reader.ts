@@ -1,8 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster } from '../cluster/cluster.js';
+import { UnknownTopicOrPartitionError } from '../cluster/errors.js';
 import { type BackoffOptions, backoffDelay } from '../connection/backoff.js';
 import type { Connection } from '../connection/connection.js';
-import { AuthenticationError, ConnectionError } from '../connection/errors.js';
+import { isRetriable } from '../errors.js';
 import { Fetch, type FetchResponseAbortedTransaction, type FetchResponsePartitionData, ListOffsets } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import { OFFSETS } from '../records/batch-builder.js';
@@ -46,31 +47,6 @@ const REQUEST_SLACK_MS = 30_000;
 const LATEST_TIMESTAMP = -1n;
 const EARLIEST_TIMESTAMP = -2n;
 const ABORT_MARKER = 0;
-
-/** Answers after which metadata is refreshed and the request retried (against the new leader). */
-const RETRIABLE: ReadonlySet<number> = new Set([
-  ErrorCode.NOT_LEADER_OR_FOLLOWER,
-  ErrorCode.LEADER_NOT_AVAILABLE,
-  ErrorCode.FENCED_LEADER_EPOCH,
-  ErrorCode.UNKNOWN_LEADER_EPOCH,
-  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-  ErrorCode.UNKNOWN_TOPIC_ID,
-  ErrorCode.INCONSISTENT_TOPIC_ID,
-  ErrorCode.REPLICA_NOT_AVAILABLE,
-  ErrorCode.KAFKA_STORAGE_ERROR,
-  ErrorCode.OFFSET_NOT_AVAILABLE,
-  ErrorCode.NOT_ENOUGH_REPLICAS,
-  ErrorCode.REQUEST_TIMED_OUT,
-  ErrorCode.NETWORK_EXCEPTION,
-]);
-
-function isRetriable(error: unknown): boolean {
-  if (error instanceof KafkaProtocolError) {
-    // A topic missing from fresh metadata does not exist: that is final. A broker not knowing it yet is not.
-    return RETRIABLE.has(error.code) && !(error.api === 'Metadata' && error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  }
-  return error instanceof ConnectionError && !(error instanceof AuthenticationError);
-}
 
 interface Leader {
   nodeId: number;
@@ -307,17 +283,15 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
     const { topic, partition } = this.options;
     const metadata = this.cluster.metadata;
     const info = await metadata.topic(topic);
-    if (!info)
-      throw new KafkaProtocolError(metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
-        api: 'Metadata',
-        subject: `topic ${topic}`,
-      });
+    if (!info) {
+      const code = metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      if (code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) throw new KafkaProtocolError(code, { api: 'Metadata', subject: `topic ${topic}` });
+      throw new UnknownTopicOrPartitionError(topic, undefined, `topic "${topic}" does not exist on the cluster`);
+    }
     const state = info.partitions[partition];
     if (!state) {
-      throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
-        api: 'Metadata',
-        subject: `${this.subject} (the topic has ${info.partitions.length} partitions)`,
-      });
+      const message = `partition ${partition} of topic "${topic}" does not exist: the topic has partitions 0-${info.partitions.length - 1}`;
+      throw new UnknownTopicOrPartitionError(topic, partition, message);
     }
     if (state.leader < 0) throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, { api, subject: this.subject });
     return { nodeId: state.leader, leaderEpoch: state.leaderEpoch, topicId: info.topicId };

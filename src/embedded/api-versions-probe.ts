@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { KafkaWireError } from '../errors.js';
 
 /**
  * A minimal, hand-encoded ApiVersions v0 exchange over a raw socket. It exists so that the
@@ -18,7 +19,7 @@ export interface ApiVersionsV0Response {
   apis: ApiVersionRange[];
 }
 
-export class ApiVersionsProbeError extends Error {
+export class ApiVersionsProbeError extends KafkaWireError {
   override readonly name = 'ApiVersionsProbeError';
 }
 

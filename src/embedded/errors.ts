@@ -1,3 +1,5 @@
+import { KafkaWireError } from '../errors.js';
+
 /** What went wrong while provisioning or running the embedded Kafka. */
 export type EmbeddedKafkaErrorCode =
   | 'TOOL_MISSING'
@@ -13,10 +15,11 @@ export type EmbeddedKafkaErrorCode =
   | 'STOP_FAILED'
   | 'BAD_ARGUMENT';
 
-export class EmbeddedKafkaError extends Error {
+/** What went wrong with the embedded Kafka; `reason` says which kind of failure it is. */
+export class EmbeddedKafkaError extends KafkaWireError {
   override readonly name = 'EmbeddedKafkaError';
   constructor(
-    readonly code: EmbeddedKafkaErrorCode,
+    readonly reason: EmbeddedKafkaErrorCode,
     message: string,
   ) {
     super(message);

@@ -1,53 +1,37 @@
 import diagnostics from 'node:diagnostics_channel';
-import { Cluster, type ClusterOptions } from '../cluster/cluster.js';
+import { EventEmitter } from 'node:events';
+import { Cluster, type ClusterEvents } from '../cluster/cluster.js';
+import { UnknownTopicOrPartitionError } from '../cluster/errors.js';
 import type { TopicInfo } from '../cluster/metadata.js';
-import { type BackoffOptions, backoffDelay } from '../connection/backoff.js';
+import { backoffDelay } from '../connection/backoff.js';
 import type { Connection } from '../connection/connection.js';
+import { ConnectionError } from '../connection/errors.js';
+import { ConfigError, isRetriable } from '../errors.js';
+import { safeLogger } from '../logger.js';
+import { describeValue } from '../option-checks.js';
 import { InitProducerId, Produce, type ProduceResponsePartitionProduceResponse } from '../protocol/generated/index.js';
-import { ErrorCode, isRetriable, KafkaProtocolError } from '../protocol/kafka-errors.js';
-import { RecordBatchBuilder, type RecordHeader, type RecordInput, recordSize } from '../records/batch-builder.js';
-import type { CompressionName } from '../records/compression.js';
+import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { RecordBatchBuilder, type RecordInput, recordSize } from '../records/batch-builder.js';
 import { encodeProduceFrame, type ProducePartition } from '../records/produce-frame.js';
 import { restampBatch } from '../records/restamp.js';
 import { Accumulator, type PartitionQueue, type PendingRecord, type ProducerBatch } from './accumulator.js';
 import { BufferFullError, DeliveryTimeoutError, InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors.js';
+import { type ProducerOptions, type ProducerSettings, producerSettings } from './options.js';
 import { ManySends, type RecordMetadata, type RecordOutcome, SingleSend } from './outcomes.js';
-import { type CustomPartitioner, keyPartition, StickyPartitioner } from './partitioner.js';
+import { keyPartition, StickyPartitioner } from './partitioner.js';
+import {
+  checkRecordObject,
+  checkTopicName,
+  type ProducerRecord,
+  type RecordBytes,
+  type Serializers,
+  toPendingRecord,
+} from './record-input.js';
+import { type ProducerWritableOptions, producerWritable } from './writable.js';
 
+export type { ProducerOptions } from './options.js';
 export type { RecordMetadata } from './outcomes.js';
-
-export interface ProducerOptions extends Omit<ClusterOptions, 'allowAutoTopicCreation'> {
-  /** −1 ('all', the default), 1 or 0. */
-  acks?: -1 | 0 | 1 | 'all';
-  /** Exactly-once per partition within a producer session (KIP-98). Default true; needs acks=all. */
-  idempotent?: boolean;
-  lingerMs?: number;
-  batchSize?: number;
-  /** Requests in flight per broker connection. */
-  maxInFlight?: number;
-  compression?: CompressionName;
-  compressionLevel?: number;
-  /** Hard bound from send() to settlement, retries included. */
-  deliveryTimeoutMs?: number;
-  retryBackoff?: BackoffOptions;
-  /** Bytes of records held (waiting or in flight) before send() waits. */
-  bufferMemory?: number;
-  /** Largest Produce request; a single record larger than this is refused. */
-  maxRequestSize?: number;
-  /** How long send() may wait for a topic's metadata. */
-  maxBlockMs?: number;
-  partitioner?: CustomPartitioner;
-}
-
-export interface ProducerRecord {
-  topic: string;
-  key?: Uint8Array | string | null;
-  value: Uint8Array | string | null;
-  headers?: Record<string, Uint8Array | string | null> | RecordHeader[];
-  partition?: number;
-  /** Milliseconds since the epoch; defaults to now. */
-  timestamp?: number;
-}
+export type { ProducerRecord, RecordBytes, Serializers } from './record-input.js';
 
 export interface SendOptions {
   signal?: AbortSignal;
@@ -64,47 +48,38 @@ export interface BrokerLatency {
 export interface ProducerMetrics {
   /** Produce requests by broker node id, with their send-to-answer latency. */
   brokers: Record<number, BrokerLatency>;
+  /** Records acknowledged. */
   recordsSent: number;
+  /** Records whose send() rejected, for any reason: refused at send(), or failed later. */
   recordsFailed: number;
+  /** Records put back for another attempt (each time). */
   recordsRetried: number;
   batchesSent: number;
+  /** Bytes of Produce requests sent. */
   bytesSent: number;
   requestsInFlight: number;
+  /** Bytes of bufferMemory held by records waiting or in flight. */
   bufferUsed: number;
   bufferMemory: number;
 }
 
-const DEFAULTS = {
-  lingerMs: 5,
-  batchSize: 16_384,
-  maxInFlight: 5,
-  deliveryTimeoutMs: 120_000,
-  requestTimeoutMs: 30_000,
-  retryBackoff: { initialMs: 100, maxMs: 1000 },
-  bufferMemory: 32 * 1024 * 1024,
-  maxRequestSize: 1024 * 1024,
-  maxBlockMs: 60_000,
-};
-
-/** Topic names as Kafka accepts them. */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-
-function toBytes(value: Uint8Array | string | null | undefined): Uint8Array | null {
-  if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+/** Events of a Producer: its cluster's (connections, metadata) and its own (retries, failed deliveries). */
+export interface ProducerEvents extends ClusterEvents {
+  /** A batch failed retriably and goes again after `backoffMs`. */
+  retry: [{ topic: string; partition: number; records: number; attempt: number; backoffMs: number; error: Error }];
+  /** Records failed for good (the error their send() rejects with). */
+  deliveryFailed: [{ topic: string; partition: number; records: number; error: Error }];
 }
 
-function toHeaders(headers: ProducerRecord['headers']): RecordHeader[] | undefined {
-  if (!headers) return undefined;
-  if (Array.isArray(headers)) return headers;
-  return Object.entries(headers).map(([key, value]) => ({ key, value: toBytes(value) }));
-}
+const CLUSTER_EVENTS: readonly (keyof ClusterEvents)[] = ['connect', 'disconnect', 'connectFailed', 'metadataChange'];
 
 /** A record waiting for metadata or buffer room before it may join a batch. */
 interface WaitingRecord {
-  record: ProducerRecord;
+  record: ProducerRecord<unknown, unknown>;
   pending: PendingRecord;
   signal: AbortSignal | undefined;
+  /** Told when the record joins a batch (the Writable's backpressure). */
+  accepted: (() => void) | undefined;
 }
 
 interface BrokerState {
@@ -133,13 +108,12 @@ interface BufferWaiter {
  * sequence, so retries after errors or leader changes neither lose nor duplicate records.
  * Every send() settles within deliveryTimeoutMs.
  */
-export class Producer {
+export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<ProducerEvents> {
   private readonly cluster: Cluster;
   private readonly accumulator: Accumulator;
   private readonly sticky: StickyPartitioner;
-  private readonly settings: Required<Omit<ProducerOptions, keyof ClusterOptions | 'partitioner' | 'compressionLevel' | 'acks'>> & {
-    acks: -1 | 0 | 1;
-  };
+  private readonly settings: ProducerSettings;
+  private readonly serializers: Serializers<unknown, unknown> | undefined;
   private readonly brokers = new Map<number, BrokerState>();
   private producerId = -1n;
   private producerEpoch = -1;
@@ -163,32 +137,19 @@ export class Producer {
   private readonly idleWaiters: (() => void)[] = [];
   readonly metrics: ProducerMetrics;
 
-  constructor(private readonly options: ProducerOptions) {
-    const acks = options.acks === 'all' || options.acks === undefined ? -1 : options.acks;
-    const idempotent = options.idempotent ?? acks === -1;
-    if (idempotent && acks !== -1)
-      throw new InvalidRecordError('idempotence needs acks=all (-1); set idempotent: false to use acks 0 or 1');
-    this.settings = {
-      acks,
-      idempotent,
-      lingerMs: options.lingerMs ?? DEFAULTS.lingerMs,
-      batchSize: options.batchSize ?? DEFAULTS.batchSize,
-      maxInFlight: options.maxInFlight ?? DEFAULTS.maxInFlight,
-      compression: options.compression ?? 'none',
-      deliveryTimeoutMs: options.deliveryTimeoutMs ?? DEFAULTS.deliveryTimeoutMs,
-      retryBackoff: options.retryBackoff ?? DEFAULTS.retryBackoff,
-      bufferMemory: options.bufferMemory ?? DEFAULTS.bufferMemory,
-      maxRequestSize: options.maxRequestSize ?? DEFAULTS.maxRequestSize,
-      maxBlockMs: options.maxBlockMs ?? DEFAULTS.maxBlockMs,
-    };
-    if (idempotent && this.settings.maxInFlight > 5)
-      throw new InvalidRecordError('idempotence keeps order with at most 5 requests in flight per connection');
-    this.cluster = new Cluster({ ...options, requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs });
+  constructor(private readonly options: ProducerOptions<K, V>) {
+    super();
+    this.settings = producerSettings(options as ProducerOptions);
+    this.serializers = options.serializers as Serializers<unknown, unknown> | undefined;
+    this.cluster = new Cluster({ ...options, requestTimeoutMs: this.settings.requestTimeoutMs });
+    for (const name of CLUSTER_EVENTS) {
+      (this.cluster as EventEmitter).on(name, (event: unknown) => (this.emit as (name: string, event: unknown) => boolean)(name, event));
+    }
     this.accumulator = new Accumulator({
       batchSize: this.settings.batchSize,
       lingerMs: this.settings.lingerMs,
       compression: this.settings.compression,
-      compressionLevel: options.compressionLevel,
+      compressionLevel: this.settings.compressionLevel,
     });
     this.sticky = new StickyPartitioner(this.settings.batchSize);
     this.metrics = {
@@ -202,39 +163,85 @@ export class Producer {
       bufferUsed: 0,
       bufferMemory: this.settings.bufferMemory,
     };
+    if (options.logger) {
+      const log = safeLogger(options.logger);
+      this.on('retry', ({ error, ...fields }) =>
+        log.warn({ ...fields, error: error.message }, `retrying ${fields.records} record(s) for ${fields.topic}-${fields.partition}`),
+      );
+      this.on('deliveryFailed', ({ error, ...fields }) =>
+        log.error({ ...fields, error: error.message }, `${fields.records} record(s) for ${fields.topic}-${fields.partition} failed`),
+      );
+    }
   }
 
   /**
    * Optional: gets ready before the first send() — connects, loads these topics' metadata,
    * opens a connection to each of their partition leaders and (with idempotence) obtains the
-   * producer id — so the first records do not wait, and a wrong address, credentials or topic
-   * fails here, within maxBlockMs, with the broker's reason.
+   * producer id — so the first records do not wait. A wrong address, credentials, certificate
+   * or topic fails here with the real cause: at once when retrying cannot help, else (a broker
+   * refusing connections, a coordinator still loading) within maxBlockMs.
    */
   async connect(topics: string[] = []): Promise<void> {
     if (this.closed) throw new ProducerClosedError('connect() after close()');
+    if (!Array.isArray(topics)) throw new ConfigError(`connect() takes an array of topic names, not ${describeValue(topics)}`);
     const deadline = Date.now() + this.settings.maxBlockMs;
     const leaders = new Set<number>();
     for (const topic of topics) {
+      checkTopicName(topic);
       const info = await this.topicInfo(topic, deadline);
       for (const partition of info.partitions) if (partition.leader >= 0) leaders.add(partition.leader);
     }
-    if (leaders.size === 0) await this.cluster.anyConnection();
-    await Promise.all([...leaders].map((leader) => this.cluster.connectionTo(leader)));
+    if (leaders.size === 0) await this.retryUntil(deadline, 'to reach the cluster', () => this.cluster.anyConnection());
+    await Promise.all(
+      [...leaders].map((leader) => this.retryUntil(deadline, `to reach broker ${leader}`, () => this.cluster.connectionTo(leader))),
+    );
     // A freshly started broker answers InitProducerId with retriable errors for a while (its coordinator loading).
+    await this.retryUntil(deadline, 'to obtain a producer id', () => this.ensureIdempotence());
+  }
+
+  /**
+   * Runs `attempt` until it succeeds, fails for good (at once), or `deadline` passes: then it
+   * throws an error naming the last failure: a ConnectionError when no broker could be reached.
+   */
+  private async retryUntil<T>(deadline: number, what: string, attempt: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
+    let last: unknown;
     for (;;) {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await this.ensureIdempotence();
-        return;
+        // An attempt may wait on a connection's backoff or timeout; the deadline does not.
+        const outcome = await Promise.race([
+          attempt().then((value) => ({ value })),
+          new Promise<undefined>((resolve) => {
+            timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+          }),
+        ]);
+        if (outcome) return outcome.value;
       } catch (error) {
-        const retriable = !(error instanceof KafkaProtocolError) || error.retriable;
-        if (!retriable || Date.now() + 200 > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        if (!isRetriable(error)) throw error;
+        last = error;
+      } finally {
+        clearTimeout(timer);
       }
+      const left = deadline - Date.now();
+      if (left <= 0) throw this.blockedTooLong(what, Date.now() - startedAt, last);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
     }
   }
 
+  /** The error a wait for metadata, a connection or a producer id ends with: it names the last failure, not the wait. */
+  private blockedTooLong(what: string, waitedMs: number, last: unknown): Error {
+    const waited = `within ${waitedMs} ms (maxBlockMs ${this.settings.maxBlockMs}, deliveryTimeoutMs ${this.settings.deliveryTimeoutMs})`;
+    if (last instanceof ConnectionError) {
+      const detail = last.message.startsWith(`${last.broker}: `) ? last.message.slice(last.broker.length + 2) : last.message;
+      return new ConnectionError(last.broker, `${detail} (kept trying ${what} ${waited})`, { cause: last });
+    }
+    if (last instanceof Error) return new DeliveryTimeoutError(`failed ${what} ${waited}: ${last.message}`, { cause: last });
+    return new DeliveryTimeoutError(`no broker answered ${what} ${waited}: a connection or request was still pending`);
+  }
+
   /** Sends one record; resolves with where it was written once the broker acknowledged it. */
-  send(record: ProducerRecord, options: SendOptions = {}): Promise<RecordMetadata> {
+  send(record: ProducerRecord<K, V>, options: SendOptions = {}): Promise<RecordMetadata> {
     const outcome = new SingleSend();
     this.admit(record, options, outcome, 0);
     return outcome.promise;
@@ -244,44 +251,60 @@ export class Producer {
    * Sends many records with one promise, which resolves once each has settled, with their
    * outcomes in the order given. Cheaper per record than as many send() calls.
    */
-  sendMany(records: ProducerRecord[], options: SendOptions = {}): Promise<PromiseSettledResult<RecordMetadata>[]> {
+  sendMany(records: ProducerRecord<K, V>[], options: SendOptions = {}): Promise<PromiseSettledResult<RecordMetadata>[]> {
+    if (!Array.isArray(records)) {
+      return Promise.reject(new InvalidRecordError(`sendMany() takes an array of records, not ${describeValue(records)}`));
+    }
     const outcome = new ManySends(records.length);
-    for (let index = 0; index < records.length; index++) this.admit(records[index] as ProducerRecord, options, outcome, index);
+    for (let index = 0; index < records.length; index++) this.admit(records[index], options, outcome, index);
     return outcome.promise;
   }
 
   /**
-   * Checks a record and puts it into its partition's batch, or, when it must wait for metadata
-   * or buffer room, into the line of waiting sends. A bad record settles its outcome at once.
+   * A Writable stream (object mode) of records, for stream.pipeline(): each record is sent as
+   * send() would; a write completes once its record is in a batch, so the stream's backpressure
+   * follows bufferMemory. The first failed delivery destroys the stream with that error, and it
+   * finishes once every record written has been acknowledged. The producer stays open.
    */
-  private admit(record: ProducerRecord, options: SendOptions, outcome: RecordOutcome, index: number): void {
+  writable(options: ProducerWritableOptions = {}): import('node:stream').Writable {
+    return producerWritable(
+      options,
+      (record: unknown, accepted: () => void, sendOptions: SendOptions) => {
+        const outcome = new SingleSend();
+        this.admit(record as ProducerRecord<K, V>, sendOptions, outcome, 0, accepted);
+        return outcome.promise;
+      },
+      () => this.flush(),
+    );
+  }
+
+  /**
+   * Checks a record and puts it into its partition's batch, or, when it must wait for metadata
+   * or buffer room, into the line of waiting sends. A bad record settles its outcome at once,
+   * before it takes anything from the producer.
+   */
+  private admit(record: unknown, options: SendOptions, outcome: RecordOutcome, index: number, accepted?: () => void): void {
     let pending: PendingRecord;
     try {
       if (this.closed) throw new ProducerClosedError('send() after close()');
+      checkRecordObject(record);
+      const signal = options?.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new ConfigError(`option signal must be an AbortSignal, not ${describeValue(signal)}`);
+      }
       const { topic } = record;
       // A topic in the metadata has a valid name; only others are checked.
       const cached = this.cluster.metadata.topics.get(topic);
-      if (!cached && (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..')) {
-        throw new InvalidRecordError(`"${String(topic)}" is not a valid topic name (1-249 characters of a-z, A-Z, 0-9, '.', '_', '-')`);
-      }
+      if (!cached) checkTopicName(topic);
       const now = Date.now();
-      pending = {
-        key: toBytes(record.key),
-        value: toBytes(record.value),
-        headers: toHeaders(record.headers),
-        timestamp: record.timestamp ?? now,
-        size: 0,
-        deadline: now + this.settings.deliveryTimeoutMs,
-        outcome,
-        index,
-      };
+      pending = toPendingRecord(record, this.serializers, now, now + this.settings.deliveryTimeoutMs, outcome, index);
       pending.size = recordSize(pending, 0, 0);
       if (pending.size + 61 + 200 > this.settings.maxRequestSize) {
         throw new RecordTooLargeError(
           `a record of ${pending.size} bytes cannot fit a Produce request of at most ${this.settings.maxRequestSize} bytes (maxRequestSize)`,
         );
       }
-      options.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       // The common case goes without a single await: metadata cached and room in the buffer.
       // Only when no earlier send() is still waiting, so records keep the order of the calls.
       if (
@@ -292,15 +315,17 @@ export class Producer {
       ) {
         const partition = this.choosePartition(record, pending, cached, pending.size);
         this.takeBuffer(pending.size);
-        this.enqueue(topic, partition, pending, options.signal);
+        this.enqueue(topic, partition, pending, signal);
+        accepted?.();
         return;
       }
     } catch (error) {
+      this.metrics.recordsFailed++;
       outcome.rejected(index, error as Error);
       return;
     }
     this.waitingSends++;
-    this.waitingLine.push({ record, pending, signal: options.signal });
+    this.waitingLine.push({ record, pending, signal: options.signal, accepted });
     if (!this.admittingWaiting) void this.admitWaiting();
   }
 
@@ -315,13 +340,13 @@ export class Producer {
     const failedTopics = new Map<string, Error>();
     try {
       while (this.waitingHead < this.waitingLine.length) {
-        const { record, pending, signal } = this.waitingLine[this.waitingHead] as WaitingRecord;
+        const { record, pending, signal, accepted } = this.waitingLine[this.waitingHead] as WaitingRecord;
         this.waitingLine[this.waitingHead++] = undefined;
         try {
           // How long this record may wait for metadata: maxBlockMs from its send(), within its delivery deadline.
           const blockUntil = Math.min(pending.deadline, pending.deadline - this.settings.deliveryTimeoutMs + this.settings.maxBlockMs);
           const failed = failedTopics.get(record.topic);
-          if (failed && (!(failed instanceof DeliveryTimeoutError) || blockUntil <= Date.now())) throw failed;
+          if (failed && (!isRetriable(failed) || blockUntil <= Date.now())) throw failed;
           let info = this.cluster.metadata.topics.get(record.topic);
           if (!info || info.partitions.length === 0) {
             try {
@@ -338,7 +363,9 @@ export class Producer {
             throw new ProducerClosedError('the producer closed while send() waited');
           }
           this.enqueue(record.topic, partition, pending, signal);
+          accepted?.();
         } catch (error) {
+          this.metrics.recordsFailed++;
           pending.outcome.rejected(pending.index, error as Error);
         } finally {
           this.waitingSends--;
@@ -357,6 +384,7 @@ export class Producer {
       const reason = () => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       if (signal.aborted) {
         this.freeBuffer(pending.size);
+        this.metrics.recordsFailed++;
         pending.outcome.rejected(pending.index, reason());
         return;
       }
@@ -426,32 +454,27 @@ export class Producer {
     this.cluster.close();
   }
 
-  private async topicInfo(topic: string, deadline: number): Promise<TopicInfo> {
-    let lastError: unknown;
-    for (;;) {
-      try {
-        // A metadata attempt may wait on connection backoff; the deadline does not.
-        const info = await Promise.race([
-          this.cluster.metadata.topic(topic),
-          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now())).unref()),
-        ]);
-        if (info && info.partitions.length > 0) return info;
-        const code = this.cluster.metadata.topicErrors.get(topic);
-        if (code !== undefined && !isRetriable(code)) throw new KafkaProtocolError(code, { api: 'Metadata', subject: `topic ${topic}` });
-        lastError = new KafkaProtocolError(code ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { api: 'Metadata', subject: `topic ${topic}` });
-      } catch (error) {
-        if (error instanceof KafkaProtocolError && !error.retriable) throw error;
-        lastError = error;
+  /**
+   * The topic's metadata, asked for until `deadline`. A topic the cluster says does not exist
+   * is asked for again for unknownTopicTimeoutMs (it may just have been created elsewhere),
+   * then fails with UnknownTopicOrPartitionError; errors retrying cannot fix fail at once.
+   */
+  private topicInfo(topic: string, deadline: number): Promise<TopicInfo> {
+    let unknownSince: number | undefined;
+    return this.retryUntil(deadline, `to load the metadata of topic ${topic}`, async () => {
+      const info = await this.cluster.metadata.topic(topic);
+      if (info && info.partitions.length > 0) return info;
+      const code = this.cluster.metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && !this.settings.allowAutoTopicCreation) {
+        unknownSince ??= Date.now();
+        const askedMs = Date.now() - unknownSince;
+        if (askedMs >= this.settings.unknownTopicTimeoutMs) {
+          const message = `topic "${topic}" does not exist on the cluster (still unknown after ${askedMs} ms; allowAutoTopicCreation is off)`;
+          throw new UnknownTopicOrPartitionError(topic, undefined, message);
+        }
       }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new DeliveryTimeoutError(
-          `topic ${topic} is not in the metadata after waiting until the delivery deadline: ${(lastError as Error)?.message ?? 'unknown'}`,
-          { cause: lastError },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
-    }
+      throw new KafkaProtocolError(code, { api: 'Metadata', subject: `topic ${topic}` });
+    });
   }
 
   /** Partitions with a leader, worked out once per metadata snapshot of the topic. */
@@ -464,11 +487,14 @@ export class Producer {
     return available;
   }
 
-  private choosePartition(record: ProducerRecord, input: RecordInput, info: TopicInfo, size: number): number {
+  /** The record's partition; record.partition, when given, was checked to be a partition number by toPendingRecord(). */
+  private choosePartition(record: ProducerRecord<unknown, unknown>, input: RecordInput, info: TopicInfo, size: number): number {
     const count = info.partitions.length;
-    if (record.partition !== undefined) {
-      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
-        throw new InvalidRecordError(`partition ${record.partition} does not exist: topic ${info.name} has partitions 0-${count - 1}`);
+    if (record.partition !== undefined && record.partition !== null) {
+      if (record.partition >= count) {
+        throw new InvalidRecordError(
+          `record.partition ${record.partition} does not exist: topic ${info.name} has partitions 0-${count - 1}`,
+        );
       }
       return record.partition;
     }
@@ -520,6 +546,8 @@ export class Producer {
   }
 
   private takeBuffer(size: number): void {
+    // Sizes come from checked records; anything else would corrupt the accounting for good.
+    if (!(Number.isSafeInteger(size) && size > 0)) throw new Error(`internal error: a record size of ${size} bytes`);
     this.bufferUsed += size;
     this.metrics.bufferUsed = this.bufferUsed;
   }
@@ -583,6 +611,7 @@ export class Producer {
     batch.built = undefined;
     batch.builder = undefined;
     for (const record of batch.records) this.settleRecord(record, error);
+    this.emit('deliveryFailed', { topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
   }
 
   private failEverything(error: Error): void {
@@ -682,8 +711,11 @@ export class Producer {
       if (this.epochBumpNeeded && this.inFlightAnywhere()) return; // answers of the old epoch first
       try {
         await this.ensureIdempotence();
-      } catch {
-        this.schedule(now + 200);
+      } catch (error) {
+        // Without a producer id nothing can be sent: records fail now when asking again cannot help
+        // (e.g. CLUSTER_AUTHORIZATION_FAILED), else they wait, within their delivery deadline.
+        if (!isRetriable(error)) this.failEverything(error as Error);
+        else this.schedule(now + 200);
         return;
       }
     }
@@ -820,7 +852,7 @@ export class Producer {
     const parts = {
       transactionalId: null,
       acks: this.settings.acks,
-      timeoutMs: this.options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      timeoutMs: this.settings.requestTimeoutMs,
       topics: [...topics].map(([name, partitions]) => ({
         name,
         topicId: this.cluster.metadata.topics.get(name)?.topicId ?? 'AAAAAAAAAAAAAAAAAAAAAA',
@@ -994,7 +1026,8 @@ export class Producer {
 
   private onRequestFailed(batches: ProducerBatch[], error: Error): void {
     this.cluster.metadata.requestRefresh();
-    for (const batch of batches) this.retryOrFail(this.accumulator.queue(batch.topic, batch.partition), batch, error, true);
+    const retriable = isRetriable(error);
+    for (const batch of batches) this.retryOrFail(this.accumulator.queue(batch.topic, batch.partition), batch, error, retriable);
     this.checkIdle();
   }
 
@@ -1046,8 +1079,11 @@ export class Producer {
       return;
     }
     this.metrics.recordsRetried += batch.records.length;
-    batch.retryAt = now + backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
+    const backoffMs = backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
+    batch.retryAt = now + backoffMs;
     queue.recovering = true;
+    const { topic, partition, records, attempts: attempt } = batch;
+    this.emit('retry', { topic, partition, records: records.length, attempt, backoffMs, error });
     // Back to the front of the queue, keeping sequence order with other batches waiting to be resent.
     const at = queue.ready.findIndex((other) => other.baseSequence < 0 || other.baseSequence > batch.baseSequence);
     if (at < 0) queue.ready.push(batch);

@@ -6,6 +6,8 @@
 // exception and counts as not retriable). The human-readable messages are
 // kafka-wire's own wording, not Kafka's.
 
+import { KafkaWireError } from '../errors.js';
+
 export interface KafkaErrorInfo {
   code: number;
   name: string;
@@ -393,10 +395,6 @@ export function errorInfo(code: number): KafkaErrorInfo {
   );
 }
 
-export function isRetriable(code: number): boolean {
-  return KAFKA_ERRORS.get(code)?.retriable ?? false;
-}
-
 export interface KafkaProtocolErrorContext {
   /** API name, e.g. 'Produce'. */
   api: string;
@@ -409,11 +407,10 @@ export interface KafkaProtocolErrorContext {
 }
 
 /** An error code returned by a broker in a response, with where and why. */
-export class KafkaProtocolError extends Error {
+export class KafkaProtocolError extends KafkaWireError {
   override name = 'KafkaProtocolError';
-  readonly code: number;
+  declare readonly code: number;
   readonly errorName: string;
-  readonly retriable: boolean;
   readonly api: string;
   readonly broker: string | undefined;
   readonly detail: string | undefined;
@@ -427,10 +424,8 @@ export class KafkaProtocolError extends Error {
     if (context.subject !== undefined) message += ` for ${context.subject}`;
     message += `: ${info.name} (${code}${info.retriable ? ', retriable' : ''}): ${info.message}`;
     if (detail !== undefined && detail !== '') message += `; broker said: ${detail}`;
-    super(message);
-    this.code = code;
+    super(message, { code, retriable: info.retriable });
     this.errorName = info.name;
-    this.retriable = info.retriable;
     this.api = context.api;
     this.broker = context.broker;
     this.detail = detail === '' ? undefined : detail;

@@ -1,17 +1,18 @@
+import { KafkaWireError } from '../errors.js';
 import { BATCH_HEADER_SIZE, CONTROL_FLAG, CRC_START, OFFSETS, TRANSACTIONAL_FLAG } from './batch-builder.js';
 import { CompressionError, type CompressionName, compressionName, decompress } from './compression.js';
 import { crc32c } from './crc32c.js';
 import { type ReadVarint, readVarlong } from './record-varint.js';
 
 /** A batch or record that cannot be read: what is wrong and where. */
-export class CorruptRecordError extends Error {
+export class CorruptRecordError extends KafkaWireError {
   override name = 'CorruptRecordError';
   constructor(
     readonly reason: string,
     readonly offset: number,
     options?: { cause?: unknown },
   ) {
-    super(`corrupt record batch at byte ${offset}: ${reason}`, options);
+    super(`corrupt record batch at byte ${offset}: ${reason}`, { cause: options?.cause });
   }
 }
 

@@ -29,6 +29,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
+import { KafkaWireError } from '../errors.js';
 import { xxhash32 } from './xxhash32.js';
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -45,14 +46,14 @@ export const COMPRESSION_CODES: Record<CompressionName, number> = Object.freeze(
 const NAMES_BY_CODE: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 /** A payload could not be compressed or decompressed: corrupt or truncated input, output over the limit, codec unavailable. */
-export class CompressionError extends Error {
+export class CompressionError extends KafkaWireError {
   override name = 'CompressionError';
   constructor(
     readonly codec: CompressionName | number,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, { cause: options?.cause });
   }
 }
 

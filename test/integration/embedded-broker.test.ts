@@ -80,7 +80,7 @@ describe.skipIf(testKafka().source !== 'embedded')('embedded broker CLI', () => 
     const error = await startCluster({ name, version, portBase: 'auto', readyTimeoutMs: 1 }).catch((caught: unknown) => caught);
     onTestFinished(() => rmSync(clusterDir(name), { recursive: true, force: true }));
     expect(error).toBeInstanceOf(EmbeddedKafkaError);
-    expect((error as EmbeddedKafkaError).code).toBe('START_TIMEOUT');
+    expect((error as EmbeddedKafkaError).reason).toBe('START_TIMEOUT');
     const state = loadClusterState(name)!;
     const node = state.nodes[0]!;
     expect((error as Error).message).toContain(node.logFile);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
+import { UnknownTopicOrPartitionError } from '../../src/cluster/errors.js';
 import { Connection } from '../../src/connection/connection.js';
 import { ConnectionError } from '../../src/connection/errors.js';
 import { type ConsumedRecord, PartitionReader, type PartitionReaderOptions, readPartition } from '../../src/consumer/partition-reader.js';
@@ -252,14 +253,17 @@ describe('PartitionReader', () => {
     expect(String(error)).toContain(`topic ${topic} partition 0 at offset 5000`);
   });
 
-  test('an unknown topic or partition is a KafkaProtocolError, at once', async () => {
+  test('an unknown topic or partition is an UnknownTopicOrPartitionError, at once', async () => {
     const startedAt = Date.now();
-    const missing = await collect({ topic: uniqueTopic('missing'), partition: 0 }).catch((caught: unknown) => caught);
-    expect(missing).toBeInstanceOf(KafkaProtocolError);
-    expect((missing as KafkaProtocolError).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    const name = uniqueTopic('missing');
+    const missing = await collect({ topic: name, partition: 0 }).catch((caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(UnknownTopicOrPartitionError);
+    expect((missing as UnknownTopicOrPartitionError).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((missing as UnknownTopicOrPartitionError).retriable).toBe(false);
+    expect(String(missing)).toContain(`topic "${name}" does not exist`);
     const partition = await collect({ topic, partition: 7 }).catch((caught: unknown) => caught);
-    expect(partition).toBeInstanceOf(KafkaProtocolError);
-    expect(String(partition)).toContain(`topic ${topic} partition 7`);
+    expect(partition).toBeInstanceOf(UnknownTopicOrPartitionError);
+    expect(String(partition)).toContain(`partition 7 of topic "${topic}" does not exist`);
     expect(Date.now() - startedAt).toBeLessThan(5000);
   });
 

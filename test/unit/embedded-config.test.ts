@@ -67,7 +67,7 @@ describe('Kafka versions', () => {
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(EmbeddedKafkaError);
-      expect((error as EmbeddedKafkaError).code).toBe('UNKNOWN_VERSION');
+      expect((error as EmbeddedKafkaError).reason).toBe('UNKNOWN_VERSION');
       expect((error as Error).message).toContain(DEFAULT_KAFKA_VERSION);
     }
   });

@@ -26,7 +26,7 @@ test('a held port is reported with its port number and holder', async () => {
   expect(describePortHolder(port)).toContain(`pid ${process.pid}`);
   const error = await assertPortsFree([port]).catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(EmbeddedKafkaError);
-  expect((error as EmbeddedKafkaError).code).toBe('PORT_IN_USE');
+  expect((error as EmbeddedKafkaError).reason).toBe('PORT_IN_USE');
   expect((error as Error).message).toContain(`127.0.0.1:${port}`);
   expect((error as Error).message).toContain(`pid ${process.pid}`);
 });

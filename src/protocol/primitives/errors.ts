@@ -1,5 +1,7 @@
+import { KafkaWireError } from '../../errors.js';
+
 /** Every error the codecs raise is a ProtocolError; callers never see a bare RangeError. */
-export class ProtocolError extends Error {
+export class ProtocolError extends KafkaWireError {
   override name = 'ProtocolError';
 }
 

@@ -1,0 +1,124 @@
+import type { ClusterOptions } from '../cluster/options.js';
+import type { BackoffOptions } from '../connection/backoff.js';
+import { ConfigError } from '../errors.js';
+import { functionOption, integerOption, objectOption, oneOfOption } from '../option-checks.js';
+import type { CompressionName } from '../records/compression.js';
+import type { CustomPartitioner } from './partitioner.js';
+import type { Serializers } from './record-input.js';
+
+export interface ProducerOptions<K = unknown, V = unknown> extends ClusterOptions {
+  /** −1 ('all', the default), 1 or 0. */
+  acks?: -1 | 0 | 1 | 'all';
+  /** Exactly-once per partition within a producer session (KIP-98). Default true; needs acks=all. */
+  idempotent?: boolean;
+  lingerMs?: number;
+  batchSize?: number;
+  /** Requests in flight per broker connection. */
+  maxInFlight?: number;
+  compression?: CompressionName;
+  compressionLevel?: number;
+  /** Hard bound from send() to settlement, retries included. */
+  deliveryTimeoutMs?: number;
+  retryBackoff?: BackoffOptions;
+  /** Bytes of records held (waiting or in flight) before send() waits. */
+  bufferMemory?: number;
+  /** Largest Produce request; a single record larger than this is refused. */
+  maxRequestSize?: number;
+  /** How long send() and connect() may wait for a topic's metadata (and so for an unreachable cluster). */
+  maxBlockMs?: number;
+  /**
+   * How long a topic the cluster says does not exist is asked for again (it may have just been
+   * created elsewhere) before send() fails with UnknownTopicError; within maxBlockMs. Default 3 s.
+   */
+  unknownTopicTimeoutMs?: number;
+  partitioner?: CustomPartitioner;
+  /** Turn keys and values of type K and V into bytes (or strings); without them, keys and values must already be bytes, strings or null. */
+  serializers?: Serializers<K, V>;
+}
+
+/** Every option with its value decided: defaults filled in, all checked. */
+export interface ProducerSettings {
+  acks: -1 | 0 | 1;
+  idempotent: boolean;
+  lingerMs: number;
+  batchSize: number;
+  maxInFlight: number;
+  compression: CompressionName;
+  compressionLevel: number | undefined;
+  deliveryTimeoutMs: number;
+  requestTimeoutMs: number;
+  retryBackoff: BackoffOptions;
+  bufferMemory: number;
+  maxRequestSize: number;
+  maxBlockMs: number;
+  unknownTopicTimeoutMs: number;
+  allowAutoTopicCreation: boolean;
+}
+
+export const PRODUCER_DEFAULTS = {
+  lingerMs: 5,
+  batchSize: 16_384,
+  maxInFlight: 5,
+  deliveryTimeoutMs: 120_000,
+  requestTimeoutMs: 30_000,
+  retryBackoff: { initialMs: 100, maxMs: 1000 },
+  bufferMemory: 32 * 1024 * 1024,
+  maxRequestSize: 1024 * 1024,
+  maxBlockMs: 60_000,
+  unknownTopicTimeoutMs: 3_000,
+} as const;
+
+const COMPRESSIONS: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+/** Kafka's own bounds: a batch and a request must fit in an int32 size. */
+const MAX_INT32 = 2 ** 31 - 1;
+
+/** The producer's settings from its options; a mistake is a ConfigError naming the option (the cluster's options are checked by Cluster). */
+export function producerSettings(options: ProducerOptions): ProducerSettings {
+  const rawAcks = oneOfOption<-1 | 0 | 1 | 'all'>('acks', options.acks, [-1, 0, 1, 'all'], -1);
+  const acks = rawAcks === 'all' ? -1 : rawAcks;
+  const idempotent = options.idempotent ?? acks === -1;
+  if (typeof idempotent !== 'boolean') throw new ConfigError(`option idempotent must be true or false, not ${String(idempotent)}`);
+  if (idempotent && acks !== -1) throw new ConfigError('idempotence needs acks=all (-1); set idempotent: false to use acks 0 or 1');
+  const maxInFlight = integerOption('maxInFlight', options.maxInFlight, PRODUCER_DEFAULTS.maxInFlight, 1);
+  if (idempotent && maxInFlight > 5)
+    throw new ConfigError('idempotence keeps order with at most 5 requests in flight per connection (maxInFlight ≤ 5)');
+  const retryBackoff = objectOption<BackoffOptions>('retryBackoff', options.retryBackoff) ?? PRODUCER_DEFAULTS.retryBackoff;
+  const retryInitialMs = integerOption('retryBackoff.initialMs', retryBackoff.initialMs, 'required', 0);
+  integerOption('retryBackoff.maxMs', retryBackoff.maxMs, 'required', retryInitialMs);
+  const compression = oneOfOption('compression', options.compression, COMPRESSIONS, 'none');
+  const levels = { gzip: [-1, 9], zstd: [-131072, 22] } as const;
+  const levelRange = compression === 'gzip' || compression === 'zstd' ? levels[compression] : undefined;
+  if (options.compressionLevel !== undefined && !levelRange)
+    throw new ConfigError(`option compressionLevel applies to gzip and zstd only, not ${compression}`);
+  const compressionLevel =
+    options.compressionLevel === undefined || !levelRange
+      ? undefined
+      : integerOption('compressionLevel', options.compressionLevel, 0, levelRange[0], levelRange[1]);
+  functionOption('partitioner', options.partitioner);
+  const serializers = objectOption<Serializers<unknown, unknown>>('serializers', options.serializers);
+  functionOption('serializers.key', serializers?.key);
+  functionOption('serializers.value', serializers?.value);
+  const maxBlockMs = integerOption('maxBlockMs', options.maxBlockMs, PRODUCER_DEFAULTS.maxBlockMs, 0);
+  return {
+    acks,
+    idempotent,
+    lingerMs: integerOption('lingerMs', options.lingerMs, PRODUCER_DEFAULTS.lingerMs, 0),
+    batchSize: integerOption('batchSize', options.batchSize, PRODUCER_DEFAULTS.batchSize, 1, MAX_INT32),
+    maxInFlight,
+    compression,
+    compressionLevel,
+    deliveryTimeoutMs: integerOption('deliveryTimeoutMs', options.deliveryTimeoutMs, PRODUCER_DEFAULTS.deliveryTimeoutMs, 1),
+    requestTimeoutMs: integerOption('requestTimeoutMs', options.requestTimeoutMs, PRODUCER_DEFAULTS.requestTimeoutMs, 1),
+    retryBackoff,
+    bufferMemory: integerOption('bufferMemory', options.bufferMemory, PRODUCER_DEFAULTS.bufferMemory, 1),
+    maxRequestSize: integerOption('maxRequestSize', options.maxRequestSize, PRODUCER_DEFAULTS.maxRequestSize, 1024, MAX_INT32),
+    maxBlockMs,
+    unknownTopicTimeoutMs: integerOption(
+      'unknownTopicTimeoutMs',
+      options.unknownTopicTimeoutMs,
+      PRODUCER_DEFAULTS.unknownTopicTimeoutMs,
+      0,
+    ),
+    allowAutoTopicCreation: options.allowAutoTopicCreation ?? false,
+  };
+}

@@ -1,0 +1,138 @@
+import { describeValue } from '../option-checks.js';
+import type { RecordHeader } from '../records/batch-builder.js';
+import type { PendingRecord } from './accumulator.js';
+import { InvalidRecordError } from './errors.js';
+import type { RecordOutcome } from './outcomes.js';
+
+/** What a key, value or header value may be on the wire side: bytes, a string (sent as UTF-8), or null. */
+export type RecordBytes = Uint8Array | string | null;
+
+export interface ProducerRecord<K = RecordBytes, V = RecordBytes> {
+  topic: string;
+  /** Omitted, undefined or null: no key. */
+  key?: K;
+  /** null is a tombstone; undefined is refused, so a forgotten value is not sent as one. */
+  value: V;
+  headers?: Record<string, RecordBytes> | { key: string; value: RecordBytes }[] | null;
+  /** A fixed partition; omitted or null: the partitioner chooses. */
+  partition?: number | null;
+  /** Milliseconds since the epoch; omitted or null: now. */
+  timestamp?: number | null;
+}
+
+/** Turn typed keys and values into bytes; each is called once per record, at send(). */
+export interface Serializers<K, V> {
+  key?: (key: K, topic: string) => RecordBytes;
+  value?: (value: V, topic: string) => RecordBytes;
+}
+
+/** Topic names as Kafka accepts them. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const MAX_PARTITION = 2 ** 31 - 1;
+const BYTES = 'a string, a Buffer/Uint8Array or null';
+
+function invalid(field: string, expected: string, value: unknown, hint = ''): InvalidRecordError {
+  return new InvalidRecordError(`record.${field} must be ${expected}, not ${describeValue(value)}${hint}`);
+}
+
+function bytes(field: string, value: unknown, hint = ''): Uint8Array | null {
+  if (value === null) return null;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (value instanceof Uint8Array) return value;
+  throw invalid(field, BYTES, value, hint);
+}
+
+function serialized(
+  field: 'key' | 'value',
+  value: unknown,
+  topic: string,
+  serializer: ((input: never, topic: string) => RecordBytes) | undefined,
+) {
+  if (!serializer) return bytes(field, value, ` (or give serializers.${field} to send other types)`);
+  let output: unknown;
+  try {
+    output = serializer(value as never, topic);
+  } catch (error) {
+    throw new InvalidRecordError(`serializers.${field} threw for record.${field}: ${(error as Error)?.message ?? String(error)}`, {
+      cause: error,
+    });
+  }
+  if (output === null || typeof output === 'string' || output instanceof Uint8Array) return bytes(field, output);
+  throw new InvalidRecordError(`serializers.${field} must return ${BYTES}; it returned ${describeValue(output)}`);
+}
+
+function headerList(headers: unknown): RecordHeader[] | undefined {
+  if (headers === undefined || headers === null) return undefined;
+  if (Array.isArray(headers)) {
+    return headers.map((header: unknown, index) => {
+      if (header === null || typeof header !== 'object' || typeof (header as RecordHeader).key !== 'string') {
+        throw invalid(`headers[${index}]`, 'an object { key: string, value }', header);
+      }
+      return { key: (header as RecordHeader).key, value: bytes(`headers[${index}].value`, (header as { value: unknown }).value) };
+    });
+  }
+  if (typeof headers !== 'object' || Object.getPrototypeOf(headers) !== Object.prototype) {
+    throw invalid('headers', 'a plain object of name → value, or an array of { key, value }', headers);
+  }
+  return Object.entries(headers).map(([key, value]) => ({ key, value: bytes(`headers["${key}"]`, value) }));
+}
+
+/** Checks the topic name of a record whose topic is not in the metadata (a cached one was valid). */
+export function checkTopicName(topic: unknown): asserts topic is string {
+  if (typeof topic !== 'string') throw invalid('topic', 'a topic name (a string)', topic);
+  if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+    throw new InvalidRecordError(`record.topic "${topic}" is not a valid topic name (1-249 characters of a-z, A-Z, 0-9, '.', '_', '-')`);
+  }
+}
+
+/**
+ * A record checked field by field and turned into bytes, as the producer holds it until it is
+ * acknowledged; anything wrong is an InvalidRecordError naming the field and what it held.
+ * record.partition is checked here too (the caller reads it afterwards).
+ */
+export function toPendingRecord(
+  record: ProducerRecord<unknown, unknown>,
+  serializers: Serializers<unknown, unknown> | undefined,
+  now: number,
+  deadline: number,
+  outcome: RecordOutcome,
+  index: number,
+): PendingRecord {
+  const value = record.value;
+  if (value === undefined && !serializers?.value) {
+    throw new InvalidRecordError('record.value is missing (undefined); give null to send a tombstone');
+  }
+  const key = record.key;
+  const timestamp = record.timestamp;
+  if (
+    timestamp !== undefined &&
+    timestamp !== null &&
+    !(typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0)
+  ) {
+    const hint = (timestamp as unknown) instanceof Date ? ' (use date.getTime())' : '';
+    throw invalid('timestamp', 'milliseconds since the epoch (an integer ≥ 0)', timestamp, hint);
+  }
+  const partition = record.partition;
+  if (partition !== undefined && partition !== null && !(Number.isInteger(partition) && partition >= 0 && partition <= MAX_PARTITION)) {
+    throw invalid('partition', 'a partition number (an integer ≥ 0)', partition);
+  }
+  return {
+    key: key === undefined || (key === null && !serializers?.key) ? null : serialized('key', key, record.topic, serializers?.key),
+    value: serialized('value', value, record.topic, serializers?.value),
+    headers: headerList(record.headers),
+    timestamp: timestamp ?? now,
+    size: 0,
+    deadline,
+    outcome,
+    index,
+  };
+}
+
+/** Checks that what was passed as a record is an object at all. */
+export function checkRecordObject(record: unknown): asserts record is ProducerRecord<unknown, unknown> {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    throw new InvalidRecordError(
+      `a record must be an object { topic, value, key?, headers?, partition?, timestamp? }, not ${describeValue(record)}`,
+    );
+  }
+}
