@@ -104,10 +104,9 @@ describe('events and the logger hook', () => {
       expect(failed).toMatchObject({ topic, partition: 0, records: 1 });
       expect(retries.length).toBeGreaterThanOrEqual(1);
       expect(retries[0]).toMatchObject({ topic, partition: 0, records: 1, attempt: 1 });
-      expect(retries[0]?.error).toBeInstanceOf(KafkaProtocolError);
-      expect([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.NOT_LEADER_OR_FOLLOWER]).toContain(
-        (retries[0]?.error as KafkaProtocolError).code,
-      );
+      const first = retries[0]!.error as KafkaProtocolError;
+      expect(first).toBeInstanceOf(KafkaProtocolError);
+      expect([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.NOT_LEADER_OR_FOLLOWER]).toContain(first.code);
       expect(lines.some((line) => line.level === 'warn' && line.message.startsWith('retrying 1 record(s)'))).toBe(true);
       expect(lines.some((line) => line.level === 'error' && line.message.startsWith('1 record(s)'))).toBe(true);
 
