@@ -32,6 +32,8 @@ export interface ProducerBatch {
   expired: boolean;
   /** Already resent once under a bumped epoch after a sequence error (KIP-360). */
   resequenced: boolean;
+  /** Why its last attempt failed, for the error its records get if they time out waiting for the next. */
+  lastError: Error | undefined;
 }
 
 /** Everything the producer tracks for one partition: its open batch, closed batches waiting, and batches in flight. */
@@ -106,6 +108,7 @@ export class Accumulator {
       retryAt: 0,
       expired: false,
       resequenced: false,
+      lastError: undefined,
     };
   }
 

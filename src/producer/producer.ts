@@ -72,6 +72,8 @@ export interface ProducerEvents extends ClusterEvents {
 }
 
 const CLUSTER_EVENTS: readonly (keyof ClusterEvents)[] = ['connect', 'disconnect', 'connectFailed', 'metadataChange'];
+/** How often a wait for metadata, a connection or a producer id tries again. */
+const RETRY_INTERVAL_MS = 200;
 
 /** A record waiting for metadata or buffer room before it may join a batch. */
 interface WaitingRecord {
@@ -184,27 +186,27 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   async connect(topics: string[] = []): Promise<void> {
     if (this.closed) throw new ProducerClosedError('connect() after close()');
     if (!Array.isArray(topics)) throw new ConfigError(`connect() takes an array of topic names, not ${describeValue(topics)}`);
-    const deadline = Date.now() + this.settings.maxBlockMs;
+    const startedAt = Date.now();
+    const deadline = startedAt + this.settings.maxBlockMs;
     const leaders = new Set<number>();
     for (const topic of topics) {
       checkTopicName(topic);
-      const info = await this.topicInfo(topic, deadline);
+      const info = await this.topicInfo(topic, startedAt, deadline);
       for (const partition of info.partitions) if (partition.leader >= 0) leaders.add(partition.leader);
     }
-    if (leaders.size === 0) await this.retryUntil(deadline, 'to reach the cluster', () => this.cluster.anyConnection());
-    await Promise.all(
-      [...leaders].map((leader) => this.retryUntil(deadline, `to reach broker ${leader}`, () => this.cluster.connectionTo(leader))),
-    );
+    const until = <T>(what: string, attempt: () => Promise<T>) => this.retryUntil(startedAt, deadline, what, attempt);
+    if (leaders.size === 0) await until('to reach the cluster', () => this.cluster.anyConnection());
+    await Promise.all([...leaders].map((leader) => until(`to reach broker ${leader}`, () => this.cluster.connectionTo(leader))));
     // A freshly started broker answers InitProducerId with retriable errors for a while (its coordinator loading).
-    await this.retryUntil(deadline, 'to obtain a producer id', () => this.ensureIdempotence());
+    await until('to obtain a producer id', () => this.ensureIdempotence());
   }
 
   /**
    * Runs `attempt` until it succeeds, fails for good (at once), or `deadline` passes: then it
    * throws an error naming the last failure: a ConnectionError when no broker could be reached.
+   * `startedAt` is when the caller began to wait (its send(), say), for the message.
    */
-  private async retryUntil<T>(deadline: number, what: string, attempt: () => Promise<T>): Promise<T> {
-    const startedAt = Date.now();
+  private async retryUntil<T>(startedAt: number, deadline: number, what: string, attempt: () => Promise<T>): Promise<T> {
     let last: unknown;
     for (;;) {
       let timer: NodeJS.Timeout | undefined;
@@ -225,7 +227,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       }
       const left = deadline - Date.now();
       if (left <= 0) throw this.blockedTooLong(what, Date.now() - startedAt, last);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_INTERVAL_MS, left)));
     }
   }
 
@@ -344,13 +346,15 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
         this.waitingLine[this.waitingHead++] = undefined;
         try {
           // How long this record may wait for metadata: maxBlockMs from its send(), within its delivery deadline.
-          const blockUntil = Math.min(pending.deadline, pending.deadline - this.settings.deliveryTimeoutMs + this.settings.maxBlockMs);
+          const sentAt = pending.deadline - this.settings.deliveryTimeoutMs;
+          const blockUntil = Math.min(pending.deadline, sentAt + this.settings.maxBlockMs);
+          // Behind a topic that failed: the same answer, unless this record has time for another try of its own.
           const failed = failedTopics.get(record.topic);
-          if (failed && (!isRetriable(failed) || blockUntil <= Date.now())) throw failed;
+          if (failed && (!isRetriable(failed) || blockUntil - Date.now() < RETRY_INTERVAL_MS)) throw failed;
           let info = this.cluster.metadata.topics.get(record.topic);
           if (!info || info.partitions.length === 0) {
             try {
-              info = await this.topicInfo(record.topic, blockUntil);
+              info = await this.topicInfo(record.topic, sentAt, blockUntil);
             } catch (error) {
               failedTopics.set(record.topic, error as Error);
               throw error;
@@ -457,24 +461,33 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   /**
    * The topic's metadata, asked for until `deadline`. A topic the cluster says does not exist
    * is asked for again for unknownTopicTimeoutMs (it may just have been created elsewhere),
-   * then fails with UnknownTopicOrPartitionError; errors retrying cannot fix fail at once.
+   * or until the deadline if that comes first, then fails with UnknownTopicOrPartitionError;
+   * errors retrying cannot fix fail at once.
    */
-  private topicInfo(topic: string, deadline: number): Promise<TopicInfo> {
-    let unknownSince: number | undefined;
-    return this.retryUntil(deadline, `to load the metadata of topic ${topic}`, async () => {
-      const info = await this.cluster.metadata.topic(topic);
-      if (info && info.partitions.length > 0) return info;
-      const code = this.cluster.metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && !this.settings.allowAutoTopicCreation) {
-        unknownSince ??= Date.now();
-        const askedMs = Date.now() - unknownSince;
-        if (askedMs >= this.settings.unknownTopicTimeoutMs) {
-          const message = `topic "${topic}" does not exist on the cluster (still unknown after ${askedMs} ms; allowAutoTopicCreation is off)`;
-          throw new UnknownTopicOrPartitionError(topic, undefined, message);
-        }
-      }
-      throw new KafkaProtocolError(code, { api: 'Metadata', subject: `topic ${topic}` });
-    });
+  private async topicInfo(topic: string, startedAt: number, deadline: number): Promise<TopicInfo> {
+    /** The last answer said the topic does not exist. */
+    let unknown = false;
+    const doesNotExist = () => {
+      const message = `topic "${topic}" does not exist on the cluster (still unknown after ${Date.now() - startedAt} ms; allowAutoTopicCreation is off)`;
+      return new UnknownTopicOrPartitionError(topic, undefined, message);
+    };
+    try {
+      return await this.retryUntil(startedAt, deadline, `to load the metadata of topic ${topic}`, async () => {
+        const info = await this.cluster.metadata.topic(topic).catch((error: unknown) => {
+          unknown = false;
+          throw error;
+        });
+        if (info && info.partitions.length > 0) return info;
+        const code = this.cluster.metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        unknown = code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && !this.settings.allowAutoTopicCreation;
+        if (unknown && Date.now() - startedAt >= this.settings.unknownTopicTimeoutMs) throw doesNotExist();
+        throw new KafkaProtocolError(code, { api: 'Metadata', subject: `topic ${topic}` });
+      });
+    } catch (error) {
+      // The wait ran out while the cluster kept saying the topic does not exist: say that.
+      if (unknown && isRetriable(error)) throw doesNotExist();
+      throw error;
+    }
   }
 
   /** Partitions with a leader, worked out once per metadata snapshot of the topic. */
@@ -649,7 +662,10 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
         this.failBatch(
           batch,
           new DeliveryTimeoutError(
-            `${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s)`,
+            `${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs ` +
+              `(${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s)` +
+              (batch.lastError ? `; last error: ${batch.lastError.message}` : ''),
+            { cause: batch.lastError },
           ),
         );
         if (this.settings.idempotent && batch.baseSequence >= 0) this.epochBumpNeeded = true;
@@ -1081,6 +1097,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     this.metrics.recordsRetried += batch.records.length;
     const backoffMs = backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
     batch.retryAt = now + backoffMs;
+    batch.lastError = error;
     queue.recovering = true;
     const { topic, partition, records, attempts: attempt } = batch;
     this.emit('retry', { topic, partition, records: records.length, attempt, backoffMs, error });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
+import { UnknownTopicOrPartitionError } from '../../src/cluster/errors.js';
 import { readPartition } from '../../src/consumer/partition-reader.js';
 import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '../../src/producer/errors.js';
 import { keyPartition } from '../../src/producer/partitioner.js';
@@ -147,13 +148,14 @@ describe('producer', () => {
     await expect(producer.send({ topic: uniqueTopic('big'), value: Buffer.alloc(200_000) })).rejects.toThrow(RecordTooLargeError);
     const started = Date.now();
     const unknown = await producer.send({ topic: uniqueTopic('absent'), value: 'x' }).catch((error: unknown) => error);
-    expect(String(unknown)).toMatch(/UNKNOWN_TOPIC_OR_PARTITION/);
+    expect(unknown).toBeInstanceOf(UnknownTopicOrPartitionError);
+    expect(String(unknown)).toMatch(/topic "kw-absent-.*" does not exist on the cluster/);
     expect(Date.now() - started).toBeLessThan(6000);
     // Many records waiting for the same missing topic fail together, not one metadata wait each.
     const absent = uniqueTopic('absent-many');
     const many = await producer.sendMany(Array.from({ length: 2000 }, (_, i) => ({ topic: absent, value: `${i}` })));
     expect(many.map((result) => result.status)).toEqual(Array(2000).fill('rejected'));
-    expect(String((many[1999] as PromiseRejectedResult).reason)).toMatch(/UNKNOWN_TOPIC_OR_PARTITION/);
+    expect((many[1999] as PromiseRejectedResult).reason).toBeInstanceOf(UnknownTopicOrPartitionError);
     expect(Date.now() - started).toBeLessThan(12_000);
     await producer.close();
     await expect(producer.send({ topic: 'anything', value: 'x' })).rejects.toThrow(ProducerClosedError);
