@@ -41,6 +41,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly bootstrap: BrokerAddress[];
   /** Set by the first Metadata answer: until then, a failure that points at the settings is final. */
   private reached = false;
+  /** Nodes connected to at least once: a node never reached may be advertising an address only it can reach. */
+  private readonly reachedNodes = new Set<number>();
 
   constructor(private readonly options: ClusterOptions) {
     super();
@@ -93,10 +95,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
     if (!broker) throw new ConnectionError(`broker ${nodeId}`, 'is not in the cluster metadata');
     try {
-      return await this.pool.get(choice.lane ? `node:${nodeId}/${choice.lane}` : `node:${nodeId}`, broker, this.brokerLabel(nodeId));
+      const connection = await this.pool.get(
+        choice.lane ? `node:${nodeId}/${choice.lane}` : `node:${nodeId}`,
+        broker,
+        this.brokerLabel(nodeId),
+      );
+      this.reachedNodes.add(nodeId);
+      return connection;
     } catch (error) {
-      if (!(error instanceof ConnectionError) || this.isBootstrapAddress(broker)) throw error;
-      // The most common reason a reachable cluster's broker is not: what it advertises is an address only it can reach.
+      if (!(error instanceof ConnectionError) || this.reachedNodes.has(nodeId) || this.isBootstrapAddress(broker)) throw error;
+      // The most common reason a reachable cluster's broker never is: what it advertises is an address only it can reach.
       const hint = `broker ${nodeId} is advertised at ${formatAddress(broker)} (its advertised.listeners); is that reachable from here?`;
       throw new ConnectionError(error.broker, `${error.message.slice(error.broker.length + 2)}; ${hint}`, {
         cause: error,

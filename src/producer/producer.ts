@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
 import { Cluster, type ClusterEvents } from '../cluster/cluster.js';
 import { UnknownTopicOrPartitionError } from '../cluster/errors.js';
 import type { TopicInfo } from '../cluster/metadata.js';
@@ -268,7 +269,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
    * follows bufferMemory. The first failed delivery destroys the stream with that error, and it
    * finishes once every record written has been acknowledged. The producer stays open.
    */
-  writable(options: ProducerWritableOptions = {}): import('node:stream').Writable {
+  writable(options: ProducerWritableOptions = {}): Writable {
     return producerWritable(
       options,
       (record: unknown, accepted: () => void, sendOptions: SendOptions) => {
