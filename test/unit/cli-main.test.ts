@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { COMMANDS, main } from '../../src/cli/main.js';
+import { EmbeddedKafkaError } from '../../src/embedded/errors.js';
+import { clusterDir } from '../../src/embedded/paths.js';
 
 /** main() in this process, with stdout and stderr captured. */
 async function run(...argv: string[]) {
@@ -75,6 +77,18 @@ test('every subcommand has its own usage, and each command lists its subcommands
       expect(command.usage).toContain(sub.synopsis);
     }
   }
+});
+
+test('a bad cluster name is a typed EmbeddedKafkaError (BAD_ARGUMENT), which the CLI reports as a usage error', () => {
+  const error = (() => {
+    try {
+      clusterDir('bad name');
+    } catch (caught) {
+      return caught;
+    }
+  })();
+  expect(error).toBeInstanceOf(EmbeddedKafkaError);
+  expect((error as EmbeddedKafkaError).code).toBe('BAD_ARGUMENT');
 });
 
 test.each([
