@@ -12,22 +12,70 @@ import {
   startCluster,
   stopCluster,
 } from '../embedded/cluster.js';
-import { DEFAULT_KAFKA_VERSION } from '../embedded/versions.js';
-import { allowOnly, type ParsedArgs, parseArgs, stringFlag, UsageError } from './args.js';
+import { DEFAULT_KAFKA_VERSION, TESTED_KAFKA_VERSIONS } from '../embedded/versions.js';
+import {
+  type Command,
+  type FlagSpec,
+  type ParsedArgs,
+  type Subcommand,
+  stringFlag,
+  subcommand,
+  subcommandList,
+  UsageError,
+  unionSpec,
+} from './args.js';
 
-export const BROKER_USAGE = `kafka-wire broker <command>   run Apache Kafka on loopback, from Maven Central, on this JVM
+const NAME_LINE = `  --name NAME         a second, separate cluster beside the default one (default "${DEFAULT_CLUSTER_NAME}")`;
+const VERSION_LINE = `  --version V         the Kafka version (default ${DEFAULT_KAFKA_VERSION}; tested: ${TESTED_KAFKA_VERSIONS.join(', ')})`;
 
-  fetch   [--version V]                          download Kafka's jars with mvn into the cache (once)
-  start   [--version V] [--brokers 1|3] [--port-base N|auto]
-                                                 fetch if needed, format KRaft storage, start, wait for ApiVersions
-  status  [--json]                               listeners, bootstrap addresses, version, node ids and pids
-  stop    [--all]                                stop every node this cluster (or, with --all, every cluster) started; wait for exits
-  kill ID                                        SIGKILL one node (fault tests)
-  restart ID                                     stop one node if running, start it again, wait until ready
+const brokerSubcommand = (synopsis: string, about: string, flags: Omit<FlagSpec, 'command'>, details: string[] = []) =>
+  subcommand('broker', synopsis, about, flags, details, [NAME_LINE]);
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  fetch: brokerSubcommand(
+    'fetch [--version V]',
+    "download Kafka's jars with mvn into the cache (once)",
+    { options: ['version', 'name'], switches: [] },
+    [VERSION_LINE],
+  ),
+  start: brokerSubcommand(
+    'start [--version V] [--brokers 1|3] [--port-base N|auto]',
+    'fetch if needed, format KRaft storage, start, wait until every node answers ApiVersions',
+    { options: ['version', 'brokers', 'port-base', 'name'], switches: [] },
+    [
+      VERSION_LINE,
+      '  --brokers 1|3       nodes, each a combined broker and controller (default 1)',
+      `  --port-base N|auto  node n listens on N+10(n-1): +0 PLAINTEXT, +1 SASL_PLAINTEXT, +2 SSL, +3 controller`,
+      `                      (default ${DEFAULT_PORT_BASE}; auto picks free ports)`,
+    ],
+  ),
+  status: brokerSubcommand(
+    'status [--json]',
+    'listeners, bootstrap addresses, version, node ids and pids',
+    { options: ['name'], switches: ['json'] },
+    ['  --json              as JSON'],
+  ),
+  stop: brokerSubcommand(
+    'stop [--all]',
+    'stop every node this cluster started and wait for them to exit',
+    { options: ['name'], switches: ['all'] },
+    ['  --all               every cluster under the state directory'],
+  ),
+  kill: brokerSubcommand('kill ID', 'SIGKILL one node, as a crash would (fault tests)', { options: ['name'], switches: [] }),
+  restart: brokerSubcommand('restart ID', 'stop one node if running, start it again on its data, wait until ready', {
+    options: ['name'],
+    switches: [],
+  }),
+};
+
+export const BROKER_USAGE = `usage: kafka-wire broker <command> [options]   run Apache Kafka on loopback, from Maven Central, on this JVM
+
+${subcommandList(SUBCOMMANDS)}
 
   every command takes --name NAME to manage a second, separate cluster (default "${DEFAULT_CLUSTER_NAME}")
   defaults: --version ${DEFAULT_KAFKA_VERSION}, --brokers 1, --port-base ${DEFAULT_PORT_BASE}
-  (node n listens on base+10(n-1): +0 PLAINTEXT, +1 SASL_PLAINTEXT, +2 SSL, +3 controller)`;
+  (node n listens on base+10(n-1): +0 PLAINTEXT, +1 SASL_PLAINTEXT, +2 SSL, +3 controller)
+  "kafka-wire broker <command> --help" describes one command`;
 
 function nodeId(args: ParsedArgs, command: string): number {
   const raw = args.positional[1];
@@ -92,20 +140,17 @@ function parsePortBase(raw: string | undefined): number | 'auto' | undefined {
   return base;
 }
 
-export async function brokerCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseArgs(argv, new Set(['json', 'all']));
+async function brokerCommand(args: ParsedArgs, out: (line: string) => void): Promise<number> {
   const command = args.positional[0];
   const name = stringFlag(args, 'name') ?? DEFAULT_CLUSTER_NAME;
   const log = (line: string) => out(`kafka-wire: ${line}`);
   switch (command) {
     case 'fetch': {
-      allowOnly(args, ['version', 'name'], 'broker fetch');
       const artifacts = await fetchKafka(stringFlag(args, 'version') ?? DEFAULT_KAFKA_VERSION, log);
       out(`Apache Kafka ${artifacts.version} is cached in ${artifacts.libDir}`);
       return 0;
     }
     case 'start': {
-      allowOnly(args, ['version', 'brokers', 'port-base', 'name'], 'broker start');
       const brokersRaw = stringFlag(args, 'brokers') ?? '1';
       if (brokersRaw !== '1' && brokersRaw !== '3') throw new UsageError(`--brokers must be 1 or 3, not "${brokersRaw}"`);
       // An interrupted start must not leave JVMs behind: stop what was launched, then exit.
@@ -128,7 +173,6 @@ export async function brokerCommand(argv: string[], out: (line: string) => void)
       return 0;
     }
     case 'status': {
-      allowOnly(args, ['json', 'name'], 'broker status');
       const state = loadClusterState(name);
       if (!state) {
         out(args.flags.has('json') ? 'null' : `no embedded cluster "${name}" has been started`);
@@ -138,7 +182,6 @@ export async function brokerCommand(argv: string[], out: (line: string) => void)
       return 0;
     }
     case 'stop': {
-      allowOnly(args, ['name', 'all'], 'broker stop');
       for (const cluster of args.flags.has('all') ? listClusters() : [name]) {
         const stopped = await stopCluster(cluster);
         out(stopped.length ? `stopped node(s) ${stopped.join(', ')} of cluster "${cluster}"` : `cluster "${cluster}" has no running node`);
@@ -146,20 +189,27 @@ export async function brokerCommand(argv: string[], out: (line: string) => void)
       return 0;
     }
     case 'kill': {
-      allowOnly(args, ['name'], 'broker kill');
       const id = nodeId(args, 'kill');
       await killNode(id, name);
       out(`killed node ${id} of cluster "${name}" (SIGKILL)`);
       return 0;
     }
     case 'restart': {
-      allowOnly(args, ['name'], 'broker restart');
       const id = nodeId(args, 'restart');
       const state = await restartNode(id, name);
       out(`node ${id} of cluster "${name}" is running again (pid ${state.nodes.find((node) => node.id === id)?.pid})`);
       return 0;
     }
     default:
-      throw new UsageError(command ? `unknown broker command "${command}"\n\n${BROKER_USAGE}` : BROKER_USAGE);
+      throw new UsageError(`unknown broker command "${command}"`);
   }
 }
+
+export const BROKER: Command = {
+  name: 'broker',
+  summary: 'manage the embedded Apache Kafka: fetch, start, status, stop, kill, restart',
+  usage: BROKER_USAGE,
+  spec: unionSpec('broker', SUBCOMMANDS),
+  subcommands: SUBCOMMANDS,
+  run: brokerCommand,
+};

@@ -1,32 +1,51 @@
 import { readFileSync } from 'node:fs';
 import type { ClusterOptions } from '../cluster/cluster.js';
 import type { SaslOptions } from '../connection/sasl-mechanisms.js';
-import { bootstrapFor, loadClusterState, nodeIsRunning } from '../embedded/cluster.js';
-import { allowOnly, type ParsedArgs, parseArgs, stringFlag, UsageError } from './args.js';
+import { bootstrapFor, type ClusterState, DEFAULT_CLUSTER_NAME, loadClusterState, nodeIsRunning } from '../embedded/cluster.js';
+import { type ParsedArgs, stringFlag, UsageError } from './args.js';
 
 /** The flags every command that talks to a cluster takes (see connectionOptions). */
-export const CONNECTION_FLAGS = ['bootstrap', 'sasl-mechanism', 'sasl-username', 'sasl-password', 'tls', 'tls-ca'] as const;
-/** Of CONNECTION_FLAGS, those without a value. */
-export const CONNECTION_BOOLEAN_FLAGS = ['tls'] as const;
+export const CONNECTION_OPTIONS = ['bootstrap', 'name', 'sasl-mechanism', 'sasl-username', 'sasl-password', 'tls-ca'] as const;
+/** Of the connection flags, those without a value. */
+export const CONNECTION_SWITCHES = ['tls'] as const;
 
-export const CONNECTION_USAGE = `  --bootstrap host:port,…     default KAFKA_BOOTSTRAP, else the running embedded cluster
+export const CONNECTION_USAGE = `connection (every command that talks to a cluster):
+  --bootstrap host:port,…     the cluster to use; default KAFKA_BOOTSTRAP, else the running embedded cluster
+  --name NAME                 the running embedded cluster NAME ("kafka-wire broker start --name NAME")
   --sasl-mechanism M          PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with --sasl-username U --sasl-password P
-  --tls [--tls-ca FILE]       connect over TLS, trusting the PEM CA certificate(s) in FILE`;
+  --tls [--tls-ca FILE]       connect over TLS, trusting the PEM CA certificate(s) in FILE
+                              (with an embedded cluster: its SASL_PLAINTEXT or SSL listener, and its CA)`;
 
+export type ConnectionOptions = Pick<ClusterOptions, 'bootstrap' | 'sasl' | 'tls' | 'clientId'>;
 type Listener = 'plaintext' | 'saslPlaintext' | 'ssl';
 
+/** Where the connection flags point: an address list, or a running embedded cluster. */
+type Target = { bootstrap: string } | { embedded: ClusterState };
+
 /**
- * Where to connect: --bootstrap, else KAFKA_BOOTSTRAP, else the running embedded cluster's
- * listener for the given security (PLAINTEXT unless told otherwise).
+ * --bootstrap, else --name (an embedded cluster), else KAFKA_BOOTSTRAP, else the running
+ * default embedded cluster; undefined when none of them gives a cluster.
  */
-export function bootstrapFrom(args: ParsedArgs, listener: Listener = 'plaintext'): string {
-  const given = stringFlag(args, 'bootstrap') ?? process.env.KAFKA_BOOTSTRAP;
-  if (given) return given;
-  const embedded = loadClusterState();
-  if (embedded?.nodes.some(nodeIsRunning)) return bootstrapFor(embedded, listener);
-  throw new UsageError(
-    'no cluster to talk to: pass --bootstrap host:port, set KAFKA_BOOTSTRAP, or start one with "kafka-wire broker start"',
-  );
+function findTarget(args: ParsedArgs): Target | undefined {
+  const bootstrap = stringFlag(args, 'bootstrap');
+  const name = stringFlag(args, 'name');
+  if (bootstrap !== undefined && name !== undefined) throw new UsageError('--bootstrap and --name exclude each other: pass one');
+  if (bootstrap !== undefined) return { bootstrap };
+  if (name !== undefined) {
+    const state = loadClusterState(name);
+    if (!state?.nodes.some(nodeIsRunning)) {
+      throw new UsageError(`no embedded cluster "${name}" is running; start it with "kafka-wire broker start --name ${name}"`);
+    }
+    return { embedded: state };
+  }
+  if (process.env.KAFKA_BOOTSTRAP) return { bootstrap: process.env.KAFKA_BOOTSTRAP };
+  const running = loadClusterState(DEFAULT_CLUSTER_NAME);
+  return running?.nodes.some(nodeIsRunning) ? { embedded: running } : undefined;
+}
+
+/** True when the connection flags (or KAFKA_BOOTSTRAP, or a running default cluster) name a cluster to talk to. */
+export function hasClusterTarget(args: ParsedArgs): boolean {
+  return findTarget(args) !== undefined;
 }
 
 const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
@@ -47,50 +66,40 @@ function saslFrom(args: ParsedArgs): SaslOptions | undefined {
   return { mechanism: upper, username, password };
 }
 
-/** bootstrap, sasl and tls for a Cluster or Producer, from the CONNECTION_FLAGS. */
-export function connectionOptions(args: ParsedArgs): Pick<ClusterOptions, 'bootstrap' | 'sasl' | 'tls' | 'clientId'> {
-  const sasl = saslFrom(args);
-  const caFile = stringFlag(args, 'tls-ca');
-  const useTls = args.flags.has('tls') || caFile !== undefined;
-  let tls: ClusterOptions['tls'];
-  if (useTls) {
-    if (caFile !== undefined) {
-      try {
-        tls = { ca: readFileSync(caFile) };
-      } catch (error) {
-        throw new UsageError(`--tls-ca ${caFile}: ${(error as Error).message}`);
-      }
-    } else {
-      tls = true;
-    }
+function readCa(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`${flag} ${file}: ${(error as Error).message}`);
   }
-  // The embedded cluster has a SASL_PLAINTEXT and an SSL listener (no SASL_SSL).
-  const listener: Listener = sasl ? 'saslPlaintext' : useTls ? 'ssl' : 'plaintext';
-  return { bootstrap: bootstrapFrom(args, listener), sasl, tls, clientId: 'kafka-wire-cli' };
-}
-
-/** A flag's value as an integer within [min, max], or undefined when not given. */
-export function integerFlag(args: ParsedArgs, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  const raw = stringFlag(args, flag);
-  if (raw === undefined) {
-    if (args.flags.has(flag)) throw new UsageError(`--${flag} needs a value`);
-    return undefined;
-  }
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(
-      `--${flag} must be an integer${max === Number.MAX_SAFE_INTEGER ? ` ≥ ${min}` : ` from ${min} to ${max}`}, not "${raw}"`,
-    );
-  }
-  return value;
 }
 
 /**
- * parseArgs + allowOnly, but an unknown option is reported as unknown even when it is last or
- * followed by another option (parseArgs alone would first complain that it "needs a value").
+ * bootstrap, sasl and tls for a Cluster or Producer, from the connection flags. With an embedded
+ * cluster, the listener follows the security asked for, and TLS trusts that cluster's own CA
+ * unless --tls-ca says otherwise. `started` is the cluster to use when the flags name none
+ * (the demo's own); without it, having no cluster is a UsageError.
  */
-export function parseKnown(argv: string[], known: readonly string[], booleans: readonly string[], command: string): ParsedArgs {
-  const names = argv.filter((arg) => arg.startsWith('--')).map((arg) => arg.slice(2).split('=', 1)[0] as string);
-  allowOnly({ positional: [], flags: new Map(names.map((name) => [name, true])) }, known, command);
-  return parseArgs(argv, new Set(booleans));
+export function connectionOptions(args: ParsedArgs, started?: ClusterState): ConnectionOptions {
+  const sasl = saslFrom(args);
+  const caFile = stringFlag(args, 'tls-ca');
+  const useTls = args.flags.has('tls') || caFile !== undefined;
+  const target = findTarget(args) ?? (started ? { embedded: started } : undefined);
+  if (!target) {
+    throw new UsageError(
+      'no cluster to talk to: pass --bootstrap host:port or --name NAME, set KAFKA_BOOTSTRAP, or start one with "kafka-wire broker start"',
+    );
+  }
+  let bootstrap: string;
+  let tls: ClusterOptions['tls'];
+  if ('embedded' in target) {
+    if (sasl && useTls) throw new UsageError('the embedded cluster has no SASL_SSL listener: use the --sasl-… flags or --tls, not both');
+    const listener: Listener = sasl ? 'saslPlaintext' : useTls ? 'ssl' : 'plaintext';
+    bootstrap = bootstrapFor(target.embedded, listener);
+    if (useTls) tls = { ca: caFile !== undefined ? readCa(caFile, '--tls-ca') : readCa(target.embedded.tls.caFile, 'the embedded CA') };
+  } else {
+    bootstrap = target.bootstrap;
+    if (useTls) tls = caFile !== undefined ? { ca: readCa(caFile, '--tls-ca') } : true;
+  }
+  return { bootstrap, sasl, tls, clientId: 'kafka-wire-cli' };
 }

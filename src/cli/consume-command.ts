@@ -1,38 +1,28 @@
 import { Cluster } from '../cluster/cluster.js';
 import { PartitionReader } from '../consumer/partition-reader.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
-import { stringFlag, UsageError } from './args.js';
-import {
-  CONNECTION_BOOLEAN_FLAGS,
-  CONNECTION_FLAGS,
-  CONNECTION_USAGE,
-  connectionOptions,
-  integerFlag,
-  parseKnown,
-} from './cluster-options.js';
+import { type Command, integerFlag, type ParsedArgs, UsageError } from './args.js';
+import { CONNECTION_OPTIONS, CONNECTION_SWITCHES, CONNECTION_USAGE, connectionOptions } from './cluster-options.js';
+import { listenForInterrupts } from './interrupt.js';
 
-export const CONSUME_USAGE = `kafka-wire consume TOPIC [options]   print records as  partition<TAB>offset<TAB>key<TAB>value
+export const CONSUME_USAGE = `usage: kafka-wire consume TOPIC [options]   print records as  partition<TAB>offset<TAB>key<TAB>value
 
   --partition P               only partition P (default every partition)
   --from-beginning            start at each partition's earliest offset (default: only new records)
   --offset O                  start at offset O (with one or all partitions)
   --max N                     stop after N records in total
-  --until-end                 stop at the end offsets that existed at start (else follow until Ctrl-C)
+  --until-end                 stop at the end offsets that existed at start (else follow until Ctrl-C;
+                              a second Ctrl-C quits at once)
+
 ${CONNECTION_USAGE}`;
 
 function text(data: Buffer | null): string {
   return data === null ? 'null' : data.toString('utf8');
 }
 
-export async function consumeCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseKnown(
-    argv,
-    [...CONNECTION_FLAGS, 'partition', 'from-beginning', 'offset', 'max', 'until-end'],
-    [...CONNECTION_BOOLEAN_FLAGS, 'from-beginning', 'until-end'],
-    'consume',
-  );
+async function consumeCommand(args: ParsedArgs, out: (line: string) => void): Promise<number> {
   const [topic, ...extra] = args.positional;
-  if (!topic) throw new UsageError(`"consume" needs a topic name\n\n${CONSUME_USAGE}`);
+  if (!topic) throw new UsageError('"consume" needs a topic name');
   if (extra.length > 0) throw new UsageError(`"consume" takes one topic, not also "${extra.join(' ')}"`);
   const only = integerFlag(args, 'partition', 0);
   const offset = integerFlag(args, 'offset', 0);
@@ -41,13 +31,10 @@ export async function consumeCommand(argv: string[], out: (line: string) => void
   const from: 'earliest' | 'latest' | bigint =
     offset !== undefined ? BigInt(offset) : args.flags.has('from-beginning') ? 'earliest' : 'latest';
   const untilEnd = args.flags.has('until-end');
-  if (stringFlag(args, 'max') === undefined && args.flags.has('max')) throw new UsageError('--max needs a value');
 
   const cluster = await Cluster.connect({ ...connectionOptions(args), partitionCountRefreshMs: 0 });
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interrupts = listenForInterrupts(() => controller.abort());
   try {
     const info = await cluster.metadata.topic(topic);
     if (!info || info.partitions.length === 0) {
@@ -88,8 +75,19 @@ export async function consumeCommand(argv: string[], out: (line: string) => void
     );
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
     cluster.close();
   }
 }
+
+export const CONSUME: Command = {
+  name: 'consume',
+  summary: 'print the records of a topic',
+  usage: CONSUME_USAGE,
+  spec: {
+    command: 'consume',
+    options: [...CONNECTION_OPTIONS, 'partition', 'offset', 'max'],
+    switches: [...CONNECTION_SWITCHES, 'from-beginning', 'until-end'],
+  },
+  run: consumeCommand,
+};

@@ -2,16 +2,27 @@ import { crc32 } from 'node:zlib';
 import { Admin } from '../cluster/admin.js';
 import { Cluster } from '../cluster/cluster.js';
 import { PartitionReader } from '../consumer/partition-reader.js';
-import { bootstrapFor, loadClusterState, nodeIsRunning, startCluster, stopCluster } from '../embedded/cluster.js';
+import { bootstrapFor, startCluster, stopCluster } from '../embedded/cluster.js';
 import { Producer } from '../producer/producer.js';
-import { allowOnly, parseArgs } from './args.js';
-import { integerFlag } from './cluster-options.js';
+import { type Command, integerFlag, type ParsedArgs, UsageError } from './args.js';
+import {
+  CONNECTION_OPTIONS,
+  CONNECTION_SWITCHES,
+  CONNECTION_USAGE,
+  type ConnectionOptions,
+  connectionOptions,
+  hasClusterTarget,
+} from './cluster-options.js';
 import { type LoadResult, loadSummary, produceLoad } from './produce-command.js';
 import { formatCount, formatMB, Progress } from './progress.js';
 
-export const DEMO_USAGE = `kafka-wire demo [--count N]   produce N records (default 1,000,000) with acks=all and idempotence,
-                              read them back and verify them; uses KAFKA_BOOTSTRAP, else the running
-                              embedded cluster, else starts (and afterwards stops) a broker of its own`;
+export const DEMO_USAGE = `usage: kafka-wire demo [--count N] [connection options]
+
+  produce N records (default 1,000,000) with acks=all and idempotence, read them back and verify
+  them; uses the cluster the connection options name, else KAFKA_BOOTSTRAP, else the running
+  embedded cluster, else starts (and afterwards stops) an embedded broker of its own
+
+${CONNECTION_USAGE}`;
 
 const DEMO_CLUSTER = 'demo';
 const PARTITIONS = 3;
@@ -85,9 +96,9 @@ async function readBack(cluster: Cluster, topic: string, count: number): Promise
 }
 
 /** Creates the topic, produces, reads back and verifies; returns the exit code. */
-async function runDemo(bootstrap: string, count: number, out: (line: string) => void): Promise<number> {
+async function runDemo(connection: ConnectionOptions, count: number, out: (line: string) => void): Promise<number> {
   const topic = `kafka-wire-demo-${Date.now().toString(36)}`;
-  const cluster = await Cluster.connect({ bootstrap, clientId: 'kafka-wire-demo', partitionCountRefreshMs: 0 });
+  const cluster = await Cluster.connect({ ...connection, clientId: 'kafka-wire-demo', partitionCountRefreshMs: 0 });
   const admin = new Admin(cluster);
   try {
     await admin.createTopics([{ name: topic, partitions: PARTITIONS }]);
@@ -97,7 +108,7 @@ async function runDemo(bootstrap: string, count: number, out: (line: string) => 
 
     const keys = Array.from({ length: KEYS }, (_, index) => Buffer.from(`key-${index}`));
     let sentChecksum = 0;
-    const producer = new Producer({ bootstrap, clientId: 'kafka-wire-demo', acks: 'all', idempotent: true, batchSize: BATCH_SIZE });
+    const producer = new Producer({ ...connection, clientId: 'kafka-wire-demo', acks: 'all', idempotent: true, batchSize: BATCH_SIZE });
     let produced: LoadResult;
     try {
       produced = await produceLoad(producer, {
@@ -153,30 +164,30 @@ async function runDemo(bootstrap: string, count: number, out: (line: string) => 
  * The main job: bring up (or find) a real broker, produce a million records through our own
  * producer, read them back with the partition reader and verify every one arrived exactly once.
  */
-export async function demoCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseArgs(argv, new Set());
-  allowOnly(args, ['count'], 'demo');
+async function demoCommand(args: ParsedArgs, out: (line: string) => void): Promise<number> {
   const count = integerFlag(args, 'count', 1) ?? DEFAULT_COUNT;
+  if (args.positional.length > 0) throw new UsageError(`"demo" takes no arguments, not "${args.positional.join(' ')}"`);
 
-  const external = process.env.KAFKA_BOOTSTRAP;
-  if (external) {
-    out(`kafka-wire: using the cluster at ${external} (KAFKA_BOOTSTRAP)`);
-    return runDemo(external, count, out);
-  }
-  // Reuse a running default cluster; otherwise start a private one and stop it afterwards.
-  const running = loadClusterState();
-  if (running?.nodes.some(nodeIsRunning)) {
-    const bootstrap = bootstrapFor(running, 'plaintext');
-    out(`kafka-wire: using the running embedded Apache Kafka ${running.kafkaVersion} at ${bootstrap}`);
-    return runDemo(bootstrap, count, out);
+  // A cluster named by the flags, KAFKA_BOOTSTRAP or a running default cluster; otherwise a private one, stopped afterwards.
+  if (hasClusterTarget(args)) {
+    const connection = connectionOptions(args);
+    out(`kafka-wire: using the cluster at ${connection.bootstrap}`);
+    return runDemo(connection, count, out);
   }
   try {
     const state = await startCluster({ name: DEMO_CLUSTER, portBase: 'auto', log: (line) => out(`kafka-wire: ${line}`) });
-    const bootstrap = bootstrapFor(state, 'plaintext');
-    out(`kafka-wire: embedded Apache Kafka ${state.kafkaVersion} is up at ${bootstrap}`);
-    return await runDemo(bootstrap, count, out);
+    out(`kafka-wire: embedded Apache Kafka ${state.kafkaVersion} is up at ${bootstrapFor(state, 'plaintext')}`);
+    return await runDemo(connectionOptions(args, state), count, out);
   } finally {
     await stopCluster(DEMO_CLUSTER);
     out('kafka-wire: stopped the demo broker');
   }
 }
+
+export const DEMO: Command = {
+  name: 'demo',
+  summary: 'produce 1,000,000 records to a real Kafka, read them back and verify them',
+  usage: DEMO_USAGE,
+  spec: { command: 'demo', options: [...CONNECTION_OPTIONS, 'count'], switches: [...CONNECTION_SWITCHES] },
+  run: demoCommand,
+};

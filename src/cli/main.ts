@@ -1,79 +1,102 @@
 import { pathToFileURL } from 'node:url';
+import { BootstrapParseError } from '../connection/bootstrap.js';
 import { ConnectionError } from '../connection/errors.js';
 import { SaslError } from '../connection/sasl-mechanisms.js';
 import { EmbeddedKafkaError } from '../embedded/errors.js';
 import { ProducerError } from '../producer/errors.js';
 import { KafkaProtocolError } from '../protocol/kafka-errors.js';
-import { UsageError } from './args.js';
-import { BENCH_USAGE, benchCommand } from './bench-command.js';
-import { BROKER_USAGE, brokerCommand } from './broker-command.js';
-import { CONSUME_USAGE, consumeCommand } from './consume-command.js';
-import { DEMO_USAGE, demoCommand } from './demo.js';
-import { PRODUCE_USAGE, produceCommand } from './produce-command.js';
-import { TOPICS_USAGE, topicsCommand } from './topics-command.js';
+import { ProtocolError } from '../protocol/primitives/errors.js';
+import { KAFKA_WIRE_VERSION } from '../version.js';
+import { allowOnly, type Command, parseArgs, UsageError } from './args.js';
+import { BENCH } from './bench-command.js';
+import { BROKER } from './broker-command.js';
+import { CONSUME } from './consume-command.js';
+import { DEMO } from './demo.js';
+import { PRODUCE } from './produce-command.js';
+import { TOPICS } from './topics-command.js';
 
-const USAGE = `usage: kafka-wire <command>
+export const COMMANDS: readonly Command[] = [DEMO, BROKER, TOPICS, PRODUCE, CONSUME, BENCH];
 
-  demo      produce 1,000,000 records to an embedded Kafka (or KAFKA_BOOTSTRAP), read them back and verify them
-  broker    manage the embedded Apache Kafka (see "kafka-wire broker")
-  topics    list, describe, create, grow and delete topics of a cluster
-  produce   write records from stdin (or synthetic load with --count) to a topic
-  consume   print the records of a topic
-  bench     the side-by-side producer benchmark (source repository only)
-  help      this text
+const USAGE = `usage: kafka-wire <command> [options]
 
-${DEMO_USAGE}
+${COMMANDS.map((command) => `  ${command.name.padEnd(9)} ${command.summary}`).join('\n')}
+  help      this text; "kafka-wire help <command>" (or "<command> --help") describes a command
 
-${BROKER_USAGE}
+  --version   print kafka-wire's version`;
 
-${TOPICS_USAGE}
+/** The help text for "help WORDS…": a command's, a subcommand's, or the overview. */
+function helpFor(words: string[]): string {
+  const [name, sub] = words;
+  if (name === undefined) return USAGE;
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command) throw new UsageError(`no command "${name}"; the commands are ${COMMANDS.map((known) => known.name).join(', ')}`);
+  if (sub === undefined || !command.subcommands) return command.usage;
+  const subcommand = command.subcommands[sub];
+  if (!subcommand) throw new UsageError(`no command "${name} ${sub}"; "${name}" has ${Object.keys(command.subcommands).join(', ')}`);
+  return subcommand.usage;
+}
 
-${PRODUCE_USAGE}
+async function dispatch(argv: string[], out: (line: string) => void): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) throw new UsageError(`which command?\n\n${USAGE}`);
+  if (name === '--help' || name === '-h' || name === 'help') {
+    out(helpFor(name === 'help' ? rest : []));
+    return 0;
+  }
+  if (name === '--version') {
+    out(`kafka-wire ${KAFKA_WIRE_VERSION}`);
+    return 0;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command) throw new UsageError(`unknown command "${name}"\n\n${USAGE}`);
+  const args = parseArgs(rest, command.spec);
+  if (command.subcommands) {
+    const sub = args.positional[0];
+    const subcommand = sub === undefined ? undefined : command.subcommands[sub];
+    if (args.help) {
+      out(subcommand?.usage ?? command.usage);
+      return 0;
+    }
+    if (!subcommand)
+      throw new UsageError(
+        sub === undefined ? `which ${name} command?\n\n${command.usage}` : `unknown ${name} command "${sub}"\n\n${command.usage}`,
+      );
+    allowOnly(args, subcommand.spec);
+  } else if (args.help) {
+    out(command.usage);
+    return 0;
+  }
+  return command.run(args, out);
+}
 
-${CONSUME_USAGE}
+/** Exit code for an error the user can act on (no stack trace), or undefined for a bug. */
+function exitCodeFor(error: unknown): number | undefined {
+  if (error instanceof UsageError || error instanceof BootstrapParseError) return 2;
+  if (error instanceof EmbeddedKafkaError) return error.code === 'BAD_ARGUMENT' ? 2 : 1;
+  if (
+    error instanceof ConnectionError ||
+    error instanceof KafkaProtocolError ||
+    error instanceof ProducerError ||
+    error instanceof SaslError ||
+    error instanceof ProtocolError
+  ) {
+    return 1;
+  }
+  return undefined;
+}
 
-${BENCH_USAGE}`;
-
+/**
+ * Runs one command line; returns the exit code: 0 done, 1 failed (message on stderr), 2 a
+ * usage mistake (message on stderr). Help goes to stdout. Only a bug escapes as an exception.
+ */
 export async function main(argv: string[], out: (line: string) => void = (line) => console.log(line)): Promise<number> {
-  const [command, ...rest] = argv;
   try {
-    switch (command) {
-      case 'broker':
-        return await brokerCommand(rest, out);
-      case 'demo':
-        return await demoCommand(rest, out);
-      case 'topics':
-        return await topicsCommand(rest, out);
-      case 'produce':
-        return await produceCommand(rest, out);
-      case 'consume':
-        return await consumeCommand(rest, out);
-      case 'bench':
-        return await benchCommand(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-        out(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
-    }
+    return await dispatch(argv, out);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`kafka-wire: ${error.message}`);
-      return 2;
-    }
-    if (
-      error instanceof EmbeddedKafkaError ||
-      error instanceof ConnectionError ||
-      error instanceof KafkaProtocolError ||
-      error instanceof ProducerError ||
-      error instanceof SaslError
-    ) {
-      console.error(`kafka-wire: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    const code = exitCodeFor(error);
+    if (code === undefined) throw error;
+    console.error(`kafka-wire: ${(error as Error).message}`);
+    return code;
   }
 }
 

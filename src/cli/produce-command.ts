@@ -1,40 +1,63 @@
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Cluster } from '../cluster/cluster.js';
 import { Producer, type ProducerOptions, type ProducerRecord } from '../producer/producer.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import type { CompressionName } from '../records/compression.js';
-import { type ParsedArgs, stringFlag, UsageError } from './args.js';
-import {
-  CONNECTION_BOOLEAN_FLAGS,
-  CONNECTION_FLAGS,
-  CONNECTION_USAGE,
-  connectionOptions,
-  integerFlag,
-  parseKnown,
-} from './cluster-options.js';
+import { type Command, type FlagSpec, integerFlag, type ParsedArgs, stringFlag, UsageError } from './args.js';
+import { CONNECTION_OPTIONS, CONNECTION_SWITCHES, CONNECTION_USAGE, type ConnectionOptions, connectionOptions } from './cluster-options.js';
+import { listenForInterrupts, untilAborted } from './interrupt.js';
 import { formatCount, formatMB, LatencyHistogram, Outstanding, Progress } from './progress.js';
 
-export const PRODUCE_USAGE = `kafka-wire produce TOPIC [options]   write records to a topic
+export const PRODUCE_USAGE = `usage: kafka-wire produce TOPIC [options]   write records to a topic
 
-  console mode (default): one record per line of stdin
+console mode (default): one record per line of stdin, until end of input
   --key-separator SEP         split each line at the first SEP into key and value (else keyless)
-  --partition P               write every record to partition P (else keys/sticky partitioning)
 
-  load mode: --count N [--size BYTES] [--keys K]
+load mode: --count N [--size BYTES] [--keys K]
   --count N                   send N synthetic records, then print throughput and send-to-ack latency
   --size BYTES                bytes per value (default 100)
   --keys K                    cycle through K distinct keys (default keyless)
-  --max-outstanding N         sends awaiting their ack before sending waits (default 10000)
 
+both modes:
+  --partition P               write every record to partition P (else keys/sticky partitioning)
+  --max-outstanding N         sends awaiting their ack before reading/sending waits (default 10000)
   --acks all|1|0              default all (with idempotence)
   --compression none|gzip|snappy|lz4|zstd
   --linger-ms MS  --batch-size BYTES
+  --delivery-timeout-ms MS    give up on a record not acknowledged within MS (default 120000)
+
+  After the first record that fails, no more are read or sent; the records already sent settle,
+  then the summary is printed (exit code 1). Ctrl-C does the same (exit code 0 when every record
+  sent was delivered); a second Ctrl-C quits at once (exit code 130).
+
 ${CONNECTION_USAGE}`;
+
+const PRODUCE_SPEC: FlagSpec = {
+  command: 'produce',
+  options: [
+    ...CONNECTION_OPTIONS,
+    'key-separator',
+    'partition',
+    'acks',
+    'compression',
+    'linger-ms',
+    'batch-size',
+    'delivery-timeout-ms',
+    'count',
+    'size',
+    'keys',
+    'max-outstanding',
+  ],
+  switches: [...CONNECTION_SWITCHES],
+};
 
 const COMPRESSIONS: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 /** Measured on a 2-core machine against a local broker: 5-10k outstanding went faster (and with far lower latency) than 50k. */
 const DEFAULT_MAX_OUTSTANDING = 10_000;
+/** The producer's own default for how long a send may wait for metadata. */
+const DEFAULT_MAX_BLOCK_MS = 60_000;
 
 function acksFrom(args: ParsedArgs): -1 | 0 | 1 {
   const raw = stringFlag(args, 'acks') ?? 'all';
@@ -52,10 +75,7 @@ function compressionFrom(args: ParsedArgs): CompressionName {
 }
 
 /** The topic's partition count; a clear error when the topic does not exist (instead of waiting for it). */
-export async function partitionCount(
-  options: Pick<ProducerOptions, 'bootstrap' | 'sasl' | 'tls' | 'clientId'>,
-  topic: string,
-): Promise<number> {
+export async function partitionCount(options: ConnectionOptions, topic: string): Promise<number> {
   const cluster = await Cluster.connect({ ...options, partitionCountRefreshMs: 0 });
   try {
     const info = await cluster.metadata.topic(topic);
@@ -79,13 +99,21 @@ export interface LoadOptions {
   maxOutstanding?: number;
   /** Label of the progress bar / lines on stderr; none when undefined. */
   progress?: string;
+  /** A status note for the progress line (e.g. that no broker answers), asked at every redraw. */
+  note?: () => string | undefined;
   /** Stop sending after the first failed record (the rest in flight still settle). Default true. */
   stopOnError?: boolean;
+  /** Stop sending when aborted (Ctrl-C); what was sent still settles. */
+  signal?: AbortSignal;
 }
 
 export interface LoadResult {
   records: number;
   failures: number;
+  /** Records handed to the producer (fewer than asked for when stopped early). */
+  sent: number;
+  /** Stopped early by `signal`. */
+  interrupted: boolean;
   /** Key and value bytes of the records acknowledged. */
   bytes: number;
   elapsedMs: number;
@@ -103,25 +131,36 @@ export async function produceLoad(producer: Producer, options: LoadOptions): Pro
   const outstanding = new Outstanding(options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING);
   const latency = new LatencyHistogram();
   const stopOnError = options.stopOnError ?? true;
+  const signal = options.signal ?? new AbortController().signal;
   let acked = 0;
   let ackedBytes = 0;
   let failures = 0;
+  let sent = 0;
   let firstError: unknown;
   const progress =
     options.progress === undefined
       ? undefined
-      : new Progress({ label: options.progress, total: options.count, done: () => acked, bytes: () => ackedBytes }).start();
+      : new Progress({
+          label: options.progress,
+          total: options.count,
+          done: () => acked,
+          bytes: () => ackedBytes,
+          note: options.note,
+        }).start();
   const startedAt = performance.now();
   try {
     for (let index = 0; index < options.count; index++) {
-      if (failures > 0 && stopOnError) break;
+      if ((failures > 0 && stopOnError) || signal.aborted) break;
       const wait = outstanding.room();
-      if (wait) await wait;
-      else if ((index & 0x3fff) === 0x3fff) await yieldToLoop(); // let timers (progress) and I/O run
+      if (wait) {
+        await untilAborted(wait, signal);
+        if (signal.aborted) break;
+      } else if ((index & 0x3fff) === 0x3fff) await yieldToLoop(); // let timers (progress), I/O and signals run
       const record = options.record(index);
       const size = byteLength(record.key) + byteLength(record.value);
       const sentAt = performance.now();
       outstanding.add();
+      sent++;
       producer.send(record).then(
         () => {
           latency.record(performance.now() - sentAt);
@@ -141,7 +180,16 @@ export async function produceLoad(producer: Producer, options: LoadOptions): Pro
   } finally {
     progress?.finish();
   }
-  return { records: acked, failures, bytes: ackedBytes, elapsedMs: performance.now() - startedAt, latency, firstError };
+  return {
+    records: acked,
+    failures,
+    sent,
+    interrupted: signal.aborted && sent < options.count,
+    bytes: ackedBytes,
+    elapsedMs: performance.now() - startedAt,
+    latency,
+    firstError,
+  };
 }
 
 export function loadSummary(result: LoadResult): string {
@@ -153,7 +201,8 @@ export function loadSummary(result: LoadResult): string {
     `${formatCount(result.records)} records (${formatMB(result.bytes)} MB) in ${seconds.toFixed(2)} s: ` +
     `${formatCount(rate)} records/s, ${mbps.toFixed(2)} MB/s; ` +
     `latency p50 ${ms(result.latency.percentile(0.5))}, p99 ${ms(result.latency.percentile(0.99))}, max ${ms(result.latency.maxMs)}` +
-    (result.failures > 0 ? `; ${formatCount(result.failures)} failed` : '')
+    (result.failures > 0 ? `; ${formatCount(result.failures)} failed` : '') +
+    (result.interrupted ? `; interrupted after sending ${formatCount(result.sent)}` : '')
   );
 }
 
@@ -161,60 +210,141 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function consoleMode(producer: () => Producer, topic: string, args: ParsedArgs): Promise<number> {
-  const separator = stringFlag(args, 'key-separator');
-  if (separator === '') throw new UsageError('--key-separator must not be empty');
-  const partition = integerFlag(args, 'partition', 0);
-  const outstanding = new Outstanding(integerFlag(args, 'max-outstanding', 1) ?? DEFAULT_MAX_OUTSTANDING);
-  let records = 0;
-  let failures = 0;
-  let firstError: string | undefined;
+/** What console mode needs of a producer (made on first use). */
+export interface RecordSink {
+  send(record: ProducerRecord): Promise<unknown>;
+  flush(): Promise<void>;
+}
+
+export interface LinesOptions {
+  topic: string;
+  keySeparator?: string;
+  partition?: number;
+  maxOutstanding?: number;
+  /** Stop reading when aborted (Ctrl-C); what was read still settles. */
+  signal?: AbortSignal;
+  /** Called once, when the first record fails, with the number of records still in flight. */
+  onFirstFailure?: (inFlight: number) => void;
+}
+
+export interface LinesResult {
+  lines: number;
+  records: number;
+  failures: number;
+  firstError: string | undefined;
+  /** Why reading stopped before the end of the input, if it did. */
+  stoppedBy: 'interrupt' | 'failure' | undefined;
+}
+
+/**
+ * Console mode: one record per line of `input`. Reading stops at the end of the input, when
+ * `signal` aborts, or after the first record that fails to be delivered (so a dead broker
+ * costs one delivery timeout, not one per window of records); what was sent then settles.
+ */
+export async function produceLines(input: Readable, sink: () => RecordSink, options: LinesOptions): Promise<LinesResult> {
+  const { topic, keySeparator: separator, partition } = options;
+  const outstanding = new Outstanding(options.maxOutstanding ?? DEFAULT_MAX_OUTSTANDING);
+  const failed = new AbortController();
+  const stop = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  const result: LinesResult = { lines: 0, records: 0, failures: 0, firstError: undefined, stoppedBy: undefined };
   const fail = (message: string) => {
-    failures++;
-    firstError ??= message;
+    result.failures++;
+    result.firstError ??= message;
   };
-  let lineNumber = 0;
-  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
-    lineNumber++;
-    let key: string | null = null;
-    let value = line;
-    if (separator !== undefined) {
-      const at = line.indexOf(separator);
-      if (at < 0) {
-        fail(`line ${lineNumber} has no key separator "${separator}"`);
-        continue;
+  const reader = createInterface({ input, crlfDelay: Infinity });
+  // Closing the reader ends the loop below even while it waits for a line that may never come.
+  const closeReader = () => reader.close();
+  stop.addEventListener('abort', closeReader, { once: true });
+  let sent = false;
+  try {
+    for await (const line of reader) {
+      if (stop.aborted) break;
+      result.lines++;
+      let key: string | null = null;
+      let value = line;
+      if (separator !== undefined) {
+        const at = line.indexOf(separator);
+        if (at < 0) {
+          fail(`line ${result.lines} has no key separator "${separator}"`);
+          continue;
+        }
+        key = line.slice(0, at);
+        value = line.slice(at + separator.length);
       }
-      key = line.slice(0, at);
-      value = line.slice(at + separator.length);
+      const wait = outstanding.room();
+      if (wait) await untilAborted(wait, stop);
+      if (stop.aborted) break;
+      outstanding.add();
+      sent = true;
+      const at = result.lines;
+      sink()
+        .send({ topic, key, value, partition })
+        .then(
+          () => {
+            result.records++;
+            outstanding.settle();
+          },
+          (error: unknown) => {
+            fail(`line ${at}: ${errorMessage(error)}`);
+            outstanding.settle();
+            if (!failed.signal.aborted) {
+              failed.abort(error);
+              options.onFirstFailure?.(outstanding.size);
+            }
+          },
+        );
     }
-    const wait = outstanding.room();
-    if (wait) await wait;
-    outstanding.add();
-    const at = lineNumber;
-    producer()
-      .send({ topic, key, value, partition })
-      .then(
-        () => {
-          records++;
-          outstanding.settle();
-        },
-        (error: unknown) => {
-          fail(`line ${at}: ${errorMessage(error)}`);
-          outstanding.settle();
-        },
-      );
+  } finally {
+    stop.removeEventListener('abort', closeReader);
+    reader.close();
   }
-  if (records + failures < lineNumber || outstanding.size > 0) await producer().flush();
+  if (failed.signal.aborted) result.stoppedBy = 'failure';
+  else if (options.signal?.aborted) result.stoppedBy = 'interrupt';
+  if (sent) await sink().flush();
   await outstanding.drained();
-  console.error(`kafka-wire: produced ${formatCount(records)} records to ${topic}, ${formatCount(failures)} failed`);
-  if (firstError !== undefined) {
-    console.error(`kafka-wire: first failure: ${firstError}`);
+  return result;
+}
+
+async function consoleMode(sink: () => RecordSink, topic: string, args: ParsedArgs, signal: AbortSignal): Promise<number> {
+  const keySeparator = stringFlag(args, 'key-separator');
+  if (keySeparator === '') throw new UsageError('--key-separator must not be empty');
+  const result = await produceLines(process.stdin, sink, {
+    topic,
+    keySeparator,
+    partition: integerFlag(args, 'partition', 0),
+    maxOutstanding: integerFlag(args, 'max-outstanding', 1),
+    signal,
+    onFirstFailure: (inFlight) =>
+      console.error(
+        `kafka-wire: a record failed; reading no more input, waiting for the ${formatCount(inFlight)} record(s) still in flight`,
+      ),
+  });
+  // No more input is wanted: let the process exit even if stdin is still open.
+  if (result.stoppedBy) process.stdin.destroy();
+  const stopped =
+    result.stoppedBy === 'interrupt'
+      ? ` (interrupted after ${formatCount(result.lines)} lines)`
+      : result.stoppedBy === 'failure'
+        ? ` (stopped reading after ${formatCount(result.lines)} lines, at the first failure)`
+        : '';
+  console.error(
+    `kafka-wire: produced ${formatCount(result.records)} records to ${topic}, ${formatCount(result.failures)} failed${stopped}`,
+  );
+  if (result.firstError !== undefined) {
+    console.error(`kafka-wire: first failure: ${result.firstError}`);
     return 1;
   }
   return 0;
 }
 
-async function loadMode(producer: Producer, topic: string, args: ParsedArgs, count: number, out: (line: string) => void): Promise<number> {
+async function loadMode(
+  producer: Producer,
+  topic: string,
+  args: ParsedArgs,
+  count: number,
+  signal: AbortSignal,
+  out: (line: string) => void,
+): Promise<number> {
   if (args.flags.has('key-separator')) throw new UsageError('--key-separator is for console mode, not with --count');
   const size = integerFlag(args, 'size', 0) ?? 100;
   const keys = integerFlag(args, 'keys', 1);
@@ -225,6 +355,7 @@ async function loadMode(producer: Producer, topic: string, args: ParsedArgs, cou
     count,
     maxOutstanding: integerFlag(args, 'max-outstanding', 1) ?? DEFAULT_MAX_OUTSTANDING,
     progress: `producing to ${topic}`,
+    signal,
     record: (index) => ({ topic, partition, key: keyBytes ? (keyBytes[index % keyBytes.length] as Buffer) : null, value }),
   });
   out(loadSummary(result));
@@ -235,32 +366,15 @@ async function loadMode(producer: Producer, topic: string, args: ParsedArgs, cou
   return 0;
 }
 
-export async function produceCommand(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseKnown(
-    argv,
-    [
-      ...CONNECTION_FLAGS,
-      'key-separator',
-      'partition',
-      'acks',
-      'compression',
-      'linger-ms',
-      'batch-size',
-      'count',
-      'size',
-      'keys',
-      'max-outstanding',
-    ],
-    CONNECTION_BOOLEAN_FLAGS,
-    'produce',
-  );
+async function produceCommand(args: ParsedArgs, out: (line: string) => void): Promise<number> {
   const [topic, ...extra] = args.positional;
-  if (!topic) throw new UsageError(`"produce" needs a topic name\n\n${PRODUCE_USAGE}`);
+  if (!topic) throw new UsageError('"produce" needs a topic name');
   if (extra.length > 0) throw new UsageError(`"produce" takes one topic, not also "${extra.join(' ')}"`);
   const count = integerFlag(args, 'count', 1);
   if (count === undefined && (args.flags.has('size') || args.flags.has('keys')))
     throw new UsageError('--size and --keys need --count N (load mode)');
   const acks = acksFrom(args);
+  const deliveryTimeoutMs = integerFlag(args, 'delivery-timeout-ms', 1);
   const options: ProducerOptions = {
     ...connectionOptions(args),
     acks,
@@ -268,19 +382,39 @@ export async function produceCommand(argv: string[], out: (line: string) => void
     compression: compressionFrom(args),
     lingerMs: integerFlag(args, 'linger-ms', 0),
     batchSize: integerFlag(args, 'batch-size', 1),
+    deliveryTimeoutMs,
+    // Waiting for metadata longer than a record may live would only delay its failure.
+    maxBlockMs: deliveryTimeoutMs === undefined ? undefined : Math.min(DEFAULT_MAX_BLOCK_MS, deliveryTimeoutMs),
   };
-  const partitions = await partitionCount(options, topic);
   const partition = integerFlag(args, 'partition', 0);
-  if (partition !== undefined && partition >= partitions)
-    throw new UsageError(`--partition ${partition} does not exist: topic ${topic} has partitions 0-${partitions - 1}`);
+  integerFlag(args, 'max-outstanding', 1); // checked before connecting
 
+  const interrupts = listenForInterrupts(() =>
+    console.error(
+      `kafka-wire: interrupted: ${count === undefined ? 'reading no more input' : 'sending no more records'}, waiting for those already sent (Ctrl-C again to quit at once)`,
+    ),
+  );
   // Made on first use: closing a Producer that never sent anything leaves it retrying
   // InitProducerId against its closed cluster, which keeps the process alive.
   let producer: Producer | undefined;
   const lazy = () => (producer ??= new Producer(options));
   try {
-    return count === undefined ? await consoleMode(lazy, topic, args) : await loadMode(lazy(), topic, args, count, out);
+    const partitions = await partitionCount(options, topic);
+    if (partition !== undefined && partition >= partitions)
+      throw new UsageError(`--partition ${partition} does not exist: topic ${topic} has partitions 0-${partitions - 1}`);
+    return count === undefined
+      ? await consoleMode(lazy, topic, args, interrupts.signal)
+      : await loadMode(lazy(), topic, args, count, interrupts.signal, out);
   } finally {
     await producer?.close();
+    interrupts.dispose();
   }
 }
+
+export const PRODUCE: Command = {
+  name: 'produce',
+  summary: 'write records from stdin (or synthetic load with --count) to a topic',
+  usage: PRODUCE_USAGE,
+  spec: PRODUCE_SPEC,
+  run: produceCommand,
+};

@@ -19,6 +19,11 @@ export interface ProgressOptions {
   done: () => number;
   /** Bytes done so far, for a MB/s figure. */
   bytes?: () => number;
+  /**
+   * A status note shown at the end of the line while it returns one (e.g. "no broker answers"),
+   * asked at every redraw; undefined shows none.
+   */
+  note?: () => string | undefined;
   stream?: NodeJS.WriteStream;
   /** Redraw period on a terminal; default 200 ms. */
   ttyIntervalMs?: number;
@@ -68,7 +73,8 @@ export class Progress {
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
     const mbps = bytes !== undefined && elapsed > 0 ? `  ${((bytes * 1000) / elapsed / 1_000_000).toFixed(1)} MB/s` : '';
     const eta = rate > 0 && done < total ? `  ETA ${formatSeconds(((total - done) / rate) * 1000)}` : '';
-    const figures = `${(fraction * 100).toFixed(1).padStart(5)}%  ${formatCount(done)}/${formatCount(total)}  ${formatCount(rate)} rec/s${mbps}${eta}`;
+    const note = this.options.note?.();
+    const figures = `${(fraction * 100).toFixed(1).padStart(5)}%  ${formatCount(done)}/${formatCount(total)}  ${formatCount(rate)} rec/s${mbps}${eta}${note ? `  (${note})` : ''}`;
     if (this.tty) {
       const columns = this.stream.columns ?? 100;
       const width = Math.max(10, Math.min(40, columns - label.length - figures.length - 6));

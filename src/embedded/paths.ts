@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { EmbeddedKafkaError } from './errors.js';
 
 /** Where downloaded Kafka jars live: outside the repository, shared by every checkout. */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -17,7 +18,7 @@ export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 export function clusterDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
-    throw new Error(`cluster name "${name}" must be 1-64 letters, digits, '-' or '_'`);
+    throw new EmbeddedKafkaError('BAD_ARGUMENT', `cluster name "${name}" must be 1-64 letters, digits, '-' or '_'`);
   }
   return join(stateRoot(env), name);
 }
