@@ -1,5 +1,7 @@
+import { ConfigError } from '../errors.js';
+
 /** A mistake on the command line: reported on stderr with exit code 2, never with a stack trace. */
-export class UsageError extends Error {
+export class UsageError extends ConfigError {
   override readonly name = 'UsageError';
 }
 

@@ -1,11 +1,6 @@
 import { pathToFileURL } from 'node:url';
-import { BootstrapParseError } from '../connection/bootstrap.js';
-import { ConnectionError } from '../connection/errors.js';
-import { SaslError } from '../connection/sasl-mechanisms.js';
 import { EmbeddedKafkaError } from '../embedded/errors.js';
-import { ProducerError } from '../producer/errors.js';
-import { KafkaProtocolError } from '../protocol/kafka-errors.js';
-import { ProtocolError } from '../protocol/primitives/errors.js';
+import { ConfigError, KafkaWireError } from '../errors.js';
 import { KAFKA_WIRE_VERSION } from '../version.js';
 import { allowOnly, type Command, parseArgs, UsageError } from './args.js';
 import { BENCH } from './bench-command.js';
@@ -71,17 +66,10 @@ async function dispatch(argv: string[], out: (line: string) => void): Promise<nu
 
 /** Exit code for an error the user can act on (no stack trace), or undefined for a bug. */
 function exitCodeFor(error: unknown): number | undefined {
-  if (error instanceof UsageError || error instanceof BootstrapParseError) return 2;
-  if (error instanceof EmbeddedKafkaError) return error.code === 'BAD_ARGUMENT' ? 2 : 1;
-  if (
-    error instanceof ConnectionError ||
-    error instanceof KafkaProtocolError ||
-    error instanceof ProducerError ||
-    error instanceof SaslError ||
-    error instanceof ProtocolError
-  ) {
-    return 1;
-  }
+  // A usage mistake or a bad option (UsageError, a malformed --bootstrap, a bad cluster name) is 2.
+  if (error instanceof ConfigError || (error instanceof EmbeddedKafkaError && error.reason === 'BAD_ARGUMENT')) return 2;
+  // Anything else kafka-wire reports (a broker down, refused credentials, a missing topic) is 1.
+  if (error instanceof KafkaWireError) return 1;
   return undefined;
 }
 

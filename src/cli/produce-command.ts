@@ -6,6 +6,7 @@ import { Producer, type ProducerOptions, type ProducerRecord } from '../producer
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import type { CompressionName } from '../records/compression.js';
 import { type Command, type FlagSpec, integerFlag, type ParsedArgs, stringFlag, UsageError } from './args.js';
+import { watchBrokers } from './broker-status.js';
 import { CONNECTION_OPTIONS, CONNECTION_SWITCHES, CONNECTION_USAGE, type ConnectionOptions, connectionOptions } from './cluster-options.js';
 import { listenForInterrupts, untilAborted } from './interrupt.js';
 import { formatCount, formatMB, LatencyHistogram, Outstanding, Progress } from './progress.js';
@@ -137,6 +138,7 @@ export async function produceLoad(producer: Producer, options: LoadOptions): Pro
   let failures = 0;
   let sent = 0;
   let firstError: unknown;
+  const brokers = options.progress === undefined ? undefined : watchBrokers(producer);
   const progress =
     options.progress === undefined
       ? undefined
@@ -145,7 +147,7 @@ export async function produceLoad(producer: Producer, options: LoadOptions): Pro
           total: options.count,
           done: () => acked,
           bytes: () => ackedBytes,
-          note: options.note,
+          note: () => options.note?.() ?? brokers?.note(),
         }).start();
   const startedAt = performance.now();
   try {
@@ -179,6 +181,7 @@ export async function produceLoad(producer: Producer, options: LoadOptions): Pro
     await outstanding.drained();
   } finally {
     progress?.finish();
+    brokers?.stop();
   }
   return {
     records: acked,

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
-import { bootstrapFor, killNode, loadClusterState, startCluster, stopCluster } from '../../src/embedded/cluster.js';
+import { bootstrapFor, killNode, loadClusterState, restartNode, startCluster, stopCluster } from '../../src/embedded/cluster.js';
 import { clusterDir } from '../../src/embedded/paths.js';
 import { Producer } from '../../src/producer/producer.js';
 import { testKafka } from '../helpers/kafka.js';
@@ -104,5 +104,19 @@ describe.skipIf(kafka.source !== 'embedded')('kafka-wire produce when the broker
       /produced 10 records to \S+, [1-9][\d,]* failed \(stopped reading after [\d,]+ lines, at the first failure\)/,
     );
     expect(cli.stderr).toMatch(/first failure: line \d+: /);
+  });
+
+  test('the progress line says when no broker answers', async () => {
+    await restartNode(1, name); // the test before left it dead
+    const topic = await readyTopic();
+    const cli = produce(topic, '--count', '1000000000', '--delivery-timeout-ms', '120000');
+    await cli.waitForStderr(/producing to /, 60_000);
+    await killNode(1, name);
+    // Off a terminal the progress is a line every 2 s; the reconnect attempts fail with ECONNREFUSED.
+    await cli.waitForStderr(/\(no answer from broker 1 at 127\.0\.0\.1:\d+: ECONNREFUSED; retrying\)/, 30_000);
+    cli.child.kill('SIGINT');
+    await cli.waitForStderr(/Ctrl-C again to quit at once/, 30_000);
+    cli.child.kill('SIGINT');
+    expect((await cli.exited(30_000)).status).toBe(130);
   });
 });

@@ -88,7 +88,7 @@ test('a bad cluster name is a typed EmbeddedKafkaError (BAD_ARGUMENT), which the
     }
   })();
   expect(error).toBeInstanceOf(EmbeddedKafkaError);
-  expect((error as EmbeddedKafkaError).code).toBe('BAD_ARGUMENT');
+  expect((error as EmbeddedKafkaError).reason).toBe('BAD_ARGUMENT');
 });
 
 test.each([
