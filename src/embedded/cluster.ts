@@ -53,6 +53,8 @@ export interface StartOptions {
   /** First port of node 1 (node n uses portBase + 10·(n−1) + 0..3), or 'auto' for free ports. */
   portBase?: number | 'auto';
   readyTimeoutMs?: number;
+  /** Extra server.properties entries for every node, over the defaults (the test suite's faster retention pass, say). */
+  brokerProperties?: Readonly<Record<string, string | number>>;
   log?: (line: string) => void;
 }
 
@@ -255,7 +257,10 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
       const nodeDir = join(dir, `node-${id}`);
       mkdirSync(nodeDir, { recursive: true });
       const configFile = join(nodeDir, 'server.properties');
-      writeFileSync(configFile, brokerProperties({ nodeId: id, ports, dataDir: join(nodeDir, 'data'), tls }));
+      writeFileSync(
+        configFile,
+        brokerProperties({ nodeId: id, ports, dataDir: join(nodeDir, 'data'), tls, overrides: options.brokerProperties }),
+      );
       return {
         id,
         ports: ports.get(id) as NodePorts,
