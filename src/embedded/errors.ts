@@ -11,6 +11,7 @@ export type EmbeddedKafkaErrorCode =
   | 'START_FAILED'
   | 'START_TIMEOUT'
   | 'STOP_FAILED'
+  | 'BUSY'
   | 'BAD_ARGUMENT';
 
 export class EmbeddedKafkaError extends Error {
