@@ -201,7 +201,8 @@ async function waitUntilReady(node: NodeState, timeoutMs: number): Promise<void>
   }
   throw new EmbeddedKafkaError(
     'START_TIMEOUT',
-    `node ${node.id} did not answer ApiVersions on ${LOOPBACK}:${node.ports.plaintext} within ${Math.round(timeoutMs / 1000)} s (last: ${lastError}); see ${node.logFile}:\n${logTail(node.logFile)}`,
+    `node ${node.id} did not answer ApiVersions on ${LOOPBACK}:${node.ports.plaintext} within ${Math.round(timeoutMs / 1000)} s ` +
+      `(last: ${lastError}); see ${node.logFile}:\n${logTail(node.logFile)}`,
   );
 }
 
@@ -257,7 +258,8 @@ function refuseIfRunning(name: string): void {
   if (running.length > 0) {
     throw new EmbeddedKafkaError(
       'ALREADY_RUNNING',
-      `cluster "${name}" is already running (node ${running.map((node) => `${node.id} pid ${node.pid}`).join(', ')}); use "kafka-wire broker status" or "kafka-wire broker stop" first`,
+      `cluster "${name}" is already running (node ${running.map((node) => `${node.id} pid ${node.pid}`).join(', ')}); ` +
+        'use "kafka-wire broker status" or "kafka-wire broker stop" first',
     );
   }
 }

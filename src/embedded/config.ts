@@ -54,7 +54,11 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
   if (!own) throw new Error(`no ports for node ${nodeId}`);
   const nodeCount = ports.size;
   const voters = [...ports].map(([id, p]) => `${id}@${LOOPBACK}:${p.controller}`).join(',');
-  const clientListeners = `PLAINTEXT://${LOOPBACK}:${own.plaintext},SASL_PLAINTEXT://${LOOPBACK}:${own.saslPlaintext},SSL://${LOOPBACK}:${own.ssl}`;
+  const clientListeners = [
+    `PLAINTEXT://${LOOPBACK}:${own.plaintext}`,
+    `SASL_PLAINTEXT://${LOOPBACK}:${own.saslPlaintext}`,
+    `SSL://${LOOPBACK}:${own.ssl}`,
+  ].join(',');
   const replication = Math.min(3, nodeCount);
   const scram = jaas('org.apache.kafka.common.security.scram.ScramLoginModule');
   const properties: Record<string, string | number> = {
