@@ -57,8 +57,9 @@ async function acquire(file: string, timeoutMs: number): Promise<string> {
       if (Date.now() >= deadline) {
         throw new EmbeddedKafkaError(
           'BUSY',
-          `another kafka-wire command (pid ${pid}) has been changing this cluster for over ${Math.round(timeoutMs / 1000)} s; ` +
-            `try again when it has finished (its lock is ${file})`,
+          `another kafka-wire command (pid ${pid}) is changing this cluster ` +
+            `and has not finished within ${Math.round(timeoutMs / 1000)} s; ` +
+            `try again when it has finished, or delete ${file} if no kafka-wire command is running`,
         );
       }
       await sleep(POLL_MS);
