@@ -34,7 +34,10 @@ export const CLIENTS: BenchClient[] = [
       const features = librdkafkaFeatures();
       if (!features) return 'its native addon did not build or load (see bench/build-confluent.mjs)';
       if (scenario.compression !== 'none' && !features.includes(scenario.compression)) {
-        return `this librdkafka build has no ${scenario.compression} (install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 node bench/build-confluent.mjs)`;
+        return (
+          `this librdkafka build has no ${scenario.compression} ` +
+          '(install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 node bench/build-confluent.mjs)'
+        );
       }
       return undefined;
     },

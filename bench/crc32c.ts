@@ -45,11 +45,23 @@ for (const size of SIZES) {
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
 console.log(`CRC-32C on ${machine}\n`);
 console.log(
-  `${'bytes'.padStart(8)}  ${'crc-32 (JS) GB/s'.padStart(17)}  ${'@node-rs/crc32 GB/s'.padStart(20)}  ${'ns/call JS'.padStart(11)}  ${'ns/call native'.padStart(14)}`,
+  [
+    'bytes'.padStart(8),
+    'crc-32 (JS) GB/s'.padStart(17),
+    '@node-rs/crc32 GB/s'.padStart(20),
+    'ns/call JS'.padStart(11),
+    'ns/call native'.padStart(14),
+  ].join('  '),
 );
 for (const row of rows) {
   console.log(
-    `${String(row.bytes).padStart(8)}  ${String(row.javascriptGBps).padStart(17)}  ${String(row.nativeGBps).padStart(20)}  ${String(row.javascriptNsPerCall).padStart(11)}  ${String(row.nativeNsPerCall).padStart(14)}`,
+    [
+      String(row.bytes).padStart(8),
+      String(row.javascriptGBps).padStart(17),
+      String(row.nativeGBps).padStart(20),
+      String(row.javascriptNsPerCall).padStart(11),
+      String(row.nativeNsPerCall).padStart(14),
+    ].join('  '),
   );
 }
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -30,7 +30,8 @@ interface Result {
 function makeValues(size: number, count: number): Buffer[] {
   const values: Buffer[] = [];
   for (let i = 0; i < count; i++) {
-    const text = `{"id":${i},"user":"user-${(i * 7919) % 10007}","event":"${['click', 'view', 'buy', 'scroll'][i % 4]}","ts":${1763700000000 + i},"pad":"`;
+    const event = ['click', 'view', 'buy', 'scroll'][i % 4];
+    const text = `{"id":${i},"user":"user-${(i * 7919) % 10007}","event":"${event}","ts":${1763700000000 + i},"pad":"`;
     const value = Buffer.alloc(size, 0x61 + (i % 26));
     value.write(text.slice(0, size));
     values.push(value);
@@ -150,12 +151,18 @@ function main(): void {
   }
   results.push(...measureCrc());
 
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, one core`;
+  const memory = `${Math.round(totalmem() / 2 ** 30)} GiB`;
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${memory}, Node ${process.version}, one core`;
   console.log(`record-batch encode path (batch.size ${BATCH_SIZE}, Produce frame included) on ${machine}\n`);
   console.log(`${'case'.padEnd(44)} ${'records/s'.padStart(12)} ${'MB/s'.padStart(9)} ${'bytes alloc/record'.padStart(19)}`);
   for (const result of results) {
     console.log(
-      `${result.name.padEnd(44)} ${(result.recordsPerSec ? result.recordsPerSec.toLocaleString('en-US') : '—').padStart(12)} ${String(result.mbPerSec).padStart(9)} ${String(result.bytesAllocatedPerRecord ?? '—').padStart(19)}`,
+      [
+        result.name.padEnd(44),
+        (result.recordsPerSec ? result.recordsPerSec.toLocaleString('en-US') : '—').padStart(12),
+        String(result.mbPerSec).padStart(9),
+        String(result.bytesAllocatedPerRecord ?? '—').padStart(19),
+      ].join(' '),
     );
   }
   mkdirSync(RESULTS_DIR, { recursive: true });

@@ -130,9 +130,9 @@ export function markdownTable(report: Report): string {
       const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
       const name = result.client === HOME ? `**${HOME}**` : result.client;
       const valid = result.valid ? '' : ' ⚠ invalid';
-      rows.push(
-        `| ${scenario.name} | ${name}${valid} | ${count(result.recordsPerSec)} | ${result.mbPerSec} | ${ratio} | ${result.cpuUsPerRecord} | ${result.rssMb} | ${latency} |`,
-      );
+      const measured = [count(result.recordsPerSec), String(result.mbPerSec), ratio, String(result.cpuUsPerRecord), String(result.rssMb)];
+      const cells = [`${name}${valid}`, ...measured, latency];
+      rows.push(`| ${scenario.name} | ${cells.join(' | ')} |`);
     }
     for (const entry of scenario.skipped)
       rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
@@ -163,16 +163,14 @@ export function svgChart(report: Report): string {
   for (const scenario of report.scenarios) {
     const value = (result: ClientResult) => (scenario.paced ? (result.p99Ms ?? 0) : result.recordsPerSec);
     const max = Math.max(1, ...scenario.results.map(value));
-    parts.push(
-      `<text x="10" y="${y}" font-weight="bold">${escapeXml(scenario.name)}${scenario.paced ? ' — p99 send-to-ack latency, ms (shorter is better)' : ' — records/s'}</text>`,
-    );
+    const measure = scenario.paced ? ' — p99 send-to-ack latency, ms (shorter is better)' : ' — records/s';
+    parts.push(`<text x="10" y="${y}" font-weight="bold">${escapeXml(scenario.name)}${measure}</text>`);
     y += 8;
     for (const result of scenario.results) {
       const length = Math.max(1, (value(result) / max) * barArea);
       const shown = scenario.paced ? `${result.p99Ms ?? '–'} ms` : count(result.recordsPerSec);
-      parts.push(
-        `<text x="${labelWidth - 8}" y="${y + bar - 3}" text-anchor="end">${escapeXml(result.client)}${result.valid ? '' : ' (invalid)'}</text>`,
-      );
+      const label = `${escapeXml(result.client)}${result.valid ? '' : ' (invalid)'}`;
+      parts.push(`<text x="${labelWidth - 8}" y="${y + bar - 3}" text-anchor="end">${label}</text>`);
       parts.push(
         `<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${bar}" fill="${COLORS[result.client] ?? '#495057'}"/>`,
       );

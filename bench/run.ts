@@ -113,9 +113,8 @@ async function runOne(
           const seconds = (performance.now() - started) / 1000;
           const share = Math.min(1, message.progress / scenario.count);
           const bar = '█'.repeat(Math.round(share * 24)).padEnd(24, '░');
-          display.line(
-            `${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}%  ${Math.round(message.progress / seconds).toLocaleString('en-US')} records/s`,
-          );
+          const rate = Math.round(message.progress / seconds).toLocaleString('en-US');
+          display.line(`${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}%  ${rate} records/s`);
         } else if (message.done) done = message as DoneLine;
         else if (message.error) error = message.error;
       }
@@ -155,7 +154,8 @@ async function main(): Promise<void> {
   try {
     const total = options.rounds * options.scenarios.length * options.clients.length;
     console.log(
-      `${total} runs: ${options.rounds} round(s) × ${options.scenarios.length} scenarios × ${options.clients.length} clients, against ${bootstrap}\n`,
+      `${total} runs: ${options.rounds} round(s) × ${options.scenarios.length} scenarios × ${options.clients.length} clients, ` +
+        `against ${bootstrap}\n`,
     );
     await warmUpBroker(admin, bootstrap, display);
     let index = 0;
@@ -181,9 +181,8 @@ async function main(): Promise<void> {
           await admin.deleteTopics([topic]).catch(() => {});
           const result = toResult(client, scenario, round, outcome, written);
           runs.push(result);
-          display.done(
-            `${label}: ${result.valid ? `${Math.round(result.recordsPerSec ?? 0).toLocaleString('en-US')} records/s` : `INVALID (${result.invalidReason})`}`,
-          );
+          const rate = `${Math.round(result.recordsPerSec ?? 0).toLocaleString('en-US')} records/s`;
+          display.done(`${label}: ${result.valid ? rate : `INVALID (${result.invalidReason})`}`);
         }
       }
     }
@@ -191,7 +190,8 @@ async function main(): Promise<void> {
     cluster.close();
     await stop();
   }
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux, Node ${process.version}, broker on the same machine`;
+  const cores = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores`;
+  const machine = `${cores}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux, Node ${process.version}, broker on the same machine`;
   const report = aggregate({
     machine,
     kafkaVersion,

@@ -36,8 +36,10 @@ const JVM_FLAGS = [
 ];
 
 const WINDOW_LINE = /^(\d+) records sent, [\d.]+ records\/sec .* max latency\.$/;
-const SUMMARY_LINE =
-  /^(\d+) records sent, ([\d.]+) records\/sec \(.*\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.$/;
+const SUMMARY_LINE = new RegExp(
+  String.raw`^(\d+) records sent, ([\d.]+) records/sec \(.*\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, ` +
+    String.raw`(\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.$`,
+);
 
 /** CPU micros (user + system) and peak RSS in MiB of a live process, or undefined once it has exited. */
 function sample(pid: number, ticksPerSecond: number): { cpuUs: number; maxRssMb: number } | undefined {

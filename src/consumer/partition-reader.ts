@@ -24,7 +24,10 @@ export interface PartitionReaderOptions {
   partition: number;
   /** Where to start: 'earliest', 'latest', or an offset. Default 'earliest'. */
   from?: 'earliest' | 'latest' | bigint;
-  /** Stop (end the iteration) once every record below this offset has been read; 'end' = the partition's end offset when reading starts (for --until-end). */
+  /**
+   * Stop (end the iteration) once every record below this offset has been read; 'end' = the
+   * partition's end offset when reading starts (for --until-end).
+   */
   until?: bigint | 'end';
   /** Fetch max wait, default 500. */
   maxWaitMs?: number;
@@ -190,7 +193,9 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
       if (this.fetchBytes >= MAX_FETCH_BYTES) {
         throw new KafkaProtocolError(ErrorCode.MESSAGE_TOO_LARGE, {
           api: 'Fetch',
-          subject: `${this.subject} at offset ${this.next} (a batch of ${needed} bytes does not fit in the ${MAX_FETCH_BYTES}-byte fetch limit)`,
+          subject:
+            `${this.subject} at offset ${this.next} ` +
+            `(a batch of ${needed} bytes does not fit in the ${MAX_FETCH_BYTES}-byte fetch limit)`,
         });
       }
       this.fetchBytes = Math.min(MAX_FETCH_BYTES, Math.max(this.fetchBytes * 2, needed));

@@ -73,7 +73,9 @@ function explainMavenFailure(version: string, output: string, logFile: string): 
   if (/Could not (find|resolve) artifact|Could not resolve dependencies|was not found in/.test(output)) {
     return new EmbeddedKafkaError(
       'UNKNOWN_VERSION',
-      `Apache Kafka ${version} could not be resolved from Maven Central (org.apache.kafka:kafka_2.13 and kafka-tools ${version} must both be published); ${describeValidVersions()}. Maven's output: ${logFile}`,
+      `Apache Kafka ${version} could not be resolved from Maven Central ` +
+        `(org.apache.kafka:kafka_2.13 and kafka-tools ${version} must both be published); ` +
+        `${describeValidVersions()}. Maven's output: ${logFile}`,
     );
   }
   const tail = output.trim().split('\n').slice(-15).join('\n');

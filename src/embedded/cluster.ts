@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiVersionsProbeError, probeApiVersions } from './api-versions-probe.js';
 import { fetchKafka } from './artifacts.js';
@@ -16,6 +16,7 @@ import {
   scramFormatArguments,
 } from './config.js';
 import { EmbeddedKafkaError } from './errors.js';
+import { withLock } from './lock.js';
 import { clusterDir, stateRoot } from './paths.js';
 import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
 import { isOurProcess, signal, sleep, waitForExit } from './processes.js';
@@ -29,10 +30,11 @@ export interface NodeState {
   configFile: string;
   logFile: string;
   pidFile: string;
+  /** Read from pidFile, the only record of it: each node's pid is kept apart, so changing one node cannot undo another's change. */
   pid: number | null;
 }
 
-/** Everything needed to find, use and stop a cluster later, persisted as cluster.json. */
+/** Everything needed to find, use and stop a cluster later: cluster.json (written once, at start) and the nodes' pid files. */
 export interface ClusterState {
   name: string;
   dir: string;
@@ -53,6 +55,8 @@ export interface StartOptions {
   /** First port of node 1 (node n uses portBase + 10·(n−1) + 0..3), or 'auto' for free ports. */
   portBase?: number | 'auto';
   readyTimeoutMs?: number;
+  /** Extra server.properties entries for every node, over the defaults (the test suite's faster retention pass, say). */
+  brokerProperties?: Readonly<Record<string, string | number>>;
   log?: (line: string) => void;
 }
 
@@ -61,6 +65,9 @@ export const DEFAULT_PORT_BASE = 9092;
 const DEFAULT_READY_TIMEOUT_MS = 120_000;
 const GRACEFUL_STOP_MS = 30_000;
 const KILL_WAIT_MS = 10_000;
+/** Longer than any locked step (a graceful stop then a kill, or formatting storage), so a wait only fails when a command hangs. */
+const LOCK_WAIT_MS = 120_000;
+const LOCK_FILE = 'cluster.lock';
 
 /** A random Kafka uuid; like Kafka's own, never starting with '-', which command lines would take for an option. */
 function newClusterId(): string {
@@ -74,18 +81,45 @@ function stateFile(dir: string): string {
   return join(dir, 'cluster.json');
 }
 
+/** Written to a scratch file and renamed into place, so a reader never sees half of it. */
+function writeAtomically(file: string, content: string): void {
+  const scratch = `${file}.${process.pid}.tmp`;
+  writeFileSync(scratch, content);
+  renameSync(scratch, file);
+}
+
+function readPid(pidFile: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function recordPid(node: NodeState, pid: number | null): void {
+  node.pid = pid;
+  if (pid === null) rmSync(node.pidFile, { force: true });
+  else writeAtomically(node.pidFile, `${pid}\n`);
+}
+
 export function loadClusterState(name = DEFAULT_CLUSTER_NAME): ClusterState | undefined {
   const file = stateFile(clusterDir(name));
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as ClusterState;
+  for (const node of state.nodes) node.pid = readPid(node.pidFile);
+  return state;
 }
 
-function saveClusterState(state: ClusterState): void {
-  writeFileSync(stateFile(state.dir), `${JSON.stringify(state, null, 2)}\n`);
-  for (const node of state.nodes) {
-    if (node.pid === null) rmSync(node.pidFile, { force: true });
-    else writeFileSync(node.pidFile, `${node.pid}\n`);
-  }
+/** cluster.json, without pids (those are in the nodes' pid files). */
+function writeClusterFile(state: ClusterState): void {
+  const nodes = state.nodes.map(({ pid: _pid, ...node }) => node);
+  writeAtomically(stateFile(state.dir), `${JSON.stringify({ ...state, nodes }, null, 2)}\n`);
+}
+
+/** Every change to a cluster's nodes (start, stop, kill, restart) holds this lock, across processes. */
+function lockCluster<T>(dir: string, body: () => Promise<T>): Promise<T> {
+  return withLock(join(dir, LOCK_FILE), LOCK_WAIT_MS, body);
 }
 
 export function nodeIsRunning(node: NodeState): boolean {
@@ -138,7 +172,7 @@ function launchNode(state: ClusterState, node: NodeState): void {
   closeSync(out);
   child.unref();
   if (child.pid === undefined) throw new EmbeddedKafkaError('START_FAILED', `could not spawn ${state.java} for node ${node.id}`);
-  node.pid = child.pid;
+  recordPid(node, child.pid);
 }
 
 /** Ready means the node answered a real ApiVersions request on its PLAINTEXT listener. */
@@ -147,6 +181,12 @@ async function waitUntilReady(node: NodeState, timeoutMs: number): Promise<void>
   let lastError = 'not tried yet';
   while (Date.now() < deadline) {
     if (!nodeIsRunning(node)) {
+      if (readPid(node.pidFile) !== node.pid) {
+        throw new EmbeddedKafkaError(
+          'START_FAILED',
+          `node ${node.id} was stopped or restarted by another kafka-wire command while it started`,
+        );
+      }
       throw new EmbeddedKafkaError('START_FAILED', `node ${node.id} exited during start; see ${node.logFile}:\n${logTail(node.logFile)}`);
     }
     try {
@@ -161,29 +201,34 @@ async function waitUntilReady(node: NodeState, timeoutMs: number): Promise<void>
   }
   throw new EmbeddedKafkaError(
     'START_TIMEOUT',
-    `node ${node.id} did not answer ApiVersions on ${LOOPBACK}:${node.ports.plaintext} within ${Math.round(timeoutMs / 1000)} s (last: ${lastError}); see ${node.logFile}:\n${logTail(node.logFile)}`,
+    `node ${node.id} did not answer ApiVersions on ${LOOPBACK}:${node.ports.plaintext} within ${Math.round(timeoutMs / 1000)} s ` +
+      `(last: ${lastError}); see ${node.logFile}:\n${logTail(node.logFile)}`,
   );
 }
 
+/** Stops the node's JVM if it runs (SIGTERM, or straight to SIGKILL) and clears its pid file. Call with the cluster locked. */
 async function stopNode(node: NodeState, graceful: boolean): Promise<boolean> {
   if (!nodeIsRunning(node)) {
-    node.pid = null;
+    recordPid(node, null);
     return false;
   }
   const pid = node.pid as number;
-  if (graceful) {
-    signal(pid, 'SIGTERM');
-    if (await waitForExit(pid, GRACEFUL_STOP_MS)) {
-      node.pid = null;
-      return true;
+  if (graceful) signal(pid, 'SIGTERM');
+  if (!graceful || !(await waitForExit(pid, GRACEFUL_STOP_MS))) {
+    signal(pid, 'SIGKILL');
+    if (!(await waitForExit(pid, KILL_WAIT_MS))) {
+      throw new EmbeddedKafkaError('STOP_FAILED', `node ${node.id} (pid ${pid}) is still alive ${KILL_WAIT_MS / 1000} s after SIGKILL`);
     }
   }
-  signal(pid, 'SIGKILL');
-  if (!(await waitForExit(pid, KILL_WAIT_MS))) {
-    throw new EmbeddedKafkaError('STOP_FAILED', `node ${node.id} (pid ${pid}) is still alive ${KILL_WAIT_MS / 1000} s after SIGKILL`);
-  }
-  node.pid = null;
+  recordPid(node, null);
   return true;
+}
+
+/** After a failed start: stops what this call launched, unless another command has since stopped or restarted it. */
+async function stopIfStillOurs(state: ClusterState, launched: NodeState[]): Promise<void> {
+  await lockCluster(state.dir, () =>
+    Promise.all(launched.filter((node) => readPid(node.pidFile) === node.pid).map((node) => stopNode(node, false))),
+  );
 }
 
 function jvmOptions(dir: string, kafkaVersion: string, nodeCount: number): string[] {
@@ -208,6 +253,17 @@ async function choosePorts(portBase: number | 'auto', nodeIds: number[]): Promis
   return portsFromBase(portBase, nodeIds);
 }
 
+function refuseIfRunning(name: string): void {
+  const running = loadClusterState(name)?.nodes.filter(nodeIsRunning) ?? [];
+  if (running.length > 0) {
+    throw new EmbeddedKafkaError(
+      'ALREADY_RUNNING',
+      `cluster "${name}" is already running (node ${running.map((node) => `${node.id} pid ${node.pid}`).join(', ')}); ` +
+        'use "kafka-wire broker status" or "kafka-wire broker stop" first',
+    );
+  }
+}
+
 /**
  * Provisions and starts a KRaft cluster of 1 or 3 combined broker+controller nodes on
  * loopback. A failed start stops whatever it launched before it throws.
@@ -218,67 +274,71 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
   if (brokers !== 1 && brokers !== 3) throw new EmbeddedKafkaError('BAD_ARGUMENT', `--brokers must be 1 or 3, not ${String(brokers)}`);
   const log = options.log ?? (() => {});
   const dir = clusterDir(name);
-
-  const existing = loadClusterState(name);
-  const running = existing?.nodes.filter(nodeIsRunning) ?? [];
-  if (running.length > 0) {
-    throw new EmbeddedKafkaError(
-      'ALREADY_RUNNING',
-      `cluster "${name}" is already running (node ${running.map((node) => `${node.id} pid ${node.pid}`).join(', ')}); use "kafka-wire broker status" or "kafka-wire broker stop" first`,
-    );
-  }
+  refuseIfRunning(name); // before a possibly long download; checked again below, under the lock
 
   const tools = findJavaTools();
   const artifacts = await fetchKafka(options.version ?? DEFAULT_KAFKA_VERSION, log);
   const nodeIds = Array.from({ length: brokers }, (_, index) => index + 1);
-  const ports = await choosePorts(options.portBase ?? DEFAULT_PORT_BASE, nodeIds);
-  await assertPortsFree([...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]));
 
-  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'log4j2.properties'), LOG4J2_PROPERTIES);
-  writeFileSync(join(dir, 'log4j.properties'), LOG4J1_PROPERTIES);
-  log(`generating a throwaway CA and broker certificate in ${join(dir, 'tls')}`);
-  const tls = generateTlsMaterial(tools.keytool, join(dir, 'tls'));
+  const state = await lockCluster(dir, async () => {
+    refuseIfRunning(name);
+    const ports = await choosePorts(options.portBase ?? DEFAULT_PORT_BASE, nodeIds);
+    await assertPortsFree([...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]));
 
-  const state: ClusterState = {
-    name,
-    dir,
-    kafkaVersion: artifacts.version,
-    clusterId: newClusterId(),
-    java: tools.java,
-    classpath: artifacts.classpath,
-    jvmOptions: jvmOptions(dir, artifacts.version, brokers),
-    tls,
-    sasl: { ...SASL_USER, mechanisms: [...SASL_MECHANISMS] },
-    nodes: nodeIds.map((id) => {
-      const nodeDir = join(dir, `node-${id}`);
-      mkdirSync(nodeDir, { recursive: true });
-      const configFile = join(nodeDir, 'server.properties');
-      writeFileSync(configFile, brokerProperties({ nodeId: id, ports, dataDir: join(nodeDir, 'data'), tls }));
-      return {
-        id,
-        ports: ports.get(id) as NodePorts,
-        configFile,
-        logFile: join(nodeDir, 'kafka.log'),
-        pidFile: join(nodeDir, 'kafka.pid'),
-        pid: null,
-      };
-    }),
-  };
-  saveClusterState(state);
+    // An earlier cluster of this name goes, all but the lock this call holds.
+    for (const entry of readdirSync(dir)) if (entry !== LOCK_FILE) rmSync(join(dir, entry), { recursive: true, force: true });
+    writeFileSync(join(dir, 'log4j2.properties'), LOG4J2_PROPERTIES);
+    writeFileSync(join(dir, 'log4j.properties'), LOG4J1_PROPERTIES);
+    log(`generating a throwaway CA and broker certificate in ${join(dir, 'tls')}`);
+    const tls = generateTlsMaterial(tools.keytool, join(dir, 'tls'));
+
+    const state: ClusterState = {
+      name,
+      dir,
+      kafkaVersion: artifacts.version,
+      clusterId: newClusterId(),
+      java: tools.java,
+      classpath: artifacts.classpath,
+      jvmOptions: jvmOptions(dir, artifacts.version, brokers),
+      tls,
+      sasl: { ...SASL_USER, mechanisms: [...SASL_MECHANISMS] },
+      nodes: nodeIds.map((id) => {
+        const nodeDir = join(dir, `node-${id}`);
+        mkdirSync(nodeDir, { recursive: true });
+        const configFile = join(nodeDir, 'server.properties');
+        writeFileSync(
+          configFile,
+          brokerProperties({ nodeId: id, ports, dataDir: join(nodeDir, 'data'), tls, overrides: options.brokerProperties }),
+        );
+        return {
+          id,
+          ports: ports.get(id) as NodePorts,
+          configFile,
+          logFile: join(nodeDir, 'kafka.log'),
+          pidFile: join(nodeDir, 'kafka.pid'),
+          pid: null,
+        };
+      }),
+    };
+    writeClusterFile(state);
+    try {
+      log(`formatting KRaft storage (cluster id ${state.clusterId})`);
+      await Promise.all(state.nodes.map((node) => formatStorage(state, node)));
+      for (const node of state.nodes) launchNode(state, node);
+    } catch (error) {
+      await Promise.all(state.nodes.map((node) => stopNode(node, false)));
+      throw error;
+    }
+    return state;
+  });
 
   try {
-    log(`formatting KRaft storage (cluster id ${state.clusterId})`);
-    await Promise.all(state.nodes.map((node) => formatStorage(state, node)));
-    for (const node of state.nodes) launchNode(state, node);
-    saveClusterState(state);
     log(`started ${brokers} node(s) of Apache Kafka ${state.kafkaVersion}; waiting for ApiVersions answers`);
     await Promise.all(state.nodes.map((node) => waitUntilReady(node, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)));
     return state;
   } catch (error) {
-    await Promise.all(state.nodes.map((node) => stopNode(node, false)));
-    saveClusterState(state);
+    await stopIfStillOurs(state, state.nodes);
     throw error;
   }
 }
@@ -302,11 +362,14 @@ function requireNode(state: ClusterState, id: number): NodeState {
 
 /** Stops every node this cluster started (SIGTERM, then SIGKILL) and waits for each to exit. Returns the ids stopped. */
 export async function stopCluster(name = DEFAULT_CLUSTER_NAME): Promise<number[]> {
-  const state = loadClusterState(name);
-  if (!state) return [];
-  const stopped = await Promise.all(state.nodes.map(async (node) => ((await stopNode(node, true)) ? node.id : undefined)));
-  saveClusterState(state);
-  return stopped.filter((id): id is number => id !== undefined);
+  const dir = clusterDir(name);
+  if (!existsSync(dir)) return [];
+  return lockCluster(dir, async () => {
+    const state = loadClusterState(name);
+    if (!state) return [];
+    const stopped = await Promise.all(state.nodes.map(async (node) => ((await stopNode(node, true)) ? node.id : undefined)));
+    return stopped.filter((id): id is number => id !== undefined);
+  });
 }
 
 /** Names of every cluster that has a state file under the state root. */
@@ -320,12 +383,13 @@ export function listClusters(): string[] {
 
 /** SIGKILLs one node, as a crash would. */
 export async function killNode(id: number, name = DEFAULT_CLUSTER_NAME): Promise<ClusterState> {
-  const state = requireState(name);
-  const node = requireNode(state, id);
-  if (!nodeIsRunning(node)) throw new EmbeddedKafkaError('NOT_RUNNING', `node ${id} of cluster "${name}" is not running`);
-  await stopNode(node, false);
-  saveClusterState(state);
-  return state;
+  return lockCluster(requireState(name).dir, async () => {
+    const state = requireState(name);
+    const node = requireNode(state, id);
+    if (!nodeIsRunning(node)) throw new EmbeddedKafkaError('NOT_RUNNING', `node ${id} of cluster "${name}" is not running`);
+    await stopNode(node, false);
+    return state;
+  });
 }
 
 /** Stops one node gracefully if it runs, starts it again on its data, and waits until it answers. */
@@ -334,17 +398,18 @@ export async function restartNode(
   name = DEFAULT_CLUSTER_NAME,
   readyTimeoutMs = DEFAULT_READY_TIMEOUT_MS,
 ): Promise<ClusterState> {
-  const state = requireState(name);
-  const node = requireNode(state, id);
-  await stopNode(node, true);
-  await assertPortsFree([node.ports.plaintext, node.ports.saslPlaintext, node.ports.ssl, node.ports.controller]);
-  launchNode(state, node);
-  saveClusterState(state);
+  const { state, node } = await lockCluster(requireState(name).dir, async () => {
+    const state = requireState(name);
+    const node = requireNode(state, id);
+    await stopNode(node, true);
+    await assertPortsFree([node.ports.plaintext, node.ports.saslPlaintext, node.ports.ssl, node.ports.controller]);
+    launchNode(state, node);
+    return { state, node };
+  });
   try {
     await waitUntilReady(node, readyTimeoutMs);
   } catch (error) {
-    await stopNode(node, false);
-    saveClusterState(state);
+    await stopIfStillOurs(state, [node]);
     throw error;
   }
   return state;

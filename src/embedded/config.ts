@@ -36,6 +36,8 @@ export interface BrokerConfigInput {
   ports: Map<number, NodePorts>;
   dataDir: string;
   tls: TlsMaterial;
+  /** Extra server.properties entries; they win over the defaults below. */
+  overrides?: Readonly<Record<string, string | number>>;
 }
 
 function jaas(loginModule: string, options = ''): string {
@@ -47,12 +49,16 @@ function jaas(loginModule: string, options = ''): string {
  * (a static quorum works the same on 3.9 and 4.x). Clients get three listeners, one per
  * security protocol; brokers talk to each other over PLAINTEXT.
  */
-export function brokerProperties({ nodeId, ports, dataDir, tls }: BrokerConfigInput): string {
+export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: BrokerConfigInput): string {
   const own = ports.get(nodeId);
   if (!own) throw new Error(`no ports for node ${nodeId}`);
   const nodeCount = ports.size;
   const voters = [...ports].map(([id, p]) => `${id}@${LOOPBACK}:${p.controller}`).join(',');
-  const clientListeners = `PLAINTEXT://${LOOPBACK}:${own.plaintext},SASL_PLAINTEXT://${LOOPBACK}:${own.saslPlaintext},SSL://${LOOPBACK}:${own.ssl}`;
+  const clientListeners = [
+    `PLAINTEXT://${LOOPBACK}:${own.plaintext}`,
+    `SASL_PLAINTEXT://${LOOPBACK}:${own.saslPlaintext}`,
+    `SSL://${LOOPBACK}:${own.ssl}`,
+  ].join(',');
   const replication = Math.min(3, nodeCount);
   const scram = jaas('org.apache.kafka.common.security.scram.ScramLoginModule');
   const properties: Record<string, string | number> = {
@@ -102,6 +108,7 @@ export function brokerProperties({ nodeId, ports, dataDir, tls }: BrokerConfigIn
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'super.users': 'User:ANONYMOUS',
     'allow.everyone.if.no.acl.found': 'true',
+    ...overrides,
   };
   return `${Object.entries(properties)
     .map(([key, value]) => `${key}=${String(value).replaceAll('\\', '\\\\')}`)

@@ -13,6 +13,7 @@ export type EmbeddedKafkaErrorCode =
   | 'START_FAILED'
   | 'START_TIMEOUT'
   | 'STOP_FAILED'
+  | 'BUSY'
   | 'BAD_ARGUMENT';
 
 /** What went wrong with the embedded Kafka; `reason` says which kind of failure it is. */

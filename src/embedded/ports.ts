@@ -88,7 +88,8 @@ export async function assertPortsFree(ports: number[]): Promise<void> {
     const holder = describePortHolder(port);
     throw new EmbeddedKafkaError(
       'PORT_IN_USE',
-      `port ${LOOPBACK}:${port} is already in use${holder ? ` by ${holder}` : ' (its holder could not be identified)'}; stop it or choose other ports with --port-base`,
+      `port ${LOOPBACK}:${port} is already in use${holder ? ` by ${holder}` : ' (its holder could not be identified)'}; ` +
+        'stop it or choose other ports with --port-base',
     );
   }
 }

@@ -17,7 +17,8 @@ function keytool(keytoolPath: string, args: string[]): void {
   if (result.status !== 0) {
     throw new EmbeddedKafkaError(
       'START_FAILED',
-      `keytool ${args[0]} failed while generating the test TLS certificates: ${result.error?.message ?? `${result.stderr}${result.stdout}`.trim()}`,
+      `keytool ${args[0]} failed while generating the test TLS certificates: ` +
+        (result.error?.message ?? `${result.stderr}${result.stdout}`.trim()),
     );
   }
 }

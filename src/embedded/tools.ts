@@ -63,7 +63,8 @@ export function findMaven(): string {
   if (!mvn) {
     throw new EmbeddedKafkaError(
       'TOOL_MISSING',
-      'mvn (Apache Maven) was not found on PATH; it downloads Kafka from Maven Central the first time: install Maven 3.6+ (Debian: apt-get install maven)',
+      'mvn (Apache Maven) was not found on PATH; it downloads Kafka from Maven Central the first time: ' +
+        'install Maven 3.6+ (Debian: apt-get install maven)',
     );
   }
   return mvn;

@@ -14,7 +14,11 @@ const OLDEST_SUPPORTED = [3, 5] as const;
 const RELEASES_PAGE = 'https://kafka.apache.org/community/downloads/';
 
 export function describeValidVersions(): string {
-  return `tested: ${TESTED_KAFKA_VERSIONS.join(', ')} (default ${DEFAULT_KAFKA_VERSION}); any Apache Kafka release from ${OLDEST_SUPPORTED.join('.')}.0 on that is published on Maven Central as org.apache.kafka:kafka_2.13 should work; releases are listed at ${RELEASES_PAGE}`;
+  return (
+    `tested: ${TESTED_KAFKA_VERSIONS.join(', ')} (default ${DEFAULT_KAFKA_VERSION}); ` +
+    `any Apache Kafka release from ${OLDEST_SUPPORTED.join('.')}.0 on that is published on Maven Central as org.apache.kafka:kafka_2.13 ` +
+    `should work; releases are listed at ${RELEASES_PAGE}`
+  );
 }
 
 /** Checks the shape of a requested version before anything is downloaded. */

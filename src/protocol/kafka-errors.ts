@@ -51,7 +51,8 @@ const ROWS: readonly Row[] = [
     7,
     'REQUEST_TIMED_OUT',
     true,
-    'the broker gave up waiting (for replication acks or another internal step) before the request timeout; the write may or may not have landed',
+    'the broker gave up waiting (for replication acks or another internal step) before the request timeout; ' +
+      'the write may or may not have landed',
   ],
   [8, 'BROKER_NOT_AVAILABLE', false, 'the broker referred to is not reachable or not alive'],
   [9, 'REPLICA_NOT_AVAILABLE', true, 'the replica the request needs is offline or missing'],
@@ -99,7 +100,8 @@ const ROWS: readonly Row[] = [
     20,
     'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
     true,
-    'the leader wrote the batch but the in-sync replica count fell below min.insync.replicas before it could be acknowledged; retrying may duplicate it unless idempotence is on',
+    'the leader wrote the batch but the in-sync replica count fell below min.insync.replicas before it could be acknowledged; ' +
+      'retrying may duplicate it unless idempotence is on',
   ],
   [21, 'INVALID_REQUIRED_ACKS', false, 'the acks value is not one the broker accepts (use -1, 0 or 1)'],
   [22, 'ILLEGAL_GENERATION', false, 'the group generation given is not the current one'],
@@ -169,7 +171,8 @@ const ROWS: readonly Row[] = [
     45,
     'OUT_OF_ORDER_SEQUENCE_NUMBER',
     false,
-    "the broker saw a gap in this producer's sequence numbers for the partition, so data may have been lost; the idempotent producer must reset",
+    "the broker saw a gap in this producer's sequence numbers for the partition, so data may have been lost; " +
+      'the idempotent producer must reset',
   ],
   [46, 'DUPLICATE_SEQUENCE_NUMBER', false, 'the batch repeats a sequence number the broker already stored; the data is already there'],
   [
@@ -208,7 +211,8 @@ const ROWS: readonly Row[] = [
     59,
     'UNKNOWN_PRODUCER_ID',
     false,
-    'the broker holds no state for this producer id (it may have expired with the retained log); the producer must reset its sequence or re-init',
+    'the broker holds no state for this producer id (it may have expired with the retained log); ' +
+      'the producer must reset its sequence or re-init',
   ],
   [60, 'REASSIGNMENT_IN_PROGRESS', false, 'a partition reassignment is running and blocks this operation'],
   [61, 'DELEGATION_TOKEN_AUTH_DISABLED', false, 'delegation tokens are not enabled on the broker'],
@@ -256,7 +260,8 @@ const ROWS: readonly Row[] = [
     87,
     'INVALID_RECORD',
     false,
-    "the broker refused a record in the batch (e.g. a compacted topic got a null key, or a record failed validation); see the broker's message",
+    'the broker refused a record in the batch (e.g. a compacted topic got a null key, or a record failed validation); ' +
+      "see the broker's message",
   ],
   [88, 'UNSTABLE_OFFSET_COMMIT', true, 'offsets for the partition have a pending transactional commit; retry later'],
   [

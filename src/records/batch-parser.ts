@@ -162,6 +162,8 @@ export class RecordBatch {
   }
 }
 
+const hex32 = (value: number) => value.toString(16).padStart(8, '0');
+
 /**
  * Reads every RecordBatch v2 in `data` (a Fetch answer's records, or one batch), checking
  * lengths, magic and CRC-32C before handing a batch out.
@@ -191,7 +193,7 @@ export function parseRecordBatches(data: Buffer, options: ParseOptions = {}): Re
     const computed = crc32c(bytes.subarray(CRC_START));
     if (stored !== computed) {
       throw new CorruptRecordError(
-        `CRC-32C mismatch: the batch says ${stored.toString(16).padStart(8, '0')}, its bytes give ${computed.toString(16).padStart(8, '0')}`,
+        `CRC-32C mismatch: the batch says ${hex32(stored)}, its bytes give ${hex32(computed)}`,
         at + OFFSETS.crc,
       );
     }

@@ -29,7 +29,10 @@ function firstByteDifference(ours: Buffer, theirs: Buffer): string {
   let index = 0;
   while (index < ours.length && index < theirs.length && ours[index] === theirs[index]) index++;
   const around = (bytes: Buffer) => bytes.subarray(Math.max(0, index - 4), index + 8).toString('hex');
-  return `bytes differ at offset ${index} (ours ${ours.length} bytes, theirs ${theirs.length}): ours …${around(ours)}… theirs …${around(theirs)}…`;
+  return (
+    `bytes differ at offset ${index} (ours ${ours.length} bytes, theirs ${theirs.length}): ` +
+    `ours …${around(ours)}… theirs …${around(theirs)}…`
+  );
 }
 
 /** Checks one message and version: `count` seeded random messages, encode and decode against the reference. */

@@ -30,7 +30,8 @@ function compile(kafkaVersion: string, classpath: string, libDir: string): strin
   const result = spawnSync(javacPath, ['-cp', classpath, '-d', out, SOURCE], { encoding: 'utf8', timeout: 120_000 });
   if (result.status !== 0) {
     throw new Error(
-      `javac could not compile the reference oracle against Kafka ${kafkaVersion} (a JDK with javac is needed): ${result.error?.message ?? result.stderr}`,
+      `javac could not compile the reference oracle against Kafka ${kafkaVersion} (a JDK with javac is needed): ` +
+        (result.error?.message ?? result.stderr),
     );
   }
   writeFileSync(join(out, 'source.sha256'), `${digest}\n`);

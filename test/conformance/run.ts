@@ -27,7 +27,8 @@ async function main(): Promise<number> {
   const set = schemas();
   const drift = checkDrift(set, await officialSpecDir(kafkaVersion));
   console.log(
-    `drift: ${drift.messages} messages, ${drift.versionsCompared} message versions compared with the Kafka ${kafkaVersion} specs, ${drift.differences.length} differences`,
+    `drift: ${drift.messages} messages, ${drift.versionsCompared} message versions compared with the Kafka ${kafkaVersion} specs, ` +
+      `${drift.differences.length} differences`,
   );
   for (const difference of drift.differences) console.log(`  ${difference}`);
 
@@ -86,7 +87,8 @@ async function main(): Promise<number> {
     }
   }
   console.log(
-    `conformance: ${all.length - failed.length} api-versions byte-identical, ${failed.length + wholeMessageDrift.length} failed, ${differential.messages} messages`,
+    `conformance: ${all.length - failed.length} api-versions byte-identical, ` +
+      `${failed.length + wholeMessageDrift.length} failed, ${differential.messages} messages`,
   );
   console.log(`report: ${REPORT}`);
   return failed.length + wholeMessageDrift.length === 0 ? 0 : 1;

@@ -44,7 +44,8 @@ test('a hand-encoded ApiVersions v0 request gets a real answer listing Produce',
   expect(response.apis.find((api) => api.apiKey === API_VERSIONS)?.maxVersion).toBeGreaterThanOrEqual(3);
 
   console.log(
-    `[smoke] ${kafka.source} broker${kafka.kafkaVersion ? ` Apache Kafka ${kafka.kafkaVersion}` : ''} at ${broker!.host}:${broker!.port}: ` +
+    `[smoke] ${kafka.source} broker${kafka.kafkaVersion ? ` Apache Kafka ${kafka.kafkaVersion}` : ''} ` +
+      `at ${broker!.host}:${broker!.port}: ` +
       `ApiVersions error 0, ${response.apis.length} APIs, Produce v${produce!.minVersion}-v${produce!.maxVersion}`,
   );
 });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, onTestFinished, test } from 'vitest';
@@ -18,6 +18,16 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The same, without blocking, so two commands can run at once. */
+function cliAsync(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { timeout: 180_000 });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
 interface StatusJson {
   kafkaVersion: string;
   bootstrap: { plaintext: string; saslPlaintext: string; ssl: string };
@@ -32,7 +42,7 @@ function status(name: string): StatusJson {
 
 // These exercise the embedded-broker tooling itself, so they need our JVM broker, not KAFKA_BOOTSTRAP's.
 describe.skipIf(testKafka().source !== 'embedded')('embedded broker CLI', () => {
-  test('3-node cluster: start, status, kill and restart one node, stop leaves no JVM', async () => {
+  test('3-node cluster: start, status, kill and restart one node, restart two at once, stop leaves no JVM', async () => {
     const name = `cli-${process.pid}`;
     const versionArgs = version ? ['--version', version] : [];
     try {
@@ -65,15 +75,34 @@ describe.skipIf(testKafka().source !== 'embedded')('embedded broker CLI', () => 
       expect(afterRestart.nodes[1]!.pid).not.toBe(pids[1]);
       expect((await probeApiVersions('127.0.0.1', afterRestart.nodes[1]!.ports.plaintext)).errorCode).toBe(0);
 
+      // Two restarts at once, as two shells would run them: neither may write back the other node's old pid.
+      const [first, third] = await Promise.all([
+        cliAsync('broker', 'restart', '1', '--name', name),
+        cliAsync('broker', 'restart', '3', '--name', name),
+      ]);
+      expect(first.status, first.stderr).toBe(0);
+      expect(third.status, third.stderr).toBe(0);
+      const afterBoth = status(name);
+      expect(afterBoth.nodes.map((node) => node.running)).toEqual([true, true, true]);
+      expect(afterBoth.nodes[0]!.pid).not.toBe(pids[0]);
+      expect(afterBoth.nodes[1]!.pid).toBe(afterRestart.nodes[1]!.pid);
+      expect(afterBoth.nodes[2]!.pid).not.toBe(pids[2]);
+      expect(first.stdout).toContain(`(pid ${afterBoth.nodes[0]!.pid})`);
+      expect(third.stdout).toContain(`(pid ${afterBoth.nodes[2]!.pid})`);
+
       const stopped = cli('broker', 'stop', '--name', name);
       expect(stopped.status, stopped.stderr).toBe(0);
-      for (const pid of [...pids, afterRestart.nodes[1]!.pid as number]) expect(isAlive(pid)).toBe(false);
+      for (const pid of [...pids, ...afterBoth.nodes.map((node) => node.pid as number)]) expect(isAlive(pid)).toBe(false);
       expect(status(name).nodes.every((node) => !node.running)).toBe(true);
+      // No JVM of this cluster is left, recorded or not: none has a node's config file on its command line.
+      for (const node of loadClusterState(name)!.nodes) {
+        expect(spawnSync('pgrep', ['-f', node.configFile], { encoding: 'utf8' }).stdout.trim()).toBe('');
+      }
     } finally {
       cli('broker', 'stop', '--name', name);
       rmSync(clusterDir(name), { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 
   test('a start that does not become ready fails, points at the log, and leaves nothing running', async () => {
     const name = `timeout-${process.pid}`;

@@ -82,11 +82,14 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
     }
     expect(reconnected).toBe(true);
     console.log(
-      `[faults] leader of ${topic}-0 moved ${oldLeader} → ${newLeader}; the cache knew ${learnedAfterMs} ms after kill -9; the pool reconnected ${Date.now() - restartedAt} ms after the node was back`,
+      `[faults] leader of ${topic}-0 moved ${oldLeader} → ${newLeader}; the cache knew ${learnedAfterMs} ms after kill -9; ` +
+        `the pool reconnected ${Date.now() - restartedAt} ms after the node was back`,
     );
   });
 
-  test('200,000 records while partition leaders are killed -9 twice and restarted: no loss, no duplicates, order kept, every send settled', async () => {
+  const chaosTest =
+    '200,000 records while partition leaders are killed -9 twice and restarted: no loss, no duplicates, order kept, every send settled';
+  test(chaosTest, async () => {
     const topic = uniqueTopic('chaos');
     await new Admin(cluster).createTopics([{ name: topic, partitions: 3, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
     const producer = new Producer({
@@ -134,7 +137,8 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
     }
     const missing = seen.reduce((sum, value) => sum + (value ? 0 : 1), 0);
     console.log(
-      `[faults] chaos: ${count} sent with two leader kills; ${producer.metrics.recordsRetried} record retries; ${missing} missing, ${duplicates} duplicated, ${orderViolations} out of order`,
+      `[faults] chaos: ${count} sent with two leader kills; ${producer.metrics.recordsRetried} record retries; ` +
+        `${missing} missing, ${duplicates} duplicated, ${orderViolations} out of order`,
     );
     expect(missing).toBe(0);
     expect(duplicates).toBe(0);

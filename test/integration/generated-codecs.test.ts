@@ -67,7 +67,8 @@ describe('generated codecs against a real broker', () => {
     const version = highestCommon(broker, codecRange(api));
     if (version === undefined)
       throw new Error(
-        `no common ${api.name} version: broker ${broker.minVersion}-${broker.maxVersion}, ours ${api.request.minVersion}-${api.request.maxVersion}`,
+        `no common ${api.name} version: broker ${broker.minVersion}-${broker.maxVersion}, ` +
+          `ours ${api.request.minVersion}-${api.request.maxVersion}`,
       );
     return version;
   }
@@ -348,7 +349,8 @@ describe('generated codecs against a real broker', () => {
     if (version >= 2) expect(response.clusterId).toEqual(expect.any(String));
     if (version >= 13) expect(response.errorCode).toBe(0);
     console.log(
-      `[generated-codecs] Metadata v${version}: ${topic} partitions ${described!.partitions.map((p) => `${p.partitionIndex}@${p.leaderId}`).join(' ')}; ` +
+      `[generated-codecs] Metadata v${version}: ${topic} ` +
+        `partitions ${described!.partitions.map((p) => `${p.partitionIndex}@${p.leaderId}`).join(' ')}; ` +
         `brokers ${response.brokers.map((b) => `${b.nodeId}=${b.host}:${b.port}`).join(' ')}; cluster ${response.clusterId}`,
     );
   });

@@ -36,6 +36,12 @@ afterAll(() => cluster?.close());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Records are stamped near now: the broker deletes records older than its retention (7 days by
+ * default) whenever its retention pass runs, and that may be in the middle of a test.
+ */
+const STAMP = Date.now();
+
 interface Written {
   key: Buffer | null;
   value: Buffer | null;
@@ -55,7 +61,7 @@ function record(label: string, i: number): Written {
             { key: 'null', value: null },
           ]
         : [],
-    timestamp: 1_700_000_000_000 + i,
+    timestamp: STAMP + i,
   };
 }
 
@@ -95,6 +101,24 @@ async function collect(options: PartitionReaderOptions): Promise<ConsumedRecord[
 function expectSame(consumed: ConsumedRecord[], written: Written[], firstOffset: bigint): void {
   expect(consumed.map((r) => r.offset)).toEqual(written.map((_, i) => firstOffset + BigInt(i)));
   expect(consumed.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: Number(r.timestamp) }))).toEqual(written);
+}
+
+const originalRequest = Connection.prototype.request;
+
+/** Replaces Connection.request for Fetch with `fetch(connection, request, call)` while `body` runs; `call` sends it. */
+async function withFetch<T>(
+  fetch: (connection: Connection, request: FetchRequest, call: () => Promise<FetchResponse>) => Promise<FetchResponse>,
+  body: () => Promise<T>,
+): Promise<T> {
+  const spy = vi.spyOn(Connection.prototype, 'request').mockImplementation(function (this: Connection, api, request, options) {
+    const call = () => originalRequest.call(this, api, request, options);
+    return (api === Fetch ? fetch(this, request as FetchRequest, call as () => Promise<FetchResponse>) : call()) as never;
+  });
+  try {
+    return await body();
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 /** Waits until the reader has resolved where it starts (its position stops being −1). */
@@ -228,22 +252,44 @@ describe('PartitionReader', () => {
     expect(early).toEqual([]);
   });
 
-  test('an idle partition is not polled in a busy loop: the broker long-polls for maxWaitMs', async () => {
+  test('an idle partition is not polled in a busy loop: the broker holds each Fetch for maxWaitMs', async () => {
     const idle = await newTopic('idle');
-    const requests = vi.spyOn(Connection.prototype, 'request');
-    try {
-      const reader = new PartitionReader(cluster, { topic: idle, partition: 0, maxWaitMs: 300, signal: AbortSignal.timeout(1500) });
-      const startedAt = Date.now();
-      for await (const r of reader) throw new Error(`unexpected record at ${r.offset}`);
-      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1400);
-      expect(Date.now() - startedAt).toBeLessThan(3500);
-      expect(reader.position).toBe(0n);
-      const fetches = requests.mock.calls.filter(([api]) => api === Fetch).length;
-      expect(fetches).toBeGreaterThanOrEqual(3);
-      expect(fetches).toBeLessThanOrEqual(7);
-    } finally {
-      requests.mockRestore();
-    }
+    const maxWaitMs = 300;
+    const wantedEmptyAnswers = 3;
+    const fetches: { maxWaitMs: number; minBytes: number; tookMs: number; outcome: 'empty' | 'records' | 'error' }[] = [];
+    const emptyAnswers = () => fetches.filter((fetch) => fetch.outcome === 'empty');
+    // The read lasts as long as the assertions need: until the third empty answer (60 s at most).
+    const enough = new AbortController();
+    const signal = AbortSignal.any([enough.signal, AbortSignal.timeout(60_000)]);
+    await withFetch(
+      async (_connection, request, call) => {
+        // Only this reader's fetches count: a reader another test left behind may still be polling its own topic.
+        if (request.topics[0]?.topic !== idle) return call();
+        const startedAt = performance.now();
+        let outcome: 'empty' | 'records' | 'error' = 'error';
+        try {
+          const response = await call();
+          const partition = response.responses[0]?.partitions[0];
+          if (response.errorCode === ErrorCode.NONE && partition?.errorCode === ErrorCode.NONE) {
+            outcome = partition.records?.length ? 'records' : 'empty';
+          }
+          return response;
+        } finally {
+          fetches.push({ maxWaitMs: request.maxWaitMs, minBytes: request.minBytes, tookMs: performance.now() - startedAt, outcome });
+          if (emptyAnswers().length >= wantedEmptyAnswers) enough.abort();
+        }
+      },
+      async () => {
+        const reader = new PartitionReader(cluster, { topic: idle, partition: 0, maxWaitMs, signal });
+        for await (const r of reader) throw new Error(`unexpected record at ${r.offset}`);
+        expect(reader.position).toBe(0n);
+      },
+    );
+    expect(emptyAnswers().length, `empty answers within 60 s: ${JSON.stringify(fetches)}`).toBe(wantedEmptyAnswers);
+    // Every Fetch asks the broker to hold it until there is a byte to return or maxWaitMs has passed…
+    for (const fetch of fetches) expect(fetch).toMatchObject({ maxWaitMs, minBytes: 1 });
+    // …and the broker did: no empty answer came back early, as one would to a busy loop.
+    for (const fetch of emptyAnswers()) expect(fetch.tookMs).toBeGreaterThanOrEqual(maxWaitMs - 5);
   });
 
   test('an offset past the end is OFFSET_OUT_OF_RANGE, naming topic, partition and offset', async () => {
@@ -271,7 +317,7 @@ describe('PartitionReader', () => {
     const large = await newTopic('large');
     const big = Array.from(
       { length: 6 },
-      (_, i): Written => ({ key: Buffer.from(`big-${i}`), value: Buffer.alloc(40_000, i + 1), headers: [], timestamp: 1_700_000_000_000 }),
+      (_, i): Written => ({ key: Buffer.from(`big-${i}`), value: Buffer.alloc(40_000, i + 1), headers: [], timestamp: STAMP }),
     );
     const small = records('s', 5);
     await write(large, small.slice(0, 2));
@@ -283,7 +329,6 @@ describe('PartitionReader', () => {
 });
 
 describe('recovery (faults injected into the Fetch answers)', () => {
-  const original = Connection.prototype.request;
   let topic: string;
   let written: Written[];
 
@@ -292,22 +337,6 @@ describe('recovery (faults injected into the Fetch answers)', () => {
     written = records('f', 60);
     await write(topic, written, { perBatch: 20, compression: 'snappy' });
   });
-
-  /** Replaces Connection.request for Fetch with `fetch(original, connection, request)` while `body` runs. */
-  async function withFetch<T>(
-    fetch: (connection: Connection, request: FetchRequest, call: () => Promise<FetchResponse>) => Promise<FetchResponse>,
-    body: () => Promise<T>,
-  ): Promise<T> {
-    const spy = vi.spyOn(Connection.prototype, 'request').mockImplementation(function (this: Connection, api, request, options) {
-      const call = () => original.call(this, api, request, options);
-      return (api === Fetch ? fetch(this, request as FetchRequest, call as () => Promise<FetchResponse>) : call()) as never;
-    });
-    try {
-      return await body();
-    } finally {
-      spy.mockRestore();
-    }
-  }
 
   test('a lost connection: metadata is refreshed and the fetch retried on a new connection', async () => {
     let fetches = 0;
@@ -352,7 +381,7 @@ describe('recovery (faults injected into the Fetch answers)', () => {
 
   test('a broker that holds to partitionMaxBytes strictly: the limit grows until a whole batch fits', async () => {
     const large = await newTopic('strict');
-    const big = [{ key: Buffer.from('big'), value: Buffer.alloc(50_000, 7), headers: [], timestamp: 1_700_000_000_000 }];
+    const big = [{ key: Buffer.from('big'), value: Buffer.alloc(50_000, 7), headers: [], timestamp: STAMP }];
     await write(large, big, { capacity: 128 * 1024 });
     const asked: number[] = [];
     const consumed = await withFetch(

@@ -6,6 +6,14 @@ import type { TestKafka } from '../helpers/kafka.js';
 /** The integration suite's own cluster, apart from any cluster a developer runs by hand. */
 export const TEST_CLUSTER = 'test';
 
+/**
+ * The broker's retention pass runs every 250 ms from its start (Kafka's defaults: 30 s after
+ * start, then every 5 minutes), so a test whose records the default 7-day retention would
+ * delete (stamped long ago, say) fails every time instead of when a pass happens to fall
+ * inside it.
+ */
+export const TEST_BROKER_PROPERTIES = { 'log.initial.task.delay.ms': 250, 'log.retention.check.interval.ms': 250 };
+
 async function startTestcontainersKafka(version: string): Promise<{ kafka: TestKafka; stop: () => Promise<void> }> {
   // Only where a Docker engine is reachable; this path cannot run on machines without one.
   const { startKafkaContainer } = await import('./testcontainers-kafka.js');
@@ -30,7 +38,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   await stopCluster(TEST_CLUSTER); // a crashed earlier run may have left its nodes behind
-  const state = await startCluster({ name: TEST_CLUSTER, version, portBase: 'auto', log: say });
+  const state = await startCluster({ name: TEST_CLUSTER, version, portBase: 'auto', brokerProperties: TEST_BROKER_PROPERTIES, log: say });
   const kafka: TestKafka = {
     source: 'embedded',
     kafkaVersion: state.kafkaVersion,

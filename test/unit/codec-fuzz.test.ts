@@ -31,7 +31,10 @@ function mutate(valid: Buffer, random: Random): Buffer {
   }
 }
 
-test(`decoders given random and mutated bytes return a message or throw a ProtocolError (${INPUTS_PER_VERSION} inputs per message version)`, () => {
+const title =
+  'decoders given random and mutated bytes return a message or throw a ProtocolError ' +
+  `(${INPUTS_PER_VERSION} inputs per message version)`;
+test(title, () => {
   const random = new Random(0xf022);
   let inputs = 0;
   let decoded = 0;

@@ -29,7 +29,10 @@ function compressibleText(length: number, seed: number): Buffer {
   const lines: string[] = [];
   let size = 0;
   while (size < length) {
-    const line = `{"id":${random.int(0, 99999)},"word":"${random.pick(words)}","n":${random.int(0, 999)},"tag":"${random.pick(words)}-${random.pick(words)}"}\n`;
+    const id = random.int(0, 99999);
+    const word = random.pick(words);
+    const n = random.int(0, 999);
+    const line = `{"id":${id},"word":"${word}","n":${n},"tag":"${random.pick(words)}-${random.pick(words)}"}\n`;
     lines.push(line);
     size += line.length;
   }
@@ -252,7 +255,8 @@ describe('lz4 (frame format)', () => {
   );
   // lz4 -1 -B4 -BI --no-frame-crc -c fx1.txt (the layout Kafka's Lz4BlockOutputStream writes)
   const FIXTURE_KAFKA_STYLE = hex('04224d186040821f000000ff0368656c6c6f206b61666b612d77697265212012006b7074686520656e6400000000');
-  // lz4 -B4 -c fx2.bin, fx2.bin being the 16 bytes below: stored as an uncompressed block (high bit of its length set), with a content checksum
+  // lz4 -B4 -c fx2.bin, fx2.bin being the 16 bytes below: stored as an uncompressed block (high bit of its length set),
+  // with a content checksum
   const FIXTURE_RAW_INPUT = hex('8f1351a007ee4299103cd56b2e71c408');
   const FIXTURE_RAW_BLOCK = hex('04224d186440a7100000808f1351a007ee4299103cd56b2e71c4080000000070f1c5e8');
   // Hand-made, checked with `lz4 -d`: a raw block 'hello world', then a compressed block whose match

@@ -45,6 +45,15 @@ describe('broker configuration', () => {
     expect(properties.get('transaction.state.log.min.isr')).toBe('1');
   });
 
+  test('extra properties are added and win over the defaults', () => {
+    const overrides = { 'log.retention.check.interval.ms': 250, 'num.partitions': 6 };
+    const text = brokerProperties({ nodeId: 1, ports: portsFromBase(9092, [1]), dataDir: '/d', tls, overrides });
+    const properties = parseProperties(text);
+    expect(properties.get('log.retention.check.interval.ms')).toBe('250');
+    expect(properties.get('num.partitions')).toBe('6');
+    expect(text.match(/^num\.partitions=/gm)).toHaveLength(1);
+  });
+
   test('SCRAM users are created at format time for both SCRAM mechanisms', () => {
     expect(scramFormatArguments()).toEqual([
       '--add-scram',

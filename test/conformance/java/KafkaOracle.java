@@ -67,9 +67,9 @@ public final class KafkaOracle {
         answer.put("bytes", Base64.getEncoder().encodeToString(wire));
         answer.set("json", (JsonNode) codec.write().invoke(null, parsed, version));
       } catch (InvocationTargetException e) {
-        answer.put("error", String.valueAt(e.getCause()));
+        answer.put("error", String.valueOf(e.getCause()));
       } catch (Exception e) {
-        answer.put("error", String.valueAt(e));
+        answer.put("error", String.valueOf(e));
       }
       out.write(writer.writeValueAsString(answer));
       out.newLine();
