@@ -25,7 +25,8 @@ async function benchCommand(args: ParsedArgs): Promise<number> {
   const harness = join(root, 'bench', 'run.ts');
   if (!existsSync(harness) || !existsSync(join(root, 'node_modules', 'tsx'))) {
     throw new UsageError(
-      `the benchmark harness is part of the source repository: clone kafka-wire, run "npm ci", then "npm run bench" (looked for ${harness})`,
+      'the benchmark harness is part of the source repository: clone kafka-wire, run "npm ci", then "npm run bench" ' +
+        `(looked for ${harness})`,
     );
   }
   // The harness reads the same flags; they were checked here, so a typo never starts a ten-minute run.

@@ -26,7 +26,8 @@ import {
 } from './args.js';
 
 const NAME_LINE = `  --name NAME         a second, separate cluster beside the default one (default "${DEFAULT_CLUSTER_NAME}")`;
-const VERSION_LINE = `  --version V         the Kafka version (default ${DEFAULT_KAFKA_VERSION}; tested: ${TESTED_KAFKA_VERSIONS.join(', ')})`;
+const VERSION_LINE =
+  `  --version V         the Kafka version (default ${DEFAULT_KAFKA_VERSION}; ` + `tested: ${TESTED_KAFKA_VERSIONS.join(', ')})`;
 
 const brokerSubcommand = (synopsis: string, about: string, flags: Omit<FlagSpec, 'command'>, details: string[] = []) =>
   subcommand('broker', synopsis, about, flags, details, [NAME_LINE]);
@@ -93,14 +94,17 @@ export function describeCluster(state: ClusterState): string {
   for (const node of state.nodes) {
     const running = nodeIsRunning(node);
     lines.push(
-      `  node ${node.id}  ${running ? `running (pid ${node.pid})` : 'stopped'}  PLAINTEXT 127.0.0.1:${node.ports.plaintext}  SASL_PLAINTEXT 127.0.0.1:${node.ports.saslPlaintext}  SSL 127.0.0.1:${node.ports.ssl}  controller 127.0.0.1:${node.ports.controller}`,
+      `  node ${node.id}  ${running ? `running (pid ${node.pid})` : 'stopped'}  PLAINTEXT 127.0.0.1:${node.ports.plaintext}  ` +
+        `SASL_PLAINTEXT 127.0.0.1:${node.ports.saslPlaintext}  SSL 127.0.0.1:${node.ports.ssl}  ` +
+        `controller 127.0.0.1:${node.ports.controller}`,
       `          log ${node.logFile}`,
     );
   }
   lines.push(
     'bootstrap:',
     `  PLAINTEXT       ${bootstrapFor(state, 'plaintext')}`,
-    `  SASL_PLAINTEXT  ${bootstrapFor(state, 'saslPlaintext')}  (user ${state.sasl.username}, password ${state.sasl.password}; ${state.sasl.mechanisms.join(', ')})`,
+    `  SASL_PLAINTEXT  ${bootstrapFor(state, 'saslPlaintext')}  ` +
+      `(user ${state.sasl.username}, password ${state.sasl.password}; ${state.sasl.mechanisms.join(', ')})`,
     `  SSL             ${bootstrapFor(state, 'ssl')}  (CA certificate ${state.tls.caFile})`,
   );
   return lines.join('\n');

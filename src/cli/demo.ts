@@ -103,7 +103,8 @@ async function runDemo(connection: ConnectionOptions, count: number, out: (line:
   try {
     await admin.createTopics([{ name: topic, partitions: PARTITIONS }]);
     out(
-      `created topic ${topic} with ${PARTITIONS} partitions; producing ${formatCount(count)} records of ${VALUE_SIZE} bytes (acks=all, idempotent)`,
+      `created topic ${topic} with ${PARTITIONS} partitions; ` +
+        `producing ${formatCount(count)} records of ${VALUE_SIZE} bytes (acks=all, idempotent)`,
     );
 
     const keys = Array.from({ length: KEYS }, (_, index) => Buffer.from(`key-${index}`));
@@ -128,7 +129,8 @@ async function runDemo(connection: ConnectionOptions, count: number, out: (line:
     out(`produced ${loadSummary(produced)}`);
     if (produced.failures > 0) {
       out(
-        `verification FAILED: ${formatCount(produced.failures)} records were not acknowledged; first error: ${(produced.firstError as Error)?.message ?? String(produced.firstError)}`,
+        `verification FAILED: ${formatCount(produced.failures)} records were not acknowledged; ` +
+          `first error: ${(produced.firstError as Error)?.message ?? String(produced.firstError)}`,
       );
       return 1;
     }

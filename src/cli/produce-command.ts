@@ -394,7 +394,8 @@ async function produceCommand(args: ParsedArgs, out: (line: string) => void): Pr
 
   const interrupts = listenForInterrupts(() =>
     console.error(
-      `kafka-wire: interrupted: ${count === undefined ? 'reading no more input' : 'sending no more records'}, waiting for those already sent (Ctrl-C again to quit at once)`,
+      `kafka-wire: interrupted: ${count === undefined ? 'reading no more input' : 'sending no more records'}, ` +
+        'waiting for those already sent (Ctrl-C again to quit at once)',
     ),
   );
   // Made on first use: closing a Producer that never sent anything leaves it retrying

@@ -74,7 +74,8 @@ export class Progress {
     const mbps = bytes !== undefined && elapsed > 0 ? `  ${((bytes * 1000) / elapsed / 1_000_000).toFixed(1)} MB/s` : '';
     const eta = rate > 0 && done < total ? `  ETA ${formatSeconds(((total - done) / rate) * 1000)}` : '';
     const note = this.options.note?.();
-    const figures = `${(fraction * 100).toFixed(1).padStart(5)}%  ${formatCount(done)}/${formatCount(total)}  ${formatCount(rate)} rec/s${mbps}${eta}${note ? `  (${note})` : ''}`;
+    const counts = `${(fraction * 100).toFixed(1).padStart(5)}%  ${formatCount(done)}/${formatCount(total)}`;
+    const figures = `${counts}  ${formatCount(rate)} rec/s${mbps}${eta}${note ? `  (${note})` : ''}`;
     if (this.tty) {
       const columns = this.stream.columns ?? 100;
       const width = Math.max(10, Math.min(40, columns - label.length - figures.length - 6));

@@ -98,7 +98,9 @@ async function topicsCommand(args: ParsedArgs, out: (line: string) => void): Pro
         out(`topic ${topic.name}  id ${topic.topicId}  partitions ${topic.partitions.length}${topic.isInternal ? '  internal' : ''}`);
         for (const partition of topic.partitions) {
           out(
-            `  partition ${partition.partition}  leader ${partition.leader}  epoch ${partition.leaderEpoch}  replicas ${partition.replicas.join(',')}  isr ${partition.isr.join(',')}${partition.offline.length ? `  offline ${partition.offline.join(',')}` : ''}`,
+            `  partition ${partition.partition}  leader ${partition.leader}  epoch ${partition.leaderEpoch}  ` +
+              `replicas ${partition.replicas.join(',')}  isr ${partition.isr.join(',')}` +
+              (partition.offline.length ? `  offline ${partition.offline.join(',')}` : ''),
           );
         }
         return 0;

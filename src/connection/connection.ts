@@ -169,7 +169,9 @@ export class Connection {
     if (!broker || high < Math.max(broker.minVersion, ours.minVersion)) {
       throw new ConnectionError(
         this.label,
-        `no version of ${api.name} both sides support: the broker has ${broker ? `v${broker.minVersion}-${broker.maxVersion}` : 'none'}, kafka-wire v${ours.minVersion}-${ours.maxVersion}`,
+        `no version of ${api.name} both sides support: ` +
+          `the broker has ${broker ? `v${broker.minVersion}-${broker.maxVersion}` : 'none'}, ` +
+          `kafka-wire v${ours.minVersion}-${ours.maxVersion}`,
         { retriable: false },
       );
     }
@@ -336,7 +338,8 @@ export class Connection {
         const closed = !(error instanceof RequestTimeoutError);
         throw new ConnectionError(
           this.label,
-          `${error.message.replace(`${this.label}: `, '')} during API version negotiation${this.options.tls ? '' : ' (is it a TLS listener?)'}`,
+          `${error.message.replace(`${this.label}: `, '')} during API version negotiation` +
+            (this.options.tls ? '' : ' (is it a TLS listener?)'),
           { cause: error, misconfiguration: closed },
         );
       }

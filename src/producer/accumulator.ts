@@ -119,7 +119,10 @@ export class Accumulator {
     queue.open = undefined;
   }
 
-  /** Closes every open batch that has lingered long enough (all of them when `everything`); returns the earliest linger deadline still pending. */
+  /**
+   * Closes every open batch that has lingered long enough (all of them when `everything`);
+   * returns the earliest linger deadline still pending.
+   */
   closeLingering(now: number, everything: boolean): number {
     let next = Infinity;
     for (const queue of this.queues) {

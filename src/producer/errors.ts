@@ -1,6 +1,9 @@
 import { KafkaWireError, type KafkaWireErrorOptions } from '../errors.js';
 
-/** Errors a send() can reject with, besides the KafkaProtocolError of a broker's refusal and the ConnectionError of an unreachable cluster. */
+/**
+ * Errors a send() can reject with, besides the KafkaProtocolError of a broker's refusal and the
+ * ConnectionError of an unreachable cluster.
+ */
 
 export class ProducerError extends KafkaWireError {
   override name = 'ProducerError';

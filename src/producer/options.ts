@@ -72,7 +72,10 @@ const COMPRESSIONS: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4
 /** Kafka's own bounds: a batch and a request must fit in an int32 size. */
 const MAX_INT32 = 2 ** 31 - 1;
 
-/** The producer's settings from its options; a mistake is a ConfigError naming the option (the cluster's options are checked by Cluster). */
+/**
+ * The producer's settings from its options; a mistake is a ConfigError naming the option (the
+ * cluster's options are checked by Cluster).
+ */
 export function producerSettings(options: ProducerOptions): ProducerSettings {
   const rawAcks = oneOfOption<-1 | 0 | 1 | 'all'>('acks', options.acks, [-1, 0, 1, 'all'], -1);
   const acks = rawAcks === 'all' ? -1 : rawAcks;

@@ -7,7 +7,11 @@ const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 const R = 24;
 
-/** Java's Utils.murmur2 over the key bytes: a signed 32-bit result, exactly as the Java client computes it (seed 0x9747b28c, m 0x5bd1e995, r 24; note Java's handling of the 1-3 trailing bytes with fall-through, and the final mixing). */
+/**
+ * Java's Utils.murmur2 over the key bytes: a signed 32-bit result, exactly as the Java client
+ * computes it (seed 0x9747b28c, m 0x5bd1e995, r 24; note Java's handling of the 1-3 trailing
+ * bytes with fall-through, and the final mixing).
+ */
 export function murmur2(data: Uint8Array): number {
   const length = data.length;
   let h = (SEED ^ length) | 0;

@@ -304,7 +304,8 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       pending.size = recordSize(pending, 0, 0);
       if (pending.size + 61 + 200 > this.settings.maxRequestSize) {
         throw new RecordTooLargeError(
-          `a record of ${pending.size} bytes cannot fit a Produce request of at most ${this.settings.maxRequestSize} bytes (maxRequestSize)`,
+          `a record of ${pending.size} bytes cannot fit a Produce request of at most ` +
+            `${this.settings.maxRequestSize} bytes (maxRequestSize)`,
         );
       }
       signal?.throwIfAborted();
@@ -469,7 +470,9 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     /** The last answer said the topic does not exist. */
     let unknown = false;
     const doesNotExist = () => {
-      const message = `topic "${topic}" does not exist on the cluster (still unknown after ${Date.now() - startedAt} ms; allowAutoTopicCreation is off)`;
+      const message =
+        `topic "${topic}" does not exist on the cluster ` +
+        `(still unknown after ${Date.now() - startedAt} ms; allowAutoTopicCreation is off)`;
       return new UnknownTopicOrPartitionError(topic, undefined, message);
     };
     try {
@@ -651,7 +654,8 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
           this.settleRecord(
             record,
             new DeliveryTimeoutError(
-              `not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms); the request to ${batch.topic}-${batch.partition} was still unanswered`,
+              `not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms); ` +
+                `the request to ${batch.topic}-${batch.partition} was still unanswered`,
             ),
           );
         if (this.settings.idempotent) this.epochBumpNeeded = true;
@@ -1086,7 +1090,8 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       const reason =
         expired && retriable
           ? new DeliveryTimeoutError(
-              `not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) after ${batch.attempts} attempt(s); last error: ${error.message}`,
+              `not acknowledged within deliveryTimeoutMs (${this.settings.deliveryTimeoutMs} ms) ` +
+                `after ${batch.attempts} attempt(s); last error: ${error.message}`,
               { cause: error },
             )
           : error;

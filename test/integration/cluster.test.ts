@@ -121,7 +121,8 @@ describe('metadata cache', () => {
     expect(changes[0]).toEqual({ topic, previous: 3, current: 6 });
     expect(cluster.metadata.topics.get(topic)?.partitions).toHaveLength(6);
     console.log(
-      `[metadata] partition growth 3 → 6 seen ${Date.now() - grownAt} ms after the other client's change returned (refresh interval 1000 ms)`,
+      `[metadata] partition growth 3 → 6 seen ${Date.now() - grownAt} ms after the other client's change returned ` +
+        '(refresh interval 1000 ms)',
     );
   });
 

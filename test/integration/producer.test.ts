@@ -65,7 +65,8 @@ describe('producer', () => {
     expect(seen.every((value) => value === 1)).toBe(true);
     expect(orderViolations).toBe(0);
     console.log(
-      `[producer] ${count} records sent (acks=all, idempotent) in ${sendMs} ms (${Math.round(count / (sendMs / 1000))} records/s incl. close); read back ${total}, 0 missing, ${duplicates} duplicated`,
+      `[producer] ${count} records sent (acks=all, idempotent) in ${sendMs} ms ` +
+        `(${Math.round(count / (sendMs / 1000))} records/s incl. close); read back ${total}, 0 missing, ${duplicates} duplicated`,
     );
   });
 
@@ -246,7 +247,7 @@ describe('producer', () => {
     expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['v0', 'v2', 'v4', 'v6', 'v8']);
   });
 
-  test('a sequence gap on the broker (OUT_OF_ORDER_SEQUENCE_NUMBER) bumps the epoch and the batch goes again renumbered, once (KIP-360)', async () => {
+  test('a sequence gap (OUT_OF_ORDER_SEQUENCE_NUMBER) bumps the epoch and the batch goes again renumbered, once (KIP-360)', async () => {
     const topic = uniqueTopic('seq-gap');
     await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
     const producer = new Producer({ bootstrap: kafka.bootstrap, lingerMs: 0 });

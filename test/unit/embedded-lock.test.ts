@@ -52,7 +52,7 @@ test('a live holder: the wait ends after the timeout with BUSY, naming the holde
     ran = true;
   }).catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(EmbeddedKafkaError);
-  expect((error as EmbeddedKafkaError).code).toBe('BUSY');
+  expect((error as EmbeddedKafkaError).reason).toBe('BUSY');
   expect((error as Error).message).toContain(`pid ${process.pid}`);
   expect((error as Error).message).toContain(file);
   expect(ran).toBe(false);

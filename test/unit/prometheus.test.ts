@@ -17,13 +17,16 @@ const metrics: ProducerMetrics = {
   bufferMemory: 33_554_432,
 };
 
+const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+/** A label: its name, and a quoted value in which only backslash, quote and newline are escaped. */
+const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
+
 /** The text exposition format, line by line: HELP and TYPE once per family, before its samples; names, labels, values. */
 function checkExposition(text: string): Map<string, number> {
   expect(text.endsWith('\n')).toBe(true);
   const samples = new Map<string, number>();
   const typed = new Map<string, string>();
-  const sample =
-    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/;
+  const sample = new RegExp(`^(${NAME})(\\{${LABEL}(,${LABEL})*\\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$`);
   for (const line of text.slice(0, -1).split('\n')) {
     const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line);
     if (meta) {
