@@ -15,22 +15,11 @@ export {
   type TopicInfo,
 } from './cluster/metadata.js';
 export type { BackoffOptions } from './connection/backoff.js';
-// Errors: every error class the client throws, and Kafka's error codes.
-export { BootstrapParseError, type BrokerAddress, formatAddress, parseBootstrap } from './connection/bootstrap.js';
+export { type BrokerAddress, formatAddress, parseBootstrap } from './connection/bootstrap.js';
 export { Connection, type ConnectionOptions, type RequestOptions, type TlsOptions } from './connection/connection.js';
-export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError } from './connection/errors.js';
 export { ConnectionPool, type PoolOptions } from './connection/pool.js';
 export type { OAuthBearerToken, SaslOptions } from './connection/sasl-mechanisms.js';
-export { SaslError } from './connection/sasl-mechanisms.js';
 export { type ConsumedRecord, PartitionReader, type PartitionReaderOptions, readPartition } from './consumer/partition-reader.js';
-export {
-  BufferFullError,
-  DeliveryTimeoutError,
-  InvalidRecordError,
-  ProducerClosedError,
-  ProducerError,
-  RecordTooLargeError,
-} from './producer/errors.js';
 export {
   type CustomPartitioner,
   keyPartition,
@@ -49,9 +38,23 @@ export {
   type RecordMetadata,
   type SendOptions,
 } from './producer/producer.js';
+export type { RecordHeader } from './records/batch-builder.js';
+export type { CompressionName } from './records/compression.js';
+
+// Errors: every error class the client throws, and Kafka's error codes.
+
+export { BootstrapParseError } from './connection/bootstrap.js';
+export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError } from './connection/errors.js';
+export { SaslError } from './connection/sasl-mechanisms.js';
+export {
+  BufferFullError,
+  DeliveryTimeoutError,
+  InvalidRecordError,
+  ProducerClosedError,
+  ProducerError,
+  RecordTooLargeError,
+} from './producer/errors.js';
 export { ErrorCode, errorInfo, isRetriable, KAFKA_ERRORS, type KafkaErrorInfo, KafkaProtocolError } from './protocol/kafka-errors.js';
 export { DecodeError, EncodeError, ProtocolError, UnsupportedVersionError } from './protocol/primitives/errors.js';
-export type { RecordHeader } from './records/batch-builder.js';
 export { CorruptRecordError } from './records/batch-parser.js';
-export type { CompressionName } from './records/compression.js';
 export { CompressionError } from './records/compression.js';
