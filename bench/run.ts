@@ -7,8 +7,9 @@
  * all of them alike. Every run is checked by the topic's end offsets. --profile writes a V8 CPU
  * profile of every kafka-wire run to bench/results/profiles/ (open it in Chrome's DevTools).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Admin } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
 import { fetchKafka } from '../src/embedded/artifacts.js';
@@ -128,9 +129,23 @@ async function runOne(
   });
 }
 
+/**
+ * The confluent client's native addon is built on demand, not at `npm ci` (it takes minutes):
+ * build-confluent.mjs returns at once when the addon already loads. A failed build leaves the
+ * client out of this run (its runs are marked not run), with the reason and the command to retry.
+ */
+function prepareConfluentPeer(clients: BenchClient[]): void {
+  if (!clients.some((client) => client.runner === 'confluent.ts')) return;
+  const build = spawnSync(process.execPath, [fileURLToPath(new URL('./build-confluent.mjs', import.meta.url))], { stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.error('the confluent-kafka-javascript client will not run; fix the cause above, then "npm run bench:confluent"');
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const display = new Display();
+  prepareConfluentPeer(options.clients);
   const artifacts = await fetchKafka(options.kafkaVersion, (line) => console.log(line));
   let bootstrap = process.env.KAFKA_BOOTSTRAP;
   let kafkaVersion = bootstrap ? 'external' : options.kafkaVersion;

@@ -1,19 +1,11 @@
 #!/usr/bin/env node
-// In a development checkout (sources and tsx present) run the TypeScript sources, so the CLI
-// is never a stale build; an installed package runs its compiled dist/ instead.
+// The installed package runs its compiled dist/. Only a development checkout (the sources and
+// the repository's own node_modules/tsx beside this file) runs the TypeScript sources, so the
+// CLI there is never a stale build. A tsx in the user's project is never used: the package
+// ships no sources, and 'tsx/esm/api' resolves from here to ../node_modules/tsx first.
 import { existsSync } from 'node:fs';
 
 const source = new URL('../src/cli/main.ts', import.meta.url);
-let cli;
-let tsx;
-try {
-  tsx = existsSync(source) ? await import('tsx/esm/api') : undefined;
-} catch {
-  tsx = undefined;
-}
-if (tsx) {
-  cli = await tsx.tsImport(source.href, import.meta.url);
-} else {
-  cli = await import(new URL('../dist/cli/main.js', import.meta.url).href);
-}
+const developing = existsSync(source) && existsSync(new URL('../node_modules/tsx/package.json', import.meta.url));
+const cli = developing ? await (await import('tsx/esm/api')).tsImport(source.href, import.meta.url) : await import('../dist/cli/main.js');
 process.exitCode = await cli.main(process.argv.slice(2));

@@ -1,11 +1,11 @@
 /**
- * kafka-wire: a Kafka wire-protocol client written from scratch.
- * The public API grows with each layer (codecs, connections, records, producer).
+ * kafka-wire: the client. Producer, cluster metadata and admin, the partition reader, and the
+ * errors they throw. The protocol codecs are in 'kafka-wire/protocol', record batches in
+ * 'kafka-wire/records', and the embedded broker for tests in 'kafka-wire/testing'.
  */
 
 export { Admin, type NewTopic, type OffsetSpec, type PartitionOffset } from './cluster/admin.js';
 export { Cluster, type ClusterEvents, type ClusterOptions } from './cluster/cluster.js';
-export { UnknownTopicOrPartitionError } from './cluster/errors.js';
 export {
   type BrokerInfo,
   type LeaderChange,
@@ -16,22 +16,13 @@ export {
   type PartitionInfo,
   type TopicInfo,
 } from './cluster/metadata.js';
-export { BootstrapParseError, type BrokerAddress, formatAddress, parseBootstrap } from './connection/bootstrap.js';
+export type { BackoffOptions } from './connection/backoff.js';
+export { type BrokerAddress, formatAddress, parseBootstrap } from './connection/bootstrap.js';
 export { Connection, type ConnectionOptions, type RequestOptions, type TlsOptions } from './connection/connection.js';
-export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError, TlsError } from './connection/errors.js';
 export { ConnectionPool, type PoolOptions } from './connection/pool.js';
-export { type OAuthBearerToken, SaslError, type SaslOptions } from './connection/sasl-mechanisms.js';
+export type { OAuthBearerToken, SaslOptions } from './connection/sasl-mechanisms.js';
 export { type ConsumedRecord, PartitionReader, type PartitionReaderOptions, readPartition } from './consumer/partition-reader.js';
-export { ConfigError, isRetriable, KafkaWireError, type KafkaWireErrorOptions } from './errors.js';
 export type { Logger, LogMethod } from './logger.js';
-export {
-  BufferFullError,
-  DeliveryTimeoutError,
-  InvalidRecordError,
-  ProducerClosedError,
-  ProducerError,
-  RecordTooLargeError,
-} from './producer/errors.js';
 export {
   type CustomPartitioner,
   keyPartition,
@@ -55,45 +46,25 @@ export {
 } from './producer/producer.js';
 export { type PrometheusOptions, prometheusText } from './producer/prometheus.js';
 export type { ProducerWritableOptions } from './producer/writable.js';
-export { API_NAMES, apiName } from './protocol/api-keys.js';
+export type { RecordHeader } from './records/batch-builder.js';
+export type { CompressionName } from './records/compression.js';
+
+// Errors: every error class the client throws, isRetriable(), and Kafka's error codes.
+
+export { UnknownTopicOrPartitionError } from './cluster/errors.js';
+export { BootstrapParseError } from './connection/bootstrap.js';
+export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError, TlsError } from './connection/errors.js';
+export { SaslError } from './connection/sasl-mechanisms.js';
+export { ConfigError, isRetriable, KafkaWireError, type KafkaWireErrorOptions } from './errors.js';
 export {
-  type DecodedRequest,
-  type DecodedResponse,
-  decodeRequest,
-  decodeResponse,
-  encodeRequest,
-  requestHeaderVersion,
-  responseCorrelationId,
-  responseHeaderVersion,
-} from './protocol/frame.js';
-export * from './protocol/generated/index.js';
+  BufferFullError,
+  DeliveryTimeoutError,
+  InvalidRecordError,
+  ProducerClosedError,
+  ProducerError,
+  RecordTooLargeError,
+} from './producer/errors.js';
 export { ErrorCode, errorInfo, KAFKA_ERRORS, type KafkaErrorInfo, KafkaProtocolError } from './protocol/kafka-errors.js';
-export {
-  type ApiDefinition,
-  DecodeError,
-  EncodeError,
-  MessageCodec,
-  ProtocolError,
-  type TaggedField,
-  UnsupportedVersionError,
-} from './protocol/primitives/index.js';
-export {
-  type BatchSettings,
-  type BuiltBatch,
-  RecordBatchBuilder,
-  type RecordHeader,
-  type RecordInput,
-  recordSize,
-} from './records/batch-builder.js';
-export {
-  CorruptRecordError,
-  type ParsedHeader,
-  type ParsedRecord,
-  type ParseOptions,
-  parseRecordBatches,
-  RecordBatch,
-} from './records/batch-parser.js';
-export { BufferPool, defaultBufferPool, type PooledBuffer } from './records/buffer-pool.js';
-export { CompressionError, type CompressionName, compress, decompress } from './records/compression.js';
-export { crc32c } from './records/crc32c.js';
-export { encodeProduceFrame, type ProduceFrame, type ProduceRequestParts } from './records/produce-frame.js';
+export { DecodeError, EncodeError, ProtocolError, UnsupportedVersionError } from './protocol/primitives/errors.js';
+export { CorruptRecordError } from './records/batch-parser.js';
+export { CompressionError } from './records/compression.js';

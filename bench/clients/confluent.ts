@@ -17,7 +17,7 @@ runClient(async () => {
   if (config.compression !== 'none' && !rdkafka.features.includes(config.compression)) {
     throw new Error(
       `this librdkafka build has no ${config.compression} ` +
-        '(for zstd: install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 node bench/build-confluent.mjs)',
+        '(for zstd: install libzstd-dev, then KAFKA_WIRE_REBUILD_CONFLUENT=1 npm run bench:confluent)',
     );
   }
   const producer = new rdkafka.Producer({

@@ -31,6 +31,7 @@ import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 import { KafkaWireError } from '../errors.js';
 import { xxhash32 } from './xxhash32.js';
+import { zstdFramesProblem } from './zstd-frames.js';
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -206,6 +207,8 @@ function zstdDecompress(input: Buffer, maxOutputBytes: number): Buffer {
   } catch (err) {
     throw wrapZlibError('zstd', err, maxOutputBytes);
   }
+  const problem = zstdFramesProblem(input);
+  if (problem !== undefined) throw corrupt('zstd', problem);
   return checkedLength('zstd', out, maxOutputBytes);
 }
 

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { bootstrapFor, startCluster, stopCluster } from '../../src/embedded/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../../src/embedded/versions.js';
+import { startKafka, stopKafka } from '../../src/testing/index.js';
 import type { TestKafka } from '../helpers/kafka.js';
 
 /** The integration suite's own cluster, apart from any cluster a developer runs by hand. */
@@ -37,23 +37,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return stop;
   }
 
-  await stopCluster(TEST_CLUSTER); // a crashed earlier run may have left its nodes behind
-  const state = await startCluster({ name: TEST_CLUSTER, version, portBase: 'auto', brokerProperties: TEST_BROKER_PROPERTIES, log: say });
+  // Started through kafka-wire/testing, as users' own test setups do, so the suite relies on that API.
+  await stopKafka(TEST_CLUSTER); // a crashed earlier run may have left its nodes behind
+  const embedded = await startKafka({ name: TEST_CLUSTER, version, brokerProperties: TEST_BROKER_PROPERTIES, log: say });
   const kafka: TestKafka = {
     source: 'embedded',
-    kafkaVersion: state.kafkaVersion,
-    bootstrap: bootstrapFor(state, 'plaintext'),
+    kafkaVersion: embedded.kafkaVersion,
+    bootstrap: embedded.bootstrap,
     security: {
-      saslBootstrap: bootstrapFor(state, 'saslPlaintext'),
-      sslBootstrap: bootstrapFor(state, 'ssl'),
-      sasl: state.sasl,
-      caFile: state.tls.caFile,
+      saslBootstrap: embedded.listeners.saslPlaintext,
+      sslBootstrap: embedded.listeners.ssl,
+      sasl: { ...embedded.sasl, mechanisms: [...embedded.sasl.mechanisms] },
+      caFile: embedded.caFile,
     },
   };
-  say(`embedded Apache Kafka ${state.kafkaVersion} is ready at ${kafka.bootstrap} (logs under ${state.dir})`);
+  say(`embedded Apache Kafka ${embedded.kafkaVersion} is ready at ${kafka.bootstrap} (logs under ${embedded.dir})`);
   project.provide('kafka', kafka);
   return async () => {
-    const stopped = await stopCluster(TEST_CLUSTER);
+    const stopped = await stopKafka(TEST_CLUSTER);
     say(`stopped embedded node(s) ${stopped.join(', ')}`);
   };
 }

@@ -1,6 +1,10 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { recordValues, valueAt } from '../../bench/clients/kit.js';
-import { aggregate, markdownTable, type RunResult, svgChart } from '../../bench/report.js';
+import { aggregate, markdownTable, type RunResult, svgChart, writeResults } from '../../bench/report.js';
 import { scenarios } from '../../bench/scenarios.js';
 
 const [throughput, , , , , paced] = scenarios(false) as ReturnType<typeof scenarios>;
@@ -69,5 +73,25 @@ describe('bench report', () => {
     expect(values.every((value) => value.length === 100 && !value.includes(10))).toBe(true);
     expect(new Set(values.map((value) => value.toString())).size).toBe(values.length);
     expect(valueAt(values, values.length + 3)).toBe(values[3]);
+  });
+
+  test('only the latest results are kept in the repository: timestamped copies go where git ignores them', () => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-results-'));
+    try {
+      const report = aggregate({ ...base, scenarios: [throughput!], runs: [run('kafka-wire', throughput!.name, 1, 1000)] });
+      const { written } = writeResults(report, root);
+      const inRepository = written.map((file) => `bench/results/${relative(root, file)}`);
+      const ignored = (file: string) => spawnSync('git', ['check-ignore', '-q', file]).status === 0;
+      expect(inRepository.filter((file) => !ignored(file)).sort()).toEqual([
+        'bench/results/latest.json',
+        'bench/results/latest.md',
+        'bench/results/latest.svg',
+      ]);
+      expect(readdirSync(join(root, 'history'))).toEqual([`bench-${report.date.replace(/[:.]/g, '-')}.json`]);
+      const tracked = execFileSync('git', ['ls-files', 'bench/results'], { encoding: 'utf8' }).trim().split('\n');
+      expect(tracked.filter((file) => /bench-\d{4}-/.test(file))).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
