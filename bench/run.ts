@@ -32,7 +32,18 @@ interface Options {
   profile: boolean;
 }
 
+const USAGE = `usage: npm run bench [-- --quick] [--rounds N] [--clients a,b] [--scenarios x,y] [--kafka-version V] [--profile]
+  (kafka-wire bench takes the same options; see its --help)`;
+const VALUE_FLAGS = ['--rounds', '--clients', '--scenarios', '--kafka-version'];
+const SWITCHES = ['--quick', '--profile'];
+
 function parseOptions(argv: string[]): Options {
+  // A typo must not start a ten-minute run that ignores it.
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (VALUE_FLAGS.includes(arg)) i++;
+    else if (!SWITCHES.includes(arg)) throw new Error(`unknown argument "${arg}"\n${USAGE}`);
+  }
   const value = (flag: string) => {
     const at = argv.indexOf(flag);
     return at >= 0 ? argv[at + 1] : undefined;
@@ -143,6 +154,10 @@ function prepareConfluentPeer(clients: BenchClient[]): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
   const options = parseOptions(process.argv.slice(2));
   const display = new Display();
   prepareConfluentPeer(options.clients);
