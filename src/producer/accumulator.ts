@@ -25,6 +25,8 @@ export interface ProducerBatch {
   bytes: number;
   /** Assigned when the batch is first sent (idempotence); −1 before. */
   baseSequence: number;
+  /** The producer epoch its sequence belongs to (−1 before it has one). */
+  epoch: number;
   attempts: number;
   /** Not sent again before this time (retry backoff). */
   retryAt: number;
@@ -32,20 +34,25 @@ export interface ProducerBatch {
   expired: boolean;
   /** Already resent once under a bumped epoch after a sequence error (KIP-360). */
   resequenced: boolean;
+  /**
+   * An attempt went out and no definite answer came back (the connection was lost, the request
+   * timed out, the broker said REQUEST_TIMED_OUT): the broker may have written it. Such a batch
+   * keeps its producer id, epoch and sequence until an answer settles it, so that a copy already
+   * written is recognised as a duplicate instead of being written again under new numbers.
+   */
+  inDoubt: boolean;
   /** Why its last attempt failed, for the error its records get if they time out waiting for the next. */
   lastError: Error | undefined;
 }
 
-/** Everything the producer tracks for one partition: its open batch, closed batches waiting, and batches in flight. */
-export interface PartitionQueue {
+/** Everything kept for one partition: its open batch, closed batches waiting, and batches in flight. */
+interface PartitionQueue {
   topic: string;
   partition: number;
   open: ProducerBatch | undefined;
   /** Closed batches in send order; batches to retry go back to the front, in sequence order. */
   ready: ProducerBatch[];
   inFlight: ProducerBatch[];
-  /** Next sequence number to assign (idempotence). */
-  nextSequence: number;
   /** True after a retriable failure until every batch in flight has come back: then batches go one at a time. */
   recovering: boolean;
 }
@@ -57,25 +64,31 @@ export interface AccumulatorOptions {
   compressionLevel?: number;
 }
 
+/** Sequence order, with batches not numbered yet after all the numbered ones, oldest first. */
+function bySequence(a: ProducerBatch, b: ProducerBatch): number {
+  return (a.baseSequence < 0 ? Infinity : a.baseSequence) - (b.baseSequence < 0 ? Infinity : b.baseSequence) || a.createdAt - b.createdAt;
+}
+
 /**
- * Per-partition batches filled by concurrent send() calls: a record goes into its partition's
- * open batch until the batch reaches batchSize (then it is closed and a new one opens) or has
- * waited lingerMs. The sender takes closed batches from here.
+ * Per-partition batches (Java's RecordAccumulator): a record goes into its partition's open batch
+ * until the batch reaches batchSize (then it is closed and a new one opens) or has waited
+ * lingerMs. The sender asks what may be sent and hands batches back as they go out, come back
+ * for another attempt, or settle; the queues themselves stay in here.
  */
 export class Accumulator {
   /** Every partition's queue, in the order first used. */
-  readonly queues: PartitionQueue[] = [];
+  private readonly queues: PartitionQueue[] = [];
   /** The same queues by topic, indexed by partition: found without building a key per record. */
   private readonly byTopic = new Map<string, PartitionQueue[]>();
 
   constructor(private readonly options: AccumulatorOptions) {}
 
-  queue(topic: string, partition: number): PartitionQueue {
+  private queue(topic: string, partition: number): PartitionQueue {
     let partitions = this.byTopic.get(topic);
     if (!partitions) this.byTopic.set(topic, (partitions = []));
     let queue = partitions[partition];
     if (!queue) {
-      queue = { topic, partition, open: undefined, ready: [], inFlight: [], nextSequence: 0, recovering: false };
+      queue = { topic, partition, open: undefined, ready: [], inFlight: [], recovering: false };
       partitions[partition] = queue;
       this.queues.push(queue);
     }
@@ -83,7 +96,7 @@ export class Accumulator {
   }
 
   /** Adds a record to its partition's open batch (closing it and opening another when full). */
-  append(topic: string, partition: number, record: PendingRecord): void {
+  append(topic: string, partition: number, record: PendingRecord, now: number): void {
     const queue = this.queue(topic, partition);
     const open = queue.open;
     if (open?.builder?.tryAppend(record)) {
@@ -101,19 +114,21 @@ export class Accumulator {
       builder: new RecordBatchBuilder(settings, this.options.batchSize, record),
       built: undefined,
       settings,
-      createdAt: Date.now(),
+      createdAt: now,
       bytes: record.size,
       baseSequence: -1,
+      epoch: -1,
       attempts: 0,
       retryAt: 0,
       expired: false,
       resequenced: false,
+      inDoubt: false,
       lastError: undefined,
     };
   }
 
   /** Closes the partition's open batch so the sender may take it. */
-  close(queue: PartitionQueue): void {
+  private close(queue: PartitionQueue): void {
     if (!queue.open) return;
     queue.ready.push(queue.open);
     queue.open = undefined;
@@ -139,5 +154,181 @@ export class Accumulator {
   get hasPending(): boolean {
     for (const queue of this.queues) if (queue.open || queue.ready.length > 0 || queue.inFlight.length > 0) return true;
     return false;
+  }
+
+  get hasInFlight(): boolean {
+    for (const queue of this.queues) if (queue.inFlight.length > 0) return true;
+    return false;
+  }
+
+  /**
+   * The batch each partition may send now (its first waiting one), and the earliest time a
+   * partition held back by a retry backoff may send. A partition recovering from an error sends
+   * one batch at a time; none has more than `maxInFlight` out.
+   */
+  sendable(now: number, maxInFlight: number): { batches: ProducerBatch[]; nextRetryAt: number } {
+    const batches: ProducerBatch[] = [];
+    let nextRetryAt = Infinity;
+    for (const queue of this.queues) {
+      const batch = queue.ready[0];
+      if (!batch) continue;
+      if (batch.retryAt > now) {
+        nextRetryAt = Math.min(nextRetryAt, batch.retryAt);
+        continue;
+      }
+      if (queue.recovering && queue.inFlight.length > 0) continue;
+      if (queue.inFlight.length >= maxInFlight) continue;
+      batches.push(batch);
+    }
+    return { batches, nextRetryAt };
+  }
+
+  /** The batch goes on the wire: from the front of its queue to its in-flight list. */
+  markSent(batch: ProducerBatch): void {
+    const queue = this.queue(batch.topic, batch.partition);
+    queue.ready.splice(queue.ready.indexOf(batch), 1);
+    queue.inFlight.push(batch);
+    batch.attempts++;
+  }
+
+  /** Takes a waiting batch out (it could not be built, or it failed for good before going out). */
+  removeWaiting(batch: ProducerBatch): void {
+    const queue = this.queue(batch.topic, batch.partition);
+    const at = queue.ready.indexOf(batch);
+    if (at >= 0) queue.ready.splice(at, 1);
+  }
+
+  /** The answer (or failure) of an attempt came back: the batch is no longer in flight. */
+  returned(batch: ProducerBatch): void {
+    const queue = this.queue(batch.topic, batch.partition);
+    queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
+  }
+
+  /** The batch is settled for good; a partition with nothing more in flight has recovered. */
+  settled(batch: ProducerBatch): void {
+    const queue = this.queue(batch.topic, batch.partition);
+    if (queue.inFlight.length === 0) queue.recovering = false;
+  }
+
+  /** Puts batches back for another attempt, in sequence order, and sends the partition's batches one at a time until it recovers. */
+  putBack(...batches: ProducerBatch[]): void {
+    if (batches.length === 0) return;
+    const queue = this.queue((batches[0] as ProducerBatch).topic, (batches[0] as ProducerBatch).partition);
+    queue.recovering = true;
+    queue.ready.push(...batches);
+    queue.ready.sort(bySequence);
+  }
+
+  /** Is a batch with a lower sequence of the same partition still unacknowledged (waiting or in flight)? */
+  hasEarlierUnacknowledged(batch: ProducerBatch): boolean {
+    const queue = this.queue(batch.topic, batch.partition);
+    const earlier = (other: ProducerBatch) => other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence;
+    return queue.inFlight.some(earlier) || queue.ready.some(earlier);
+  }
+
+  /** A new, unbuilt batch for some of a batch's records, keeping their order (and, when given, a sequence). */
+  rebatch(batch: ProducerBatch, records: PendingRecord[], baseSequence: number): ProducerBatch {
+    const first = records[0] as PendingRecord;
+    // The builder reads these settings when it builds, so it must share the batch's object.
+    const settings = { ...batch.settings };
+    const replacement: ProducerBatch = {
+      ...batch,
+      records: [first],
+      builder: new RecordBatchBuilder(settings, this.options.batchSize, first),
+      built: undefined,
+      settings,
+      bytes: records.reduce((sum, record) => sum + record.size, 0),
+      baseSequence,
+      expired: false,
+      inDoubt: false,
+    };
+    for (const record of records.slice(1)) {
+      if (!replacement.builder?.tryAppend(record)) throw new Error('internal error: a record no longer fits the batch it came from');
+      replacement.records.push(record);
+    }
+    return replacement;
+  }
+
+  /**
+   * Takes an aborted record out of the batch holding it, if that batch has not been built for the
+   * wire (the rest of the batch is rebuilt without it). False when it is on its way already.
+   */
+  withdraw(topic: string, partition: number, record: PendingRecord): boolean {
+    const queue = this.queue(topic, partition);
+    const batch = [queue.open, ...queue.ready].find((candidate) => candidate?.builder && candidate.records.includes(record));
+    if (!batch) return false;
+    const remaining = batch.records.filter((other) => other !== record);
+    const replacement = remaining.length > 0 ? this.rebatch(batch, remaining, -1) : undefined;
+    batch.builder?.discard();
+    if (queue.open === batch) queue.open = replacement;
+    else if (replacement) queue.ready.splice(queue.ready.indexOf(batch), 1, replacement);
+    else queue.ready.splice(queue.ready.indexOf(batch), 1);
+    return true;
+  }
+
+  /**
+   * Batches whose every record is past its delivery deadline: those in flight (marked expired,
+   * left in flight for their answer) and those waiting at the front of a partition with nothing
+   * in flight (taken out).
+   */
+  expire(now: number): { inFlight: ProducerBatch[]; waiting: ProducerBatch[] } {
+    const inFlight: ProducerBatch[] = [];
+    const waiting: ProducerBatch[] = [];
+    const due = (batch: ProducerBatch) => batch.records.every((record) => record.deadline <= now);
+    for (const queue of this.queues) {
+      for (const batch of queue.inFlight) {
+        if (batch.expired || !due(batch)) continue;
+        batch.expired = true;
+        inFlight.push(batch);
+      }
+      while (queue.ready.length > 0 && queue.inFlight.length === 0 && due(queue.ready[0] as ProducerBatch)) {
+        waiting.push(queue.ready.shift() as ProducerBatch);
+      }
+    }
+    return { inFlight, waiting };
+  }
+
+  /**
+   * After an epoch bump: every partition starts afresh (no longer recovering), and `renumber` is
+   * called for each waiting batch that has a sequence, partition by partition in sequence order.
+   */
+  renumber(renumber: (batch: ProducerBatch) => void): void {
+    for (const queue of this.queues) {
+      queue.recovering = false;
+      for (const batch of queue.ready) if (batch.baseSequence >= 0) renumber(batch);
+    }
+  }
+
+  /**
+   * The waiting batches that may already have been written (see ProducerBatch.inDoubt). Only the
+   * front of a partition can be: a batch behind one the broker surely did not write was not
+   * written either (the broker keeps sequences in order), so those lose their doubt here.
+   */
+  inDoubt(): ProducerBatch[] {
+    const found: ProducerBatch[] = [];
+    for (const queue of this.queues) {
+      let front = true;
+      for (const batch of queue.ready) {
+        if (batch.baseSequence < 0) break;
+        if (front && batch.inDoubt) found.push(batch);
+        else {
+          front = false;
+          batch.inDoubt = false;
+        }
+      }
+    }
+    return found;
+  }
+
+  /** Takes every batch not on the wire out (open and waiting), for the caller to fail. */
+  takeAllWaiting(): ProducerBatch[] {
+    const taken: ProducerBatch[] = [];
+    for (const queue of this.queues) {
+      if (queue.open) taken.push(queue.open);
+      taken.push(...queue.ready);
+      queue.open = undefined;
+      queue.ready = [];
+    }
+    return taken;
   }
 }

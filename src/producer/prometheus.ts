@@ -50,6 +50,12 @@ export function prometheusText(metrics: ProducerMetrics, options: PrometheusOpti
   family('records_retried_total', 'counter', 'Records put back for another attempt.', one(metrics.recordsRetried));
   family('batches_sent_total', 'counter', 'Record batches sent in Produce requests.', one(metrics.batchesSent));
   family('request_bytes_total', 'counter', 'Bytes of Produce requests sent.', one(metrics.bytesSent));
+  family(
+    'internal_errors_total',
+    'counter',
+    "Failures of the producer's own logic; the records concerned failed with them.",
+    one(metrics.internalErrors),
+  );
   family('requests_in_flight', 'gauge', 'Produce requests awaiting their answer.', one(metrics.requestsInFlight));
   family('buffer_used_bytes', 'gauge', 'Bytes of bufferMemory held by records waiting or in flight.', one(metrics.bufferUsed));
   family('buffer_memory_bytes', 'gauge', 'The bufferMemory limit.', one(metrics.bufferMemory));

@@ -1,6 +1,6 @@
-import { type BufferPool, defaultBufferPool, type PooledBuffer } from './buffer-pool.js';
 import { COMPRESSION_CODES, type CompressionName, compress } from './compression.js';
 import { crc32c } from './crc32c.js';
+import { defaultMemoryPool, type MemoryPool, type PooledBuffer } from './memory-pool.js';
 import { varintSize, varlongSize, writeVarint, writeVarlong } from './record-varint.js';
 
 /** RecordBatch v2 (magic 2) layout: the 61-byte header's field offsets. */
@@ -105,7 +105,7 @@ export class RecordBatchBuilder {
     private readonly settings: BatchSettings,
     capacity: number,
     first?: RecordInput,
-    pool: BufferPool = defaultBufferPool,
+    pool: MemoryPool = defaultMemoryPool,
   ) {
     const needed = first ? BATCH_HEADER_SIZE + recordSize(first, 0, 0) : 0;
     this.memory = pool.acquire(Math.max(capacity, needed, BATCH_HEADER_SIZE));

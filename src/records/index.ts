@@ -19,7 +19,7 @@ export {
   parseRecordBatches,
   RecordBatch,
 } from './batch-parser.js';
-export { BufferPool, defaultBufferPool, type PooledBuffer } from './buffer-pool.js';
 export { CompressionError, type CompressionName, compress, decompress } from './compression.js';
 export { crc32c } from './crc32c.js';
+export { defaultMemoryPool, MemoryPool, type PooledBuffer } from './memory-pool.js';
 export { encodeProduceFrame, type ProduceFrame, type ProduceRequestParts } from './produce-frame.js';

@@ -1,6 +1,6 @@
 import { Produce } from '../protocol/generated/index.js';
 import { uvarintSize } from '../protocol/primitives/index.js';
-import { type BufferPool, defaultBufferPool } from './buffer-pool.js';
+import { defaultMemoryPool, type MemoryPool } from './memory-pool.js';
 
 /**
  * The Produce request, hand-written for the hot path: the request's own fields go into one
@@ -54,7 +54,7 @@ export function encodeProduceFrame(
   correlationId: number,
   clientId: string | null,
   request: ProduceRequestParts,
-  pool: BufferPool = defaultBufferPool,
+  pool: MemoryPool = defaultMemoryPool,
 ): ProduceFrame {
   Produce.request.checkVersion(version);
   const flexible = version >= FIRST_FLEXIBLE;

@@ -65,7 +65,7 @@ describe('entry points', () => {
       'compress',
       'decompress',
       'crc32c',
-      'BufferPool',
+      'MemoryPool',
       'encodeProduceFrame',
     ]) {
       expect(records).toHaveProperty(name);

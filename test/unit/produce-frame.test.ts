@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { decodeRequest, encodeRequest } from '../../src/protocol/frame.js';
 import { Produce } from '../../src/protocol/generated/index.js';
-import { BufferPool } from '../../src/records/buffer-pool.js';
+import { MemoryPool } from '../../src/records/memory-pool.js';
 import { encodeProduceFrame, type ProduceRequestParts } from '../../src/records/produce-frame.js';
 import { Random } from '../support/random.js';
 
@@ -27,7 +27,7 @@ function randomParts(random: Random): ProduceRequestParts {
 
 test('the hand-written Produce frame is byte-identical to the generated encoder at every version, and decodes', () => {
   const random = new Random(0x9d0c);
-  const pool = new BufferPool({ poison: true });
+  const pool = new MemoryPool({ poison: true });
   for (let version = Produce.request.minVersion; version <= Produce.request.maxVersion; version++) {
     for (let i = 0; i < 60; i++) {
       const parts = randomParts(random);

@@ -15,6 +15,7 @@ const metrics: ProducerMetrics = {
   requestsInFlight: 1,
   bufferUsed: 2048,
   bufferMemory: 33_554_432,
+  internalErrors: 0,
 };
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { OFFSETS, RecordBatchBuilder, type RecordInput, recordSize } from '../../src/records/batch-builder.js';
 import { CorruptRecordError, type ParsedRecord, parseRecordBatches } from '../../src/records/batch-parser.js';
-import { BufferPool, POISON_BYTE } from '../../src/records/buffer-pool.js';
 import type { CompressionName } from '../../src/records/compression.js';
 import { crc32c } from '../../src/records/crc32c.js';
+import { MemoryPool, POISON_BYTE } from '../../src/records/memory-pool.js';
 import { Random } from '../support/random.js';
 
 const CODECS: CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
@@ -192,7 +192,7 @@ describe('corrupt batches give a CorruptRecordError that says what is wrong', ()
 
 describe('pooled memory', () => {
   test('released memory is reused, poisoned in debug mode, and never leaks into a later batch', () => {
-    const pool = new BufferPool({ poison: true });
+    const pool = new MemoryPool({ poison: true });
     const secret = Buffer.from('SECRET-'.repeat(300));
     const first = new RecordBatchBuilder({}, 4096, { key: null, value: secret, timestamp: T0 }, pool).build();
     const firstMemory = first.pieces[0]!.buffer;

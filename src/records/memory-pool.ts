@@ -22,7 +22,7 @@ export const POISON_BYTE = 0xde;
  * Power-of-two size classes from 1 KiB to 8 MiB with a free list each. Larger requests get
  * plain allocations. Released blocks go back to their free list, up to maxPooledBytes.
  */
-export class BufferPool {
+export class MemoryPool {
   private readonly free = new Map<number, Buffer[]>();
   private pooledBytes = 0;
   private readonly maxPooledBytes: number;
@@ -74,4 +74,4 @@ export class BufferPool {
 }
 
 /** The pool the producer path uses unless it is given another. */
-export const defaultBufferPool = new BufferPool();
+export const defaultMemoryPool = new MemoryPool();

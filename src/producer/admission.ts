@@ -1,0 +1,278 @@
+import { UnknownTopicOrPartitionError } from '../cluster/errors.js';
+import type { MetadataCache, TopicInfo } from '../cluster/metadata.js';
+import { ConfigError, isRetriable } from '../errors.js';
+import { describeValue } from '../option-checks.js';
+import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { type RecordInput, recordSize } from '../records/batch-builder.js';
+import type { Accumulator, PendingRecord } from './accumulator.js';
+import type { BufferMemory } from './buffer-memory.js';
+import type { Clock } from './clock.js';
+import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './errors.js';
+import type { ProducerMetrics } from './metrics.js';
+import type { ProducerSettings } from './options.js';
+import type { RecordOutcome } from './outcomes.js';
+import { type CustomPartitioner, keyPartition, StickyPartitioner } from './partitioner.js';
+import { checkRecordObject, checkTopicName, type ProducerRecord, type Serializers, toPendingRecord } from './record-input.js';
+import type { Sender } from './sender.js';
+import { RETRY_INTERVAL_MS, retryUntil } from './wait.js';
+
+export interface SendOptions {
+  signal?: AbortSignal;
+}
+
+/** A record waiting for metadata or buffer room before it may join a batch. */
+interface WaitingRecord {
+  record: ProducerRecord<unknown, unknown>;
+  pending: PendingRecord;
+  signal: AbortSignal | undefined;
+  /** Told when the record joins a batch (the Writable's backpressure). */
+  accepted: (() => void) | undefined;
+}
+
+/** Record-level overhead of a Produce request around one batch (batch header and request fields), for the size check. */
+const REQUEST_AND_BATCH_OVERHEAD = 61 + 200;
+
+export interface AdmissionParts {
+  settings: ProducerSettings;
+  serializers: Serializers<unknown, unknown> | undefined;
+  partitioner: CustomPartitioner | undefined;
+  metadata: MetadataCache;
+  buffer: BufferMemory;
+  accumulator: Accumulator;
+  sender: Sender;
+  clock: Clock;
+  metrics: ProducerMetrics;
+  /** The producer has closed (records still waiting may be let in only while a flush waits for them). */
+  closed: () => boolean;
+}
+
+/**
+ * From send() to a batch (the front half of Java's KafkaProducer.doSend): each record is
+ * checked, turned into bytes, given a partition and a share of bufferMemory, and appended to its
+ * partition's batch. The common case (metadata cached, room in the buffer, nobody waiting) does
+ * it without one await; otherwise the record joins one waiting line, worked through in call
+ * order, so records keep the order of their send() calls while metadata or room is awaited.
+ */
+export class Admission {
+  private readonly parts: AdmissionParts;
+  private readonly sticky: StickyPartitioner;
+  private readonly available = new WeakMap<TopicInfo, readonly number[]>();
+  /** Records that must wait, in call order; one loop admits them (entries before waitingHead are done). */
+  private waitingLine: (WaitingRecord | undefined)[] = [];
+  private waitingHead = 0;
+  private admittingWaiting = false;
+  /** send() calls waiting for metadata or buffer room, not yet in the accumulator. */
+  waiting = 0;
+
+  constructor(
+    parts: AdmissionParts,
+    private readonly onIdle: () => void,
+  ) {
+    this.parts = parts;
+    this.sticky = new StickyPartitioner(parts.settings.batchSize);
+  }
+
+  /**
+   * Checks a record and puts it into its partition's batch, or, when it must wait for metadata
+   * or buffer room, into the line of waiting sends. A bad record settles its outcome at once,
+   * before it takes anything from the producer.
+   */
+  admit(record: unknown, options: SendOptions, outcome: RecordOutcome, index: number, accepted?: () => void): void {
+    const { settings, metadata, buffer, clock } = this.parts;
+    let pending: PendingRecord;
+    try {
+      if (this.parts.closed()) throw new ProducerClosedError('send() after close()');
+      checkRecordObject(record);
+      const signal = options?.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new ConfigError(`option signal must be an AbortSignal, not ${describeValue(signal)}`);
+      }
+      const { topic } = record;
+      // A topic in the metadata has a valid name; only others are checked.
+      const cached = metadata.topics.get(topic);
+      if (!cached) checkTopicName(topic);
+      const now = clock.now();
+      pending = toPendingRecord(record, this.parts.serializers, now, now + settings.deliveryTimeoutMs, outcome, index);
+      pending.size = recordSize(pending, 0, 0);
+      if (pending.size + REQUEST_AND_BATCH_OVERHEAD > settings.maxRequestSize) {
+        throw new RecordTooLargeError(
+          `a record of ${pending.size} bytes cannot fit a Produce request of at most ` +
+            `${settings.maxRequestSize} bytes (maxRequestSize)`,
+        );
+      }
+      signal?.throwIfAborted();
+      // The common case goes without a single await: metadata cached and room in the buffer.
+      // Only when no earlier send() is still waiting, so records keep the order of the calls.
+      if (cached && cached.partitions.length > 0 && this.waiting === 0 && buffer.fitsNow(pending.size)) {
+        const partition = this.choosePartition(record, pending, cached, pending.size);
+        buffer.take(pending.size);
+        this.enqueue(topic, partition, pending, signal);
+        accepted?.();
+        return;
+      }
+    } catch (error) {
+      this.parts.metrics.recordsFailed++;
+      outcome.rejected(index, error as Error);
+      return;
+    }
+    this.waiting++;
+    this.waitingLine.push({ record, pending, signal: options.signal, accepted });
+    if (!this.admittingWaiting) void this.admitWaiting();
+  }
+
+  /**
+   * Admits waiting records one after another, in call order: each waits for its topic's
+   * metadata and for room in bufferMemory, until its deadline. When a topic fails (unknown,
+   * not authorized, or no metadata by the deadline), the records behind it for that topic whose
+   * deadline has passed fail with it, instead of each asking again.
+   */
+  private async admitWaiting(): Promise<void> {
+    const { settings, metadata, buffer, clock, sender } = this.parts;
+    this.admittingWaiting = true;
+    const failedTopics = new Map<string, Error>();
+    try {
+      while (this.waitingHead < this.waitingLine.length) {
+        const { record, pending, signal, accepted } = this.waitingLine[this.waitingHead] as WaitingRecord;
+        this.waitingLine[this.waitingHead++] = undefined;
+        try {
+          // How long this record may wait for metadata: maxBlockMs from its send(), within its delivery deadline.
+          const sentAt = pending.deadline - settings.deliveryTimeoutMs;
+          const blockUntil = Math.min(pending.deadline, sentAt + settings.maxBlockMs);
+          // Behind a topic that failed: the same answer, unless this record has time for another try of its own.
+          const failed = failedTopics.get(record.topic);
+          if (failed && (!isRetriable(failed) || blockUntil - clock.now() < RETRY_INTERVAL_MS)) throw failed;
+          let info = metadata.topics.get(record.topic);
+          if (!info || info.partitions.length === 0) {
+            try {
+              info = await this.topicInfo(record.topic, sentAt, blockUntil);
+            } catch (error) {
+              failedTopics.set(record.topic, error as Error);
+              throw error;
+            }
+          }
+          const partition = this.choosePartition(record, pending, info, pending.size);
+          await buffer.reserve(pending.size, pending.deadline, signal);
+          if (this.parts.closed() && sender.flushing === 0) {
+            buffer.free(pending.size);
+            throw new ProducerClosedError('the producer closed while send() waited');
+          }
+          this.enqueue(record.topic, partition, pending, signal);
+          accepted?.();
+        } catch (error) {
+          this.parts.metrics.recordsFailed++;
+          pending.outcome.rejected(pending.index, error as Error);
+        } finally {
+          this.waiting--;
+        }
+      }
+    } finally {
+      this.waitingLine = [];
+      this.waitingHead = 0;
+      this.admittingWaiting = false;
+      this.onIdle();
+    }
+  }
+
+  private enqueue(topic: string, partition: number, pending: PendingRecord, signal?: AbortSignal): void {
+    const { accumulator, sender, buffer, clock } = this.parts;
+    if (signal) {
+      const reason = () => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal.aborted) {
+        buffer.free(pending.size);
+        this.parts.metrics.recordsFailed++;
+        pending.outcome.rejected(pending.index, reason());
+        return;
+      }
+      // An aborted send(): its record leaves its batch if that batch has not been built for the
+      // wire yet. Once the batch is on its way, the record settles with the broker's answer.
+      const onAbort = () => {
+        if (!accumulator.withdraw(topic, partition, pending)) return;
+        sender.withdrawn(pending, reason());
+        this.onIdle();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Stop listening once settled; a record of a sendMany() wraps its group's outcome for that.
+      const inner = pending.outcome;
+      pending.outcome = {
+        resolved: (index, metadata) => {
+          signal.removeEventListener('abort', onAbort);
+          inner.resolved(index, metadata);
+        },
+        rejected: (index, error) => {
+          signal.removeEventListener('abort', onAbort);
+          inner.rejected(index, error);
+        },
+      };
+    }
+    accumulator.append(topic, partition, pending, clock.now());
+    sender.wake();
+  }
+
+  /**
+   * The topic's metadata, asked for until `deadline`. A topic the cluster says does not exist
+   * is asked for again for unknownTopicTimeoutMs (it may just have been created elsewhere),
+   * or until the deadline if that comes first, then fails with UnknownTopicOrPartitionError;
+   * errors retrying cannot fix fail at once.
+   */
+  async topicInfo(topic: string, startedAt: number, deadline: number): Promise<TopicInfo> {
+    const { settings, metadata, clock } = this.parts;
+    /** The last answer said the topic does not exist. */
+    let unknown = false;
+    const doesNotExist = () => {
+      const message =
+        `topic "${topic}" does not exist on the cluster ` +
+        `(still unknown after ${clock.now() - startedAt} ms; allowAutoTopicCreation is off)`;
+      return new UnknownTopicOrPartitionError(topic, undefined, message);
+    };
+    try {
+      return await retryUntil(clock, settings, { startedAt, deadline, what: `to load the metadata of topic ${topic}` }, async () => {
+        const info = await metadata.topic(topic).catch((error: unknown) => {
+          unknown = false;
+          throw error;
+        });
+        if (info && info.partitions.length > 0) return info;
+        const code = metadata.topicErrors.get(topic) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        unknown = code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && !settings.allowAutoTopicCreation;
+        if (unknown && clock.now() - startedAt >= settings.unknownTopicTimeoutMs) throw doesNotExist();
+        throw new KafkaProtocolError(code, { api: 'Metadata', subject: `topic ${topic}` });
+      });
+    } catch (error) {
+      // The wait ran out while the cluster kept saying the topic does not exist: say that.
+      if (unknown && isRetriable(error)) throw doesNotExist();
+      throw error;
+    }
+  }
+
+  /** Partitions with a leader, worked out once per metadata snapshot of the topic. */
+  private availablePartitions(info: TopicInfo): readonly number[] {
+    let available = this.available.get(info);
+    if (!available) {
+      available = info.partitions.filter((partition) => partition.leader >= 0).map((partition) => partition.partition);
+      this.available.set(info, available);
+    }
+    return available;
+  }
+
+  /** The record's partition; record.partition, when given, was checked to be a partition number by toPendingRecord(). */
+  private choosePartition(record: ProducerRecord<unknown, unknown>, input: RecordInput, info: TopicInfo, size: number): number {
+    const count = info.partitions.length;
+    if (record.partition !== undefined && record.partition !== null) {
+      if (record.partition >= count) {
+        throw new InvalidRecordError(
+          `record.partition ${record.partition} does not exist: topic ${info.name} has partitions 0-${count - 1}`,
+        );
+      }
+      return record.partition;
+    }
+    const available = this.availablePartitions(info);
+    const partitioner = this.parts.partitioner;
+    if (partitioner) {
+      const chosen = partitioner({ topic: info.name, key: input.key, value: input.value, partitionCount: count, available });
+      if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count)
+        throw new InvalidRecordError(`the custom partitioner chose partition ${chosen}; topic ${info.name} has partitions 0-${count - 1}`);
+      return chosen;
+    }
+    if (input.key !== null) return keyPartition(input.key, count);
+    return this.sticky.partition(info.name, count, available, size);
+  }
+}

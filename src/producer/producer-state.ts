@@ -1,0 +1,55 @@
+/**
+ * The idempotent producer's identity (KIP-98): its producer id and epoch, and the next sequence
+ * number of every partition. One place decides when the epoch must be bumped (KIP-360): a batch
+ * the broker never took, so that the batches after it would leave a gap in the sequence.
+ */
+export class ProducerState {
+  producerId = -1n;
+  epoch = -1;
+  /** Why the epoch must be bumped before the next batch goes out; undefined when it need not be. */
+  private bumpReason: string | undefined;
+  private readonly sequences = new Map<string, number[]>();
+
+  /** The producer has an id and its epoch is current. */
+  get ready(): boolean {
+    return this.producerId >= 0n && this.bumpReason === undefined;
+  }
+
+  get bumpRequested(): boolean {
+    return this.bumpReason !== undefined;
+  }
+
+  /** The batches after a failed one would be out of sequence: renumber them under a new epoch. */
+  requestBump(reason: string): void {
+    this.bumpReason ??= reason;
+  }
+
+  /** The sequence for a batch of `count` records of this partition, and the partition's next one moves past it. */
+  takeSequence(topic: string, partition: number, count: number): number {
+    let partitions = this.sequences.get(topic);
+    if (!partitions) this.sequences.set(topic, (partitions = []));
+    const base = partitions[partition] ?? 0;
+    // Sequences wrap at 2^31 − 1, as the broker expects.
+    partitions[partition] = (base + count) % 0x80000000;
+    return base;
+  }
+
+  /** A fresh id from InitProducerId: every partition starts over at sequence 0. */
+  assign(producerId: bigint, epoch: number): void {
+    this.producerId = producerId;
+    this.epoch = epoch;
+    this.bumpReason = undefined;
+    this.sequences.clear();
+  }
+
+  /**
+   * KIP-360: an idempotent producer raises its own epoch (the broker takes a higher epoch from
+   * sequence 0), as the Java client does. False when the epoch cannot go higher: then a new
+   * producer id must be asked for.
+   */
+  bumpLocally(): boolean {
+    if (this.producerId < 0n || this.epoch >= 32_767) return false;
+    this.assign(this.producerId, this.epoch + 1);
+    return true;
+  }
+}

@@ -1,0 +1,524 @@
+import diagnostics from 'node:diagnostics_channel';
+import { backoffDelay } from '../connection/backoff.js';
+import { isRetriable, KafkaWireError } from '../errors.js';
+import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { restampBatch } from '../records/restamp.js';
+import type { Accumulator, PendingRecord, ProducerBatch } from './accumulator.js';
+import type { BufferMemory } from './buffer-memory.js';
+import type { Clock, Timer } from './clock.js';
+import { DeliveryTimeoutError } from './errors.js';
+import { type ProducerMetrics, requestStarted } from './metrics.js';
+import type { ProducerSettings } from './options.js';
+import type { RecordMetadata } from './outcomes.js';
+import { type ProduceOutcome, produceOutcome } from './produce-outcome.js';
+import type { ProducerState } from './producer-state.js';
+import type { ProduceAnswer, ProducerTransport } from './transport.js';
+
+/**
+ * node:diagnostics_channel name on which every Produce request is published when it settles:
+ * { broker, records, batches, bytes, durationMs, error? }.
+ */
+export const PRODUCE_REQUEST_CHANNEL = 'kafka-wire:producer:request';
+const produceChannel = diagnostics.channel(PRODUCE_REQUEST_CHANNEL);
+
+/** A Produce request's own fields, counted before its batches against maxRequestSize. */
+const REQUEST_OVERHEAD_BYTES = 200;
+/** While anything is pending, the drain looks again at least this often, so delivery deadlines are kept. */
+const IDLE_LOOK_MS = 250;
+/** How soon to look again for a leader, or to retry a failed InitProducerId. */
+const SHORT_WAIT_MS = 100;
+
+/** What the sender tells the producer: retries, failed records, and that it may have become idle. */
+export interface SenderEvents {
+  retry(event: { topic: string; partition: number; records: number; attempt: number; backoffMs: number; error: Error }): void;
+  deliveryFailed(event: { topic: string; partition: number; records: number; error: Error }): void;
+  /** Something settled or moved: the producer checks whether a flush() may end. */
+  progress(): void;
+}
+
+export interface SenderParts {
+  settings: ProducerSettings;
+  accumulator: Accumulator;
+  state: ProducerState;
+  buffer: BufferMemory;
+  transport: ProducerTransport;
+  clock: Clock;
+  metrics: ProducerMetrics;
+  events: SenderEvents;
+}
+
+/**
+ * Java's Sender: one drain loop (never two at once) that closes lingering batches, fails
+ * expired ones, keeps the producer id current, and sends each leader one Produce request at a
+ * time per round with the first ready batch of each of its partitions, up to maxInFlight per
+ * broker; then turns each partition's answer into an outcome (produce-outcome.ts) and applies it.
+ */
+export class Sender {
+  private readonly settings: ProducerSettings;
+  private readonly accumulator: Accumulator;
+  private readonly state: ProducerState;
+  private readonly buffer: BufferMemory;
+  private readonly transport: ProducerTransport;
+  private readonly clock: Clock;
+  private readonly metrics: ProducerMetrics;
+  private readonly events: SenderEvents;
+  private readonly inFlightByBroker = new Map<number, number>();
+  private producerIdReady: Promise<void> | undefined;
+  private timer: Timer | undefined;
+  private drainScheduled = false;
+  private draining = false;
+  private drainAgain = false;
+  /** flush() calls under way: lingering batches close at once. */
+  flushing = 0;
+  /** close() has begun: retriable failures are no longer retried unless a flush waits for them. */
+  closed = false;
+
+  constructor(parts: SenderParts) {
+    this.settings = parts.settings;
+    this.accumulator = parts.accumulator;
+    this.state = parts.state;
+    this.buffer = parts.buffer;
+    this.transport = parts.transport;
+    this.clock = parts.clock;
+    this.metrics = parts.metrics;
+    this.events = parts.events;
+  }
+
+  /** Schedules a drain once the current turn is done (many sends in one turn share it). */
+  wake(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    this.clock.soon(() => {
+      this.drainScheduled = false;
+      this.runDrain();
+    });
+  }
+
+  /** Stops the timer (on close). */
+  stop(): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Makes sure the idempotent producer has an id and a current epoch (and renumbers waiting batches after a bump). */
+  ensureProducerId(): Promise<void> {
+    if (!this.settings.idempotent || this.state.ready) return Promise.resolve();
+    this.producerIdReady ??= (async () => {
+      if (!this.state.bumpLocally()) {
+        const { producerId, producerEpoch } = await this.transport.initProducerId();
+        this.state.assign(producerId, producerEpoch);
+      }
+      // A new epoch starts every partition at sequence 0: batches waiting to be resent are renumbered.
+      this.accumulator.renumber((batch) => this.number(batch));
+    })().finally(() => {
+      this.producerIdReady = undefined;
+    });
+    return this.producerIdReady;
+  }
+
+  /** Fails every batch not on the wire (close() gave up, or the producer id cannot be had). */
+  failWaiting(error: Error): void {
+    for (const batch of this.accumulator.takeAllWaiting()) this.failBatch(batch, error);
+    this.events.progress();
+  }
+
+  /** Gives the batch the partition's next sequence under the current producer id and epoch. */
+  private number(batch: ProducerBatch): void {
+    batch.baseSequence = this.state.takeSequence(batch.topic, batch.partition, batch.records.length);
+    batch.epoch = this.state.epoch;
+    if (batch.built) restampBatch(batch.built, this.state.producerId, this.state.epoch, batch.baseSequence);
+  }
+
+  private runDrain(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    this.drain()
+      .catch((error: unknown) => this.internalError(error))
+      .finally(() => {
+        this.draining = false;
+        if (this.drainAgain) {
+          this.drainAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** A bug in the drain must not be swallowed: the records it concerns fail with it, loudly, and it is counted. */
+  private internalError(error: unknown): void {
+    this.metrics.internalErrors++;
+    const message = `internal error in the producer's sender: ${(error as Error)?.message ?? String(error)}`;
+    this.failWaiting(new KafkaWireError(message, { cause: error }));
+  }
+
+  /** One round: close lingering batches, then send what is ready to each broker with room in flight. */
+  private async drain(): Promise<void> {
+    const now = this.clock.now();
+    const nextLinger = this.accumulator.closeLingering(now, this.flushing > 0 || this.closed);
+    this.expire(now);
+    if (!this.accumulator.hasPending) {
+      this.events.progress();
+      return;
+    }
+    if (this.settings.idempotent && !this.state.ready) {
+      if (this.state.bumpRequested) {
+        // Answers of the old epoch first; then what may already be written is settled under its old numbers.
+        if (this.accumulator.hasInFlight) return;
+        const inDoubt = this.accumulator.inDoubt();
+        if (inDoubt.length > 0) {
+          this.sendGrouped(inDoubt.filter((batch) => batch.retryAt <= now));
+          this.schedule(Math.min(...inDoubt.map((batch) => batch.retryAt), now + IDLE_LOOK_MS));
+          return;
+        }
+      }
+      try {
+        await this.ensureProducerId();
+      } catch (error) {
+        // Without a producer id nothing can be sent: records fail now when asking again cannot help
+        // (e.g. CLUSTER_AUTHORIZATION_FAILED), else they wait, within their delivery deadline.
+        if (!isRetriable(error)) this.failWaiting(error as Error);
+        else this.schedule(now + SHORT_WAIT_MS);
+        return;
+      }
+    }
+    const { batches, nextRetryAt } = this.accumulator.sendable(now, this.settings.maxInFlight);
+    const leaderless = this.sendGrouped(batches);
+    this.schedule(
+      Math.min(
+        nextLinger,
+        nextRetryAt,
+        leaderless ? now + SHORT_WAIT_MS : Infinity,
+        this.accumulator.hasPending ? now + IDLE_LOOK_MS : Infinity,
+      ),
+    );
+    this.events.progress();
+  }
+
+  /** Sends batches to their partitions' leaders, one request per broker; true when some partition has no leader now. */
+  private sendGrouped(batches: ProducerBatch[]): boolean {
+    const byBroker = new Map<number, ProducerBatch[]>();
+    let leaderless = false;
+    for (const batch of batches) {
+      const leader = this.transport.leaderFor(batch.topic, batch.partition);
+      if (leader < 0) {
+        leaderless = true;
+        continue;
+      }
+      let list = byBroker.get(leader);
+      if (!list) byBroker.set(leader, (list = []));
+      list.push(batch);
+    }
+    if (leaderless) this.transport.refreshMetadata();
+    for (const [broker, list] of byBroker) this.sendTo(broker, list);
+    return leaderless;
+  }
+
+  private schedule(at: number): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!Number.isFinite(at) || (this.closed && !this.accumulator.hasPending)) return;
+    this.timer = this.clock.setTimeout(() => this.wake(), Math.max(0, at - this.clock.now()));
+  }
+
+  /**
+   * Fails records past their delivery deadline: batches waiting to be (re)sent, and batches in
+   * flight, whose answer then only frees them (they may still have been written, as with the
+   * Java client).
+   */
+  private expire(now: number): void {
+    const { inFlight, waiting } = this.accumulator.expire(now);
+    const timeout = this.settings.deliveryTimeoutMs;
+    for (const batch of inFlight) {
+      const error = new DeliveryTimeoutError(
+        `not acknowledged within deliveryTimeoutMs (${timeout} ms); ` +
+          `the request to ${batch.topic}-${batch.partition} was still unanswered (it may have been written)`,
+      );
+      for (const record of batch.records) this.settleRecord(record, error);
+      this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
+      if (this.settings.idempotent) this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} expired in flight`);
+    }
+    for (const batch of waiting) {
+      const error = new DeliveryTimeoutError(
+        `${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs ` +
+          `(${timeout} ms) after ${batch.attempts} attempt(s)` +
+          (batch.inDoubt ? ' (an earlier attempt may have been written)' : '') +
+          (batch.lastError ? `; last error: ${batch.lastError.message}` : ''),
+        { cause: batch.lastError },
+      );
+      this.failBatch(batch, error);
+      if (this.settings.idempotent && batch.baseSequence >= 0)
+        this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} expired`);
+    }
+  }
+
+  /** Sends one Produce request to a broker carrying the first ready batch of each of its partitions (within the request size). */
+  private sendTo(broker: number, candidates: ProducerBatch[]): void {
+    const inFlight = this.inFlightByBroker.get(broker) ?? 0;
+    if (inFlight >= this.settings.maxInFlight) return;
+    const batches: ProducerBatch[] = [];
+    let requestBytes = REQUEST_OVERHEAD_BYTES;
+    for (const batch of candidates) {
+      if (!batch.built && !this.build(batch)) continue;
+      const size = (batch.built as NonNullable<ProducerBatch['built']>).size;
+      if (batches.length > 0 && requestBytes + size > this.settings.maxRequestSize) continue;
+      requestBytes += size;
+      this.accumulator.markSent(batch);
+      batches.push(batch);
+    }
+    if (batches.length === 0) return;
+    this.inFlightByBroker.set(broker, inFlight + 1);
+    const settled = requestStarted(this.metrics, broker, batches.length, requestBytes);
+    let sent = false;
+    const request = async (): Promise<ProduceAnswer | undefined> => {
+      const connection = await this.transport.connect(broker);
+      sent = true;
+      return connection.produce({
+        acks: this.settings.acks,
+        timeoutMs: this.settings.requestTimeoutMs,
+        transactionalId: null,
+        topics: byTopic(batches),
+      });
+    };
+    // The request's bookkeeping is done before its outcome is applied, so whoever a settled record wakes sees it counted.
+    const finished = (error?: Error) => {
+      this.inFlightByBroker.set(broker, (this.inFlightByBroker.get(broker) ?? 1) - 1);
+      const durationMs = settled();
+      if (produceChannel.hasSubscribers) {
+        const records = batches.reduce((sum, batch) => sum + batch.records.length, 0);
+        produceChannel.publish({ broker, batches: batches.length, records, bytes: requestBytes, durationMs, error });
+      }
+    };
+    request()
+      .then(
+        (answer) => {
+          finished();
+          this.onAnswer(broker, batches, answer);
+        },
+        (error: unknown) => {
+          finished(error as Error);
+          this.onRequestFailed(batches, error as Error, sent);
+        },
+      )
+      .catch((error: unknown) => this.internalError(error))
+      .finally(() => this.wake());
+  }
+
+  /** Numbers (with idempotence) and builds a batch for the wire; a batch that cannot be built fails its records. */
+  private build(batch: ProducerBatch): boolean {
+    if (this.settings.idempotent) {
+      // A batch split from a larger one comes with its sequence already assigned.
+      if (batch.baseSequence < 0) this.number(batch);
+      Object.assign(batch.settings, { producerId: this.state.producerId, producerEpoch: batch.epoch, baseSequence: batch.baseSequence });
+    }
+    try {
+      batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build();
+    } catch (error) {
+      // Compression can fail (e.g. zstd on a Node without it): the records fail with the reason, nothing hangs.
+      this.accumulator.removeWaiting(batch);
+      this.failBatch(batch, error as Error);
+      if (this.settings.idempotent) this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} could not be built`);
+      return false;
+    }
+    batch.builder = undefined;
+    return true;
+  }
+
+  private onAnswer(broker: number, batches: ProducerBatch[], answer: ProduceAnswer | undefined): void {
+    // Each partition's answer found by topic and partition: one pass over the answer, one over the batches.
+    const answers = new Map<string, Map<number, ProduceAnswer[number]['partitions'][number]>>();
+    for (const topic of answer ?? []) {
+      let partitions = answers.get(topic.topic);
+      if (!partitions) answers.set(topic.topic, (partitions = new Map()));
+      for (const partition of topic.partitions) partitions.set(partition.index, partition);
+    }
+    const label = this.transport.brokerLabel(broker);
+    for (const batch of batches) {
+      const result = answer === undefined ? undefined : (answers.get(batch.topic)?.get(batch.partition) ?? 'missing');
+      if (result !== undefined && result !== 'missing' && result.errorCode !== ErrorCode.NONE) this.transport.noteError(result.errorCode);
+      const outcome = produceOutcome(batch, result, {
+        idempotent: this.settings.idempotent,
+        bumpRequested: this.state.bumpRequested,
+        earlierUnacknowledged: this.accumulator.hasEarlierUnacknowledged(batch),
+        broker: label,
+      });
+      this.apply(batch, outcome);
+    }
+    this.events.progress();
+  }
+
+  private apply(batch: ProducerBatch, outcome: ProduceOutcome): void {
+    switch (outcome.kind) {
+      case 'complete':
+        this.complete(batch, outcome.baseOffset, outcome.logAppendTime);
+        return;
+      case 'split':
+        this.split(batch);
+        return;
+      case 'dropRecords':
+        this.dropRecords(batch, outcome.invalid, outcome.error);
+        return;
+      case 'retry':
+        if (outcome.written === 'maybe') batch.inDoubt = true;
+        else if (outcome.written === 'no') batch.inDoubt = false;
+        if (outcome.resequence) {
+          batch.resequenced = true;
+          this.state.requestBump(`${outcome.error.errorName} on ${batch.topic}-${batch.partition}`);
+        }
+        this.retryOrFail(batch, outcome.error, true);
+        return;
+      case 'fail':
+        this.retryOrFail(batch, outcome.error, false);
+    }
+  }
+
+  private onRequestFailed(batches: ProducerBatch[], error: Error, sent: boolean): void {
+    this.transport.refreshMetadata();
+    const retriable = isRetriable(error);
+    for (const batch of batches) {
+      // Once on the wire, an attempt that got no answer may have been written.
+      if (sent) batch.inDoubt = true;
+      this.retryOrFail(batch, error, retriable);
+    }
+    this.events.progress();
+  }
+
+  private complete(batch: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
+    this.accumulator.returned(batch);
+    this.accumulator.settled(batch);
+    batch.built?.release();
+    batch.built = undefined;
+    if (batch.expired) return;
+    // settleRecord() inlined for the common path: buffer memory and metrics once per batch.
+    const { topic, partition, records } = batch;
+    const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
+    let offset = baseOffset;
+    let freed = 0;
+    for (const record of records) {
+      freed += record.size;
+      record.outcome.resolved(record.index, {
+        topic,
+        partition,
+        offset: baseOffset < 0n ? -1n : offset++,
+        timestamp: appendTime >= 0 ? appendTime : record.timestamp,
+      });
+    }
+    this.metrics.recordsSent += records.length;
+    this.buffer.free(freed);
+  }
+
+  /** MESSAGE_TOO_LARGE: the broker takes smaller batches; the halves keep the batch's sequence range, so nothing after it is renumbered. */
+  private split(batch: ProducerBatch): void {
+    this.accumulator.returned(batch);
+    batch.built?.release();
+    if (batch.expired) return;
+    const half = Math.ceil(batch.records.length / 2);
+    const sequence = batch.baseSequence;
+    this.accumulator.putBack(
+      this.accumulator.rebatch(batch, batch.records.slice(0, half), sequence),
+      this.accumulator.rebatch(batch, batch.records.slice(half), sequence < 0 ? -1 : sequence + half),
+    );
+    this.metrics.recordsRetried += batch.records.length;
+  }
+
+  /**
+   * KIP-467: the broker refused the batch for some records only. Those fail with the broker's
+   * message; the rest go again as a smaller batch. The sequence range shrinks, so the epoch is
+   * bumped to renumber what follows.
+   */
+  private dropRecords(batch: ProducerBatch, invalid: Map<number, string | undefined>, error: KafkaProtocolError): void {
+    this.accumulator.returned(batch);
+    batch.built?.release();
+    if (batch.expired) return;
+    const keep: PendingRecord[] = [];
+    batch.records.forEach((record, index) => {
+      if (!invalid.has(index)) {
+        keep.push(record);
+        return;
+      }
+      const subject = `topic ${batch.topic} partition ${batch.partition} record ${index} of its batch`;
+      this.settleRecord(
+        record,
+        new KafkaProtocolError(error.code, { api: 'Produce', subject, detail: invalid.get(index) ?? error.detail }),
+      );
+    });
+    if (keep.length > 0) this.accumulator.putBack(this.accumulator.rebatch(batch, keep, batch.baseSequence));
+    if (this.settings.idempotent && batch.baseSequence >= 0)
+      this.state.requestBump(`records of ${batch.topic}-${batch.partition} were refused`);
+  }
+
+  /** Puts a failed batch back in sequence order for another attempt, or fails its records when it may not retry. */
+  private retryOrFail(batch: ProducerBatch, error: Error, retriable: boolean): void {
+    this.accumulator.returned(batch);
+    if (batch.expired) {
+      batch.built?.release();
+      batch.built = undefined;
+      return;
+    }
+    const now = this.clock.now();
+    const expired = batch.records.every((record) => record.deadline <= now);
+    if (!retriable || expired || (this.closed && this.flushing === 0)) {
+      const timeout = this.settings.deliveryTimeoutMs;
+      const reason =
+        expired && retriable
+          ? new DeliveryTimeoutError(
+              `not acknowledged within deliveryTimeoutMs (${timeout} ms) ` +
+                `after ${batch.attempts} attempt(s)${batch.inDoubt ? ' (one may have been written)' : ''}; last error: ${error.message}`,
+              { cause: error },
+            )
+          : error;
+      this.failBatch(batch, reason);
+      // The broker never took this sequence range: the next batches of this partition would be out of order.
+      if (this.settings.idempotent && batch.baseSequence >= 0)
+        this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} failed`);
+      return;
+    }
+    this.metrics.recordsRetried += batch.records.length;
+    const backoffMs = backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
+    batch.retryAt = now + backoffMs;
+    batch.lastError = error;
+    this.accumulator.putBack(batch);
+    const { topic, partition, records, attempts: attempt } = batch;
+    this.events.retry({ topic, partition, records: records.length, attempt, backoffMs, error });
+  }
+
+  private settleRecord(record: PendingRecord, result: RecordMetadata | Error): void {
+    this.buffer.free(record.size);
+    if (result instanceof Error) {
+      this.metrics.recordsFailed++;
+      record.outcome.rejected(record.index, result);
+    } else {
+      this.metrics.recordsSent++;
+      record.outcome.resolved(record.index, result);
+    }
+  }
+
+  /** Fails every record of a batch (no longer on the wire) and frees what it holds. */
+  failBatch(batch: ProducerBatch, error: Error): void {
+    batch.built?.release();
+    batch.builder?.discard();
+    batch.built = undefined;
+    batch.builder = undefined;
+    for (const record of batch.records) this.settleRecord(record, error);
+    this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
+  }
+
+  /** Settles one record that left its batch before going out (an aborted send()). */
+  withdrawn(record: PendingRecord, reason: Error): void {
+    this.settleRecord(record, reason);
+  }
+}
+
+/** The request's topics, each with its batches by partition. */
+function byTopic(
+  batches: ProducerBatch[],
+): { name: string; partitions: { index: number; batch: NonNullable<ProducerBatch['built']> }[] }[] {
+  const topics = new Map<string, { index: number; batch: NonNullable<ProducerBatch['built']> }[]>();
+  for (const batch of batches) {
+    let list = topics.get(batch.topic);
+    if (!list) topics.set(batch.topic, (list = []));
+    list.push({ index: batch.partition, batch: batch.built as NonNullable<ProducerBatch['built']> });
+  }
+  return [...topics].map(([name, partitions]) => ({ name, partitions }));
+}

@@ -1,0 +1,106 @@
+import type { Cluster } from '../cluster/cluster.js';
+import { InitProducerId, Produce, type ProduceResponsePartitionProduceResponse } from '../protocol/generated/index.js';
+import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { encodeProduceFrame, type ProducePartition } from '../records/produce-frame.js';
+
+/** One Produce request as the sender builds it: batches by topic and partition. */
+export interface ProduceRequest {
+  acks: -1 | 0 | 1;
+  timeoutMs: number;
+  transactionalId: string | null;
+  topics: { name: string; partitions: ProducePartition[] }[];
+}
+
+/** A Produce answer, with topic names filled in (brokers answering by topic id leave them out). */
+export type ProduceAnswer = { topic: string; partitions: ProduceResponsePartitionProduceResponse[] }[];
+
+/** A connection to one broker that Produce requests go out on. */
+export interface ProduceConnection {
+  /** Sends the request (once this is called, it may reach the broker); undefined for acks=0, which has no answer. */
+  produce(request: ProduceRequest): Promise<ProduceAnswer | undefined>;
+}
+
+/**
+ * What the sender needs of the cluster, and nothing more: leaders, connections, producer ids.
+ * The real one is ClusterTransport; tests script one (test/support/scripted-transport.ts).
+ */
+export interface ProducerTransport {
+  /** Node id of the partition's leader, or −1 while there is none. */
+  leaderFor(topic: string, partition: number): number;
+  brokerLabel(nodeId: number): string;
+  /** Told every error code a broker answers with (leadership errors refresh the metadata). */
+  noteError(code: number): void;
+  refreshMetadata(): void;
+  /** The connection to a broker; when this fails, nothing was sent. */
+  connect(nodeId: number): Promise<ProduceConnection>;
+  /** A new idempotent producer id and epoch (InitProducerId without a transactional id). */
+  initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }>;
+}
+
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+/** The transport over a real cluster: its metadata, its connection pool and the Produce codec. */
+export class ClusterTransport implements ProducerTransport {
+  constructor(private readonly cluster: Cluster) {}
+
+  leaderFor(topic: string, partition: number): number {
+    return this.cluster.metadata.leaderFor(topic, partition);
+  }
+
+  brokerLabel(nodeId: number): string {
+    return this.cluster.brokerLabel(nodeId);
+  }
+
+  noteError(code: number): void {
+    this.cluster.metadata.noteError(code);
+  }
+
+  refreshMetadata(): void {
+    this.cluster.metadata.requestRefresh();
+  }
+
+  async connect(nodeId: number): Promise<ProduceConnection> {
+    const connection = await this.cluster.connectionTo(nodeId);
+    const metadata = this.cluster.metadata;
+    return {
+      produce: async (request) => {
+        const version = connection.version(Produce);
+        const parts = {
+          ...request,
+          topics: request.topics.map(({ name, partitions }) => ({
+            name,
+            topicId: metadata.topics.get(name)?.topicId ?? ZERO_UUID,
+            partitions,
+          })),
+        };
+        let frame: ReturnType<typeof encodeProduceFrame> | undefined;
+        const encode = (correlationId: number) => (frame = encodeProduceFrame(version, correlationId, connection.clientId, parts)).pieces;
+        try {
+          if (request.acks === 0) {
+            await connection.sendEncoded(encode);
+            return undefined;
+          }
+          const response = await connection.requestEncoded(Produce, version, encode);
+          return response.responses.map((topic) => ({
+            topic: topic.name || (parts.topics.find((sent) => sent.topicId === topic.topicId)?.name ?? ''),
+            partitions: topic.partitionResponses,
+          }));
+        } finally {
+          frame?.release();
+        }
+      },
+    };
+  }
+
+  async initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
+    // Without a transactional id the broker always hands out a fresh producer id (epoch 0).
+    const connection = await this.cluster.anyConnection();
+    const response = await connection.request(
+      InitProducerId,
+      InitProducerId.request.create({ transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }),
+    );
+    if (response.errorCode !== ErrorCode.NONE)
+      throw new KafkaProtocolError(response.errorCode, { api: 'InitProducerId', broker: connection.label });
+    return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+  }
+}
