@@ -1,0 +1,137 @@
+import { ConnectionError } from '../../src/connection/errors.js';
+import type { ProduceAnswer, ProduceConnection, ProduceRequest, ProducerTransport } from '../../src/producer/transport.js';
+import type { ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/index.js';
+import { ErrorCode } from '../../src/protocol/kafka-errors.js';
+import { OFFSETS } from '../../src/records/batch-builder.js';
+
+/** One batch of a request, as it was on the wire. */
+export interface SentBatch {
+  topic: string;
+  partition: number;
+  producerId: bigint;
+  epoch: number;
+  baseSequence: number;
+  records: number;
+}
+
+/** A Produce request the sender made, waiting for the test to answer it. */
+export interface ScriptedRequest {
+  broker: number;
+  batches: SentBatch[];
+  /** Answers each partition (by default with no error, offsets counting from 0 per request). */
+  answer(codes?: Record<string, Partial<ProduceResponsePartitionProduceResponse>>): void;
+  /** The answer never comes: the connection is lost with the request on the wire. */
+  lose(error?: Error): void;
+  settled: boolean;
+}
+
+/** A partition's answer: NONE at `baseOffset`, or what `overrides` says. */
+function partitionAnswer(
+  index: number,
+  overrides: Partial<ProduceResponsePartitionProduceResponse> = {},
+): ProduceResponsePartitionProduceResponse {
+  return {
+    index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: 0n,
+    logAppendTimeMs: -1n,
+    logStartOffset: 0n,
+    recordErrors: [],
+    errorMessage: null,
+    currentLeader: { leaderId: -1, leaderEpoch: -1, _unknownTags: [] },
+    _unknownTags: [],
+    ...overrides,
+  } as ProduceResponsePartitionProduceResponse;
+}
+
+/**
+ * A broker the test plays: it sees every Produce request the sender makes (with each batch's
+ * producer id, epoch and sequence read off the wire bytes) and answers, or loses, each one when
+ * and how the test says. Leaders are fixed by `leaders` (partition → node); producer ids come
+ * from `producerIds` in turn.
+ */
+export class ScriptedTransport implements ProducerTransport {
+  readonly requests: ScriptedRequest[] = [];
+  readonly initProducerIdCalls: number[] = [];
+  readonly noted: number[] = [];
+  refreshes = 0;
+  /** Throws from leaderFor() when set: a bug inside the drain, for the test of how it is reported. */
+  failLeaderLookup: Error | undefined;
+
+  constructor(
+    private readonly leaders: Record<string, number> = {},
+    private readonly producerIds: { producerId: bigint; producerEpoch: number }[] = [{ producerId: 1000n, producerEpoch: 0 }],
+  ) {}
+
+  leaderFor(topic: string, partition: number): number {
+    if (this.failLeaderLookup) throw this.failLeaderLookup;
+    return this.leaders[`${topic}-${partition}`] ?? 1;
+  }
+
+  brokerLabel(nodeId: number): string {
+    return `broker ${nodeId}`;
+  }
+
+  noteError(code: number): void {
+    this.noted.push(code);
+  }
+
+  refreshMetadata(): void {
+    this.refreshes++;
+  }
+
+  async connect(nodeId: number): Promise<ProduceConnection> {
+    return { produce: (request) => this.produce(nodeId, request) };
+  }
+
+  async initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
+    this.initProducerIdCalls.push(this.requests.length);
+    const next = this.producerIds.shift();
+    if (!next) throw new Error('the script has no more producer ids');
+    return next;
+  }
+
+  /** The requests not answered yet. */
+  get open(): ScriptedRequest[] {
+    return this.requests.filter((request) => !request.settled);
+  }
+
+  private produce(broker: number, request: ProduceRequest): Promise<ProduceAnswer | undefined> {
+    const batches: SentBatch[] = request.topics.flatMap((topic) =>
+      topic.partitions.map(({ index, batch }) => {
+        const header = (batch as NonNullable<typeof batch>).pieces[0] as Buffer;
+        return {
+          topic: topic.name,
+          partition: index,
+          producerId: header.readBigInt64BE(OFFSETS.producerId),
+          epoch: header.readInt16BE(OFFSETS.producerEpoch),
+          baseSequence: header.readInt32BE(OFFSETS.baseSequence),
+          records: header.readInt32BE(OFFSETS.recordCount),
+        };
+      }),
+    );
+    return new Promise((resolve, reject) => {
+      const scripted: ScriptedRequest = {
+        broker,
+        batches,
+        settled: false,
+        answer: (codes = {}) => {
+          scripted.settled = true;
+          resolve(
+            request.topics.map((topic) => ({
+              topic: topic.name,
+              partitions: topic.partitions
+                .filter(({ index }) => codes[`${topic.name}-${index}`]?.index !== -1)
+                .map(({ index }) => partitionAnswer(index, codes[`${topic.name}-${index}`])),
+            })),
+          );
+        },
+        lose: (error = new ConnectionError(`broker ${broker}`, 'the connection was closed by the broker')) => {
+          scripted.settled = true;
+          reject(error);
+        },
+      };
+      this.requests.push(scripted);
+    });
+  }
+}

@@ -1,0 +1,378 @@
+import { describe, expect, test } from 'vitest';
+import { KafkaWireError } from '../../src/errors.js';
+import { Accumulator, type PendingRecord } from '../../src/producer/accumulator.js';
+import { BufferMemory } from '../../src/producer/buffer-memory.js';
+import { DeliveryTimeoutError } from '../../src/producer/errors.js';
+import { newMetrics } from '../../src/producer/metrics.js';
+import { type ProducerOptions, producerSettings } from '../../src/producer/options.js';
+import { type RecordMetadata, SingleSend } from '../../src/producer/outcomes.js';
+import { ProducerState } from '../../src/producer/producer-state.js';
+import { Sender } from '../../src/producer/sender.js';
+import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
+import { recordSize } from '../../src/records/batch-builder.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { ScriptedTransport } from '../support/scripted-transport.js';
+
+/**
+ * The sender's state machine on fake time against a broker the test plays: every scenario that
+ * the integration tests provoke on a real broker (or cannot provoke there on demand) as a fast,
+ * exact script. Each request is answered, or lost, by the test.
+ */
+
+interface Harness {
+  clock: FakeClock;
+  transport: ScriptedTransport;
+  sender: Sender;
+  state: ProducerState;
+  metrics: ReturnType<typeof newMetrics>;
+  buffer: BufferMemory;
+  retries: { topic: string; partition: number; attempt: number; error: Error }[];
+  failed: { topic: string; partition: number; records: number; error: Error }[];
+  /** Sends one record to topic t, partition p; its outcome is kept (resolved metadata or the error). */
+  send(partition: number, value?: string): Outcome;
+}
+
+interface Outcome {
+  result: RecordMetadata | Error | undefined;
+}
+
+function harness(options: Partial<ProducerOptions> = {}, transport = new ScriptedTransport()): Harness {
+  const settings = producerSettings({ bootstrap: '127.0.0.1:9092', retryBackoff: { initialMs: 100, maxMs: 100 }, ...options });
+  const clock = new FakeClock();
+  const metrics = newMetrics(settings.bufferMemory);
+  const buffer = new BufferMemory(settings.bufferMemory, clock, (used) => {
+    metrics.bufferUsed = used;
+  });
+  const accumulator = new Accumulator(settings);
+  const state = new ProducerState();
+  const retries: Harness['retries'] = [];
+  const failed: Harness['failed'] = [];
+  const sender = new Sender({
+    settings,
+    accumulator,
+    state,
+    buffer,
+    transport,
+    clock,
+    metrics,
+    events: { retry: (event) => retries.push(event), deliveryFailed: (event) => failed.push(event), progress: () => undefined },
+  });
+  let sequence = 0;
+  return {
+    clock,
+    transport,
+    sender,
+    state,
+    metrics,
+    buffer,
+    retries,
+    failed,
+    send(partition, value = `v${sequence++}`) {
+      const outcome = new SingleSend();
+      const kept: Outcome = { result: undefined };
+      outcome.promise.then(
+        (metadata) => {
+          kept.result = metadata;
+        },
+        (error: Error) => {
+          kept.result = error;
+        },
+      );
+      const now = clock.now();
+      const pending: PendingRecord = {
+        key: null,
+        value: Buffer.from(value),
+        timestamp: now,
+        size: 0,
+        deadline: now + settings.deliveryTimeoutMs,
+        outcome,
+        index: 0,
+      };
+      pending.size = recordSize(pending, 0, 0);
+      buffer.take(pending.size);
+      accumulator.append('t', partition, pending, now);
+      sender.wake();
+      return kept;
+    },
+  };
+}
+
+/** The broker's answer code for one partition of a request. */
+const code = (errorCode: number, extra: object = {}) => ({ errorCode, ...extra });
+
+describe('sender: retries, sequences and epochs on a scripted broker', () => {
+  test('a retriable error: the batch goes again after the backoff, with the same producer id, epoch and sequence', async () => {
+    const h = harness({ lingerMs: 0 });
+    const record = h.send(0);
+    await h.clock.settle();
+    expect(h.transport.initProducerIdCalls).toHaveLength(1);
+    expect(h.transport.requests).toHaveLength(1);
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.NOT_LEADER_OR_FOLLOWER) });
+    await h.clock.settle();
+    expect(h.retries).toMatchObject([{ topic: 't', partition: 0, attempt: 1 }]);
+    expect(h.transport.noted).toEqual([ErrorCode.NOT_LEADER_OR_FOLLOWER]);
+    // The backoff is jittered within [50, 100] ms for the first retry.
+    expect(h.transport.requests).toHaveLength(1);
+    await h.clock.advance(49);
+    expect(h.transport.requests).toHaveLength(1);
+    await h.clock.advance(51);
+    expect(h.transport.requests).toHaveLength(2);
+    expect(h.transport.requests[1]!.batches).toEqual(h.transport.requests[0]!.batches);
+    h.transport.requests[1]!.answer({ 't-0': { baseOffset: 41n } });
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ topic: 't', partition: 0, offset: 41n });
+    expect(h.metrics).toMatchObject({ recordsSent: 1, recordsRetried: 1, recordsFailed: 0, bufferUsed: 0 });
+  });
+
+  test('a non-retriable error fails the batch, and the next batch of the partition is renumbered under a bumped epoch', async () => {
+    const h = harness({ lingerMs: 0, maxInFlight: 1 });
+    const first = h.send(0);
+    await h.clock.settle();
+    const second = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.TOPIC_AUTHORIZATION_FAILED) });
+    await h.clock.settle();
+    expect(first.result).toBeInstanceOf(KafkaProtocolError);
+    expect((first.result as KafkaProtocolError).code).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    // The second batch was numbered 1 under epoch 0 when it was built; the failed one left a gap.
+    expect(h.transport.requests[1]!.batches[0]).toMatchObject({ epoch: 1, baseSequence: 0 });
+    expect(h.transport.initProducerIdCalls).toHaveLength(1); // the bump is local (KIP-360)
+    h.transport.requests[1]!.answer();
+    await h.clock.settle();
+    expect(second.result).toMatchObject({ offset: 0n });
+  });
+
+  test('OUT_OF_ORDER_SEQUENCE_NUMBER on the first unacknowledged batch: epoch + 1 and the batch again at sequence 0, once (KIP-360)', async () => {
+    const h = harness({ lingerMs: 0 });
+    const record = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) });
+    await h.clock.advance(100);
+    expect(h.transport.requests[1]!.batches[0]).toMatchObject({ producerId: 1000n, epoch: 1, baseSequence: 0 });
+    h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) });
+    await h.clock.advance(100);
+    // A second sequence error for the same batch fails it loudly instead of bumping again.
+    expect((record.result as KafkaProtocolError).code).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    // The failed batch's range leaves a gap: the next batch will go under yet another epoch.
+    expect(h.state.bumpRequested).toBe(true);
+  });
+
+  test('MESSAGE_TOO_LARGE splits the batch into halves that keep its sequence range', async () => {
+    const h = harness({ lingerMs: 10 });
+    const records = [0, 1, 2, 3].map(() => h.send(0));
+    await h.clock.advance(10);
+    expect(h.transport.requests[0]!.batches[0]).toMatchObject({ baseSequence: 0, records: 4 });
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.MESSAGE_TOO_LARGE) });
+    await h.clock.settle();
+    expect(h.transport.requests[1]!.batches[0]).toMatchObject({ epoch: 0, baseSequence: 0, records: 2 });
+    h.transport.requests[1]!.answer({ 't-0': { baseOffset: 0n } });
+    await h.clock.settle();
+    expect(h.transport.requests[2]!.batches[0]).toMatchObject({ epoch: 0, baseSequence: 2, records: 2 });
+    h.transport.requests[2]!.answer({ 't-0': { baseOffset: 2n } });
+    await h.clock.settle();
+    expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual([0n, 1n, 2n, 3n]);
+    expect(h.state.bumpRequested).toBe(false);
+  });
+
+  test('records the broker refuses (KIP-467) fail alone; the rest go again, renumbered under a new epoch', async () => {
+    const h = harness({ lingerMs: 10 });
+    const records = [0, 1, 2].map(() => h.send(0));
+    await h.clock.advance(10);
+    const recordErrors = [{ batchIndex: 1, batchIndexErrorMessage: 'compacted topics need keys' }];
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.INVALID_RECORD, { recordErrors }) });
+    await h.clock.settle();
+    expect(String(records[1]!.result)).toContain('compacted topics need keys');
+    expect(h.transport.requests[1]!.batches[0]).toMatchObject({ epoch: 1, baseSequence: 0, records: 2 });
+    h.transport.requests[1]!.answer({ 't-0': { baseOffset: 7n } });
+    await h.clock.settle();
+    expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual([7n, undefined, 8n]);
+  });
+
+  test('DUPLICATE_SEQUENCE_NUMBER counts as written', async () => {
+    const h = harness({ lingerMs: 0 });
+    const record = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ topic: 't', partition: 0, offset: -1n });
+  });
+
+  test('a batch with no answer by its delivery deadline fails with DeliveryTimeoutError; its late answer only frees it', async () => {
+    const h = harness({ lingerMs: 0, deliveryTimeoutMs: 5000 });
+    const record = h.send(0);
+    await h.clock.settle();
+    await h.clock.advance(5000);
+    expect(record.result).toBeInstanceOf(DeliveryTimeoutError);
+    expect(String(record.result)).toContain('may have been written');
+    expect(h.metrics.bufferUsed).toBe(0);
+    expect(h.state.bumpRequested).toBe(true);
+    h.transport.requests[0]!.answer({ 't-0': { baseOffset: 3n } });
+    await h.clock.settle();
+    expect(record.result).toBeInstanceOf(DeliveryTimeoutError); // settled once, not twice
+    expect(h.metrics).toMatchObject({ recordsSent: 0, recordsFailed: 1 });
+  });
+
+  test('a batch that keeps failing retriably fails at its deadline with the last error named', async () => {
+    const h = harness({ lingerMs: 0, deliveryTimeoutMs: 1000 });
+    const record = h.send(0);
+    for (let round = 0; round < 20 && record.result === undefined; round++) {
+      await h.clock.settle();
+      for (const request of h.transport.open) request.answer({ 't-0': code(ErrorCode.NOT_ENOUGH_REPLICAS) });
+      await h.clock.advance(100);
+    }
+    expect(record.result).toBeInstanceOf(DeliveryTimeoutError);
+    expect(String(record.result)).toContain('NOT_ENOUGH_REPLICAS');
+    expect(h.retries.length).toBeGreaterThanOrEqual(8);
+  });
+
+  test('a producer fenced by a newer epoch (INVALID_PRODUCER_EPOCH) fails its records with the reason, not retried', async () => {
+    const h = harness({ lingerMs: 0 });
+    const record = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.INVALID_PRODUCER_EPOCH) });
+    await h.clock.settle();
+    expect((record.result as KafkaProtocolError).code).toBe(ErrorCode.INVALID_PRODUCER_EPOCH);
+    expect(h.retries).toEqual([]);
+  });
+
+  test('a lost connection before the answer: retried with the same numbers (the broker drops a duplicate)', async () => {
+    const h = harness({ lingerMs: 0 });
+    const record = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.lose();
+    await h.clock.advance(100);
+    expect(h.transport.refreshes).toBeGreaterThan(0);
+    expect(h.transport.requests[1]!.batches).toEqual(h.transport.requests[0]!.batches);
+    h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ offset: -1n });
+  });
+});
+
+describe('sender: a batch that may already be written is settled under its own numbers before an epoch bump', () => {
+  /**
+   * Partition 0's first attempt reaches the broker but its answer is lost; meanwhile partition
+   * 1's batch fails for good, which asks for an epoch bump. Renumbering partition 0's batch
+   * under the new epoch would make the broker write it a second time if the first copy landed.
+   */
+  async function lostAnswerThenBump(h: Harness) {
+    const inDoubt = h.send(0);
+    const refused = h.send(1);
+    await h.clock.settle();
+    expect(h.transport.requests).toHaveLength(1); // one request to broker 1 with both partitions
+    expect(h.transport.requests[0]!.batches.map((batch) => [batch.partition, batch.epoch, batch.baseSequence])).toEqual([
+      [0, 0, 0],
+      [1, 0, 0],
+    ]);
+    h.transport.requests[0]!.answer({
+      't-0': code(ErrorCode.REQUEST_TIMED_OUT), // the broker gave up waiting for replicas: written or not, unknown
+      't-1': code(ErrorCode.INVALID_RECORD, { recordErrors: [{ batchIndex: 0, batchIndexErrorMessage: 'bad' }] }),
+    });
+    await h.clock.settle();
+    expect(refused.result).toBeInstanceOf(KafkaProtocolError);
+    expect(h.state.bumpRequested).toBe(true);
+    return inDoubt;
+  }
+
+  test('the first copy was written: the resend under the old epoch and sequence is a duplicate, written once', async () => {
+    const h = harness({ lingerMs: 0 });
+    const inDoubt = await lostAnswerThenBump(h);
+    await h.clock.advance(100);
+    expect(h.transport.requests[1]!.batches).toEqual([expect.objectContaining({ partition: 0, epoch: 0, baseSequence: 0 })]);
+    expect(h.state.epoch).toBe(0); // not bumped while in doubt
+    h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
+    await h.clock.settle();
+    expect(inDoubt.result).toMatchObject({ partition: 0, offset: -1n });
+    // Then the bump, and new records under the new epoch from sequence 0.
+    const after = h.send(0);
+    await h.clock.settle();
+    expect(h.transport.requests[2]!.batches).toEqual([expect.objectContaining({ partition: 0, epoch: 1, baseSequence: 0 })]);
+    h.transport.requests[2]!.answer();
+    await h.clock.settle();
+    expect(after.result).toMatchObject({ partition: 0, offset: 0n });
+  });
+
+  test('the first copy was not written: the broker says so (out of order), and the batch goes again renumbered', async () => {
+    const h = harness({ lingerMs: 0 });
+    const inDoubt = await lostAnswerThenBump(h);
+    await h.clock.advance(100);
+    expect(h.transport.requests[1]!.batches).toEqual([expect.objectContaining({ partition: 0, epoch: 0, baseSequence: 0 })]);
+    h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) });
+    await h.clock.advance(100);
+    expect(h.transport.requests[2]!.batches).toEqual([expect.objectContaining({ partition: 0, epoch: 1, baseSequence: 0 })]);
+    h.transport.requests[2]!.answer({ 't-0': { baseOffset: 5n } });
+    await h.clock.settle();
+    expect(inDoubt.result).toMatchObject({ partition: 0, offset: 5n });
+  });
+
+  test('a lost connection with the request on the wire puts the batch in doubt too', async () => {
+    const h = harness({ lingerMs: 0 });
+    const inDoubt = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.lose();
+    h.state.requestBump('a test asks for a bump');
+    await h.clock.advance(100);
+    expect(h.transport.requests[1]!.batches).toEqual([expect.objectContaining({ partition: 0, epoch: 0, baseSequence: 0 })]);
+    h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
+    await h.clock.settle();
+    expect(inDoubt.result).toMatchObject({ offset: -1n });
+  });
+});
+
+describe('sender: its own loop', () => {
+  test('one drain at a time: wakes during an InitProducerId in progress ask for one producer id, not several', async () => {
+    let release: (() => void) | undefined;
+    const transport = new ScriptedTransport();
+    const original = transport.initProducerId.bind(transport);
+    transport.initProducerId = async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return original();
+    };
+    const h = harness({ lingerMs: 0 }, transport);
+    h.send(0);
+    await h.clock.settle();
+    h.send(1);
+    h.send(2);
+    await h.clock.settle();
+    release?.();
+    await h.clock.settle();
+    expect(transport.initProducerIdCalls).toHaveLength(1);
+    expect(transport.requests.flatMap((request) => request.batches.map((batch) => batch.partition)).sort()).toEqual([0, 1, 2]);
+  });
+
+  test('a failure inside the drain fails the waiting records loudly and is counted', async () => {
+    const transport = new ScriptedTransport();
+    transport.failLeaderLookup = new TypeError('a bug');
+    const h = harness({ lingerMs: 0 }, transport);
+    const record = h.send(0);
+    await h.clock.settle();
+    expect(record.result).toBeInstanceOf(KafkaWireError);
+    expect(String(record.result)).toContain("internal error in the producer's sender: a bug");
+    expect(h.metrics.internalErrors).toBe(1);
+    expect(h.metrics.bufferUsed).toBe(0);
+  });
+
+  test('a partition missing from the answer fails with a message that says so', async () => {
+    const h = harness({ lingerMs: 0 });
+    const record = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.answer({ 't-0': { index: -1 } });
+    await h.clock.settle();
+    expect(String(record.result)).toContain('the answer did not mention this partition');
+  });
+
+  test('answers are matched to batches by topic and partition, whatever their order', async () => {
+    const h = harness({ lingerMs: 5 });
+    const records = Array.from({ length: 50 }, (_, partition) => h.send(partition));
+    await h.clock.advance(5);
+    expect(h.transport.requests).toHaveLength(1);
+    const offsets = Object.fromEntries(
+      Array.from({ length: 50 }, (_, partition) => [`t-${partition}`, { baseOffset: BigInt(partition * 10) }]),
+    );
+    h.transport.requests[0]!.answer(offsets);
+    await h.clock.settle();
+    expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i * 10)));
+  });
+});
