@@ -142,7 +142,7 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     expect(second.result).toMatchObject({ offset: 0n });
   });
 
-  test('OUT_OF_ORDER_SEQUENCE_NUMBER on the first unacknowledged batch: epoch + 1 and the batch again at sequence 0, once (KIP-360)', async () => {
+  test('OUT_OF_ORDER_SEQUENCE_NUMBER on the first unacknowledged batch: epoch + 1, the batch again at sequence 0, once', async () => {
     const h = harness({ lingerMs: 0 });
     const record = h.send(0);
     await h.clock.settle();
