@@ -11,8 +11,11 @@ export function watchBrokers(producer: Pick<Producer, 'on' | 'off'>): { note: ()
   const onFailed = ({ broker, address, error }: { broker: string; address: string; error: Error }) => {
     const code = (error.cause as { code?: unknown } | undefined)?.code;
     const reason = typeof code === 'string' ? code : (error.message.split('\n')[0] ?? '').slice(0, 80);
+    // A node's name says more than "bootstrap broker" for the same address: keep it.
+    const known = failing.get(address)?.broker;
+    const name = known && broker.startsWith('bootstrap ') && !known.startsWith('bootstrap ') ? known : broker;
     failing.delete(address); // the latest failure goes last
-    failing.set(address, { broker, reason });
+    failing.set(address, { broker: name, reason });
   };
   const onConnect = ({ address }: { address: string }) => failing.delete(address);
   producer.on('connectFailed', onFailed);

@@ -1,5 +1,6 @@
 import { type BatchSettings, type BuiltBatch, RecordBatchBuilder, type RecordInput } from '../records/batch-builder.js';
 import type { CompressionName } from '../records/compression.js';
+import type { Clock } from './clock.js';
 import type { RecordOutcome } from './outcomes.js';
 
 /** One record waiting for its acknowledgement: its own input to the batch builder, and where its outcome goes. */
@@ -81,7 +82,11 @@ export class Accumulator {
   /** The same queues by topic, indexed by partition: found without building a key per record. */
   private readonly byTopic = new Map<string, PartitionQueue[]>();
 
-  constructor(private readonly options: AccumulatorOptions) {}
+  constructor(
+    private readonly options: AccumulatorOptions,
+    /** Read only when a batch opens: a clock call per record costs more than the rest of appending it. */
+    private readonly clock: Clock,
+  ) {}
 
   private queue(topic: string, partition: number): PartitionQueue {
     let partitions = this.byTopic.get(topic);
@@ -96,7 +101,7 @@ export class Accumulator {
   }
 
   /** Adds a record to its partition's open batch (closing it and opening another when full). */
-  append(topic: string, partition: number, record: PendingRecord, now: number): void {
+  append(topic: string, partition: number, record: PendingRecord): void {
     const queue = this.queue(topic, partition);
     const open = queue.open;
     if (open?.builder?.tryAppend(record)) {
@@ -114,7 +119,7 @@ export class Accumulator {
       builder: new RecordBatchBuilder(settings, this.options.batchSize, record),
       built: undefined,
       settings,
-      createdAt: now,
+      createdAt: this.clock.now(),
       bytes: record.size,
       baseSequence: -1,
       epoch: -1,

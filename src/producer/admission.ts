@@ -174,7 +174,7 @@ export class Admission {
   }
 
   private enqueue(topic: string, partition: number, pending: PendingRecord, signal?: AbortSignal): void {
-    const { accumulator, sender, buffer, clock } = this.parts;
+    const { accumulator, sender, buffer } = this.parts;
     if (signal) {
       const reason = () => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       if (signal.aborted) {
@@ -204,7 +204,7 @@ export class Admission {
         },
       };
     }
-    accumulator.append(topic, partition, pending, clock.now());
+    accumulator.append(topic, partition, pending);
     sender.wake();
   }
 

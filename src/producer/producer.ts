@@ -67,12 +67,15 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     this.buffer = new BufferMemory(this.settings.bufferMemory, clock, (used) => {
       this.metrics.bufferUsed = used;
     });
-    this.accumulator = new Accumulator({
-      batchSize: this.settings.batchSize,
-      lingerMs: this.settings.lingerMs,
-      compression: this.settings.compression,
-      compressionLevel: this.settings.compressionLevel,
-    });
+    this.accumulator = new Accumulator(
+      {
+        batchSize: this.settings.batchSize,
+        lingerMs: this.settings.lingerMs,
+        compression: this.settings.compression,
+        compressionLevel: this.settings.compressionLevel,
+      },
+      clock,
+    );
     this.sender = new Sender({
       settings: this.settings,
       accumulator: this.accumulator,

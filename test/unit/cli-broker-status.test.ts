@@ -18,6 +18,13 @@ test('the progress note names the brokers that do not answer and why, until they
   // The same address under its node's name is one broker, not two.
   failed('broker 1 at 127.0.0.1:9092', '127.0.0.1:9092', new ConnectionError('broker 1', 'could not connect', { cause: refused }));
   expect(status.note()).toBe('no answer from broker 1 at 127.0.0.1:9092: ECONNREFUSED; retrying');
+  // ...and keeps that name when the bootstrap entry fails again.
+  failed(
+    'bootstrap broker 127.0.0.1:9092',
+    '127.0.0.1:9092',
+    new ConnectionError('bootstrap broker', 'could not connect', { cause: refused }),
+  );
+  expect(status.note()).toBe('no answer from broker 1 at 127.0.0.1:9092: ECONNREFUSED; retrying');
   failed('broker 2 at 127.0.0.1:9102', '127.0.0.1:9102', new ConnectionError('broker 2', 'connecting took longer than 10000 ms'));
   expect(status.note()).toBe(
     'no answer from broker 1 at 127.0.0.1:9092, broker 2 at 127.0.0.1:9102: broker 2: connecting took longer than 10000 ms; retrying',

@@ -43,7 +43,7 @@ function harness(options: Partial<ProducerOptions> = {}, transport = new Scripte
   const buffer = new BufferMemory(settings.bufferMemory, clock, (used) => {
     metrics.bufferUsed = used;
   });
-  const accumulator = new Accumulator(settings);
+  const accumulator = new Accumulator(settings, clock);
   const state = new ProducerState();
   const retries: Harness['retries'] = [];
   const failed: Harness['failed'] = [];
@@ -90,7 +90,7 @@ function harness(options: Partial<ProducerOptions> = {}, transport = new Scripte
       };
       pending.size = recordSize(pending, 0, 0);
       buffer.take(pending.size);
-      accumulator.append('t', partition, pending, now);
+      accumulator.append('t', partition, pending);
       sender.wake();
       return kept;
     },
