@@ -209,9 +209,10 @@ export class Accumulator {
     queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
   }
 
-  /** The batch is settled for good; a partition with nothing more in flight has recovered. */
+  /** The batch was written: it leaves its in-flight list, and a partition with nothing more in flight has recovered. */
   settled(batch: ProducerBatch): void {
     const queue = this.queue(batch.topic, batch.partition);
+    queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
     if (queue.inFlight.length === 0) queue.recovering = false;
   }
 

@@ -42,8 +42,6 @@ export interface AdmissionParts {
   sender: Sender;
   clock: Clock;
   metrics: ProducerMetrics;
-  /** The producer has closed (records still waiting may be let in only while a flush waits for them). */
-  closed: () => boolean;
 }
 
 /**
@@ -54,7 +52,15 @@ export interface AdmissionParts {
  * order, so records keep the order of their send() calls while metadata or room is awaited.
  */
 export class Admission {
-  private readonly parts: AdmissionParts;
+  private readonly settings: ProducerSettings;
+  private readonly serializers: Serializers<unknown, unknown> | undefined;
+  private readonly partitioner: CustomPartitioner | undefined;
+  private readonly metadata: MetadataCache;
+  private readonly buffer: BufferMemory;
+  private readonly accumulator: Accumulator;
+  private readonly sender: Sender;
+  private readonly clock: Clock;
+  private readonly metrics: ProducerMetrics;
   private readonly sticky: StickyPartitioner;
   private readonly available = new WeakMap<TopicInfo, readonly number[]>();
   /** Records that must wait, in call order; one loop admits them (entries before waitingHead are done). */
@@ -63,12 +69,22 @@ export class Admission {
   private admittingWaiting = false;
   /** send() calls waiting for metadata or buffer room, not yet in the accumulator. */
   waiting = 0;
+  /** The producer has closed: new records are refused, and waiting ones let in only while a flush waits for them. */
+  closed = false;
 
   constructor(
     parts: AdmissionParts,
     private readonly onIdle: () => void,
   ) {
-    this.parts = parts;
+    this.settings = parts.settings;
+    this.serializers = parts.serializers;
+    this.partitioner = parts.partitioner;
+    this.metadata = parts.metadata;
+    this.buffer = parts.buffer;
+    this.accumulator = parts.accumulator;
+    this.sender = parts.sender;
+    this.clock = parts.clock;
+    this.metrics = parts.metrics;
     this.sticky = new StickyPartitioner(parts.settings.batchSize);
   }
 
@@ -78,10 +94,10 @@ export class Admission {
    * before it takes anything from the producer.
    */
   admit(record: unknown, options: SendOptions, outcome: RecordOutcome, index: number, accepted?: () => void): void {
-    const { settings, metadata, buffer, clock } = this.parts;
+    const { settings, metadata, buffer } = this;
     let pending: PendingRecord;
     try {
-      if (this.parts.closed()) throw new ProducerClosedError('send() after close()');
+      if (this.closed) throw new ProducerClosedError('send() after close()');
       checkRecordObject(record);
       const signal = options?.signal;
       if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -91,8 +107,8 @@ export class Admission {
       // A topic in the metadata has a valid name; only others are checked.
       const cached = metadata.topics.get(topic);
       if (!cached) checkTopicName(topic);
-      const now = clock.now();
-      pending = toPendingRecord(record, this.parts.serializers, now, now + settings.deliveryTimeoutMs, outcome, index);
+      const now = this.clock.now();
+      pending = toPendingRecord(record, this.serializers, now, now + settings.deliveryTimeoutMs, outcome, index);
       pending.size = recordSize(pending, 0, 0);
       if (pending.size + REQUEST_AND_BATCH_OVERHEAD > settings.maxRequestSize) {
         throw new RecordTooLargeError(
@@ -111,7 +127,7 @@ export class Admission {
         return;
       }
     } catch (error) {
-      this.parts.metrics.recordsFailed++;
+      this.metrics.recordsFailed++;
       outcome.rejected(index, error as Error);
       return;
     }
@@ -127,7 +143,7 @@ export class Admission {
    * deadline has passed fail with it, instead of each asking again.
    */
   private async admitWaiting(): Promise<void> {
-    const { settings, metadata, buffer, clock, sender } = this.parts;
+    const { settings, metadata, buffer, clock, sender } = this;
     this.admittingWaiting = true;
     const failedTopics = new Map<string, Error>();
     try {
@@ -152,14 +168,14 @@ export class Admission {
           }
           const partition = this.choosePartition(record, pending, info, pending.size);
           await buffer.reserve(pending.size, pending.deadline, signal);
-          if (this.parts.closed() && sender.flushing === 0) {
+          if (this.closed && sender.flushing === 0) {
             buffer.free(pending.size);
             throw new ProducerClosedError('the producer closed while send() waited');
           }
           this.enqueue(record.topic, partition, pending, signal);
           accepted?.();
         } catch (error) {
-          this.parts.metrics.recordsFailed++;
+          this.metrics.recordsFailed++;
           pending.outcome.rejected(pending.index, error as Error);
         } finally {
           this.waiting--;
@@ -174,12 +190,12 @@ export class Admission {
   }
 
   private enqueue(topic: string, partition: number, pending: PendingRecord, signal?: AbortSignal): void {
-    const { accumulator, sender, buffer } = this.parts;
+    const { accumulator, sender, buffer } = this;
     if (signal) {
       const reason = () => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       if (signal.aborted) {
         buffer.free(pending.size);
-        this.parts.metrics.recordsFailed++;
+        this.metrics.recordsFailed++;
         pending.outcome.rejected(pending.index, reason());
         return;
       }
@@ -215,7 +231,7 @@ export class Admission {
    * errors retrying cannot fix fail at once.
    */
   async topicInfo(topic: string, startedAt: number, deadline: number): Promise<TopicInfo> {
-    const { settings, metadata, clock } = this.parts;
+    const { settings, metadata, clock } = this;
     /** The last answer said the topic does not exist. */
     let unknown = false;
     const doesNotExist = () => {
@@ -265,7 +281,7 @@ export class Admission {
       return record.partition;
     }
     const available = this.availablePartitions(info);
-    const partitioner = this.parts.partitioner;
+    const partitioner = this.partitioner;
     if (partitioner) {
       const chosen = partitioner({ topic: info.name, key: input.key, value: input.value, partitionCount: count, available });
       if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count)

@@ -22,8 +22,8 @@ export class BufferMemory {
   constructor(
     readonly limit: number,
     private readonly clock: Clock,
-    /** Told the bytes in use after every change (for the metrics). */
-    private readonly onChange: (used: number) => void = () => undefined,
+    /** Where the bytes in use are shown (producer.metrics.bufferUsed). */
+    private readonly metrics: { bufferUsed: number },
   ) {}
 
   get used(): number {
@@ -40,7 +40,7 @@ export class BufferMemory {
     // Sizes come from checked records; anything else would corrupt the accounting for good.
     if (!(Number.isSafeInteger(size) && size > 0)) throw new Error(`internal error: a record size of ${size} bytes`);
     this.usedBytes += size;
-    this.onChange(this.usedBytes);
+    this.metrics.bufferUsed = this.usedBytes;
   }
 
   /** Takes `size` bytes, waiting in line while the budget is full, until `deadline` (then BufferFullError) or an abort. */
@@ -80,7 +80,7 @@ export class BufferMemory {
 
   free(size: number): void {
     this.usedBytes -= size;
-    this.onChange(this.usedBytes);
+    this.metrics.bufferUsed = this.usedBytes;
     this.grant();
   }
 

@@ -15,7 +15,8 @@ export interface Clock {
 export type Timer = unknown;
 
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  // Date.now itself, not a function around it: it is read for every record, and the extra frame showed in profiles.
+  now: Date.now,
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
   soon: (callback) => {

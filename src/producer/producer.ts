@@ -64,9 +64,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     }
     const clock = systemClock;
     this.metrics = newMetrics(this.settings.bufferMemory);
-    this.buffer = new BufferMemory(this.settings.bufferMemory, clock, (used) => {
-      this.metrics.bufferUsed = used;
-    });
+    this.buffer = new BufferMemory(this.settings.bufferMemory, clock, this.metrics);
     this.accumulator = new Accumulator(
       {
         batchSize: this.settings.batchSize,
@@ -101,7 +99,6 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
         sender: this.sender,
         clock,
         metrics: this.metrics,
-        closed: () => this.closed,
       },
       () => this.checkIdle(),
     );
@@ -195,6 +192,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   async close(timeoutMs = 30_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.admission.closed = true;
     this.sender.closed = true;
     const flushed = this.flush();
     const timedOut = await Promise.race([

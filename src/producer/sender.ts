@@ -336,7 +336,12 @@ export class Sender {
     const label = this.transport.brokerLabel(broker);
     for (const batch of batches) {
       const result = answer === undefined ? undefined : (answers.get(batch.topic)?.get(batch.partition) ?? 'missing');
-      if (result !== undefined && result !== 'missing' && result.errorCode !== ErrorCode.NONE) this.transport.noteError(result.errorCode);
+      // The common answer needs no outcome worked out.
+      if (result !== undefined && result !== 'missing' && result.errorCode === ErrorCode.NONE) {
+        this.complete(batch, result.baseOffset, result.logAppendTimeMs);
+        continue;
+      }
+      if (result !== undefined && result !== 'missing') this.transport.noteError(result.errorCode);
       const outcome = produceOutcome(batch, result, {
         idempotent: this.settings.idempotent,
         bumpRequested: this.state.bumpRequested,
@@ -385,7 +390,6 @@ export class Sender {
   }
 
   private complete(batch: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
-    this.accumulator.returned(batch);
     this.accumulator.settled(batch);
     batch.built?.release();
     batch.built = undefined;

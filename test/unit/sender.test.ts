@@ -40,9 +40,7 @@ function harness(options: Partial<ProducerOptions> = {}, transport = new Scripte
   const settings = producerSettings({ bootstrap: '127.0.0.1:9092', retryBackoff: { initialMs: 100, maxMs: 100 }, ...options });
   const clock = new FakeClock();
   const metrics = newMetrics(settings.bufferMemory);
-  const buffer = new BufferMemory(settings.bufferMemory, clock, (used) => {
-    metrics.bufferUsed = used;
-  });
+  const buffer = new BufferMemory(settings.bufferMemory, clock, metrics);
   const accumulator = new Accumulator(settings, clock);
   const state = new ProducerState();
   const retries: Harness['retries'] = [];
