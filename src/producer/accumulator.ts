@@ -210,7 +210,7 @@ export class Accumulator {
   }
 
   /** The batch was written: it leaves its in-flight list, and a partition with nothing more in flight has recovered. */
-  settled(batch: ProducerBatch): void {
+  completed(batch: ProducerBatch): void {
     const queue = this.queue(batch.topic, batch.partition);
     queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
     if (queue.inFlight.length === 0) queue.recovering = false;

@@ -390,7 +390,7 @@ export class Sender {
   }
 
   private complete(batch: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
-    this.accumulator.settled(batch);
+    this.accumulator.completed(batch);
     batch.built?.release();
     batch.built = undefined;
     if (batch.expired) return;
