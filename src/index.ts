@@ -33,6 +33,7 @@ export {
 } from './producer/partitioner.js';
 export {
   type BrokerLatency,
+  type ConsumerGroupMetadata,
   PRODUCE_REQUEST_CHANNEL,
   Producer,
   type ProducerEvents,
@@ -43,6 +44,8 @@ export {
   type RecordMetadata,
   type SendOptions,
   type Serializers,
+  type TransactionOffset,
+  type TransactionState,
 } from './producer/producer.js';
 export { type PrometheusOptions, prometheusText } from './producer/prometheus.js';
 export type { ProducerWritableOptions } from './producer/writable.js';
@@ -62,7 +65,12 @@ export {
   InvalidRecordError,
   ProducerClosedError,
   ProducerError,
+  ProducerFencedError,
   RecordTooLargeError,
+  TransactionAbortableError,
+  TransactionAbortedError,
+  TransactionStateError,
+  TransactionTimeoutError,
 } from './producer/errors.js';
 export { ErrorCode, errorInfo, KAFKA_ERRORS, type KafkaErrorInfo, KafkaProtocolError } from './protocol/kafka-errors.js';
 export { DecodeError, EncodeError, ProtocolError, UnsupportedVersionError } from './protocol/primitives/errors.js';

@@ -81,6 +81,8 @@ export class Connection {
   private answers = 0;
   private closeError: ConnectionError | undefined;
   private brokerVersions = new Map<number, VersionRange>();
+  /** The cluster-wide feature levels the broker reported as finalized (ApiVersions v3+), e.g. transaction.version. */
+  private features = new Map<string, number>();
   /** When the connection last sent or received anything (for idle closing). */
   lastActivity = Date.now();
 
@@ -159,6 +161,11 @@ export class Connection {
   /** The versions the broker advertised for an API, if any. */
   brokerRange(apiKey: number): VersionRange | undefined {
     return this.brokerVersions.get(apiKey);
+  }
+
+  /** A finalized feature's level as the broker reported it when the connection opened (0 when it reported none). */
+  featureLevel(name: string): number {
+    return this.features.get(name) ?? 0;
   }
 
   /** The highest version of `api` both the broker and kafka-wire support. */
@@ -354,6 +361,7 @@ export class Connection {
       this.brokerVersions = new Map(
         response.apiKeys.map((api) => [api.apiKey, { minVersion: api.minVersion, maxVersion: api.maxVersion }]),
       );
+      this.features = new Map(response.finalizedFeatures.map((feature) => [feature.name, feature.maxVersionLevel]));
       return;
     }
     throw new ConnectionError(this.label, 'the broker and kafka-wire share no ApiVersions version');

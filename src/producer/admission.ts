@@ -42,6 +42,8 @@ export interface AdmissionParts {
   sender: Sender;
   clock: Clock;
   metrics: ProducerMetrics;
+  /** Why a record may not be sent now (a transactional producer outside a transaction); undefined when it may. */
+  refusal?: () => Error | undefined;
 }
 
 /**
@@ -61,6 +63,7 @@ export class Admission {
   private readonly sender: Sender;
   private readonly clock: Clock;
   private readonly metrics: ProducerMetrics;
+  private readonly refusal: (() => Error | undefined) | undefined;
   private readonly sticky: StickyPartitioner;
   private readonly available = new WeakMap<TopicInfo, readonly number[]>();
   /** Records that must wait, in call order; one loop admits them (entries before waitingHead are done). */
@@ -84,6 +87,7 @@ export class Admission {
     this.accumulator = parts.accumulator;
     this.sender = parts.sender;
     this.clock = parts.clock;
+    this.refusal = parts.refusal;
     this.metrics = parts.metrics;
     this.sticky = new StickyPartitioner(parts.settings.batchSize);
   }
@@ -98,6 +102,8 @@ export class Admission {
     let pending: PendingRecord;
     try {
       if (this.closed) throw new ProducerClosedError('send() after close()');
+      const refused = this.refusal?.();
+      if (refused) throw refused;
       checkRecordObject(record);
       const signal = options?.signal;
       if (signal !== undefined && !(signal instanceof AbortSignal)) {

@@ -39,3 +39,38 @@ export class RecordTooLargeError extends ProducerError {
 export class InvalidRecordError extends ProducerError {
   override name = 'InvalidRecordError';
 }
+
+/** A transactional API called out of order: send() outside a transaction, commit twice, begin before initTransactions(). */
+export class TransactionStateError extends ProducerError {
+  override name = 'TransactionStateError';
+}
+
+/**
+ * The transaction hit an error it cannot commit through (a record failed, the coordinator timed
+ * it out): only abortTransaction() is allowed, after which the producer can begin a new one.
+ */
+export class TransactionAbortableError extends ProducerError {
+  override name = 'TransactionAbortableError';
+}
+
+/** A record of a transaction that was aborted before the record went out: it was never written. */
+export class TransactionAbortedError extends ProducerError {
+  override name = 'TransactionAbortedError';
+}
+
+/**
+ * Fatal: another producer with the same transactional id has initialised since this one did (its
+ * epoch is newer), so nothing this one sends can commit. Close it; a new producer with the same
+ * id recovers (its initTransactions() aborts what this one left open).
+ */
+export class ProducerFencedError extends ProducerError {
+  override name = 'ProducerFencedError';
+}
+
+/** A transactional step (InitProducerId, AddPartitionsToTxn, EndTxn, ...) kept failing retriably until maxBlockMs. */
+export class TransactionTimeoutError extends ProducerError {
+  override name = 'TransactionTimeoutError';
+  constructor(message: string, options: KafkaWireErrorOptions = {}) {
+    super(message, { retriable: true, ...options });
+  }
+}

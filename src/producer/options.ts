@@ -1,7 +1,7 @@
 import type { ClusterOptions } from '../cluster/options.js';
 import type { BackoffOptions } from '../connection/backoff.js';
 import { ConfigError } from '../errors.js';
-import { functionOption, integerOption, objectOption, oneOfOption } from '../option-checks.js';
+import { describeValue, functionOption, integerOption, objectOption, oneOfOption } from '../option-checks.js';
 import type { CompressionName } from '../records/compression.js';
 import type { CustomPartitioner } from './partitioner.js';
 import type { Serializers } from './record-input.js';
@@ -32,6 +32,15 @@ export interface ProducerOptions<K = unknown, V = unknown> extends ClusterOption
    */
   unknownTopicTimeoutMs?: number;
   partitioner?: CustomPartitioner;
+  /**
+   * Makes the producer transactional (KIP-98): records are sent inside transactions
+   * (initTransactions(), beginTransaction(), commitTransaction() or abortTransaction()) that
+   * read_committed consumers see whole or not at all. One id per producer instance; a new
+   * producer with the same id fences the older one. Needs idempotence (the default).
+   */
+  transactionalId?: string;
+  /** How long the coordinator lets a transaction stay open before it aborts it (default 60 s; the broker caps it). */
+  transactionTimeoutMs?: number;
   /** Turn keys and values of type K and V into bytes (or strings); without them, keys and values must already be bytes, strings or null. */
   serializers?: Serializers<K, V>;
 }
@@ -53,6 +62,8 @@ export interface ProducerSettings {
   maxBlockMs: number;
   unknownTopicTimeoutMs: number;
   allowAutoTopicCreation: boolean;
+  transactionalId: string | undefined;
+  transactionTimeoutMs: number;
 }
 
 export const PRODUCER_DEFAULTS = {
@@ -66,6 +77,7 @@ export const PRODUCER_DEFAULTS = {
   maxRequestSize: 1024 * 1024,
   maxBlockMs: 60_000,
   unknownTopicTimeoutMs: 3_000,
+  transactionTimeoutMs: 60_000,
 } as const;
 
 const COMPRESSIONS: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
@@ -102,6 +114,16 @@ export function producerSettings(options: ProducerOptions): ProducerSettings {
   functionOption('serializers.key', serializers?.key);
   functionOption('serializers.value', serializers?.value);
   const maxBlockMs = integerOption('maxBlockMs', options.maxBlockMs, PRODUCER_DEFAULTS.maxBlockMs, 0);
+  const transactionalId = options.transactionalId;
+  if (transactionalId !== undefined) {
+    if (typeof transactionalId !== 'string' || transactionalId === '') {
+      throw new ConfigError(`option transactionalId must be a non-empty string, not ${describeValue(transactionalId)}`);
+    }
+    if (!idempotent)
+      throw new ConfigError('a transactional producer is idempotent: transactionalId cannot go with idempotent: false or acks 0 or 1');
+  } else if (options.transactionTimeoutMs !== undefined) {
+    throw new ConfigError('option transactionTimeoutMs applies to a transactional producer only (set transactionalId)');
+  }
   return {
     acks,
     idempotent,
@@ -123,5 +145,13 @@ export function producerSettings(options: ProducerOptions): ProducerSettings {
       0,
     ),
     allowAutoTopicCreation: options.allowAutoTopicCreation ?? false,
+    transactionalId,
+    transactionTimeoutMs: integerOption(
+      'transactionTimeoutMs',
+      options.transactionTimeoutMs,
+      PRODUCER_DEFAULTS.transactionTimeoutMs,
+      1,
+      MAX_INT32,
+    ),
   };
 }

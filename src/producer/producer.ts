@@ -8,13 +8,14 @@ import { Accumulator } from './accumulator.js';
 import { Admission, type SendOptions } from './admission.js';
 import { BufferMemory } from './buffer-memory.js';
 import { systemClock } from './clock.js';
-import { InvalidRecordError, ProducerClosedError } from './errors.js';
+import { InvalidRecordError, ProducerClosedError, TransactionStateError } from './errors.js';
 import { newMetrics, type ProducerMetrics } from './metrics.js';
 import { type ProducerOptions, type ProducerSettings, producerSettings } from './options.js';
 import { ManySends, type RecordMetadata, SingleSend } from './outcomes.js';
 import { ProducerState } from './producer-state.js';
 import { checkTopicName, type ProducerRecord, type RecordBytes } from './record-input.js';
 import { Sender } from './sender.js';
+import { type ConsumerGroupMetadata, TransactionManager, type TransactionOffset, type TransactionState } from './transaction-manager.js';
 import { ClusterTransport } from './transport.js';
 import { retryUntil } from './wait.js';
 import { type ProducerWritableOptions, producerWritable } from './writable.js';
@@ -25,6 +26,7 @@ export type { ProducerOptions } from './options.js';
 export type { RecordMetadata } from './outcomes.js';
 export type { ProducerRecord, RecordBytes, Serializers } from './record-input.js';
 export { PRODUCE_REQUEST_CHANNEL } from './sender.js';
+export type { ConsumerGroupMetadata, TransactionOffset, TransactionState } from './transaction-manager.js';
 
 /** Events of a Producer: its cluster's (connections, metadata) and its own (retries, failed deliveries). */
 export interface ProducerEvents extends ClusterEvents {
@@ -51,6 +53,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   private readonly buffer: BufferMemory;
   private readonly sender: Sender;
   private readonly admission: Admission;
+  private readonly transactions: TransactionManager | undefined;
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   readonly metrics: ProducerMetrics;
@@ -63,6 +66,25 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       (this.cluster as EventEmitter).on(name, (event: unknown) => (this.emit as (name: string, event: unknown) => boolean)(name, event));
     }
     const clock = systemClock;
+    const transport = new ClusterTransport(this.cluster);
+    const state = new ProducerState();
+    const transactionalId = this.settings.transactionalId;
+    this.transactions =
+      transactionalId === undefined
+        ? undefined
+        : new TransactionManager({
+            transactionalId,
+            transactionTimeoutMs: this.settings.transactionTimeoutMs,
+            settings: this.settings,
+            state,
+            transport,
+            clock,
+            host: {
+              flush: () => this.flush(),
+              failUnsent: (error) => this.sender.failWaiting(error),
+              wake: () => this.sender.wake(),
+            },
+          });
     this.metrics = newMetrics(this.settings.bufferMemory);
     this.buffer = new BufferMemory(this.settings.bufferMemory, clock, this.metrics);
     this.accumulator = new Accumulator(
@@ -77,9 +99,10 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     this.sender = new Sender({
       settings: this.settings,
       accumulator: this.accumulator,
-      state: new ProducerState(),
+      state,
       buffer: this.buffer,
-      transport: new ClusterTransport(this.cluster),
+      transport,
+      transaction: this.transactions,
       clock,
       metrics: this.metrics,
       events: {
@@ -99,6 +122,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
         sender: this.sender,
         clock,
         metrics: this.metrics,
+        refusal: this.transactions && (() => (this.transactions as TransactionManager).sendRefusal()),
       },
       () => this.checkIdle(),
     );
@@ -175,6 +199,91 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       },
       () => this.flush(),
     );
+  }
+
+  /**
+   * Transactional producer (transactionalId set): obtains the producer id and epoch for the
+   * transactional id, which fences any older producer with the same id and aborts a transaction
+   * it left open (or waits for it to complete). Once, before the first transaction; retried
+   * within maxBlockMs while the coordinator is loading or moving.
+   */
+  async initTransactions(): Promise<void> {
+    const transactions = this.transactional('initTransactions()');
+    await transactions.init();
+  }
+
+  /** Begins a transaction: send() and sendOffsetsToTransaction() belong to it until it is committed or aborted. */
+  beginTransaction(): void {
+    this.transactional('beginTransaction()').begin();
+  }
+
+  /**
+   * Commits a consumer group's offsets as part of the transaction (consume-transform-produce):
+   * they become the group's committed offsets only if the transaction commits. Each offset is
+   * the next one to read, as a consumer commits it. A bare group id is a group without members.
+   */
+  async sendOffsetsToTransaction(offsets: TransactionOffset[], group: ConsumerGroupMetadata | string): Promise<void> {
+    const transactions = this.transactional('sendOffsetsToTransaction()');
+    if (!Array.isArray(offsets))
+      throw new ConfigError(`sendOffsetsToTransaction() takes an array of offsets, not ${describeValue(offsets)}`);
+    const metadata = typeof group === 'string' ? { groupId: group } : group;
+    if (typeof metadata?.groupId !== 'string' || metadata.groupId === '') {
+      throw new ConfigError(`sendOffsetsToTransaction() needs a group id, not ${describeValue(group)}`);
+    }
+    for (const entry of offsets) {
+      if (typeof entry?.topic !== 'string' || !Number.isInteger(entry.partition) || typeof entry.offset !== 'bigint' || entry.offset < 0n) {
+        throw new ConfigError(`an offset to commit is { topic, partition, offset: bigint ≥ 0 }, not ${describeValue(entry)}`);
+      }
+    }
+    await transactions.sendOffsets(offsets, metadata);
+  }
+
+  /**
+   * Sends everything of the transaction, waits for it to be acknowledged, and commits it. When a
+   * record of it failed, nothing commits: this throws TransactionAbortableError and only
+   * abortTransaction() is allowed.
+   */
+  async commitTransaction(): Promise<void> {
+    await this.transactional('commitTransaction()').commit();
+  }
+
+  /** Aborts the transaction: records not yet sent fail with TransactionAbortedError; read_committed readers see nothing of it. */
+  async abortTransaction(): Promise<void> {
+    await this.transactional('abortTransaction()').abort();
+  }
+
+  /**
+   * Runs `work` in a transaction: begins one, commits it when `work` resolves and aborts it when
+   * `work` throws (rethrowing its error). Resolves with what `work` returned.
+   */
+  async transaction<T>(work: (producer: this) => Promise<T> | T): Promise<T> {
+    const transactions = this.transactional('transaction()');
+    transactions.begin();
+    let result: T;
+    try {
+      result = await work(this);
+    } catch (error) {
+      if (transactions.state !== 'fatalError') await transactions.abort();
+      throw error;
+    }
+    try {
+      await this.commitTransaction();
+    } catch (error) {
+      if (transactions.state === 'abortableError') await transactions.abort();
+      throw error;
+    }
+    return result;
+  }
+
+  /** Where the transactional producer's state machine stands (undefined without transactionalId). */
+  get transactionState(): TransactionState | undefined {
+    return this.transactions?.state;
+  }
+
+  private transactional(call: string): TransactionManager {
+    if (this.closed) throw new ProducerClosedError(`${call} after close()`);
+    if (!this.transactions) throw new TransactionStateError(`${call} needs a transactional producer (option transactionalId)`);
+    return this.transactions;
   }
 
   /** Sends everything waiting now, without waiting for lingerMs, and resolves when all of it has settled. */

@@ -36,6 +36,19 @@ export interface SenderEvents {
   progress(): void;
 }
 
+/** What the sender asks of a transactional producer's transaction (transaction-manager.ts). */
+export interface SenderTransaction {
+  readonly transactionalId: string;
+  /** The highest Produce version the transaction protocol in use allows. */
+  readonly produceMaxVersion: number | undefined;
+  /** Why nothing of the transaction may be sent now (it is aborting or failed); undefined when batches may go. */
+  sendBlockedBy(): Error | undefined;
+  /** False while the partition has yet to join the transaction (AddPartitionsToTxn, protocol version 1). */
+  mayProduce(topic: string, partition: number): boolean;
+  /** A record of the transaction failed: it can no longer commit. */
+  recordFailed(error: Error): void;
+}
+
 export interface SenderParts {
   settings: ProducerSettings;
   accumulator: Accumulator;
@@ -45,6 +58,8 @@ export interface SenderParts {
   clock: Clock;
   metrics: ProducerMetrics;
   events: SenderEvents;
+  /** Set for a transactional producer. */
+  transaction?: SenderTransaction;
 }
 
 /**
@@ -62,6 +77,7 @@ export class Sender {
   private readonly clock: Clock;
   private readonly metrics: ProducerMetrics;
   private readonly events: SenderEvents;
+  private readonly transaction: SenderTransaction | undefined;
   private readonly inFlightByBroker = new Map<number, number>();
   private producerIdReady: Promise<void> | undefined;
   private timer: Timer | undefined;
@@ -82,6 +98,7 @@ export class Sender {
     this.clock = parts.clock;
     this.metrics = parts.metrics;
     this.events = parts.events;
+    this.transaction = parts.transaction;
   }
 
   /** Schedules a drain once the current turn is done (many sends in one turn share it). */
@@ -102,7 +119,8 @@ export class Sender {
 
   /** Makes sure the idempotent producer has an id and a current epoch (and renumbers waiting batches after a bump). */
   ensureProducerId(): Promise<void> {
-    if (!this.settings.idempotent || this.state.ready) return Promise.resolve();
+    // A transactional producer's id comes from initTransactions(), and its epoch bumps from the coordinator.
+    if (!this.settings.idempotent || this.state.ready || this.transaction) return Promise.resolve();
     this.producerIdReady ??= (async () => {
       if (!this.state.bumpLocally()) {
         const { producerId, producerEpoch } = await this.transport.initProducerId();
@@ -118,7 +136,12 @@ export class Sender {
 
   /** Fails every batch not on the wire (close() gave up, or the producer id cannot be had). */
   failWaiting(error: Error): void {
-    for (const batch of this.accumulator.takeAllWaiting()) this.failBatch(batch, error);
+    for (const batch of this.accumulator.takeAllWaiting()) {
+      this.failBatch(batch, error);
+      // Its sequence range was taken and never written: later batches would leave a gap.
+      if (this.settings.idempotent && batch.baseSequence >= 0)
+        this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} failed`);
+    }
     this.events.progress();
   }
 
@@ -158,8 +181,15 @@ export class Sender {
     const now = this.clock.now();
     const nextLinger = this.accumulator.closeLingering(now, this.flushing > 0 || this.closed);
     this.expire(now);
+    const blocked = this.transaction?.sendBlockedBy();
+    if (blocked) this.failWaiting(blocked);
     if (!this.accumulator.hasPending) {
       this.events.progress();
+      return;
+    }
+    if (this.transaction && !this.state.ready) {
+      // After a failure the transaction only aborts, and the abort bumps the epoch: nothing goes out meanwhile.
+      this.schedule(now + IDLE_LOOK_MS);
       return;
     }
     if (this.settings.idempotent && !this.state.ready) {
@@ -201,6 +231,8 @@ export class Sender {
     const byBroker = new Map<number, ProducerBatch[]>();
     let leaderless = false;
     for (const batch of batches) {
+      // Protocol version 1: a partition's first batch waits until AddPartitionsToTxn has answered.
+      if (this.transaction && !this.transaction.mayProduce(batch.topic, batch.partition)) continue;
       const leader = this.transport.leaderFor(batch.topic, batch.partition);
       if (leader < 0) {
         leaderless = true;
@@ -277,7 +309,8 @@ export class Sender {
       return connection.produce({
         acks: this.settings.acks,
         timeoutMs: this.settings.requestTimeoutMs,
-        transactionalId: null,
+        transactionalId: this.transaction ? this.transaction.transactionalId : null,
+        maxVersion: this.transaction?.produceMaxVersion,
         topics: byTopic(batches),
       });
     };
@@ -310,7 +343,12 @@ export class Sender {
     if (this.settings.idempotent) {
       // A batch split from a larger one comes with its sequence already assigned.
       if (batch.baseSequence < 0) this.number(batch);
-      Object.assign(batch.settings, { producerId: this.state.producerId, producerEpoch: batch.epoch, baseSequence: batch.baseSequence });
+      Object.assign(batch.settings, {
+        producerId: this.state.producerId,
+        producerEpoch: batch.epoch,
+        baseSequence: batch.baseSequence,
+        transactional: this.transaction !== undefined,
+      });
     }
     try {
       batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build();
@@ -343,7 +381,8 @@ export class Sender {
       }
       if (result !== undefined && result !== 'missing') this.transport.noteError(result.errorCode);
       const outcome = produceOutcome(batch, result, {
-        idempotent: this.settings.idempotent,
+        // A transactional producer cannot bump its own epoch: a sequence error fails the transaction instead.
+        idempotent: this.settings.idempotent && !this.transaction,
         bumpRequested: this.state.bumpRequested,
         earlierUnacknowledged: this.accumulator.hasEarlierUnacknowledged(batch),
         broker: label,
@@ -491,6 +530,7 @@ export class Sender {
     this.buffer.free(record.size);
     if (result instanceof Error) {
       this.metrics.recordsFailed++;
+      this.transaction?.recordFailed(result);
       record.outcome.rejected(record.index, result);
     } else {
       this.metrics.recordsSent++;

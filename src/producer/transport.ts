@@ -1,13 +1,24 @@
 import type { Cluster } from '../cluster/cluster.js';
-import { InitProducerId, Produce, type ProduceResponsePartitionProduceResponse } from '../protocol/generated/index.js';
+import { Coordinators, type CoordinatorType } from '../cluster/coordinators.js';
+import {
+  EndTxn,
+  InitProducerId,
+  Produce,
+  type ProduceResponsePartitionProduceResponse,
+  TxnOffsetCommit,
+} from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import type { ApiDefinition } from '../protocol/primitives/message-codec.js';
 import { encodeProduceFrame, type ProducePartition } from '../records/produce-frame.js';
+import type { TransactionTransport } from './transaction-manager.js';
 
 /** One Produce request as the sender builds it: batches by topic and partition. */
 export interface ProduceRequest {
   acks: -1 | 0 | 1;
   timeoutMs: number;
   transactionalId: string | null;
+  /** The highest Produce version allowed (transaction protocol version 1 stops at v11); undefined: the newest both sides speak. */
+  maxVersion?: number;
   topics: { name: string; partitions: ProducePartition[] }[];
 }
 
@@ -40,8 +51,12 @@ export interface ProducerTransport {
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /** The transport over a real cluster: its metadata, its connection pool and the Produce codec. */
-export class ClusterTransport implements ProducerTransport {
-  constructor(private readonly cluster: Cluster) {}
+export class ClusterTransport implements ProducerTransport, TransactionTransport {
+  private readonly coordinators: Coordinators;
+
+  constructor(private readonly cluster: Cluster) {
+    this.coordinators = new Coordinators(cluster);
+  }
 
   leaderFor(topic: string, partition: number): number {
     return this.cluster.metadata.leaderFor(topic, partition);
@@ -64,7 +79,7 @@ export class ClusterTransport implements ProducerTransport {
     const metadata = this.cluster.metadata;
     return {
       produce: async (request) => {
-        const version = connection.version(Produce);
+        const version = Math.min(connection.version(Produce), request.maxVersion ?? Produce.request.maxVersion);
         const parts = {
           ...request,
           topics: request.topics.map(({ name, partitions }) => ({
@@ -102,5 +117,35 @@ export class ClusterTransport implements ProducerTransport {
     if (response.errorCode !== ErrorCode.NONE)
       throw new KafkaProtocolError(response.errorCode, { api: 'InitProducerId', broker: connection.label });
     return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+  }
+
+  async coordinatorRequest<Request, Response>(
+    type: CoordinatorType,
+    key: string,
+    api: ApiDefinition<Request, Response>,
+    body: Request,
+    maxVersion?: number,
+  ): Promise<{ response: Response; version: number; broker: string }> {
+    const connection = await this.coordinators.connection(type, key);
+    const version = Math.min(connection.version(api), maxVersion ?? api.request.maxVersion);
+    try {
+      return { response: await connection.request(api, body, { version }), version, broker: connection.label };
+    } catch (error) {
+      // The coordinator's broker went away: it may be elsewhere when we ask again.
+      this.coordinators.forget(type, key);
+      throw error;
+    }
+  }
+
+  forgetCoordinator(type: CoordinatorType, key: string): void {
+    this.coordinators.forget(type, key);
+  }
+
+  async transactionVersion(transactionalId: string): Promise<1 | 2> {
+    const connection = await this.coordinators.connection('transaction', transactionalId);
+    const speaks = (api: ApiDefinition, version: number) => (connection.brokerRange(api.apiKey)?.maxVersion ?? -1) >= version;
+    const v2 =
+      connection.featureLevel('transaction.version') >= 2 && speaks(Produce, 12) && speaks(EndTxn, 5) && speaks(TxnOffsetCommit, 5);
+    return v2 ? 2 : 1;
   }
 }
