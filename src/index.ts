@@ -4,7 +4,7 @@
  * 'kafka-wire/records', and the embedded broker for tests in 'kafka-wire/testing'.
  */
 
-export { Admin, type NewTopic, type OffsetSpec, type PartitionOffset } from './cluster/admin.js';
+export { Admin, type GroupOffset, type ListOffsetsOptions, type NewTopic, type OffsetSpec, type PartitionOffset } from './cluster/admin.js';
 export { Cluster, type ClusterEvents, type ClusterOptions } from './cluster/cluster.js';
 export {
   type BrokerInfo,

@@ -1,3 +1,4 @@
+import { isRetriable } from '../errors.js';
 import {
   CreatePartitions,
   CreateTopics,
@@ -7,9 +8,11 @@ import {
   DescribeCluster,
   ListOffsets,
   Metadata,
+  OffsetFetch,
 } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import type { Cluster } from './cluster.js';
+import { Coordinators, coordinatorMoved } from './coordinators.js';
 import type { BrokerInfo, TopicInfo } from './metadata.js';
 
 export interface NewTopic {
@@ -28,6 +31,19 @@ export interface AdminOptions {
 
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: bigint };
 
+export interface ListOffsetsOptions {
+  /** read_committed: 'latest' is the last stable offset (below any open transaction), not the high watermark. */
+  isolation?: 'read_uncommitted' | 'read_committed';
+}
+
+/** A consumer group's committed offset of one partition (the next record to read). */
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  metadata: string | null;
+}
+
 export interface PartitionOffset {
   partition: number;
   offset: bigint;
@@ -38,6 +54,9 @@ export interface PartitionOffset {
 const LATEST = -1n;
 const EARLIEST = -2n;
 const DEFAULT_ADMIN_TIMEOUT_MS = 30_000;
+/** OffsetFetch v8+ asks for many groups at once; one group needs no more than v7 (which has requireStable). */
+const OFFSET_FETCH_SINGLE_GROUP_MAX = 7;
+const RETRY_WAIT_MS = 100;
 
 /**
  * The administrative calls tests, benchmarks, the CLI and users need: topics, partitions,
@@ -45,7 +64,11 @@ const DEFAULT_ADMIN_TIMEOUT_MS = 30_000;
  * KafkaProtocolError naming the API, broker and topic.
  */
 export class Admin {
-  constructor(private readonly cluster: Cluster) {}
+  private readonly coordinators: Coordinators;
+
+  constructor(private readonly cluster: Cluster) {
+    this.coordinators = new Coordinators(cluster);
+  }
 
   /** Creates topics; resolves when the controller has accepted all of them, else throws the first error. */
   async createTopics(topics: NewTopic[], options: AdminOptions = {}): Promise<void> {
@@ -199,7 +222,7 @@ export class Admin {
   }
 
   /** The earliest, latest or first-at-timestamp offset of each partition of a topic, asked of each partition's leader. */
-  async listOffsets(topic: string, spec: OffsetSpec = 'latest'): Promise<PartitionOffset[]> {
+  async listOffsets(topic: string, spec: OffsetSpec = 'latest', options: ListOffsetsOptions = {}): Promise<PartitionOffset[]> {
     const info = await this.describeTopic(topic);
     const timestamp = spec === 'latest' ? LATEST : spec === 'earliest' ? EARLIEST : spec.timestamp;
     const byLeader = new Map<number, number[]>();
@@ -218,6 +241,7 @@ export class Admin {
           ListOffsets,
           ListOffsets.request.create({
             replicaId: -1,
+            isolationLevel: options.isolation === 'read_committed' ? 1 : 0,
             topics: [
               {
                 name: topic,
@@ -247,5 +271,57 @@ export class Admin {
       }),
     );
     return results.flat().sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * A consumer group's committed offsets (OffsetFetch to the group's coordinator), all of its
+   * partitions or those of `topics`. Offsets of a transaction still open are waited for
+   * (requireStable), and a coordinator that is moving or loading is asked again, within timeoutMs.
+   */
+  async listGroupOffsets(groupId: string, topics: string[] | null = null, options: AdminOptions = {}): Promise<GroupOffset[]> {
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS);
+    for (;;) {
+      try {
+        return await this.fetchGroupOffsets(groupId, topics);
+      } catch (error) {
+        if (!isRetriable(error) || Date.now() >= deadline) throw error;
+        if (coordinatorMoved((error as KafkaProtocolError).code ?? -1)) this.coordinators.forget('group', groupId);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_WAIT_MS));
+      }
+    }
+  }
+
+  private async fetchGroupOffsets(groupId: string, topics: string[] | null): Promise<GroupOffset[]> {
+    const connection = await this.coordinators.connection('group', groupId);
+    const version = Math.min(connection.version(OffsetFetch), OFFSET_FETCH_SINGLE_GROUP_MAX);
+    const request = OffsetFetch.request.create({
+      groupId,
+      topics: topics === null ? null : await Promise.all(topics.map(async (name) => this.topicPartitions(name))),
+      ...(version >= 7 ? { requireStable: true } : {}),
+    });
+    const response = await connection.request(OffsetFetch, request, { version });
+    const fail = (code: number, subject: string) => new KafkaProtocolError(code, { api: 'OffsetFetch', broker: connection.label, subject });
+    if (response.errorCode !== ErrorCode.NONE) throw fail(response.errorCode, `group ${groupId}`);
+    const offsets: GroupOffset[] = [];
+    for (const topic of response.topics) {
+      for (const partition of topic.partitions) {
+        const subject = `group ${groupId} topic ${topic.name} partition ${partition.partitionIndex}`;
+        if (partition.errorCode !== ErrorCode.NONE) throw fail(partition.errorCode, subject);
+        // −1: nothing committed for this partition.
+        if (partition.committedOffset < 0n) continue;
+        offsets.push({
+          topic: topic.name,
+          partition: partition.partitionIndex,
+          offset: partition.committedOffset,
+          metadata: partition.metadata,
+        });
+      }
+    }
+    return offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  private async topicPartitions(name: string): Promise<{ name: string; partitionIndexes: number[] }> {
+    const info = await this.describeTopic(name);
+    return { name, partitionIndexes: info.partitions.map((partition) => partition.partition) };
   }
 }

@@ -16,6 +16,8 @@ export function runKafkaTool(
     encoding: 'utf8',
     timeout: timeoutMs,
     input,
+    // A console consumer's output can run to megabytes (spawnSync keeps only 1 MiB by default).
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }

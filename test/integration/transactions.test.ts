@@ -1,0 +1,227 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Admin } from '../../src/cluster/admin.js';
+import { Cluster } from '../../src/cluster/cluster.js';
+import { PartitionReader } from '../../src/consumer/partition-reader.js';
+import { ConfigError } from '../../src/errors.js';
+import { TransactionAbortedError, TransactionStateError } from '../../src/producer/errors.js';
+import { Producer } from '../../src/producer/producer.js';
+import { testKafka } from '../helpers/kafka.js';
+import { runKafkaTool } from '../support/java-tools.js';
+import { uniqueTopic } from '../support/topics.js';
+
+const kafka = testKafka();
+let cluster: Cluster;
+let admin: Admin;
+
+beforeAll(async () => {
+  cluster = await Cluster.connect({ bootstrap: kafka.bootstrap });
+  admin = new Admin(cluster);
+});
+afterAll(() => cluster?.close());
+
+/** Every value of a partition, in offset order, as a reader with this isolation sees it. */
+async function values(topic: string, partition: number, isolation: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
+  const seen: string[] = [];
+  for await (const record of new PartitionReader(cluster, { topic, partition, until: 'end', isolation })) {
+    seen.push(record.value?.toString() ?? '');
+  }
+  return seen;
+}
+
+const PARTITIONS = 6;
+
+describe('transactions against a real broker', () => {
+  test('1,000 transactions of 100 records over 6 partitions, every third aborted: read_committed readers see exactly the committed ones, in order', async () => {
+    const topic = uniqueTopic('txn-many');
+    await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, transactionalId: `${topic}-producer`, lingerMs: 1 });
+    await producer.initTransactions();
+    const expected: string[][] = Array.from({ length: PARTITIONS }, () => []);
+    let abortedRecords = 0;
+    for (let t = 0; t < 1000; t++) {
+      const abort = t % 3 === 2;
+      producer.beginTransaction();
+      const sends = [];
+      for (let i = 0; i < 100; i++) {
+        const partition = (t + i) % PARTITIONS;
+        const value = `t${t}-r${i}`;
+        sends.push(producer.send({ topic, partition, value }));
+        if (!abort) (expected[partition] as string[]).push(value);
+      }
+      if (abort) {
+        // Half the aborted transactions abort with their records acknowledged (written, then aborted by a marker),
+        // half at once (records not yet sent are failed, never written).
+        if (t % 2 === 0) await Promise.all(sends);
+        await producer.abortTransaction();
+        const settled = await Promise.allSettled(sends);
+        for (const outcome of settled) {
+          if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(TransactionAbortedError);
+        }
+        abortedRecords += 100;
+      } else {
+        await producer.commitTransaction();
+        await Promise.all(sends);
+      }
+    }
+    await producer.close();
+    expect(abortedRecords).toBe(33_300);
+
+    // Our reader, read_committed: exactly the committed records, partition by partition, in order.
+    let written = 0;
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      expect(await values(topic, partition, 'read_committed')).toEqual(expected[partition]);
+      written += (await values(topic, partition, 'read_uncommitted')).length;
+    }
+    const committed = expected.reduce((sum, list) => sum + list.length, 0);
+    expect(committed).toBe(66_700);
+    // Aborted records that were acknowledged are in the log, behind abort markers: the read_committed check had something to drop.
+    expect(written).toBeGreaterThan(committed);
+
+    // Apache Kafka's own console consumer, read_committed, agrees record for record.
+    if (kafka.source === 'embedded' && kafka.kafkaVersion) {
+      const result = runKafkaTool(
+        kafka.kafkaVersion,
+        'org.apache.kafka.tools.consumer.ConsoleConsumer',
+        [
+          '--bootstrap-server',
+          kafka.bootstrap,
+          '--topic',
+          topic,
+          '--from-beginning',
+          '--consumer-property',
+          'isolation.level=read_committed',
+          '--max-messages',
+          String(committed),
+          '--timeout-ms',
+          '60000',
+          '--property',
+          'print.partition=true',
+        ],
+        180_000,
+      );
+      const byPartition: string[][] = Array.from({ length: PARTITIONS }, () => []);
+      for (const line of result.output.split('\n')) {
+        const match = /^Partition:(\d+)\s+(t\d+-r\d+)$/.exec(line);
+        if (match) (byPartition[Number(match[1])] as string[]).push(match[2] as string);
+      }
+      expect(byPartition.flat().length, result.output.slice(-2000)).toBe(committed);
+      expect(byPartition).toEqual(expected);
+    }
+  });
+
+  test('consume-transform-produce, SIGKILLed mid-transaction and restarted: every input record is in the output exactly once, and the group offsets match', async () => {
+    const input = uniqueTopic('ctp-in');
+    const output = uniqueTopic('ctp-out');
+    const groupId = `${input}-group`;
+    await admin.createTopics([
+      { name: input, partitions: 3, replicationFactor: 1 },
+      { name: output, partitions: 3, replicationFactor: 1 },
+    ]);
+    const plain = new Producer({ bootstrap: kafka.bootstrap });
+    const inputs: string[][] = [[], [], []];
+    const sends = [];
+    for (let i = 0; i < 3000; i++) {
+      const partition = i % 3;
+      (inputs[partition] as string[]).push(`in-${i}`);
+      sends.push(plain.send({ topic: input, partition, value: `in-${i}` }));
+    }
+    await Promise.all(sends);
+    await plain.close();
+
+    const worker = fileURLToPath(new URL('../support/transform-worker.ts', import.meta.url));
+    const run = (extra: string[]) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', worker, kafka.bootstrap, input, output, groupId, `${input}-txn`, ...extra],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      return { child, output: () => out, exited };
+    };
+    const waitFor = async (pattern: RegExp, proc: ReturnType<typeof run>, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!pattern.test(proc.output())) {
+        if (proc.child.exitCode !== null) throw new Error(`worker exited early: ${proc.output()}`);
+        if (Date.now() > deadline) throw new Error(`worker did not print ${pattern} within ${ms} ms: ${proc.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+
+    // The 25th transaction (part way through partition 1) stops with its records and offsets sent but not committed.
+    const first = run(['25']);
+    await waitFor(/^paused$/m, first, 90_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const committedBeforeKill = (first.output().match(/^committed /gm) ?? []).length;
+    expect(committedBeforeKill).toBe(24);
+
+    const second = run([]);
+    await waitFor(/^done$/m, second, 120_000);
+    expect(await second.exited).toBe(0);
+
+    for (let partition = 0; partition < 3; partition++) {
+      const out = await values(output, partition, 'read_committed');
+      expect(out).toEqual((inputs[partition] as string[]).map((value) => `out:${value}`));
+    }
+    // The killed transaction's records reached the log (and were aborted): the exactly-once check had a duplicate to drop.
+    let written = 0;
+    for (let partition = 0; partition < 3; partition++) written += (await values(output, partition, 'read_uncommitted')).length;
+    expect(written).toBeGreaterThan(3000);
+    const offsets = await admin.listGroupOffsets(groupId, [input]);
+    expect(offsets.map(({ partition, offset }) => ({ partition, offset }))).toEqual([
+      { partition: 0, offset: 1000n },
+      { partition: 1, offset: 1000n },
+      { partition: 2, offset: 1000n },
+    ]);
+  });
+
+  test('the API used out of order, or with bad arguments, fails at once with a typed error naming the problem', async () => {
+    const topic = uniqueTopic('txn-order');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    expect(() => new Producer({ bootstrap: kafka.bootstrap, transactionalId: '' })).toThrow(ConfigError);
+    expect(() => new Producer({ bootstrap: kafka.bootstrap, transactionalId: 'x', acks: 1, idempotent: false })).toThrow(
+      /transactional producer is idempotent/,
+    );
+    const plain = new Producer({ bootstrap: kafka.bootstrap });
+    await expect(plain.initTransactions()).rejects.toThrow(TransactionStateError);
+    await plain.close();
+
+    const producer = new Producer({ bootstrap: kafka.bootstrap, transactionalId: `${topic}-p` });
+    await expect(producer.send({ topic, value: 'x' })).rejects.toThrow(/before initTransactions/);
+    expect(() => producer.beginTransaction()).toThrow(/before initTransactions/);
+    await producer.initTransactions();
+    await expect(producer.initTransactions()).rejects.toThrow(/twice/);
+    await expect(producer.send({ topic, value: 'x' })).rejects.toThrow(/outside a transaction/);
+    await expect(producer.commitTransaction()).rejects.toThrow(TransactionStateError);
+    await expect(producer.abortTransaction()).rejects.toThrow(TransactionStateError);
+    await expect(producer.sendOffsetsToTransaction([{ topic, partition: 0, offset: 1 as never }], 'g')).rejects.toThrow(ConfigError);
+    producer.beginTransaction();
+    expect(() => producer.beginTransaction()).toThrow(/in a transaction/);
+    await producer.send({ topic, value: 'kept' });
+    await producer.commitTransaction();
+    await expect(producer.commitTransaction()).rejects.toThrow(TransactionStateError);
+
+    // transaction(fn): commits what fn sent when it returns, aborts when it throws.
+    const result = await producer.transaction(async (tx) => {
+      await tx.send({ topic, value: 'committed-by-helper' });
+      return 42;
+    });
+    expect(result).toBe(42);
+    await expect(
+      producer.transaction(async (tx) => {
+        await tx.send({ topic, value: 'aborted-by-helper' });
+        throw new Error('work failed');
+      }),
+    ).rejects.toThrow('work failed');
+    expect(producer.transactionState).toBe('ready');
+    await producer.close();
+    expect(await values(topic, 0, 'read_committed')).toEqual(['kept', 'committed-by-helper']);
+  });
+});
