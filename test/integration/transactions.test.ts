@@ -33,7 +33,7 @@ async function values(topic: string, partition: number, isolation: 'read_committ
 const PARTITIONS = 6;
 
 describe('transactions against a real broker', () => {
-  test('1,000 transactions of 100 records over 6 partitions, every third aborted: read_committed readers see exactly the committed ones, in order', async () => {
+  test('1,000 transactions x 100 records, 6 partitions, every third aborted: read_committed sees exactly the committed, in order', async () => {
     const topic = uniqueTopic('txn-many');
     await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
     const producer = new Producer({ bootstrap: kafka.bootstrap, transactionalId: `${topic}-producer`, lingerMs: 1 });
@@ -111,7 +111,7 @@ describe('transactions against a real broker', () => {
     }
   });
 
-  test('consume-transform-produce, SIGKILLed mid-transaction and restarted: every input record is in the output exactly once, and the group offsets match', async () => {
+  test('consume-transform-produce, SIGKILLed mid-transaction and restarted: output has each input once, offsets match', async () => {
     const input = uniqueTopic('ctp-in');
     const output = uniqueTopic('ctp-out');
     const groupId = `${input}-group`;
