@@ -33,7 +33,7 @@ async function values(topic: string, partition: number, isolation: 'read_committ
 const PARTITIONS = 6;
 
 describe('transactions against a real broker', () => {
-  test('1,000 transactions x 100 records, 6 partitions, every third aborted: read_committed sees exactly the committed, in order', async () => {
+  test('1,000 transactions x 100 records, 6 partitions, every third aborted: read_committed sees only the committed ones', async () => {
     const topic = uniqueTopic('txn-many');
     await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
     const producer = new Producer({ bootstrap: kafka.bootstrap, transactionalId: `${topic}-producer`, lingerMs: 1 });
