@@ -55,6 +55,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   private readonly admission: Admission;
   private readonly transactions: TransactionManager | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private readonly idleWaiters: (() => void)[] = [];
   readonly metrics: ProducerMetrics;
 
@@ -263,7 +264,8 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     try {
       result = await work(this);
     } catch (error) {
-      if (transactions.state !== 'fatalError') await transactions.abort();
+      // Unless work() already ended the transaction (or the producer failed for good), it is aborted.
+      if (transactions.state === 'inTransaction' || transactions.state === 'abortableError') await transactions.abort();
       throw error;
     }
     try {
@@ -297,9 +299,24 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     }
   }
 
-  /** Delivers (or fails) everything pending within timeoutMs, then closes connections. Later send() calls reject. */
-  async close(timeoutMs = 30_000): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Delivers (or fails) everything pending within timeoutMs, then closes connections. Later
+   * send() calls reject. A transaction still open is aborted first.
+   */
+  close(timeoutMs = 30_000): Promise<void> {
+    this.closing ??= this.shutDown(timeoutMs);
+    return this.closing;
+  }
+
+  private async shutDown(timeoutMs: number): Promise<void> {
+    // A transaction left open would hold back read_committed readers until transactionTimeoutMs: abort it, as Java's close() does.
+    const open = this.transactions?.state;
+    if (open === 'inTransaction' || open === 'abortableError') {
+      await Promise.race([
+        (this.transactions as TransactionManager).abort().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+      ]);
+    }
     this.closed = true;
     this.admission.closed = true;
     this.sender.closed = true;

@@ -182,6 +182,28 @@ describe('transactions against a real broker', () => {
     ]);
   });
 
+  test('close() with a transaction open aborts it: nothing of it is visible, and read_committed readers are not held back', async () => {
+    const topic = uniqueTopic('txn-close');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, transactionalId: `${topic}-p` });
+    await producer.initTransactions();
+    producer.beginTransaction();
+    await Promise.all([producer.send({ topic, value: 'a' }), producer.send({ topic, value: 'b' })]);
+    await producer.close();
+    // Left open, the transaction would hold the last stable offset below its records for transactionTimeoutMs (60 s):
+    // aborted, it moves past them as soon as the coordinator has written the abort marker.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [stable] = await admin.listOffsets(topic, 'latest', { isolation: 'read_committed' });
+      const [end] = await admin.listOffsets(topic, 'latest');
+      if (stable?.offset === end?.offset) break;
+      if (Date.now() > deadline) throw new Error(`last stable offset ${stable?.offset} still below ${end?.offset} after 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await values(topic, 0, 'read_committed')).toEqual([]);
+    expect(await values(topic, 0, 'read_uncommitted')).toEqual(['a', 'b']);
+  });
+
   test('the API used out of order, or with bad arguments, fails at once with a typed error naming the problem', async () => {
     const topic = uniqueTopic('txn-order');
     await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
