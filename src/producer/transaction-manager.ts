@@ -94,8 +94,11 @@ const FATAL_CODES: ReadonlySet<number> = new Set([
   ErrorCode.INVALID_TXN_STATE,
 ]);
 const FENCED_CODES: ReadonlySet<number> = new Set([ErrorCode.PRODUCER_FENCED, ErrorCode.INVALID_PRODUCER_EPOCH]);
-/** A wait after CONCURRENT_TRANSACTIONS: the previous transaction's markers are usually written within milliseconds. */
-const CONCURRENT_TRANSACTIONS_WAIT_MS = 20;
+/**
+ * A wait after CONCURRENT_TRANSACTIONS: the previous transaction's markers are usually written within a few
+ * milliseconds. Java waits 20 ms; on 3.9.2, 200 transactions of 1,000 records took 28.9 ms each with 20 and 14.7 with 5.
+ */
+const CONCURRENT_TRANSACTIONS_WAIT_MS = 5;
 /** The newest versions of the transaction protocol version 1: later Produce and EndTxn versions belong to version 2. */
 const V1_MAX = { produce: 11, endTxn: 4, txnOffsetCommit: 4 } as const;
 /** AddPartitionsToTxn v4+ is the brokers' own batched form; clients use v3 at most. */
