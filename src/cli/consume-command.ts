@@ -1,7 +1,7 @@
 import { Cluster } from '../cluster/cluster.js';
 import { PartitionReader } from '../consumer/partition-reader.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
-import { type Command, integerFlag, type ParsedArgs, UsageError } from './args.js';
+import { type Command, integerFlag, type ParsedArgs, stringFlag, UsageError } from './args.js';
 import { CONNECTION_OPTIONS, CONNECTION_SWITCHES, CONNECTION_USAGE, connectionOptions } from './cluster-options.js';
 import { listenForInterrupts } from './interrupt.js';
 
@@ -13,6 +13,8 @@ export const CONSUME_USAGE = `usage: kafka-wire consume TOPIC [options]   print 
   --max N                     stop after N records in total
   --until-end                 stop at the end offsets that existed at start (else follow until Ctrl-C;
                               a second Ctrl-C quits at once)
+  --isolation LEVEL           read_uncommitted (default: every record written) or read_committed
+                              (only committed transactions' records, up to the last stable offset)
 
 ${CONNECTION_USAGE}`;
 
@@ -31,6 +33,9 @@ async function consumeCommand(args: ParsedArgs, out: (line: string) => void): Pr
   const from: 'earliest' | 'latest' | bigint =
     offset !== undefined ? BigInt(offset) : args.flags.has('from-beginning') ? 'earliest' : 'latest';
   const untilEnd = args.flags.has('until-end');
+  const isolation = stringFlag(args, 'isolation') ?? 'read_uncommitted';
+  if (isolation !== 'read_uncommitted' && isolation !== 'read_committed')
+    throw new UsageError(`--isolation must be read_uncommitted or read_committed, not "${isolation}"`);
 
   const cluster = await Cluster.connect({ ...connectionOptions(args), partitionCountRefreshMs: 0 });
   const controller = new AbortController();
@@ -55,6 +60,7 @@ async function consumeCommand(args: ParsedArgs, out: (line: string) => void): Pr
           partition,
           from,
           until: untilEnd ? 'end' : undefined,
+          isolation,
           signal: controller.signal,
         });
         try {
@@ -86,7 +92,7 @@ export const CONSUME: Command = {
   usage: CONSUME_USAGE,
   spec: {
     command: 'consume',
-    options: [...CONNECTION_OPTIONS, 'partition', 'offset', 'max'],
+    options: [...CONNECTION_OPTIONS, 'partition', 'offset', 'max', 'isolation'],
     switches: [...CONNECTION_SWITCHES, 'from-beginning', 'until-end'],
   },
   run: consumeCommand,

@@ -11,6 +11,9 @@ import { CONNECTION_OPTIONS, CONNECTION_SWITCHES, CONNECTION_USAGE, type Connect
 import { listenForInterrupts, untilAborted } from './interrupt.js';
 import { formatCount, formatMB, LatencyHistogram, Outstanding, Progress } from './progress.js';
 
+/** Records per transaction: each commit costs an EndTxn and a marker per partition, so not much less than this. */
+export const DEFAULT_TRANSACTION_RECORDS = 1000;
+
 export const PRODUCE_USAGE = `usage: kafka-wire produce TOPIC [options]   write records to a topic
 
 console mode (default): one record per line of stdin, until end of input
@@ -20,6 +23,14 @@ load mode: --count N [--size BYTES] [--keys K]
   --count N                   send N synthetic records, then print throughput and send-to-ack latency
   --size BYTES                bytes per value (default 100)
   --keys K                    cycle through K distinct keys (default keyless)
+
+transactions (console mode):
+  --transactional-id ID       write the records in transactions under this id: read_committed readers
+                              see a transaction's records only once it commits; starting fences any
+                              earlier producer with this id and aborts what it left open
+  --transaction-records N     commit after every N records (default ${DEFAULT_TRANSACTION_RECORDS}) and the rest at the end of
+                              input; a failed record or Ctrl-C aborts the open transaction. The broker
+                              aborts a transaction left open for 60 s, so with slow input use a small N
 
 both modes:
   --partition P               write every record to partition P (else keys/sticky partitioning)
@@ -50,6 +61,8 @@ const PRODUCE_SPEC: FlagSpec = {
     'size',
     'keys',
     'max-outstanding',
+    'transactional-id',
+    'transaction-records',
   ],
   switches: [...CONNECTION_SWITCHES],
 };
@@ -73,6 +86,20 @@ function compressionFrom(args: ParsedArgs): CompressionName {
   if (!(COMPRESSIONS as readonly string[]).includes(raw))
     throw new UsageError(`--compression must be one of ${COMPRESSIONS.join(', ')}, not "${raw}"`);
   return raw as CompressionName;
+}
+
+/** --transactional-id and --transaction-records, checked: undefined without a transactional id. */
+export function transactionFlags(args: ParsedArgs): { transactionalId: string; records: number } | undefined {
+  const transactionalId = stringFlag(args, 'transactional-id');
+  const records = integerFlag(args, 'transaction-records', 1);
+  if (transactionalId === undefined) {
+    if (records !== undefined) throw new UsageError('--transaction-records needs --transactional-id');
+    return undefined;
+  }
+  if (transactionalId === '') throw new UsageError('--transactional-id must not be empty');
+  if (args.flags.has('count')) throw new UsageError('--transactional-id is for console mode (records from stdin), not with --count');
+  if (acksFrom(args) !== -1) throw new UsageError('--transactional-id needs --acks all (a transactional producer is idempotent)');
+  return { transactionalId, records: records ?? DEFAULT_TRANSACTION_RECORDS };
 }
 
 /** The topic's partition count; a clear error when the topic does not exist (instead of waiting for it). */
@@ -219,6 +246,15 @@ export interface RecordSink {
   flush(): Promise<void>;
 }
 
+/** Console mode's transactions (--transactional-id): the sink begins one with the first record after a commit or abort. */
+export interface LineTransactions {
+  /** Records per transaction: after this many, reading waits for the commit. */
+  records: number;
+  /** Waits for every record of the open transaction, then commits it. */
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 export interface LinesOptions {
   topic: string;
   keySeparator?: string;
@@ -228,6 +264,8 @@ export interface LinesOptions {
   signal?: AbortSignal;
   /** Called once, when the first record fails, with the number of records still in flight. */
   onFirstFailure?: (inFlight: number) => void;
+  /** Write in transactions: commit every `records` records and the rest at the end; abort when stopped early. */
+  transactions?: LineTransactions;
 }
 
 export interface LinesResult {
@@ -237,12 +275,16 @@ export interface LinesResult {
   firstError: string | undefined;
   /** Why reading stopped before the end of the input, if it did. */
   stoppedBy: 'interrupt' | 'failure' | undefined;
+  /** With transactions: how many committed and their records, and the records of an aborted one. */
+  transactions?: { committed: number; records: number; abortedRecords: number };
 }
 
 /**
  * Console mode: one record per line of `input`. Reading stops at the end of the input, when
  * `signal` aborts, or after the first record that fails to be delivered (so a dead broker
  * costs one delivery timeout, not one per window of records); what was sent then settles.
+ * With `transactions`, every `records` records are committed before more are read; at the end
+ * the open transaction is committed, or aborted when reading stopped early.
  */
 export async function produceLines(input: Readable, sink: () => RecordSink, options: LinesOptions): Promise<LinesResult> {
   const { topic, keySeparator: separator, partition } = options;
@@ -259,6 +301,29 @@ export async function produceLines(input: Readable, sink: () => RecordSink, opti
   const closeReader = () => reader.close();
   stop.addEventListener('abort', closeReader, { once: true });
   let sent = false;
+  const transactions = options.transactions;
+  if (transactions) result.transactions = { committed: 0, records: 0, abortedRecords: 0 };
+  let open = 0; // records sent in the open transaction
+  const endTransaction = async (commit: boolean) => {
+    if (!transactions || !result.transactions || open === 0) return;
+    const records = open;
+    open = 0;
+    try {
+      if (commit) {
+        await transactions.commit();
+        result.transactions.committed++;
+        result.transactions.records += records;
+        return;
+      }
+      await transactions.abort();
+    } catch (error) {
+      // Not a record's failure: it fails the run, and a transaction that cannot commit is aborted.
+      result.firstError ??= `${commit ? 'commit' : 'abort'} of a transaction of ${records} record(s): ${errorMessage(error)}`;
+      if (!failed.signal.aborted) failed.abort(error);
+      if (commit) await transactions.abort().catch(() => undefined); // fenced: the error above says so
+    }
+    result.transactions.abortedRecords += records;
+  };
   try {
     for await (const line of reader) {
       if (stop.aborted) break;
@@ -296,6 +361,7 @@ export async function produceLines(input: Readable, sink: () => RecordSink, opti
             }
           },
         );
+      if (transactions && ++open >= transactions.records) await endTransaction(true);
     }
   } finally {
     stop.removeEventListener('abort', closeReader);
@@ -305,10 +371,18 @@ export async function produceLines(input: Readable, sink: () => RecordSink, opti
   else if (options.signal?.aborted) result.stoppedBy = 'interrupt';
   if (sent) await sink().flush();
   await outstanding.drained();
+  // The rest commits only when the input ended and nothing failed; a Ctrl-C meanwhile aborts it too.
+  await endTransaction(!failed.signal.aborted && !options.signal?.aborted);
   return result;
 }
 
-async function consoleMode(sink: () => RecordSink, topic: string, args: ParsedArgs, signal: AbortSignal): Promise<number> {
+async function consoleMode(
+  sink: () => RecordSink,
+  topic: string,
+  args: ParsedArgs,
+  signal: AbortSignal,
+  transactions?: LineTransactions,
+): Promise<number> {
   const keySeparator = stringFlag(args, 'key-separator');
   if (keySeparator === '') throw new UsageError('--key-separator must not be empty');
   const result = await produceLines(process.stdin, sink, {
@@ -317,6 +391,7 @@ async function consoleMode(sink: () => RecordSink, topic: string, args: ParsedAr
     partition: integerFlag(args, 'partition', 0),
     maxOutstanding: integerFlag(args, 'max-outstanding', 1),
     signal,
+    transactions,
     onFirstFailure: (inFlight) =>
       console.error(
         `kafka-wire: a record failed; reading no more input, waiting for the ${formatCount(inFlight)} record(s) still in flight`,
@@ -333,6 +408,11 @@ async function consoleMode(sink: () => RecordSink, topic: string, args: ParsedAr
   console.error(
     `kafka-wire: produced ${formatCount(result.records)} records to ${topic}, ${formatCount(result.failures)} failed${stopped}`,
   );
+  const done = result.transactions;
+  if (done) {
+    const aborted = done.abortedRecords > 0 ? `; aborted the transaction of the last ${formatCount(done.abortedRecords)}` : '';
+    console.error(`kafka-wire: committed ${formatCount(done.records)} records in ${formatCount(done.committed)} transaction(s)${aborted}`);
+  }
   if (result.firstError !== undefined) {
     console.error(`kafka-wire: first failure: ${result.firstError}`);
     return 1;
@@ -377,9 +457,11 @@ async function produceCommand(args: ParsedArgs, out: (line: string) => void): Pr
   if (count === undefined && (args.flags.has('size') || args.flags.has('keys')))
     throw new UsageError('--size and --keys need --count N (load mode)');
   const acks = acksFrom(args);
+  const transaction = transactionFlags(args);
   const deliveryTimeoutMs = integerFlag(args, 'delivery-timeout-ms', 1);
   const options: ProducerOptions = {
     ...connectionOptions(args),
+    transactionalId: transaction?.transactionalId,
     acks,
     idempotent: acks === -1,
     compression: compressionFrom(args),
@@ -395,7 +477,7 @@ async function produceCommand(args: ParsedArgs, out: (line: string) => void): Pr
   const interrupts = listenForInterrupts(() =>
     console.error(
       `kafka-wire: interrupted: ${count === undefined ? 'reading no more input' : 'sending no more records'}, ` +
-        'waiting for those already sent (Ctrl-C again to quit at once)',
+        `waiting for those already sent${transaction ? ', then aborting the open transaction' : ''} (Ctrl-C again to quit at once)`,
     ),
   );
   // Made on first use: closing a Producer that never sent anything leaves it retrying
@@ -406,6 +488,23 @@ async function produceCommand(args: ParsedArgs, out: (line: string) => void): Pr
     const partitions = await partitionCount(options, topic);
     if (partition !== undefined && partition >= partitions)
       throw new UsageError(`--partition ${partition} does not exist: topic ${topic} has partitions 0-${partitions - 1}`);
+    if (transaction) {
+      // Made now: initTransactions() fences an earlier producer with this id before anything is read.
+      const transactional = lazy();
+      await transactional.initTransactions();
+      const sink: RecordSink = {
+        send: (record) => {
+          if (transactional.transactionState === 'ready') transactional.beginTransaction();
+          return transactional.send(record);
+        },
+        flush: () => transactional.flush(),
+      };
+      return await consoleMode(() => sink, topic, args, interrupts.signal, {
+        records: transaction.records,
+        commit: () => transactional.commitTransaction(),
+        abort: () => transactional.abortTransaction(),
+      });
+    }
     return count === undefined
       ? await consoleMode(lazy, topic, args, interrupts.signal)
       : await loadMode(lazy(), topic, args, count, interrupts.signal, out);

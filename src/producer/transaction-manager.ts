@@ -296,6 +296,8 @@ export class TransactionManager {
     this.parts.host.failUnsent(new TransactionAbortedError('the transaction was aborted before these records were sent'));
     // What is in flight settles first: its answers are needed before the epoch may change.
     await this.parts.host.flush();
+    // So does an AddPartitionsToTxn on the wire: once answered, its partition is in the transaction and needs the EndTxn.
+    await this.adding;
     this.throwIfFatal();
     await this.end(false);
   }

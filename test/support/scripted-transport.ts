@@ -2,7 +2,7 @@ import { ConnectionError } from '../../src/connection/errors.js';
 import type { ProduceAnswer, ProduceConnection, ProduceRequest, ProducerTransport } from '../../src/producer/transport.js';
 import type { ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/kafka-errors.js';
-import { OFFSETS } from '../../src/records/batch-builder.js';
+import { OFFSETS, TRANSACTIONAL_FLAG } from '../../src/records/batch-builder.js';
 
 /** One batch of a request, as it was on the wire. */
 export interface SentBatch {
@@ -12,12 +12,18 @@ export interface SentBatch {
   epoch: number;
   baseSequence: number;
   records: number;
+  /** The batch's transactional attribute bit. */
+  transactional: boolean;
 }
 
 /** A Produce request the sender made, waiting for the test to answer it. */
 export interface ScriptedRequest {
   broker: number;
   batches: SentBatch[];
+  /** The request's transactionalId (null for a producer without one). */
+  transactionalId: string | null;
+  /** The highest Produce version the sender allowed (undefined: no cap). */
+  maxVersion: number | undefined;
   /** Answers each partition (by default with no error, offsets counting from 0 per request). */
   answer(codes?: Record<string, Partial<ProduceResponsePartitionProduceResponse>>): void;
   /** The answer never comes: the connection is lost with the request on the wire. */
@@ -107,6 +113,7 @@ export class ScriptedTransport implements ProducerTransport {
           epoch: header.readInt16BE(OFFSETS.producerEpoch),
           baseSequence: header.readInt32BE(OFFSETS.baseSequence),
           records: header.readInt32BE(OFFSETS.recordCount),
+          transactional: (header.readInt16BE(OFFSETS.attributes) & TRANSACTIONAL_FLAG) !== 0,
         };
       }),
     );
@@ -114,6 +121,8 @@ export class ScriptedTransport implements ProducerTransport {
       const scripted: ScriptedRequest = {
         broker,
         batches,
+        transactionalId: request.transactionalId,
+        maxVersion: request.maxVersion,
         settled: false,
         answer: (codes = {}) => {
           scripted.settled = true;

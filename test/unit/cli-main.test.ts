@@ -104,6 +104,12 @@ test.each([
   { argv: ['produce', 't', '-n', '3'], message: /unknown option -n for "produce"/ },
   { argv: ['produce', 't', '--delivery-timeout-ms', '0'], message: /--delivery-timeout-ms must be an integer ≥ 1/ },
   { argv: ['produce', 't', '--sasl-mechanism', 'PLAIN'], message: /needs --sasl-username and --sasl-password/ },
+  { argv: ['produce', 't', '--transaction-records', '10'], message: /--transaction-records needs --transactional-id/ },
+  { argv: ['produce', 't', '--transactional-id', 'x', '--count', '5'], message: /--transactional-id is for console mode/ },
+  {
+    argv: ['consume', 't', '--isolation', 'committed'],
+    message: /--isolation must be read_uncommitted or read_committed, not "committed"/,
+  },
   { argv: ['consume', 't', '--tls=yes'], message: /--tls takes no value/ },
   { argv: ['broker', 'stop', '--name', 'bad name'], message: /cluster name "bad name" must be 1-64 letters/ },
   { argv: ['broker', 'kill', '--name', 'x'], message: /needs a node id/ },

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { afterEach, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { parseArgs, UsageError } from '../../src/cli/args.js';
 import { listenForInterrupts, untilAborted } from '../../src/cli/interrupt.js';
-import { produceLines, type RecordSink } from '../../src/cli/produce-command.js';
+import { type LineTransactions, PRODUCE, produceLines, type RecordSink, transactionFlags } from '../../src/cli/produce-command.js';
 import { Progress } from '../../src/cli/progress.js';
 import type { ProducerRecord } from '../../src/producer/producer.js';
 
@@ -153,4 +154,143 @@ test.each([false, true])('the progress line shows a status note while there is o
   expect(written.at(-1)).toContain('3/10');
   expect(written.at(-1)).not.toContain('no broker answers');
   progress.finish();
+});
+
+describe('console mode in transactions (--transactional-id)', () => {
+  /** A sink whose commit and abort are logged in order with the sends; a commit delivers what is pending, as commitTransaction() does. */
+  class TransactionalSink extends FakeSink {
+    readonly log: string[] = [];
+    commitError: Error | undefined;
+    /** When set, a commit waits for this before it ends. */
+    commitGate: Promise<void> | undefined;
+
+    override send(record: ProducerRecord): Promise<unknown> {
+      this.log.push(`send ${record.value}`);
+      return super.send(record);
+    }
+
+    readonly transactions = (records: number): LineTransactions => ({
+      records,
+      commit: async () => {
+        this.log.push('commit');
+        await this.commitGate;
+        if (this.commitError) throw this.commitError;
+        await this.flush();
+      },
+      abort: async () => {
+        this.log.push('abort');
+      },
+    });
+  }
+
+  test('a commit after every N records, and the rest committed at the end of input', async () => {
+    const input = new PassThrough();
+    const sink = new TransactionalSink();
+    input.end('a\nb\nc\nd\ne\n');
+    const result = await produceLines(input, () => sink, { topic: 't', transactions: sink.transactions(2) });
+    expect(sink.log).toEqual(['send a', 'send b', 'commit', 'send c', 'send d', 'commit', 'send e', 'commit']);
+    expect(result).toMatchObject({ lines: 5, records: 5, failures: 0, firstError: undefined, stoppedBy: undefined });
+    expect(result.transactions).toEqual({ committed: 3, records: 5, abortedRecords: 0 });
+  });
+
+  test('input that ends on a commit leaves no empty transaction to commit', async () => {
+    const input = new PassThrough();
+    const sink = new TransactionalSink();
+    input.end('a\nb\nc\nd\n');
+    const result = await produceLines(input, () => sink, { topic: 't', transactions: sink.transactions(2) });
+    expect(sink.log.filter((entry) => entry === 'commit')).toHaveLength(2);
+    expect(result.transactions).toEqual({ committed: 2, records: 4, abortedRecords: 0 });
+  });
+
+  test('no more is read until the commit is done', async () => {
+    const input = new PassThrough();
+    const sink = new TransactionalSink();
+    let open: (() => void) | undefined;
+    sink.commitGate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const done = produceLines(input, () => sink, { topic: 't', transactions: sink.transactions(2) });
+    input.end('a\nb\nc\n');
+    await vi.waitFor(() => expect(sink.log).toEqual(['send a', 'send b', 'commit']));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sink.log).toEqual(['send a', 'send b', 'commit']);
+    open?.();
+    const result = await done;
+    expect(sink.log).toEqual(['send a', 'send b', 'commit', 'send c', 'commit']);
+    expect(result.transactions).toEqual({ committed: 2, records: 3, abortedRecords: 0 });
+  });
+
+  test('Ctrl-C: what was read is delivered, then the open transaction is aborted; committed ones stay', async () => {
+    const input = new PassThrough();
+    const sink = new TransactionalSink();
+    const interrupt = new AbortController();
+    const done = produceLines(input, () => sink, { topic: 't', signal: interrupt.signal, transactions: sink.transactions(2) });
+    input.write('a\nb\nc\n');
+    await vi.waitFor(() => expect(sink.sent).toHaveLength(3));
+    interrupt.abort();
+    const result = await done;
+    expect(sink.log).toEqual(['send a', 'send b', 'commit', 'send c', 'abort']);
+    expect(result).toMatchObject({ records: 3, failures: 0, firstError: undefined, stoppedBy: 'interrupt' });
+    expect(result.transactions).toEqual({ committed: 1, records: 2, abortedRecords: 1 });
+  });
+
+  test('a failed record: reading stops and the open transaction is aborted, not committed', async () => {
+    const input = new PassThrough();
+    const sink = new TransactionalSink();
+    const done = produceLines(input, () => sink, { topic: 't', transactions: sink.transactions(10) });
+    input.write('a\nb\n');
+    await vi.waitFor(() => expect(sink.sent).toHaveLength(2));
+    sink.failOldest(new Error('TOPIC_AUTHORIZATION_FAILED'));
+    const result = await done;
+    expect(sink.log).toEqual(['send a', 'send b', 'abort']);
+    expect(result).toMatchObject({ failures: 1, firstError: 'line 1: TOPIC_AUTHORIZATION_FAILED', stoppedBy: 'failure' });
+    expect(result.transactions).toEqual({ committed: 0, records: 0, abortedRecords: 2 });
+  });
+
+  test('a commit that fails stops reading, is reported, and its transaction is aborted', async () => {
+    const input = new PassThrough();
+    const sink = new TransactionalSink();
+    sink.commitError = new Error('producer fenced');
+    const done = produceLines(input, () => sink, { topic: 't', transactions: sink.transactions(2) });
+    input.write('a\nb\nc\n');
+    const result = await done; // returns although the input was never ended
+    expect(sink.log).toEqual(['send a', 'send b', 'commit', 'abort']);
+    expect(result).toMatchObject({ firstError: 'commit of a transaction of 2 record(s): producer fenced', stoppedBy: 'failure' });
+    expect(result.transactions).toEqual({ committed: 0, records: 0, abortedRecords: 2 });
+  });
+});
+
+describe('--transactional-id and --transaction-records', () => {
+  const flags = (...argv: string[]) => transactionFlags(parseArgs(['t', ...argv], PRODUCE.spec));
+
+  test('without --transactional-id: no transactions', () => {
+    expect(flags()).toBeUndefined();
+    expect(flags('--acks', '1', '--count', '10')).toBeUndefined();
+  });
+
+  test('a transactional id, with 1000 records per transaction unless --transaction-records says otherwise', () => {
+    expect(flags('--transactional-id', 'loader-1')).toEqual({ transactionalId: 'loader-1', records: 1000 });
+    expect(flags('--transactional-id=loader-1', '--transaction-records', '50')).toEqual({ transactionalId: 'loader-1', records: 50 });
+    expect(flags('--transactional-id', 'x', '--acks', 'all')).toEqual({ transactionalId: 'x', records: 1000 });
+  });
+
+  test.each([
+    [['--transaction-records', '5'], '--transaction-records needs --transactional-id'],
+    [['--transactional-id', 'x', '--transaction-records', '0'], '--transaction-records must be an integer ≥ 1, not "0"'],
+    [['--transactional-id', 'x', '--transaction-records', 'many'], '--transaction-records must be an integer ≥ 1, not "many"'],
+    [['--transactional-id='], '--transactional-id must not be empty'],
+    [['--transactional-id', 'x', '--count', '10'], '--transactional-id is for console mode (records from stdin), not with --count'],
+    [['--transactional-id', 'x', '--acks', '1'], '--transactional-id needs --acks all (a transactional producer is idempotent)'],
+  ])('%j is a usage error: %s', (argv, message) => {
+    expect(() => flags(...argv)).toThrow(new UsageError(message));
+  });
+
+  test('--transactional-id needs its value', () => {
+    expect(() => flags('--transactional-id')).toThrow(new UsageError('--transactional-id needs a value'));
+  });
+
+  test('the help describes both, with the default', () => {
+    expect(PRODUCE.usage).toMatch(/--transactional-id ID {7}write the records in transactions under this id/);
+    expect(PRODUCE.usage).toMatch(/--transaction-records N {5}commit after every N records \(default 1000\)/);
+  });
 });

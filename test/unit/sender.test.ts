@@ -7,7 +7,7 @@ import { newMetrics } from '../../src/producer/metrics.js';
 import { type ProducerOptions, producerSettings } from '../../src/producer/options.js';
 import { type RecordMetadata, SingleSend } from '../../src/producer/outcomes.js';
 import { ProducerState } from '../../src/producer/producer-state.js';
-import { Sender } from '../../src/producer/sender.js';
+import { Sender, type SenderTransaction } from '../../src/producer/sender.js';
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
 import { recordSize } from '../../src/records/batch-builder.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -36,7 +36,7 @@ interface Outcome {
   result: RecordMetadata | Error | undefined;
 }
 
-function harness(options: Partial<ProducerOptions> = {}, transport = new ScriptedTransport()): Harness {
+function harness(options: Partial<ProducerOptions> = {}, transport = new ScriptedTransport(), transaction?: SenderTransaction): Harness {
   const settings = producerSettings({ bootstrap: '127.0.0.1:9092', retryBackoff: { initialMs: 100, maxMs: 100 }, ...options });
   const clock = new FakeClock();
   const metrics = newMetrics(settings.bufferMemory);
@@ -53,6 +53,7 @@ function harness(options: Partial<ProducerOptions> = {}, transport = new Scripte
     transport,
     clock,
     metrics,
+    transaction,
     events: { retry: (event) => retries.push(event), deliveryFailed: (event) => failed.push(event), progress: () => undefined },
   });
   let sequence = 0;
@@ -372,5 +373,122 @@ describe('sender: its own loop', () => {
     h.transport.requests[0]!.answer(offsets);
     await h.clock.settle();
     expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i * 10)));
+  });
+});
+
+/** The sender's side of a transaction, played by the test: what it may send, and what it is told. */
+class ScriptedTransaction implements SenderTransaction {
+  readonly transactionalId = 'tx-1';
+  produceMaxVersion: number | undefined = 11;
+  blockedBy: Error | undefined;
+  /** Partitions ("t-0") that have joined the transaction. */
+  readonly joined = new Set<string>(['t-0', 't-1']);
+  readonly asked: string[] = [];
+  readonly failures: Error[] = [];
+
+  sendBlockedBy(): Error | undefined {
+    return this.blockedBy;
+  }
+
+  mayProduce(topic: string, partition: number): boolean {
+    this.asked.push(`${topic}-${partition}`);
+    return this.joined.has(`${topic}-${partition}`);
+  }
+
+  recordFailed(error: Error): void {
+    this.failures.push(error);
+  }
+}
+
+describe('sender: the batches of a transaction', () => {
+  /** A transactional producer's sender: its producer id and epoch come from initTransactions(), here 7 and 3. */
+  function transactional(options: Partial<ProducerOptions> = {}) {
+    const transaction = new ScriptedTransaction();
+    const h = harness({ lingerMs: 0, transactionalId: 'tx-1', ...options }, new ScriptedTransport(), transaction);
+    h.state.assign(7n, 3);
+    return { h, transaction };
+  }
+
+  test('flagged transactional, sent with the transactional id and the Produce version cap of its protocol', async () => {
+    const { h } = transactional();
+    const record = h.send(0);
+    await h.clock.settle();
+    expect(h.transport.requests[0]).toMatchObject({ transactionalId: 'tx-1', maxVersion: 11 });
+    expect(h.transport.requests[0]!.batches).toEqual([
+      { topic: 't', partition: 0, producerId: 7n, epoch: 3, baseSequence: 0, records: 1, transactional: true },
+    ]);
+    expect(h.transport.initProducerIdCalls).toEqual([]); // the id is the transaction's, not the sender's to fetch
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ partition: 0, offset: 0n });
+
+    // Without a transaction: no transactional id, no cap, no flag.
+    const plain = harness({ lingerMs: 0 });
+    plain.send(0);
+    await plain.clock.settle();
+    expect(plain.transport.requests[0]).toMatchObject({ transactionalId: null, maxVersion: undefined });
+    expect(plain.transport.requests[0]!.batches[0]!.transactional).toBe(false);
+  });
+
+  test('a partition that has not joined the transaction sends nothing until it has and the sender is woken', async () => {
+    const { h, transaction } = transactional();
+    const record = h.send(2);
+    await h.clock.settle();
+    expect(transaction.asked).toEqual(['t-2']);
+    await h.clock.advance(1000); // idle looks ask again, and still send nothing
+    expect(h.transport.requests).toHaveLength(0);
+    expect(transaction.asked.length).toBeGreaterThan(1);
+    transaction.joined.add('t-2');
+    h.sender.wake();
+    await h.clock.settle();
+    expect(h.transport.requests[0]!.batches).toMatchObject([{ partition: 2, baseSequence: 0 }]);
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ partition: 2 });
+  });
+
+  test('sendBlockedBy: the waiting batches fail with its error; the one on the wire settles with its answer', async () => {
+    const { h, transaction } = transactional({ maxInFlight: 1 });
+    const onTheWire = h.send(0);
+    await h.clock.settle();
+    const waiting = h.send(0);
+    await h.clock.settle();
+    expect(h.transport.requests).toHaveLength(1);
+    const aborted = new Error('the transaction was aborted');
+    transaction.blockedBy = aborted;
+    h.sender.wake();
+    await h.clock.settle();
+    expect(waiting.result).toBe(aborted);
+    expect(transaction.failures).toEqual([aborted]);
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(onTheWire.result).toMatchObject({ partition: 0, offset: 0n });
+    expect(h.transport.requests).toHaveLength(1);
+  });
+
+  test('a failed record is told to the transaction, and the sender bumps no epoch itself: the next batch waits', async () => {
+    const { h, transaction } = transactional();
+    const record = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) });
+    await h.clock.settle();
+    // An idempotent producer would bump its epoch and resend; in a transaction the record fails instead.
+    expect((record.result as KafkaProtocolError).code).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(transaction.failures).toEqual([record.result]);
+    expect([h.state.epoch, h.state.bumpRequested]).toEqual([3, true]);
+    const next = h.send(0);
+    await h.clock.advance(1000);
+    await h.sender.ensureProducerId(); // as Producer.connect() asks: not the sender's to do here
+    expect(h.transport.requests).toHaveLength(1);
+    expect(h.transport.initProducerIdCalls).toEqual([]);
+    expect(h.state.epoch).toBe(3);
+    // The transaction's abort bumps the epoch through its coordinator; then the batch goes, from sequence 0.
+    h.state.assign(7n, 4);
+    h.sender.wake();
+    await h.clock.settle();
+    expect(h.transport.requests[1]!.batches).toMatchObject([{ partition: 0, epoch: 4, baseSequence: 0 }]);
+    h.transport.requests[1]!.answer();
+    await h.clock.settle();
+    expect(next.result).toMatchObject({ partition: 0 });
   });
 });
