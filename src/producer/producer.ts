@@ -265,7 +265,9 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       result = await work(this);
     } catch (error) {
       // Unless work() already ended the transaction (or the producer failed for good), it is aborted.
-      if (transactions.state === 'inTransaction' || transactions.state === 'abortableError') await transactions.abort();
+      // The abort's own failure leaves its mark on transactionState; work()'s error is the one to report.
+      if (transactions.state === 'inTransaction' || transactions.state === 'abortableError')
+        await transactions.abort().catch(() => undefined);
       throw error;
     }
     try {

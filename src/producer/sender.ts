@@ -550,7 +550,10 @@ export class Sender {
 
   /** Settles one record that left its batch before going out (an aborted send()). */
   withdrawn(record: PendingRecord, reason: Error): void {
-    this.settleRecord(record, reason);
+    // The user took it back before it went out: a transaction may still commit without it.
+    this.buffer.free(record.size);
+    this.metrics.recordsFailed++;
+    record.outcome.rejected(record.index, reason);
   }
 }
 

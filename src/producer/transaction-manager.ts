@@ -184,10 +184,13 @@ export class TransactionManager {
     const key = `${topic}\u0000${partition}`;
     if (this.added.has(key)) return true;
     this.toAdd.set(key, { topic, partition });
-    this.adding ??= this.addPartitions().finally(() => {
-      this.adding = undefined;
-      this.parts.host.wake();
-    });
+    // Started after the current drain has queued every partition it met, so they join in one request.
+    this.adding ??= Promise.resolve()
+      .then(() => this.addPartitions())
+      .finally(() => {
+        this.adding = undefined;
+        this.parts.host.wake();
+      });
     return false;
   }
 
@@ -265,7 +268,33 @@ export class TransactionManager {
     }
   }
 
-  async commit(): Promise<void> {
+  /** A commit or abort under way: a second call waits for it instead of sending a second EndTxn. */
+  private ending: { commit: boolean; done: Promise<void> } | undefined;
+
+  commit(): Promise<void> {
+    return this.once(true, () => this.runCommit());
+  }
+
+  abort(): Promise<void> {
+    return this.once(false, () => this.runAbort());
+  }
+
+  private once(commit: boolean, run: () => Promise<void>): Promise<void> {
+    if (this.ending) {
+      if (this.ending.commit === commit) return this.ending.done;
+      const what = commit ? 'commitTransaction()' : 'abortTransaction()';
+      return Promise.reject(
+        new TransactionStateError(`${what} while the transaction is being ${this.ending.commit ? 'committed' : 'aborted'}`),
+      );
+    }
+    const done = run().finally(() => {
+      this.ending = undefined;
+    });
+    this.ending = { commit, done };
+    return done;
+  }
+
+  private async runCommit(): Promise<void> {
     this.throwIfFatal();
     if (this.current === 'abortableError') {
       throw new TransactionAbortableError(`the transaction cannot commit: ${(this.error as Error).message}; call abortTransaction()`, {
@@ -287,7 +316,7 @@ export class TransactionManager {
     await this.end(true);
   }
 
-  async abort(): Promise<void> {
+  private async runAbort(): Promise<void> {
     this.throwIfFatal();
     if (this.current !== 'inTransaction' && this.current !== 'abortableError' && this.current !== 'aborting') {
       throw new TransactionStateError(`abortTransaction() outside a transaction (the producer is ${describe(this.current)})`);
@@ -308,18 +337,9 @@ export class TransactionManager {
     const what = commit ? 'EndTxn (commit)' : 'EndTxn (abort)';
     try {
       if (this.started && !this.timedOut) {
-        const answer = await this.coordinatorStep(what, deadline, async () => {
-          const { response, broker } = await this.parts.transport.coordinatorRequest(
-            'transaction',
-            this.transactionalId,
-            EndTxn,
-            { ...this.identity(), committed: commit },
-            this.version === 1 ? V1_MAX.endTxn : undefined,
-          );
-          return { code: response.errorCode, broker, value: response };
-        });
+        const answer = await this.endTxn(what, commit, deadline);
         // Version 2: every EndTxn bumps the epoch (or, at its end, hands out a new producer id).
-        if (this.version === 2 && answer.producerId >= 0n) this.parts.state.assign(answer.producerId, answer.producerEpoch);
+        if (answer && this.version === 2 && answer.producerId >= 0n) this.parts.state.assign(answer.producerId, answer.producerEpoch);
       }
       if (this.parts.state.bumpRequested || this.timedOut) {
         // KIP-360: InitProducerId with the current id and epoch bumps the epoch, and every sequence starts again.
@@ -332,6 +352,32 @@ export class TransactionManager {
     }
     this.current = 'ready';
     this.error = undefined;
+  }
+
+  /**
+   * EndTxn; undefined when an abort finds the coordinator already aborted the transaction for
+   * outliving transactionTimeoutMs (then the epoch is bumped instead).
+   */
+  private async endTxn(
+    what: string,
+    commit: boolean,
+    deadline: number,
+  ): Promise<{ producerId: bigint; producerEpoch: number } | undefined> {
+    try {
+      return await this.coordinatorStep(what, deadline, async () => {
+        const { response, broker } = await this.parts.transport.coordinatorRequest(
+          'transaction',
+          this.transactionalId,
+          EndTxn,
+          { ...this.identity(), committed: commit },
+          this.version === 1 ? V1_MAX.endTxn : undefined,
+        );
+        return { code: response.errorCode, broker, value: response };
+      });
+    } catch (error) {
+      if (!commit && this.timedOut && error instanceof TransactionAbortableError) return undefined;
+      throw error;
+    }
   }
 
   private async initProducerId(producerId: bigint, producerEpoch: number, deadline: number): Promise<void> {
@@ -502,7 +548,8 @@ export class TransactionManager {
   private classify(error: KafkaProtocolError): Error {
     if (!FENCED_CODES.has(error.code as number)) return error;
     const ranMs = this.parts.clock.now() - this.startedAt;
-    if ((this.current === 'inTransaction' || this.current === 'committing') && ranMs > this.parts.transactionTimeoutMs) {
+    const open = this.current === 'inTransaction' || this.current === 'committing' || this.current === 'aborting';
+    if (open && ranMs > this.parts.transactionTimeoutMs) {
       this.timedOut = true;
       return new TransactionAbortableError(
         `the transaction ran ${ranMs} ms, longer than transactionTimeoutMs (${this.parts.transactionTimeoutMs} ms), ` +

@@ -451,8 +451,8 @@ describe('coordinator errors that pass are retried within maxBlockMs', () => {
     expect(h.coordinator.forgotten).toEqual(['transaction:tx-1']); // NOT_COORDINATOR: find it again
     await h.clock.advance(100);
     expect(h.coordinator.of('InitProducerId')).toHaveLength(4);
-    // CONCURRENT_TRANSACTIONS waits 20 ms, not a whole backoff.
-    await h.clock.advance(19);
+    // CONCURRENT_TRANSACTIONS waits 5 ms, not a whole backoff.
+    await h.clock.advance(4);
     expect(h.coordinator.of('InitProducerId')).toHaveLength(4);
     expect(init.settled).toBe(false);
     await h.clock.advance(1);
@@ -618,8 +618,11 @@ describe('abortable errors: a failed record leaves only abortTransaction()', () 
     expect(h.coordinator.of('EndTxn')).toHaveLength(0);
 
     expect(await finish(h, h.manager.abort())).toEqual({ settled: true, value: undefined });
-    // (Partition 0 joined alone: the first AddPartitionsToTxn goes out before the drain reaches partition 1.)
-    expect(h.coordinator.apis).toEqual(['InitProducerId', 'AddPartitionsToTxn', 'AddPartitionsToTxn', 'EndTxn', 'InitProducerId']);
+    // Both partitions met in one drain joined with one AddPartitionsToTxn.
+    expect(h.coordinator.apis).toEqual(['InitProducerId', 'AddPartitionsToTxn', 'EndTxn', 'InitProducerId']);
+    expect(h.coordinator.of('AddPartitionsToTxn')[0]!.body).toMatchObject({
+      v3AndBelowTopics: [{ name: 't', partitions: [0, 1] }],
+    });
     expect(h.coordinator.of('EndTxn')[0]!.body).toMatchObject({ producerId: 1000n, producerEpoch: 0, committed: false });
     expect(h.coordinator.of('InitProducerId')[1]!.body).toMatchObject({ transactionalId: TXN_ID, producerId: 1000n, producerEpoch: 0 });
     expect(h.manager.state).toBe('ready');
@@ -629,7 +632,7 @@ describe('abortable errors: a failed record leaves only abortTransaction()', () 
     h.manager.begin();
     h.send(1);
     await h.clock.settle();
-    expect(h.coordinator.of('AddPartitionsToTxn')[2]!.body).toMatchObject({ v3AndBelowProducerEpoch: 1 });
+    expect(h.coordinator.of('AddPartitionsToTxn')[1]!.body).toMatchObject({ v3AndBelowProducerEpoch: 1 });
     expect(h.broker.requests.at(-1)!.batches).toMatchObject([{ partition: 1, epoch: 1, baseSequence: 0 }]);
   });
 
@@ -728,6 +731,43 @@ describe('a transaction that outlived transactionTimeoutMs', () => {
     h.answerProduce({ 't-0': { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH } });
     await h.clock.settle();
     expect(h.manager.state).toBe('fatalError');
+  });
+});
+
+describe('commit and abort called more than once at a time', () => {
+  test('a second commitTransaction() waits for the first: one EndTxn; an abort meanwhile is refused', async () => {
+    const h = harness(2);
+    await h.init();
+    h.manager.begin();
+    h.send(0);
+    const first = track(h.manager.commit());
+    const second = track(h.manager.commit());
+    const abort = track(h.manager.abort());
+    await h.clock.settle();
+    expect(abort.error).toBeInstanceOf(TransactionStateError);
+    expect((abort.error as Error).message).toBe('abortTransaction() while the transaction is being committed');
+    h.answerProduce();
+    await h.clock.settle();
+    expect(first).toEqual({ settled: true, value: undefined });
+    expect(second).toEqual({ settled: true, value: undefined });
+    expect(h.coordinator.of('EndTxn')).toHaveLength(1);
+    expect(h.manager.state).toBe('ready');
+  });
+
+  test('an abort that finds the transaction already timed out by the coordinator bumps the epoch instead of failing', async () => {
+    const h = harness(1, { transactionTimeoutMs: 5000 });
+    await h.init();
+    h.manager.begin();
+    h.send(0);
+    await h.clock.settle();
+    h.answerProduce();
+    await h.clock.settle();
+    await h.clock.advance(5001);
+    h.coordinator.script('EndTxn', ErrorCode.INVALID_PRODUCER_EPOCH);
+    expect(await finish(h, h.manager.abort())).toEqual({ settled: true, value: undefined });
+    expect(h.coordinator.apis).toEqual(['InitProducerId', 'AddPartitionsToTxn', 'EndTxn', 'InitProducerId']);
+    expect(h.coordinator.of('InitProducerId')[1]!.body).toMatchObject({ producerId: 1000n, producerEpoch: 0 });
+    expect(h.manager.state).toBe('ready');
   });
 });
 
