@@ -45,6 +45,9 @@ test('every N records commit; read_committed sees them all, with a commit marker
   expect(produced.stderr).toContain(`produced 100 records to ${topic}, 0 failed`);
   expect(produced.stderr).toContain('committed 100 records in 4 transaction(s)');
 
+  // EndTxn is answered before the markers are written: wait for the last one (the last stable offset at the end).
+  const stable = async () => (await admin.listOffsets(topic, 'latest', { isolation: 'read_committed' }))[0]?.offset;
+  await waitUntil('the last commit marker', async () => (await stable()) === 104n, 30_000);
   const rows = consume(topic, '--isolation', 'read_committed');
   expect(rows.map(([, , key, value]) => `${key}|${value}`)).toEqual(lines);
   // Offsets 30, 61, 92 and 103 hold the commit markers of the four transactions (30 + 30 + 30 + 10 records).
@@ -80,6 +83,8 @@ test('Ctrl-C aborts the open transaction: read_committed sees only what was comm
   expect(producer.stderr).toMatch(/produced 5 records to \S+, 0 failed \(interrupted after 5 lines\)/);
   expect(producer.stderr).toContain('committed 3 records in 1 transaction(s); aborted the transaction of the last 2');
 
+  const stable = async () => (await admin.listOffsets(topic, 'latest', { isolation: 'read_committed' }))[0]?.offset;
+  await waitUntil('the abort marker', async () => (await stable()) === 7n, 30_000);
   expect(consume(topic, '--isolation', 'read_committed').map(([, , , value]) => value)).toEqual(['c1', 'c2', 'c3']);
   expect(consume(topic).map(([, , , value]) => value)).toEqual(['c1', 'c2', 'c3', 'o1', 'o2']);
   expect((await admin.listOffsets(topic, 'latest'))[0]?.offset).toBe(7n); // the abort marker
