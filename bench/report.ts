@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { DoneLine } from './clients/kit.js';
 import type { Scenario } from './scenarios.js';
 
 /** One client's run of one scenario in one round. */
@@ -14,6 +15,11 @@ export interface RunResult {
   cpuUsPerRecord?: number;
   rssMb?: number;
   latencyMs?: { p50: number; p99: number; p999: number };
+  /**
+   * Transactional runs: offsets of the topic that hold no committed record. In a valid run these
+   * are the commit markers, one per partition a transaction wrote to.
+   */
+  markers?: number;
 }
 
 /** A client's figures for a scenario: medians over the rounds (peak RSS: the largest). */
@@ -52,6 +58,43 @@ function median(values: number[]): number {
 }
 
 const round = (value: number, digits: number) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : value);
+
+/**
+ * A run's figures and whether it is valid: every record acknowledged and none failed, and the
+ * topic holding exactly the workload. That is judged by the sum of its end offsets (`written`),
+ * or, for a transactional run, by the records a read_committed reader sees (`committed`), since
+ * transaction markers take offsets too. -1 stands for a topic that could not be read.
+ */
+export function runResult(
+  run: { client: string; scenario: Scenario; round: number },
+  outcome: { done?: DoneLine; error?: string },
+  topic: { written: number; committed?: number },
+): RunResult {
+  const { scenario } = run;
+  const base = { client: run.client, scenario: scenario.name, round: run.round };
+  const line = outcome.done;
+  if (!line) return { ...base, valid: false, invalidReason: outcome.error ?? 'no result' };
+  const reasons: string[] = [];
+  if (line.failed > 0) reasons.push(`${line.failed} sends failed${line.firstError ? ` (${line.firstError.slice(0, 160)})` : ''}`);
+  if (line.acked !== scenario.count) reasons.push(`${line.acked} of ${scenario.count} acknowledged`);
+  if (topic.committed === undefined && topic.written !== scenario.count)
+    reasons.push(`the topic holds ${topic.written} records, expected ${scenario.count}`);
+  if (topic.committed !== undefined && topic.committed !== scenario.count)
+    reasons.push(`a read_committed reader sees ${topic.committed} records, expected ${scenario.count}`);
+  const seconds = line.elapsedMs / 1000;
+  const counted = topic.committed !== undefined && topic.committed >= 0 && topic.written >= 0;
+  return {
+    ...base,
+    valid: reasons.length === 0,
+    invalidReason: reasons.length > 0 ? reasons.join('; ') : undefined,
+    recordsPerSec: scenario.count / seconds,
+    mbPerSec: (scenario.count * scenario.size) / seconds / 1e6,
+    cpuUsPerRecord: line.cpuUs / scenario.count,
+    rssMb: line.maxRssMb,
+    latencyMs: line.latencyMs ?? undefined,
+    markers: counted ? topic.written - (topic.committed as number) : undefined,
+  };
+}
 
 export function aggregate(input: {
   machine: string;

@@ -4,24 +4,28 @@
  * The same produce workloads, against the same real broker (the embedded one, or
  * KAFKA_BOOTSTRAP), from kafka-wire and the clients people would otherwise pick, each in its own
  * process. Clients take turns (A B C … A B C …) over the rounds, so drift of the machine hits
- * all of them alike. Every run is checked by the topic's end offsets. --profile writes a V8 CPU
- * profile of every kafka-wire run to bench/results/profiles/ (open it in Chrome's DevTools).
+ * all of them alike. Every run is checked by the topic's end offsets, a transactional one by the
+ * records a read_committed reader sees. --profile writes a V8 CPU profile of every kafka-wire
+ * run to bench/results/profiles/ (open it in Chrome's DevTools).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Admin } from '../src/cluster/admin.js';
+import { Admin, type PartitionOffset } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
+import { PartitionReader } from '../src/consumer/partition-reader.js';
 import { fetchKafka } from '../src/embedded/artifacts.js';
 import { bootstrapFor, startCluster, stopCluster } from '../src/embedded/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { Producer } from '../src/producer/producer.js';
 import type { DoneLine, RunConfig } from './clients/kit.js';
 import { type BenchClient, CLIENTS } from './clients.js';
-import { aggregate, type RunResult, writeResults } from './report.js';
+import { aggregate, type RunResult, runResult, writeResults } from './report.js';
 import { scenarios as allScenarios, PARTITIONS, type Scenario, TUNING } from './scenarios.js';
 
 const CLUSTER_NAME = 'bench';
+/** How long counting a transactional run's committed records may take, waiting for its last markers included. */
+const COMMITTED_COUNT_MS = 60_000;
 
 interface Options {
   quick: boolean;
@@ -203,13 +207,15 @@ async function main(): Promise<void> {
           const topic = `bench-${scenario.name}-${client.runner.replace('.ts', '')}-${round}-${Date.now().toString(36)}`;
           await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
           const config: RunConfig = { bootstrap, topic, ...TUNING, ...scenario, kafkaLibDir: artifacts.libDir };
+          // A transactional id of the run's own, so no run fences or waits for another's.
+          if (scenario.transactionRecords) config.transactionalId = `${topic}-txn`;
           const outcome = await runOne(client, scenario, config, label, display, options.profile);
-          const written = await admin
-            .listOffsets(topic)
-            .then((offsets) => offsets.reduce((sum, entry) => sum + Number(entry.offset), 0))
-            .catch(() => -1);
+          const ends = await admin.listOffsets(topic).catch(() => undefined);
+          const written = ends ? ends.reduce((sum, entry) => sum + Number(entry.offset), 0) : -1;
+          if (scenario.transactionRecords && ends) display.line(`${label}: counting the committed records`);
+          const committed = scenario.transactionRecords && ends ? await committedRecords(cluster, topic, ends).catch(() => -1) : undefined;
           await admin.deleteTopics([topic]).catch(() => {});
-          const result = toResult(client, scenario, round, outcome, written);
+          const result = runResult({ client: client.name, scenario, round }, outcome, { written, committed });
           runs.push(result);
           const rate = `${Math.round(result.recordsPerSec ?? 0).toLocaleString('en-US')} records/s`;
           display.done(`${label}: ${result.valid ? rate : `INVALID (${result.invalidReason})`}`);
@@ -259,31 +265,23 @@ async function warmUpBroker(admin: Admin, bootstrap: string, display: Display): 
   display.done('broker warmed up with 500,000 records');
 }
 
-function toResult(
-  client: BenchClient,
-  scenario: Scenario,
-  round: number,
-  outcome: { done?: DoneLine; error?: string },
-  written: number,
-): RunResult {
-  const base = { client: client.name, scenario: scenario.name, round };
-  const line = outcome.done;
-  if (!line) return { ...base, valid: false, invalidReason: outcome.error ?? 'no result' };
-  const reasons: string[] = [];
-  if (line.failed > 0) reasons.push(`${line.failed} sends failed${line.firstError ? ` (${line.firstError.slice(0, 160)})` : ''}`);
-  if (line.acked !== scenario.count) reasons.push(`${line.acked} of ${scenario.count} acknowledged`);
-  if (written !== scenario.count) reasons.push(`the topic holds ${written} records, expected ${scenario.count}`);
-  const seconds = line.elapsedMs / 1000;
-  return {
-    ...base,
-    valid: reasons.length === 0,
-    invalidReason: reasons.length > 0 ? reasons.join('; ') : undefined,
-    recordsPerSec: scenario.count / seconds,
-    mbPerSec: (scenario.count * scenario.size) / seconds / 1e6,
-    cpuUsPerRecord: line.cpuUs / scenario.count,
-    rssMb: line.maxRssMb,
-    latencyMs: line.latencyMs ?? undefined,
-  };
+/**
+ * The records a read_committed reader sees, read from the start of every partition up to its end
+ * offset: records of aborted or still open transactions are not counted, nor are the transaction
+ * markers. A commit's markers land just after the commit returns, so the readers wait for them,
+ * up to COMMITTED_COUNT_MS in all; a transaction left open then ends the count short.
+ */
+async function committedRecords(cluster: Cluster, topic: string, ends: PartitionOffset[]): Promise<number> {
+  const signal = AbortSignal.timeout(COMMITTED_COUNT_MS);
+  const counts = await Promise.all(
+    ends.map(async ({ partition, offset }) => {
+      let records = 0;
+      const reader = new PartitionReader(cluster, { topic, partition, until: offset, isolation: 'read_committed', signal });
+      for await (const _record of reader) records++;
+      return records;
+    }),
+  );
+  return counts.reduce((sum, records) => sum + records, 0);
 }
 
 main().catch((error: unknown) => {

@@ -3,13 +3,34 @@
  * delivery reports polled on librdkafka's background thread), not its KafkaJS-compatible
  * promise API, which wraps the same calls with a promise per record. librdkafka batches by
  * itself: linger.ms, batch.size, max.in.flight, acks, idempotence and compression are all its
- * own settings. At most WINDOW records await their delivery report.
+ * own settings. At most WINDOW records await their delivery report. In transactions:
+ * beginTransaction(), produce() per record, commitTransaction(), which in librdkafka flushes the
+ * transaction's records and fails if any of them failed, so no delivery reports are asked for.
  */
-import rdkafka from '@confluentinc/kafka-javascript';
+import rdkafka, { type LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import { closeWithin } from './groups.js';
-import { done, Latencies, maxRssMb, readConfig, recordKey, recordValues, runClient, startClock, Tally, valueAt } from './kit.js';
+import {
+  done,
+  Latencies,
+  maxRssMb,
+  readConfig,
+  recordKey,
+  recordValues,
+  runClient,
+  runTransactions,
+  startClock,
+  Tally,
+  valueAt,
+} from './kit.js';
 
 const WINDOW = 100_000;
+/** How long librdkafka may take for a transactional step before it fails it. */
+const TRANSACTION_TIMEOUT_MS = 30_000;
+
+/** A callback-taking call of the node-rdkafka API as a promise. */
+function call(invoke: (callback: (error: LibrdKafkaError | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => invoke((error) => (error ? reject(error) : resolve())));
+}
 
 runClient(async () => {
   const config = readConfig();
@@ -31,12 +52,30 @@ runClient(async () => {
     // Else batches also stop at 10,000 records.
     'batch.num.messages': 1_000_000,
     'max.in.flight.requests.per.connection': config.maxInFlight,
+    'retry.backoff.ms': config.retryBackoffMs,
     'queue.buffering.max.messages': 2 * WINDOW,
-    dr_cb: true,
+    dr_cb: !config.transactionalId,
+    ...(config.transactionalId ? { 'transactional.id': config.transactionalId } : {}),
   });
   producer.on('event.error', (error) => process.stderr.write(`librdkafka: ${error.message}\n`));
   await new Promise<void>((resolve, reject) => producer.connect({}, (error) => (error ? reject(error) : resolve())));
   producer.setPollInBackground(true);
+  if (config.transactionalId) {
+    await call((callback) => producer.initTransactions(TRANSACTION_TIMEOUT_MS, callback));
+    const line = await runTransactions(config, async (from, to) => {
+      await call((callback) => producer.beginTransaction(callback));
+      try {
+        for (let i = from; i < to; i++) producer.produce(config.topic, null, valueAt(values, i), recordKey(config, i));
+        await call((callback) => producer.commitTransaction(TRANSACTION_TIMEOUT_MS, callback));
+      } catch (error) {
+        await call((callback) => producer.abortTransaction(TRANSACTION_TIMEOUT_MS, callback)).catch(() => {});
+        throw error;
+      }
+    });
+    await closeWithin(() => new Promise((resolve) => producer.disconnect(5000, resolve)));
+    done(line);
+    return;
+  }
 
   const latencies = new Latencies(config.count);
   const tally = new Tally(WINDOW);

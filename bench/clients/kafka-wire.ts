@@ -1,9 +1,23 @@
-import { done, Latencies, maxRssMb, readConfig, recordKey, recordValues, runClient, startClock, Tally, valueAt } from './kit.js';
+import {
+  done,
+  Latencies,
+  maxRssMb,
+  readConfig,
+  recordKey,
+  recordValues,
+  runClient,
+  runTransactions,
+  startClock,
+  Tally,
+  valueAt,
+} from './kit.js';
 
 /**
  * kafka-wire, as built for users (dist/, compiled by tsc; `npm run bench` builds it first).
  * Flat out, records go in sendMany() calls of CHUNK records, at most WINDOW awaiting their
- * acknowledgement; at a fixed rate, one send() per record, timing each.
+ * acknowledgement; at a fixed rate, one send() per record, timing each. In transactions: each
+ * transaction's records in one sendMany(), not awaited, then commitTransaction(), which sends
+ * them, waits for their acknowledgement and commits.
  */
 const CHUNK = 1000;
 const WINDOW = 20_000;
@@ -21,10 +35,35 @@ runClient(async () => {
     lingerMs: config.lingerMs,
     batchSize: config.batchSize,
     maxInFlight: config.maxInFlight,
+    retryBackoff: { initialMs: config.retryBackoffMs, maxMs: 1000 },
     compression: config.compression,
     bufferMemory: 256 * 1024 * 1024,
+    transactionalId: config.transactionalId,
   });
   await producer.connect([config.topic]); // before the clock starts, as the other clients connect
+  const records = (from: number, to: number) => {
+    const batch = [];
+    for (let i = from; i < to; i++) batch.push({ topic: config.topic, key: recordKey(config, i), value: valueAt(values, i) });
+    return batch;
+  };
+  if (config.transactionalId) {
+    await producer.initTransactions();
+    const line = await runTransactions(config, async (from, to) => {
+      producer.beginTransaction();
+      const sent = producer.sendMany(records(from, to));
+      try {
+        await producer.commitTransaction();
+      } catch (error) {
+        await producer.abortTransaction().catch(() => {}); // a fatal error leaves nothing to abort
+        throw error;
+      }
+      const rejected = (await sent).find((result) => result.status === 'rejected');
+      if (rejected) throw new Error(`committed, yet a record failed: ${String(rejected.reason)}`);
+    });
+    await producer.close();
+    done(line);
+    return;
+  }
   const latencies = new Latencies(config.rate > 0 ? config.count : 0);
   const tally = new Tally(WINDOW);
   const clock = startClock(() => tally.acked);
@@ -44,11 +83,9 @@ runClient(async () => {
       return;
     }
     for (let first = from; first < to; first += CHUNK) {
-      const records = [];
-      for (let i = first; i < Math.min(to, first + CHUNK); i++)
-        records.push({ topic: config.topic, key: recordKey(config, i), value: valueAt(values, i) });
-      tally.sent(records.length);
-      void producer.sendMany(records).then((results) => {
+      const chunk = records(first, Math.min(to, first + CHUNK));
+      tally.sent(chunk.length);
+      void producer.sendMany(chunk).then((results) => {
         for (const result of results) {
           if (result.status === 'fulfilled') tally.ack();
           else tally.fail(result.reason);

@@ -1,15 +1,17 @@
 /**
  * KafkaJS: producer.send() with arrays of records (see groups.ts), string keys, Buffer values,
  * its default (Java-compatible) partitioner. Knobs: acks, idempotent, compression,
- * maxInFlightRequests. No linger or batch-size knob. KafkaJS ships no lz4/zstd codec: lz4 goes
- * through lz4-napi's frame functions and zstd through node:zlib, both synchronous, as
- * @platformatic/kafka does (the community codec packages need old native addons).
+ * maxInFlightRequests, retry.initialRetryTime. No linger or batch-size knob. KafkaJS ships no
+ * lz4/zstd codec: lz4 goes through lz4-napi's frame functions and zstd through node:zlib, both
+ * synchronous, as @platformatic/kafka does (the community codec packages need old native
+ * addons). In transactions: producer.transaction(), one send() of the transaction's records,
+ * commit(); a transactional KafkaJS producer must be idempotent with one request in flight.
  */
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import kafkajs, { type Message } from 'kafkajs';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { closeWithin, sendInGroups } from './groups.js';
-import { done, readConfig, recordKey, recordValues, runClient, valueAt } from './kit.js';
+import { done, readConfig, recordKey, recordValues, runClient, runTransactions, valueAt } from './kit.js';
 
 // CommonJS without named exports that Node can detect.
 const { CompressionCodecs, CompressionTypes, Kafka, Partitioners, logLevel } = kafkajs;
@@ -42,18 +44,31 @@ runClient(async () => {
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: config.idempotent,
-    maxInFlightRequests: config.maxInFlight,
-    // As Java does for an idempotent producer (KafkaJS warns when it is limited).
-    ...(config.idempotent ? { retry: { retries: Number.MAX_SAFE_INTEGER } } : {}),
+    maxInFlightRequests: config.transactionalId ? 1 : config.maxInFlight,
+    transactionalId: config.transactionalId,
+    // Retries without limit for an idempotent producer, as Java's (KafkaJS warns when they are limited).
+    retry: { initialRetryTime: config.retryBackoffMs, ...(config.idempotent ? { retries: Number.MAX_SAFE_INTEGER } : {}) },
   });
   await producer.connect();
   const acks = config.acks === 'all' ? -1 : 1;
   const compression = COMPRESSION[config.compression];
-  const line = await sendInGroups(config, (from, to) => {
-    const messages: Message[] = new Array(to - from);
-    for (let i = from; i < to; i++) messages[i - from] = { key: recordKey(config, i), value: valueAt(values, i) };
-    return producer.send({ topic: config.topic, messages, acks, compression });
-  });
+  const messages = (from: number, to: number) => {
+    const batch: Message[] = new Array(to - from);
+    for (let i = from; i < to; i++) batch[i - from] = { key: recordKey(config, i), value: valueAt(values, i) };
+    return batch;
+  };
+  const line = config.transactionalId
+    ? await runTransactions(config, async (from, to) => {
+        const transaction = await producer.transaction();
+        try {
+          await transaction.send({ topic: config.topic, messages: messages(from, to), acks, compression });
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort().catch(() => {});
+          throw error;
+        }
+      })
+    : await sendInGroups(config, (from, to) => producer.send({ topic: config.topic, messages: messages(from, to), acks, compression }));
   await closeWithin(() => producer.disconnect());
   done(line);
 });

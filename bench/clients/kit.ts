@@ -17,10 +17,15 @@ export interface RunConfig {
   lingerMs: number;
   batchSize: number;
   maxInFlight: number;
+  /** Wait before the first retry of a failed request. */
+  retryBackoffMs: number;
   /** Records per second; 0 means as fast as the client goes. */
   rate: number;
   /** Kafka's jars, for the Java client. */
   kafkaLibDir: string;
+  /** Transactional runs: records per transaction, and a transactional id of this run's own. */
+  transactionRecords?: number;
+  transactionalId?: string;
 }
 
 export function readConfig(): RunConfig {
@@ -186,6 +191,33 @@ export function emit(line: object): void {
 export function reportProgress(acked: () => number): () => void {
   const timer = setInterval(() => emit({ progress: acked() }), 250);
   return () => clearInterval(timer);
+}
+
+/**
+ * Transactional runs: the workload in transactions of `config.transactionRecords` records, one
+ * after another. `transaction(from, to)` begins one, sends records from..to-1 and resolves once
+ * it has committed them (it aborts and throws when it cannot). A failed transaction counts its
+ * records as failed and the run goes on with the next.
+ */
+export async function runTransactions(config: RunConfig, transaction: (from: number, to: number) => Promise<void>): Promise<DoneLine> {
+  const size = config.transactionRecords ?? config.count;
+  let acked = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const clock = startClock(() => acked);
+  for (let from = 0; from < config.count; from += size) {
+    const to = Math.min(config.count, from + size);
+    try {
+      await transaction(from, to);
+      acked += to - from;
+    } catch (error) {
+      failed += to - from;
+      firstError ??= error instanceof Error ? error.message : String(error);
+    }
+  }
+  const elapsedMs = performance.now() - clock.started;
+  const { cpuUs } = clock.stop();
+  return { acked, failed, elapsedMs, latencyMs: null, cpuUs, maxRssMb: maxRssMb(), firstError };
 }
 
 export interface DoneLine {

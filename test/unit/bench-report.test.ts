@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { recordValues, valueAt } from '../../bench/clients/kit.js';
-import { aggregate, markdownTable, type RunResult, svgChart, writeResults } from '../../bench/report.js';
+import { aggregate, markdownTable, type RunResult, runResult, svgChart, writeResults } from '../../bench/report.js';
 import { scenarios } from '../../bench/scenarios.js';
 
-const [throughput, , , , , paced] = scenarios(false) as ReturnType<typeof scenarios>;
+const [throughput, , , , , paced, transactional] = scenarios(false) as ReturnType<typeof scenarios>;
 
 function run(client: string, scenario: string, round: number, recordsPerSec: number, extra: Partial<RunResult> = {}): RunResult {
   return {
@@ -66,6 +66,38 @@ describe('bench report', () => {
     expect(svg).toContain('@platformatic/kafka');
     expect(svg).toContain('20 ms');
     expect(svg.startsWith('<svg')).toBe(true);
+  });
+
+  test('a run is judged by the end offsets, a transactional run by what a read_committed reader sees', () => {
+    const done = { acked: 1_000_000, failed: 0, elapsedMs: 2000, latencyMs: null, cpuUs: 1_000_000, maxRssMb: 100 };
+    const plain = { client: 'kafka-wire', scenario: throughput!, round: 1 };
+    expect(runResult(plain, { done }, { written: 1_000_000 })).toMatchObject({ valid: true, recordsPerSec: 500_000, cpuUsPerRecord: 1 });
+    expect(runResult(plain, { done }, { written: 1_000_001 })).toMatchObject({
+      valid: false,
+      invalidReason: 'the topic holds 1000001 records, expected 1000000',
+    });
+
+    // 1,000 transactions leave their commit markers at offsets of their own: those are not records.
+    const txn = { client: 'kafka-wire', scenario: transactional!, round: 1 };
+    expect(transactional!.transactionRecords).toBe(1000);
+    expect(runResult(txn, { done }, { written: 1_001_413, committed: 1_000_000 })).toMatchObject({ valid: true, markers: 1413 });
+    expect(runResult(txn, { done }, { written: 1_001_413, committed: 999_000 })).toMatchObject({
+      valid: false,
+      invalidReason: 'a read_committed reader sees 999000 records, expected 1000000',
+    });
+    expect(runResult(txn, { done }, { written: 1_000_000, committed: -1 })).toMatchObject({ valid: false, markers: undefined });
+    expect(runResult(txn, { error: 'no result within 260 s' }, { written: 0, committed: 0 })).toMatchObject({
+      valid: false,
+      invalidReason: 'no result within 260 s',
+    });
+  });
+
+  test('--quick keeps the transactional scenario to 20 transactions, every other one to a quarter or 3 s', () => {
+    const quick = scenarios(true);
+    expect(quick.map((scenario) => scenario.name)).toEqual(scenarios(false).map((scenario) => scenario.name));
+    expect(quick.find((scenario) => scenario.transactionRecords)).toMatchObject({ count: 20_000, transactionRecords: 1000 });
+    expect(quick.find((scenario) => scenario.name === throughput!.name)!.count).toBe(throughput!.count / 4);
+    expect(quick.find((scenario) => scenario.name === paced!.name)!.count).toBe(paced!.rate * 3);
   });
 
   test('record values: the given size, different from each other, no newlines, cycled by record number', () => {
