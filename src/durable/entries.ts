@@ -1,0 +1,291 @@
+import { KafkaWireError } from '../errors.js';
+import type { RecordHeader } from '../records/batch-builder.js';
+
+/**
+ * What the durable producer writes to its journal, one entry per event, so that a restart can
+ * tell which records were accepted, which batch (producer id, epoch, base sequence) each went
+ * out in, and which were acknowledged. The producer id and epoch in use are those of the last
+ * BATCH (or CHECKPOINT): an id obtained but never used on the wire need not survive a restart. Entries are written in the order things happen; recovery
+ * folds them (recovery-state.ts). Each kind has a type byte of its own; payloads are a small
+ * big-endian binary format (lengths as uint32, −1 as 0xffffffff for null).
+ */
+export const EntryType = {
+  /** A record accepted by enqueue() or send(): its topic, fixed partition (−1: chosen later) and content. */
+  RECORD: 1,
+  /** Records about to go on the wire as one batch: partition, epoch, base sequence and the records' entry ids. */
+  BATCH: 3,
+  /** A batch was acknowledged: its records are delivered. */
+  ACK: 4,
+  /** Records that failed for good (their error was reported): never replayed. */
+  FAILED: 5,
+  /** The state older segments held (producer id, epoch, next sequences), written before they are deleted. */
+  CHECKPOINT: 6,
+} as const;
+
+export interface JournalRecord {
+  topic: string;
+  /** −1 when the partitioner chooses (once metadata is at hand, which it may not be at acceptance). */
+  partition: number;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: RecordHeader[];
+}
+
+export interface JournalBatch {
+  topic: string;
+  partition: number;
+  producerId: bigint;
+  epoch: number;
+  baseSequence: number;
+  /** The journal ids of its records, in batch order. */
+  recordIds: bigint[];
+}
+
+export interface JournalAck {
+  topic: string;
+  partition: number;
+  producerId: bigint;
+  epoch: number;
+  baseSequence: number;
+}
+
+export interface JournalCheckpoint {
+  producerId: bigint;
+  epoch: number;
+  /** Next sequence of each partition under that producer id and epoch. */
+  sequences: { topic: string; partition: number; next: number }[];
+}
+
+/** An entry that does not decode (it passed its checksum, so it was written by something else): recovery reports and skips it. */
+export class JournalEntryError extends KafkaWireError {
+  override name = 'JournalEntryError';
+}
+
+const NULL_LENGTH = 0xffffffff;
+
+/** Appends fields to a growing buffer. */
+class Writer {
+  private buffer: Buffer;
+  private at = 0;
+
+  constructor(size = 64) {
+    this.buffer = Buffer.allocUnsafe(size);
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + bytes));
+    this.buffer.copy(grown, 0, 0, this.at);
+    this.buffer = grown;
+  }
+
+  uint8(value: number): this {
+    this.room(1);
+    this.buffer.writeUInt8(value, this.at);
+    this.at += 1;
+    return this;
+  }
+
+  int32(value: number): this {
+    this.room(4);
+    this.buffer.writeInt32BE(value, this.at);
+    this.at += 4;
+    return this;
+  }
+
+  int64(value: bigint): this {
+    this.room(8);
+    this.buffer.writeBigInt64BE(value, this.at);
+    this.at += 8;
+    return this;
+  }
+
+  double(value: number): this {
+    this.room(8);
+    this.buffer.writeDoubleBE(value, this.at);
+    this.at += 8;
+    return this;
+  }
+
+  bytes(value: Uint8Array | null): this {
+    if (value === null) return this.uint32(NULL_LENGTH);
+    this.uint32(value.length);
+    this.room(value.length);
+    this.buffer.set(value, this.at);
+    this.at += value.length;
+    return this;
+  }
+
+  string(value: string): this {
+    return this.bytes(Buffer.from(value, 'utf8'));
+  }
+
+  private uint32(value: number): this {
+    this.room(4);
+    this.buffer.writeUInt32BE(value, this.at);
+    this.at += 4;
+    return this;
+  }
+
+  done(): Buffer {
+    return this.buffer.subarray(0, this.at);
+  }
+}
+
+/** Reads fields back; running past the end is a JournalEntryError. */
+class Reader {
+  private at = 0;
+
+  constructor(
+    private readonly buffer: Buffer,
+    private readonly what: string,
+  ) {}
+
+  private need(bytes: number): void {
+    if (this.at + bytes > this.buffer.length) {
+      throw new JournalEntryError(`a ${this.what} entry ends after ${this.buffer.length} bytes, in the middle of a field`);
+    }
+  }
+
+  uint8(): number {
+    this.need(1);
+    return this.buffer.readUInt8(this.at++);
+  }
+
+  int32(): number {
+    this.need(4);
+    const value = this.buffer.readInt32BE(this.at);
+    this.at += 4;
+    return value;
+  }
+
+  int64(): bigint {
+    this.need(8);
+    const value = this.buffer.readBigInt64BE(this.at);
+    this.at += 8;
+    return value;
+  }
+
+  double(): number {
+    this.need(8);
+    const value = this.buffer.readDoubleBE(this.at);
+    this.at += 8;
+    return value;
+  }
+
+  bytes(): Buffer | null {
+    this.need(4);
+    const length = this.buffer.readUInt32BE(this.at);
+    this.at += 4;
+    if (length === NULL_LENGTH) return null;
+    this.need(length);
+    // A copy: the journal's read buffer is reused.
+    const value = Buffer.from(this.buffer.subarray(this.at, this.at + length));
+    this.at += length;
+    return value;
+  }
+
+  string(): string {
+    const value = this.bytes();
+    if (value === null) throw new JournalEntryError(`a ${this.what} entry has a null where a string belongs`);
+    return value.toString('utf8');
+  }
+
+  end(): void {
+    if (this.at !== this.buffer.length) {
+      throw new JournalEntryError(`a ${this.what} entry has ${this.buffer.length - this.at} bytes past its last field`);
+    }
+  }
+}
+
+export function encodeRecord(record: JournalRecord): Buffer {
+  const writer = new Writer(64 + (record.key?.length ?? 0) + (record.value?.length ?? 0));
+  writer.string(record.topic).int32(record.partition).double(record.timestamp).bytes(record.key).bytes(record.value);
+  writer.int32(record.headers.length);
+  for (const header of record.headers) writer.string(header.key).bytes(header.value);
+  return writer.done();
+}
+
+export function decodeRecord(payload: Buffer): JournalRecord {
+  const reader = new Reader(payload, 'RECORD');
+  const topic = reader.string();
+  const partition = reader.int32();
+  const timestamp = reader.double();
+  const key = reader.bytes();
+  const value = reader.bytes();
+  const count = reader.int32();
+  if (count < 0) throw new JournalEntryError(`a RECORD entry claims ${count} headers`);
+  const headers: RecordHeader[] = [];
+  for (let i = 0; i < count; i++) headers.push({ key: reader.string(), value: reader.bytes() });
+  reader.end();
+  return { topic, partition, timestamp, key, value, headers };
+}
+
+export function encodeBatch(batch: JournalBatch): Buffer {
+  const writer = new Writer(40 + batch.recordIds.length * 8);
+  writer.string(batch.topic).int32(batch.partition).int64(batch.producerId).int32(batch.epoch).int32(batch.baseSequence);
+  writer.int32(batch.recordIds.length);
+  for (const id of batch.recordIds) writer.int64(id);
+  return writer.done();
+}
+
+export function decodeBatch(payload: Buffer): JournalBatch {
+  const reader = new Reader(payload, 'BATCH');
+  const topic = reader.string();
+  const partition = reader.int32();
+  const producerId = reader.int64();
+  const epoch = reader.int32();
+  const baseSequence = reader.int32();
+  const count = reader.int32();
+  if (count < 0) throw new JournalEntryError(`a BATCH entry claims ${count} records`);
+  const recordIds: bigint[] = [];
+  for (let i = 0; i < count; i++) recordIds.push(reader.int64());
+  reader.end();
+  return { topic, partition, producerId, epoch, baseSequence, recordIds };
+}
+
+export function encodeAck(ack: JournalAck): Buffer {
+  return new Writer(32).string(ack.topic).int32(ack.partition).int64(ack.producerId).int32(ack.epoch).int32(ack.baseSequence).done();
+}
+
+export function decodeAck(payload: Buffer): JournalAck {
+  const reader = new Reader(payload, 'ACK');
+  const ack = { topic: reader.string(), partition: reader.int32(), producerId: reader.int64(), epoch: reader.int32(), baseSequence: reader.int32() };
+  reader.end();
+  return ack;
+}
+
+export function encodeFailed(recordIds: bigint[]): Buffer {
+  const writer = new Writer(4 + recordIds.length * 8).int32(recordIds.length);
+  for (const id of recordIds) writer.int64(id);
+  return writer.done();
+}
+
+export function decodeFailed(payload: Buffer): bigint[] {
+  const reader = new Reader(payload, 'FAILED');
+  const count = reader.int32();
+  if (count < 0) throw new JournalEntryError(`a FAILED entry claims ${count} records`);
+  const ids: bigint[] = [];
+  for (let i = 0; i < count; i++) ids.push(reader.int64());
+  reader.end();
+  return ids;
+}
+
+export function encodeCheckpoint(checkpoint: JournalCheckpoint): Buffer {
+  const writer = new Writer().int64(checkpoint.producerId).int32(checkpoint.epoch).int32(checkpoint.sequences.length);
+  for (const entry of checkpoint.sequences) writer.string(entry.topic).int32(entry.partition).int32(entry.next);
+  return writer.done();
+}
+
+export function decodeCheckpoint(payload: Buffer): JournalCheckpoint {
+  const reader = new Reader(payload, 'CHECKPOINT');
+  const producerId = reader.int64();
+  const epoch = reader.int32();
+  const count = reader.int32();
+  if (count < 0) throw new JournalEntryError(`a CHECKPOINT entry claims ${count} partitions`);
+  const sequences: JournalCheckpoint['sequences'] = [];
+  for (let i = 0; i < count; i++) sequences.push({ topic: reader.string(), partition: reader.int32(), next: reader.int32() });
+  reader.end();
+  return { producerId, epoch, sequences };
+}
