@@ -28,9 +28,9 @@ import { uniqueTopic } from '../support/topics.js';
 
 /**
  * Transactions when things go wrong, against real brokers: a second producer with the same
- * transactional id, an id the user may not use, a producer process killed mid-transaction, and
- * the transaction coordinator's node killed mid-transaction (on a 3-node cluster of its own).
- * Kafka 4.x runs transaction protocol version 2, 3.9 version 1.
+ * transactional id, an id the user may not use, a producer process killed mid-transaction, the
+ * transaction coordinator's node killed mid-transaction (on a 3-node cluster of its own), and a
+ * transaction that outlives its timeout. Kafka 4.x runs transaction protocol version 2, 3.9 version 1.
  */
 
 const kafka = testKafka();
@@ -312,6 +312,8 @@ describe.skipIf(kafka.source !== 'embedded')('transactions on a 3-node cluster o
       brokers: 3,
       portBase: 'auto',
       version: kafka.kafkaVersion ?? undefined,
+      // The coordinator looks for transactions past their timeout every 10 s by default; every 500 ms here.
+      brokerProperties: { 'transaction.abort.timed.out.transaction.cleanup.interval.ms': 500 },
     });
     bootstrap = bootstrapFor(state, 'plaintext');
     cluster = await Cluster.connect({ bootstrap, reconnectBackoff: { initialMs: 100, maxMs: 1000 } });
@@ -322,6 +324,72 @@ describe.skipIf(kafka.source !== 'embedded')('transactions on a 3-node cluster o
     cluster?.close();
     await stopCluster(name);
     rmSync(clusterDir(name), { recursive: true, force: true });
+  });
+
+  test('a transaction that outlives transactionTimeoutMs: the broker aborts it, commit reports it, the producer goes on', async () => {
+    const topic = uniqueTopic('txn-timeout');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
+    const transactionTimeoutMs = 2000;
+    const producer = transactional({ bootstrap, transactionalId: `timeout-${topic}`, transactionTimeoutMs });
+    await producer.initTransactions();
+    producer.beginTransaction();
+    const begunAt = Date.now();
+    await Promise.all(numbered('timed-out', 5).map((value) => producer.send({ topic, partition: 0, value })));
+    expect(await logEnds(cluster, topic, 0)).toEqual({ stable: 0n, end: 5n });
+
+    // The coordinator's abort shows as a marker after the records, and the last stable offset moving past it.
+    await untilDecided(cluster, topic, [0], 60_000, ([ends]) => ends!.end === 6n);
+    const abortedAfterMs = Date.now() - begunAt;
+    expect(await values(cluster, topic, 0, 'read_committed')).toEqual([]);
+
+    const error = await producer.commitTransaction().catch((caught: unknown) => caught);
+    console.log(
+      `[txn-faults] Kafka ${kafka.kafkaVersion}: the broker aborted the transaction ${abortedAfterMs} ms after it began ` +
+        `(transactionTimeoutMs ${transactionTimeoutMs}); commitTransaction() then: ${String(error)}; ` +
+        `cause: ${String((error as Error)?.cause)}`,
+    );
+    expect(error).toBeInstanceOf(TransactionAbortableError);
+    expect(String(error)).toMatch(/longer than transactionTimeoutMs \(2000 ms\)/);
+    expect(producer.transactionState).toBe('abortableError');
+    await producer.abortTransaction();
+    expect(producer.transactionState).toBe('ready');
+
+    await producer.transaction(async (self) => {
+      await Promise.all(numbered('after', 3).map((value) => self.send({ topic, partition: 0, value })));
+    });
+    await untilDecided(cluster, topic, [0], 30_000);
+    expect(await values(cluster, topic, 0, 'read_committed')).toEqual(numbered('after', 3));
+    expect(await values(cluster, topic, 0, 'read_uncommitted')).toEqual([...numbered('timed-out', 5), ...numbered('after', 3)]);
+  });
+
+  test('a timed-out producer whose id another producer has taken since: its abort is fenced and the id stays taken', async () => {
+    const topic = uniqueTopic('txn-timeout-taken');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
+    const transactionalId = `timeout-taken-${topic}`;
+    const stale = transactional({ bootstrap, transactionalId, transactionTimeoutMs: 2000 });
+    await stale.initTransactions();
+    stale.beginTransaction();
+    await Promise.all(numbered('stale', 3).map((value) => stale.send({ topic, partition: 0, value })));
+    await untilDecided(cluster, topic, [0], 60_000, ([ends]) => ends!.end === 4n);
+
+    const successor = transactional({ bootstrap, transactionalId });
+    await successor.initTransactions();
+    // Past its timeout, the stale producer takes the refusal for the coordinator's abort; the abort then finds it fenced.
+    const commitError = await stale.commitTransaction().catch((error: unknown) => error);
+    expect(commitError).toBeInstanceOf(TransactionAbortableError);
+    const abortError = await stale.abortTransaction().catch((error: unknown) => error);
+    expect(abortError).toBeInstanceOf(ProducerFencedError);
+    expect(stale.transactionState).toBe('fatalError');
+    console.log(
+      `[txn-faults] Kafka ${kafka.kafkaVersion}: superseded after its timeout: commit: ${String(commitError)}; ` +
+        `abort: ${String(abortError)}`,
+    );
+
+    await successor.transaction(async (self) => {
+      await Promise.all(numbered('successor', 3).map((value) => self.send({ topic, partition: 0, value })));
+    });
+    await untilDecided(cluster, topic, [0], 30_000);
+    expect(await values(cluster, topic, 0, 'read_committed')).toEqual(numbered('successor', 3));
   });
 
   test('kill -9 the transaction coordinator mid-transaction: commit settles, all or nothing is visible, the next commits', async () => {
