@@ -251,7 +251,13 @@ export function encodeAck(ack: JournalAck): Buffer {
 
 export function decodeAck(payload: Buffer): JournalAck {
   const reader = new Reader(payload, 'ACK');
-  const ack = { topic: reader.string(), partition: reader.int32(), producerId: reader.int64(), epoch: reader.int32(), baseSequence: reader.int32() };
+  const ack = {
+    topic: reader.string(),
+    partition: reader.int32(),
+    producerId: reader.int64(),
+    epoch: reader.int32(),
+    baseSequence: reader.int32(),
+  };
   reader.end();
   return ack;
 }

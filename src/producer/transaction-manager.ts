@@ -131,7 +131,12 @@ export class TransactionManager {
   /** Partitions with records waiting to join the transaction. */
   private readonly toAdd = new Map<string, { topic: string; partition: number }>();
   private adding: Promise<void> | undefined;
-  /** The transaction timed out on the broker: abort only bumps the epoch (EndTxn with the old one would be refused). */
+  /**
+   * The coordinator aborted the transaction for its timeout, bumping the epoch by one. Version 2
+   * takes EndTxn(abort) with the old epoch as a retry of that abort and answers with the new epoch;
+   * version 1 refuses the old epoch, so the abort asks InitProducerId to bump the one the
+   * coordinator's abort left (refused, as fenced, if another producer has taken the id since).
+   */
   private timedOut = false;
 
   constructor(parts: TransactionParts) {
@@ -336,14 +341,17 @@ export class TransactionManager {
     const deadline = this.parts.clock.now() + this.parts.settings.maxBlockMs;
     const what = commit ? 'EndTxn (commit)' : 'EndTxn (abort)';
     try {
-      if (this.started && !this.timedOut) {
+      if (this.started && (!this.timedOut || this.version === 2)) {
         const answer = await this.endTxn(what, commit, deadline);
         // Version 2: every EndTxn bumps the epoch (or, at its end, hands out a new producer id).
         if (answer && this.version === 2 && answer.producerId >= 0n) this.parts.state.assign(answer.producerId, answer.producerEpoch);
       }
-      if (this.parts.state.bumpRequested || this.timedOut) {
-        // KIP-360: InitProducerId with the current id and epoch bumps the epoch, and every sequence starts again.
-        await this.initProducerId(this.parts.state.producerId, this.parts.state.epoch, deadline);
+      const timedOutV1 = this.timedOut && this.version === 1;
+      if (this.parts.state.bumpRequested || timedOutV1) {
+        // KIP-360: InitProducerId with the id and the epoch the coordinator holds (after its timeout abort, one above
+        // ours) bumps the epoch, and every sequence starts again.
+        const epoch = timedOutV1 ? this.parts.state.epoch + 1 : this.parts.state.epoch;
+        await this.initProducerId(this.parts.state.producerId, epoch, deadline);
       }
     } catch (error) {
       if (error instanceof TransactionTimeoutError) throw error; // the same call may be made again
@@ -546,7 +554,9 @@ export class TransactionManager {
 
   /** Fencing becomes a ProducerFencedError (or, when the transaction outlived its timeout, an abortable timeout). */
   private classify(error: KafkaProtocolError): Error {
-    if (!FENCED_CODES.has(error.code as number)) return error;
+    // Version 2 answers EndTxn(commit) after the coordinator's timeout abort as a retry of that abort, with INVALID_TXN_STATE.
+    const abortedCommit = this.version === 2 && error.code === ErrorCode.INVALID_TXN_STATE && this.current === 'committing';
+    if (!FENCED_CODES.has(error.code as number) && !abortedCommit) return error;
     const ranMs = this.parts.clock.now() - this.startedAt;
     const open = this.current === 'inTransaction' || this.current === 'committing' || this.current === 'aborting';
     if (open && ranMs > this.parts.transactionTimeoutMs) {
@@ -557,6 +567,7 @@ export class TransactionManager {
         { cause: error },
       );
     }
+    if (abortedCommit) return error;
     return new ProducerFencedError(
       `producer fenced: another producer initialised transactional id "${this.transactionalId}" after this one ` +
         `(${error.errorName} from ${error.api}); close this producer`,

@@ -91,7 +91,11 @@ describe('recovery: folding the journal into what a restart resumes from', () =>
 
   test('a split batch is in doubt as its halves; failed records are done; a checkpoint carries the sequences of trimmed segments', () => {
     const fold = new RecoveryFold();
-    fold.add(10, EntryType.CHECKPOINT, encodeCheckpoint({ producerId: 7n, epoch: 3, sequences: [{ topic: 't', partition: 0, next: 500 }] }));
+    fold.add(
+      10,
+      EntryType.CHECKPOINT,
+      encodeCheckpoint({ producerId: 7n, epoch: 3, sequences: [{ topic: 't', partition: 0, next: 500 }] }),
+    );
     for (let id = 11; id <= 14; id++) fold.add(id, EntryType.RECORD, record(`r${id}`));
     fold.add(15, EntryType.BATCH, batch(0, 3, 500, [11, 12, 13]));
     fold.add(16, EntryType.BATCH, batch(0, 3, 500, [11]));

@@ -15,6 +15,7 @@ const INTERNAL_ERRORS: Record<string, string> = {
   FrameSizeError: 'src/connection/frame-decoder.ts', // becomes a PeerProtocolError
   ApiVersionsProbeError: 'src/embedded/api-versions-probe.ts', // the embedded start's readiness probe
   UsageError: 'src/cli/args.ts', // the CLI prints it without a stack trace
+  JournalEntryError: 'src/durable/entries.ts', // recovery reports it and skips the entry
 };
 
 function errorClasses(dir: string): { name: string; file: string }[] {

@@ -677,7 +677,7 @@ describe('abortable errors: a failed record leaves only abortTransaction()', () 
 });
 
 describe('a transaction that outlived transactionTimeoutMs', () => {
-  test('a record fenced after the timeout: abortable (naming transactionTimeoutMs); abort skips EndTxn and bumps the epoch', async () => {
+  test('a record fenced after the timeout: abortable, naming transactionTimeoutMs; abort bumps the epoch the coordinator left', async () => {
     const h = harness(1, { transactionTimeoutMs: 5000 });
     await h.init();
     h.manager.begin();
@@ -697,12 +697,13 @@ describe('a transaction that outlived transactionTimeoutMs', () => {
       /the transaction ran 6000 ms, longer than transactionTimeoutMs \(5000 ms\), and the coordinator aborted it; call abortTransaction/,
     );
     expect(await finish(h, h.manager.abort())).toEqual({ settled: true, value: undefined });
+    // Version 1: the coordinator's timeout abort moved the epoch to 1; InitProducerId bumps that one (EndTxn would be refused).
     expect(h.coordinator.apis).toEqual(['InitProducerId', 'AddPartitionsToTxn', 'InitProducerId']);
-    expect(h.coordinator.of('InitProducerId')[1]!.body).toMatchObject({ producerId: 1000n, producerEpoch: 0 });
-    expect([h.manager.state, h.state.epoch]).toEqual(['ready', 1]);
+    expect(h.coordinator.of('InitProducerId')[1]!.body).toMatchObject({ producerId: 1000n, producerEpoch: 1 });
+    expect([h.manager.state, h.state.epoch]).toEqual(['ready', 2]);
   });
 
-  test('EndTxn fenced after the timeout: the commit fails abortably, and the abort bumps the epoch without EndTxn', async () => {
+  test('version 2, EndTxn(commit) after the timeout: INVALID_TXN_STATE is the timeout, and the abort is EndTxn(abort) again', async () => {
     const h = harness(2, { transactionTimeoutMs: 5000 });
     await h.init();
     h.manager.begin();
@@ -710,15 +711,32 @@ describe('a transaction that outlived transactionTimeoutMs', () => {
     await h.clock.settle();
     h.answerProduce();
     await h.clock.advance(5001);
-    h.coordinator.script('EndTxn', ErrorCode.PRODUCER_FENCED);
+    // What Kafka 4.3.1 answers a commit of a transaction its coordinator already aborted for the timeout.
+    h.coordinator.script('EndTxn', ErrorCode.INVALID_TXN_STATE);
     const commit = track(h.manager.commit());
     await h.clock.settle();
     expect(commit.error).toBeInstanceOf(TransactionAbortableError);
     expect((commit.error as Error).message).toContain('longer than transactionTimeoutMs (5000 ms)');
     expect(h.manager.state).toBe('abortableError');
+    // The coordinator takes EndTxn(abort) with the old epoch as a retry of its own abort, and hands over the new epoch.
     expect(await finish(h, h.manager.abort())).toEqual({ settled: true, value: undefined });
-    expect(h.coordinator.apis).toEqual(['InitProducerId', 'EndTxn', 'InitProducerId']);
+    expect(h.coordinator.apis).toEqual(['InitProducerId', 'EndTxn', 'EndTxn']);
+    expect(h.coordinator.of('EndTxn')[1]!.body).toMatchObject({ producerEpoch: 0, committed: false });
     expect([h.manager.state, h.state.epoch]).toEqual(['ready', 1]);
+  });
+
+  test('INVALID_TXN_STATE on a commit within the timeout stays fatal', async () => {
+    const h = harness(2, { transactionTimeoutMs: 5000 });
+    await h.init();
+    h.manager.begin();
+    h.send(0);
+    await h.clock.settle();
+    h.answerProduce();
+    h.coordinator.script('EndTxn', ErrorCode.INVALID_TXN_STATE);
+    const commit = track(h.manager.commit());
+    await h.clock.settle();
+    expect((commit.error as KafkaProtocolError).code).toBe(ErrorCode.INVALID_TXN_STATE);
+    expect(h.manager.state).toBe('fatalError');
   });
 
   test('the same fencing within the timeout is fatal', async () => {
@@ -766,7 +784,8 @@ describe('commit and abort called more than once at a time', () => {
     h.coordinator.script('EndTxn', ErrorCode.INVALID_PRODUCER_EPOCH);
     expect(await finish(h, h.manager.abort())).toEqual({ settled: true, value: undefined });
     expect(h.coordinator.apis).toEqual(['InitProducerId', 'AddPartitionsToTxn', 'EndTxn', 'InitProducerId']);
-    expect(h.coordinator.of('InitProducerId')[1]!.body).toMatchObject({ producerId: 1000n, producerEpoch: 0 });
+    // The coordinator's timeout abort left epoch 1: that is the one to bump.
+    expect(h.coordinator.of('InitProducerId')[1]!.body).toMatchObject({ producerId: 1000n, producerEpoch: 1 });
     expect(h.manager.state).toBe('ready');
   });
 });
