@@ -74,7 +74,7 @@ describe('recovery: folding the journal into what a restart resumes from', () =>
     expect(state.mayDuplicate).toBe(0);
   });
 
-  test('after an epoch bump, a batch of the old epoch never acknowledged is sent again renumbered, and counted as a possible duplicate', () => {
+  test('after an epoch bump, an old-epoch batch never acknowledged goes again renumbered, counted as a possible duplicate', () => {
     const fold = new RecoveryFold();
     for (let id = 1; id <= 3; id++) fold.add(id, EntryType.RECORD, record(`r${id}`));
     fold.add(4, EntryType.BATCH, batch(0, 0, 0, [1]));

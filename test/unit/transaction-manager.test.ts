@@ -677,7 +677,7 @@ describe('abortable errors: a failed record leaves only abortTransaction()', () 
 });
 
 describe('a transaction that outlived transactionTimeoutMs', () => {
-  test('a record fenced after the timeout: abortable, naming transactionTimeoutMs; abort bumps the epoch the coordinator left', async () => {
+  test('a record fenced after the timeout: abortable, naming transactionTimeoutMs; the abort bumps the coordinator epoch', async () => {
     const h = harness(1, { transactionTimeoutMs: 5000 });
     await h.init();
     h.manager.begin();
