@@ -6,8 +6,8 @@ import type { RecordHeader } from '../records/batch-builder.js';
  * tell which records were accepted, which batch (producer id, epoch, base sequence) each went
  * out in, and which were acknowledged. The producer id and epoch in use are those of the last
  * BATCH (or CHECKPOINT): an id obtained but never used on the wire need not survive a restart.
- * Entries are written in the order things happen; recovery folds them (recovery-state.ts). Each kind has a type byte of its own; payloads are a small
- * big-endian binary format (lengths as uint32, −1 as 0xffffffff for null).
+ * Entries are written in the order things happen; recovery folds them (recovery-state.ts). Each
+ * kind has a type byte of its own; payloads are a small big-endian binary format (lengths as uint32, −1 as 0xffffffff for null).
  */
 export const EntryType = {
   /** A record accepted by enqueue() or send(): its topic, fixed partition (−1: chosen later) and content. */
