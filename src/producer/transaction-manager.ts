@@ -363,8 +363,8 @@ export class TransactionManager {
   }
 
   /**
-   * EndTxn; undefined when an abort finds the coordinator already aborted the transaction for
-   * outliving transactionTimeoutMs (then the epoch is bumped instead).
+   * EndTxn; undefined when, under version 1, an abort finds the coordinator already aborted the
+   * transaction for outliving transactionTimeoutMs (then the epoch it left is bumped instead).
    */
   private async endTxn(
     what: string,
@@ -383,7 +383,15 @@ export class TransactionManager {
         return { code: response.errorCode, broker, value: response };
       });
     } catch (error) {
-      if (!commit && this.timedOut && error instanceof TransactionAbortableError) return undefined;
+      // Version 1, past the timeout: the coordinator may have aborted the transaction itself, moving the epoch on. The
+      // abort then bumps the epoch it left, which is refused as fenced if another producer has taken the id instead.
+      // (Version 2 takes an abort after the coordinator's own as a retry: fencing there means the id was taken.)
+      const ranMs = this.parts.clock.now() - this.startedAt;
+      const timedOut = this.timedOut || ranMs > this.parts.transactionTimeoutMs;
+      if (!commit && this.version === 1 && timedOut && error instanceof ProducerFencedError) {
+        this.timedOut = true;
+        return undefined;
+      }
       throw error;
     }
   }
@@ -558,7 +566,7 @@ export class TransactionManager {
     const abortedCommit = this.version === 2 && error.code === ErrorCode.INVALID_TXN_STATE && this.current === 'committing';
     if (!FENCED_CODES.has(error.code as number) && !abortedCommit) return error;
     const ranMs = this.parts.clock.now() - this.startedAt;
-    const open = this.current === 'inTransaction' || this.current === 'committing' || this.current === 'aborting';
+    const open = this.current === 'inTransaction' || this.current === 'committing';
     if (open && ranMs > this.parts.transactionTimeoutMs) {
       this.timedOut = true;
       return new TransactionAbortableError(
