@@ -1,4 +1,11 @@
-import { type BatchSettings, type BuiltBatch, RecordBatchBuilder, type RecordInput } from '../records/batch-builder.js';
+import {
+  BATCH_HEADER_SIZE,
+  type BatchSettings,
+  type BuiltBatch,
+  RecordBatchBuilder,
+  type RecordInput,
+  recordSize,
+} from '../records/batch-builder.js';
 import type { CompressionName } from '../records/compression.js';
 import type { Clock } from './clock.js';
 import type { RecordOutcome } from './outcomes.js';
@@ -11,6 +18,8 @@ export interface PendingRecord extends RecordInput {
   outcome: RecordOutcome;
   /** Its place in the send() or sendMany() call. */
   index: number;
+  /** Its entry in the durable producer's journal; −1 without one. */
+  journalId: number;
 }
 
 /** A batch of one partition: open (taking records), then built and sent, possibly more than once. */
@@ -44,6 +53,8 @@ export interface ProducerBatch {
   inDoubt: boolean;
   /** Why its last attempt failed, for the error its records get if they time out waiting for the next. */
   lastError: Error | undefined;
+  /** The numbers ("producerId:epoch:baseSequence:records") under which the durable producer's journal has it; undefined: not journaled. */
+  journaledAs?: string;
 }
 
 /** Everything kept for one partition: its open batch, closed batches waiting, and batches in flight. */
@@ -130,6 +141,40 @@ export class Accumulator {
       inDoubt: false,
       lastError: undefined,
     };
+  }
+
+  /**
+   * Puts back a batch a durable producer's journal says went out before a restart, with its
+   * numbers, behind the partition's other restored batches: it is resent as it was, so that
+   * the broker recognises a copy it already has.
+   */
+  restore(topic: string, partition: number, records: PendingRecord[], baseSequence: number, epoch: number): void {
+    const queue = this.queue(topic, partition);
+    const settings: BatchSettings = { compression: this.options.compression, compressionLevel: this.options.compressionLevel };
+    // Room for every record (with slack for their offset and timestamp deltas): the batch must hold exactly the records it held before.
+    const capacity = records.reduce((sum, record) => sum + recordSize(record, 0, 0) + 20, BATCH_HEADER_SIZE);
+    const builder = new RecordBatchBuilder(settings, capacity);
+    for (const record of records) {
+      if (!builder.tryAppend(record)) throw new Error('internal error: a restored batch did not fit the room made for it');
+    }
+    queue.ready.push({
+      topic,
+      partition,
+      records,
+      builder,
+      built: undefined,
+      settings,
+      createdAt: this.clock.now(),
+      bytes: records.reduce((sum, record) => sum + record.size, 0),
+      baseSequence,
+      epoch,
+      attempts: 0,
+      retryAt: 0,
+      expired: false,
+      resequenced: false,
+      inDoubt: true,
+      lastError: undefined,
+    });
   }
 
   /** Closes the partition's open batch so the sender may take it. */

@@ -42,6 +42,27 @@ export class ProducerState {
     this.sequences.clear();
   }
 
+  /** The numbers a durable producer's journal kept across a restart: the same id and epoch, each partition where it stopped. */
+  restore(producerId: bigint, epoch: number, sequences: Iterable<{ topic: string; partition: number; next: number }>): void {
+    this.assign(producerId, epoch);
+    for (const { topic, partition, next } of sequences) {
+      let partitions = this.sequences.get(topic);
+      if (!partitions) this.sequences.set(topic, (partitions = []));
+      partitions[partition] = next;
+    }
+  }
+
+  /** Each partition's next sequence, for a durable producer's checkpoint. */
+  nextSequences(): { topic: string; partition: number; next: number }[] {
+    const list: { topic: string; partition: number; next: number }[] = [];
+    for (const [topic, partitions] of this.sequences) {
+      partitions.forEach((next, partition) => {
+        if (next !== undefined) list.push({ topic, partition, next });
+      });
+    }
+    return list;
+  }
+
   /**
    * KIP-360: an idempotent producer raises its own epoch (the broker takes a higher epoch from
    * sequence 0), as the Java client does. False when the epoch cannot go higher: then a new

@@ -125,6 +125,7 @@ export function toPendingRecord(
     deadline,
     outcome,
     index,
+    journalId: -1,
   };
 }
 

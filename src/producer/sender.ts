@@ -49,6 +49,14 @@ export interface SenderTransaction {
   recordFailed(error: Error): void;
 }
 
+/** What the sender tells a durable producer's journal (src/durable/): a batch's numbers before it goes out, and how it ended. */
+export interface SenderJournal {
+  /** Journals the batch's producer id, epoch, sequence and records if not yet journaled so; resolves once written. */
+  batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined;
+  batchAcknowledged(batch: ProducerBatch): void;
+  recordFailed(record: PendingRecord, error: Error): void;
+}
+
 export interface SenderParts {
   settings: ProducerSettings;
   accumulator: Accumulator;
@@ -60,6 +68,8 @@ export interface SenderParts {
   events: SenderEvents;
   /** Set for a transactional producer. */
   transaction?: SenderTransaction;
+  /** Set for a durable producer. */
+  journal?: SenderJournal;
 }
 
 /**
@@ -78,6 +88,7 @@ export class Sender {
   private readonly metrics: ProducerMetrics;
   private readonly events: SenderEvents;
   private readonly transaction: SenderTransaction | undefined;
+  private readonly journal: SenderJournal | undefined;
   private readonly inFlightByBroker = new Map<number, number>();
   private producerIdReady: Promise<void> | undefined;
   private timer: Timer | undefined;
@@ -99,6 +110,7 @@ export class Sender {
     this.metrics = parts.metrics;
     this.events = parts.events;
     this.transaction = parts.transaction;
+    this.journal = parts.journal;
   }
 
   /** Schedules a drain once the current turn is done (many sends in one turn share it). */
@@ -300,10 +312,13 @@ export class Sender {
       batches.push(batch);
     }
     if (batches.length === 0) return;
+    // Write-ahead: a batch's numbers are in the journal before the batch can reach the broker, so a restart resends it as it was.
+    const journaled = this.journal && journalBatches(this.journal, batches, this.state.producerId);
     this.inFlightByBroker.set(broker, inFlight + 1);
     const settled = requestStarted(this.metrics, broker, batches.length, requestBytes);
     let sent = false;
     const request = async (): Promise<ProduceAnswer | undefined> => {
+      if (journaled) await journaled;
       const connection = await this.transport.connect(broker);
       sent = true;
       return connection.produce({
@@ -430,6 +445,7 @@ export class Sender {
 
   private complete(batch: ProducerBatch, baseOffset: bigint, logAppendTime: bigint): void {
     this.accumulator.completed(batch);
+    this.journal?.batchAcknowledged(batch);
     batch.built?.release();
     batch.built = undefined;
     if (batch.expired) return;
@@ -531,6 +547,7 @@ export class Sender {
     if (result instanceof Error) {
       this.metrics.recordsFailed++;
       this.transaction?.recordFailed(result);
+      this.journal?.recordFailed(record, result);
       record.outcome.rejected(record.index, result);
     } else {
       this.metrics.recordsSent++;
@@ -555,6 +572,16 @@ export class Sender {
     this.metrics.recordsFailed++;
     record.outcome.rejected(record.index, reason);
   }
+}
+
+/** Journals every batch whose numbers the journal does not have yet; undefined when none needed it. */
+function journalBatches(journal: SenderJournal, batches: ProducerBatch[], producerId: bigint): Promise<unknown> | undefined {
+  let writes: Promise<void>[] | undefined;
+  for (const batch of batches) {
+    const written = journal.batchGoingOut(batch, producerId);
+    if (written) (writes ??= []).push(written);
+  }
+  return writes && Promise.all(writes);
 }
 
 /** The request's topics, each with its batches by partition. */

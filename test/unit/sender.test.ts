@@ -86,6 +86,7 @@ function harness(options: Partial<ProducerOptions> = {}, transport = new Scripte
         deadline: now + settings.deliveryTimeoutMs,
         outcome,
         index: 0,
+        journalId: -1,
       };
       pending.size = recordSize(pending, 0, 0);
       buffer.take(pending.size);

@@ -145,6 +145,7 @@ function harness(version: 1 | 2, options: Partial<ProducerOptions> = {}, broker 
         deadline: now + settings.deliveryTimeoutMs,
         outcome,
         index: 0,
+        journalId: -1,
       };
       pending.size = recordSize(pending, 0, 0);
       buffer.take(pending.size);
