@@ -97,7 +97,11 @@ export class Admission {
    * or buffer room, into the line of waiting sends. A bad record settles its outcome at once,
    * before it takes anything from the producer.
    */
-  admit(record: unknown, options: SendOptions, outcome: RecordOutcome, index: number, accepted?: () => void): void {
+  /**
+   * `journalId` (a durable producer's record, read back from its journal): the record is already
+   * bytes (no serializers), and it has no delivery deadline: it waits, on disk, for the cluster.
+   */
+  admit(record: unknown, options: SendOptions, outcome: RecordOutcome, index: number, accepted?: () => void, journalId = -1): void {
     const { settings, metadata, buffer } = this;
     let pending: PendingRecord;
     try {
@@ -114,7 +118,11 @@ export class Admission {
       const cached = metadata.topics.get(topic);
       if (!cached) checkTopicName(topic);
       const now = this.clock.now();
-      pending = toPendingRecord(record, this.serializers, now, now + settings.deliveryTimeoutMs, outcome, index);
+      pending =
+        journalId < 0
+          ? toPendingRecord(record, this.serializers, now, now + settings.deliveryTimeoutMs, outcome, index)
+          : toPendingRecord(record, undefined, now, Number.POSITIVE_INFINITY, outcome, index);
+      pending.journalId = journalId;
       pending.size = recordSize(pending, 0, 0);
       if (pending.size + REQUEST_AND_BATCH_OVERHEAD > settings.maxRequestSize) {
         throw new RecordTooLargeError(

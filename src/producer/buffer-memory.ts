@@ -69,10 +69,13 @@ export class BufferMemory {
         this.grant(); // the next in line may fit now
       };
       const onAbort = () => leave(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-      timer = this.clock.setTimeout(
-        () => leave(new BufferFullError(`bufferMemory (${this.limit} bytes) stayed full until the delivery timeout`)),
-        Math.max(0, deadline - this.clock.now()),
-      );
+      // A durable producer's records have no deadline: they wait for room as long as it takes.
+      if (Number.isFinite(deadline)) {
+        timer = this.clock.setTimeout(
+          () => leave(new BufferFullError(`bufferMemory (${this.limit} bytes) stayed full until the delivery timeout`)),
+          Math.max(0, deadline - this.clock.now()),
+        );
+      }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });

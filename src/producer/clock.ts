@@ -14,10 +14,13 @@ export interface Clock {
 /** An opaque timer handle. */
 export type Timer = unknown;
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   // Date.now itself, not a function around it: it is read for every record, and the extra frame showed in profiles.
   now: Date.now,
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  // Node fires a timer longer than 2^31 − 1 ms at once; a durable producer's records wait without a deadline.
+  setTimeout: (callback, ms) => setTimeout(callback, Math.min(ms, MAX_TIMER_MS)),
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
   soon: (callback) => {
     setImmediate(callback);

@@ -14,7 +14,7 @@ import { type ProducerOptions, type ProducerSettings, producerSettings } from '.
 import { ManySends, type RecordMetadata, SingleSend } from './outcomes.js';
 import { ProducerState } from './producer-state.js';
 import { checkTopicName, type ProducerRecord, type RecordBytes } from './record-input.js';
-import { Sender } from './sender.js';
+import { Sender, type SenderJournal } from './sender.js';
 import { type ConsumerGroupMetadata, TransactionManager, type TransactionOffset, type TransactionState } from './transaction-manager.js';
 import { ClusterTransport } from './transport.js';
 import { retryUntil } from './wait.js';
@@ -34,6 +34,16 @@ export interface ProducerEvents extends ClusterEvents {
   retry: [{ topic: string; partition: number; records: number; attempt: number; backoffMs: number; error: Error }];
   /** Records failed for good (the error their send() rejects with). */
   deliveryFailed: [{ topic: string; partition: number; records: number; error: Error }];
+}
+
+/**
+ * For the durable producer (src/durable/), which drives the producer from its journal: the hook
+ * it gives the sender, and the parts the constructor hands back to it. Not for applications.
+ */
+export interface ProducerInternals {
+  journal?: SenderJournal;
+  /** Filled in by the constructor. */
+  parts?: { accumulator: Accumulator; state: ProducerState; buffer: BufferMemory; admission: Admission };
 }
 
 const CLUSTER_EVENTS: readonly (keyof ClusterEvents)[] = ['connect', 'disconnect', 'connectFailed', 'metadataChange'];
@@ -59,7 +69,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   private readonly idleWaiters: (() => void)[] = [];
   readonly metrics: ProducerMetrics;
 
-  constructor(options: ProducerOptions<K, V>) {
+  constructor(options: ProducerOptions<K, V>, internals?: ProducerInternals) {
     super();
     this.settings = producerSettings(options as ProducerOptions);
     this.cluster = new Cluster({ ...options, requestTimeoutMs: this.settings.requestTimeoutMs });
@@ -104,6 +114,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       buffer: this.buffer,
       transport,
       transaction: this.transactions,
+      journal: internals?.journal,
       clock,
       metrics: this.metrics,
       events: {
@@ -127,6 +138,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       },
       () => this.checkIdle(),
     );
+    if (internals) internals.parts = { accumulator: this.accumulator, state, buffer: this.buffer, admission: this.admission };
     if (options.logger) {
       const log = safeLogger(options.logger);
       this.on('retry', ({ error, ...fields }) =>

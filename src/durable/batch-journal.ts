@@ -1,0 +1,76 @@
+import { UnknownTopicOrPartitionError } from '../cluster/errors.js';
+import type { PendingRecord, ProducerBatch } from '../producer/accumulator.js';
+import { InvalidRecordError, RecordTooLargeError } from '../producer/errors.js';
+import type { SenderJournal } from '../producer/sender.js';
+import { KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { EntryType, encodeAck, encodeBatch, encodeFailed } from './entries.js';
+import type { Journal } from './journal.js';
+
+/**
+ * The sender's side of the journal: a batch's producer id, epoch, base sequence and records are
+ * appended before the batch can reach the broker (write-ahead), its acknowledgement after, and
+ * records that failed for good. A restart reads them back (recovery-state.ts) to resend what
+ * may be on the broker under the same numbers.
+ */
+export class BatchJournal implements SenderJournal {
+  /** Called with every record id that is done (acknowledged, or failed for good). */
+  constructor(
+    private readonly journal: Journal,
+    private readonly done: (journalId: number) => void,
+  ) {}
+
+  batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined {
+    const first = batch.records[0];
+    if (!first || first.journalId < 0) return undefined;
+    const as = `${producerId}:${batch.epoch}:${batch.baseSequence}:${batch.records.length}`;
+    if (batch.journaledAs === as) return undefined;
+    const { durable } = this.journal.append(
+      EntryType.BATCH,
+      encodeBatch({
+        topic: batch.topic,
+        partition: batch.partition,
+        producerId,
+        epoch: batch.epoch,
+        baseSequence: batch.baseSequence,
+        recordIds: batch.records.map((record) => BigInt(record.journalId)),
+      }),
+    );
+    batch.journaledAs = as;
+    return durable;
+  }
+
+  batchAcknowledged(batch: ProducerBatch): void {
+    if (batch.journaledAs === undefined) return;
+    const [producerId, epoch, baseSequence] = batch.journaledAs.split(':');
+    // Not waited for: an acknowledgement lost in a crash only means the batch is resent, and the broker drops the copy.
+    this.journal
+      .append(
+        EntryType.ACK,
+        encodeAck({
+          topic: batch.topic,
+          partition: batch.partition,
+          producerId: BigInt(producerId as string),
+          epoch: Number(epoch),
+          baseSequence: Number(baseSequence),
+        }),
+      )
+      .durable.catch(() => undefined);
+    for (const record of batch.records) this.done(record.journalId);
+  }
+
+  recordFailed(record: PendingRecord, error: Error): void {
+    if (record.journalId < 0 || !failsForGood(error)) return;
+    this.journal.append(EntryType.FAILED, encodeFailed([BigInt(record.journalId)])).durable.catch(() => undefined);
+    this.done(record.journalId);
+  }
+}
+
+/**
+ * Whether a failure is the record's own, so replaying it could only fail again: the broker
+ * refused it, or it cannot be sent as it is. Anything else (the producer closing, a lost
+ * cluster, a bug) leaves the record in the journal for the next start.
+ */
+export function failsForGood(error: Error): boolean {
+  if (error instanceof KafkaProtocolError) return error.api === 'Produce' && !error.retriable;
+  return error instanceof RecordTooLargeError || error instanceof InvalidRecordError || error instanceof UnknownTopicOrPartitionError;
+}

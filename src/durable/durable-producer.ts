@@ -1,0 +1,307 @@
+import { EventEmitter } from 'node:events';
+import { ConfigError } from '../errors.js';
+import { objectOption } from '../option-checks.js';
+import type { PendingRecord } from '../producer/accumulator.js';
+import { ProducerClosedError } from '../producer/errors.js';
+import type { RecordMetadata, RecordOutcome } from '../producer/outcomes.js';
+import { PRODUCER_DEFAULTS } from '../producer/options.js';
+import { Producer, type ProducerEvents, type ProducerInternals, type ProducerOptions } from '../producer/producer.js';
+import { checkRecordObject, checkTopicName, type ProducerRecord, type RecordBytes, toPendingRecord } from '../producer/record-input.js';
+import { recordSize } from '../records/batch-builder.js';
+import { BatchJournal, failsForGood } from './batch-journal.js';
+import { decodeRecord, EntryType, encodeCheckpoint, encodeRecord, type JournalRecord } from './entries.js';
+import { Feeder } from './feeder.js';
+import { Journal, type JournalOptions, type RecoveryReport } from './journal.js';
+import { OpenRecords } from './open-records.js';
+import { RecoveryFold, type RecoveredState } from './recovery-state.js';
+
+/** Where and how the durable producer keeps its journal (see JournalOptions for each). */
+export type DurableOptions = Omit<JournalOptions, 'onReadIssue'>;
+
+export interface DurableProducerOptions<K = RecordBytes, V = RecordBytes> extends ProducerOptions<K, V> {
+  durable: DurableOptions;
+}
+
+/** What a restart found in the journal, and what it does with it. */
+export interface DurableRecovery {
+  journal: RecoveryReport;
+  /** Records accepted before the restart and not yet delivered: they go first, in their order. */
+  replaying: number;
+  /** Batches that may already be on the broker: resent with their producer id, epoch and sequence, so the broker drops copies. */
+  inDoubtBatches: number;
+  /** Records that go out again under new numbers (their batch's epoch was bumped): a copy already on the broker is not recognised. */
+  mayDuplicate: number;
+  /** Entries that passed their checksum but did not decode, and recovered records no longer in the journal. */
+  skipped: { id: number; reason: string }[];
+}
+
+export interface DurableProducerEvents extends ProducerEvents {
+  /** A record accepted before the restart settled: delivered (with its offset) or failed for good. */
+  replayed: [{ id: number; topic: string; partition: number; offset: bigint } | { id: number; error: Error }];
+  /** Records were sent again under numbers the broker cannot match to a copy it may have: duplicates are possible. */
+  mayDuplicate: [{ records: number; reason: string }];
+}
+
+/** How often acknowledged journal segments are looked for and deleted. */
+const TRIM_EVERY_MS = 1000;
+
+/**
+ * A producer that keeps every accepted record in an on-disk journal until Kafka acknowledges
+ * it (issue 13): a crash, a kill or an outage loses nothing accepted, and a restart on the same
+ * directory delivers what was pending first, in order. Unlike an at-least-once replay queue it
+ * does not duplicate either: each batch's producer id, epoch, base sequence and records are
+ * journaled before the batch can reach the broker, and a restart resends such batches exactly,
+ * so the broker recognises what it already has.
+ *
+ * `enqueue(record)` resolves once the record is accepted (durable as `sync` says); `send(record)`
+ * once Kafka acknowledged it.
+ */
+export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmitter<DurableProducerEvents> {
+  readonly recovery: DurableRecovery;
+  private readonly producer: Producer<K, V>;
+  private readonly journal: Journal;
+  private readonly feeder: Feeder;
+  private readonly open = new OpenRecords();
+  /** send() calls waiting for their record's acknowledgement, by journal id. */
+  private readonly waiting = new Map<number, { resolve: (metadata: RecordMetadata) => void; reject: (error: Error) => void }>();
+  /** Ids of records accepted before the restart, whose outcome is told as `replayed`. */
+  private readonly replaying: Set<number>;
+  private readonly serializers: ProducerOptions<K, V>['serializers'];
+  private readonly parts: NonNullable<ProducerInternals['parts']>;
+  private readonly trimTimer: NodeJS.Timeout;
+  private trimmedBelow = 0;
+  private closed = false;
+
+  /** Opens (or creates) the journal in `durable.dir`, recovers it, and starts delivering what it holds. */
+  static async open<K = RecordBytes, V = RecordBytes>(options: DurableProducerOptions<K, V>): Promise<DurableProducer<K, V>> {
+    const durable = objectOption<DurableOptions>('durable', options?.durable);
+    if (!durable) throw new ConfigError('a DurableProducer needs option durable: { dir, ... }');
+    if (options.transactionalId !== undefined) throw new ConfigError('a DurableProducer cannot be transactional (drop transactionalId)');
+    if (options.idempotent === false || (options.acks !== undefined && options.acks !== -1 && options.acks !== 'all')) {
+      throw new ConfigError('a DurableProducer is idempotent (acks all): that is how a restart avoids duplicates');
+    }
+    const skipped: { id: number; reason: string }[] = [];
+    const { journal, recovery } = await Journal.open({
+      ...durable,
+      onReadIssue: (issue) => skipped.push({ id: -1, reason: String((issue as { reason?: string }).reason ?? issue) }),
+    });
+    try {
+      const fold = new RecoveryFold();
+      for await (const entry of journal.readFrom(1)) fold.add(entry.id, entry.type, Buffer.from(entry.payload));
+      const state = fold.result();
+      skipped.push(...state.undecodable);
+      return new DurableProducer(options, journal, recovery, state, skipped);
+    } catch (error) {
+      await journal.close();
+      throw error;
+    }
+  }
+
+  private constructor(
+    options: DurableProducerOptions<K, V>,
+    journal: Journal,
+    report: RecoveryReport,
+    state: RecoveredState,
+    skipped: { id: number; reason: string }[],
+  ) {
+    super();
+    this.journal = journal;
+    this.serializers = options.serializers;
+    const internals: ProducerInternals = { journal: new BatchJournal(journal, (id) => this.open.done(id)) };
+    const { durable: _, ...producerOptions } = options;
+    this.producer = new Producer(producerOptions, internals);
+    this.parts = internals.parts as NonNullable<ProducerInternals['parts']>;
+    for (const name of ['connect', 'disconnect', 'connectFailed', 'metadataChange', 'retry', 'deliveryFailed'] as const) {
+      (this.producer as EventEmitter).on(name, (event: unknown) => (this.emit as (name: string, event: unknown) => boolean)(name, event));
+    }
+    const outcome: RecordOutcome = {
+      resolved: (id, metadata) => this.settled(id, metadata),
+      rejected: (id, error) => this.settled(id, error),
+    };
+    this.feeder = new Feeder({
+      journal,
+      admission: this.parts.admission,
+      outcome,
+      // The producer's own bufferMemory holds batches; as much again may wait in memory before records wait on disk only.
+      memoryBytes: options.bufferMemory ?? PRODUCER_DEFAULTS.bufferMemory,
+      missing: (id) => {
+        skipped.push({ id, reason: 'recovered as pending, but no longer in the journal' });
+        this.open.done(id);
+      },
+    });
+    this.replaying = new Set(state.pending);
+    for (const batch of state.inDoubt) for (const id of batch.recordIds) this.replaying.add(Number(id));
+    for (const id of [...this.replaying].sort((a, b) => a - b)) this.open.add(id);
+    this.recovery = {
+      journal: report,
+      replaying: this.replaying.size,
+      inDoubtBatches: state.inDoubt.length,
+      mayDuplicate: state.mayDuplicate,
+      skipped,
+    };
+    this.trimTimer = setInterval(() => this.trim(), TRIM_EVERY_MS).unref();
+    void this.resume(state, outcome);
+  }
+
+  /**
+   * Accepts a record: resolves with its journal id once it is in the journal, durable as the
+   * `sync` option says (or rejects: QueueFullError at maxDiskBytes, InvalidRecordError, ...). It is
+   * then delivered whatever happens to this process: after a crash, by the next open of the journal.
+   */
+  enqueue(record: ProducerRecord<K, V>): Promise<{ id: number }> {
+    try {
+      const { id, durable } = this.accept(record);
+      return durable.then(() => ({ id }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Accepts a record as enqueue() does, and resolves once Kafka acknowledged it. */
+  send(record: ProducerRecord<K, V>): Promise<RecordMetadata> {
+    try {
+      const { id } = this.accept(record);
+      return new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Resolves once every record accepted so far is delivered or failed (the journal keeps what close() leaves). */
+  async flush(): Promise<void> {
+    while (this.open.size > 0 && !this.closed) {
+      await this.producer.flush();
+      if (this.open.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Delivers what it can within timeoutMs, then closes; records not yet acknowledged stay in the journal for the next open. */
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.closed) return;
+    const deadline = Date.now() + timeoutMs;
+    await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    this.closed = true;
+    this.feeder.stop();
+    clearInterval(this.trimTimer);
+    await this.producer.close(Math.max(0, deadline - Date.now()));
+    for (const [, waiter] of this.waiting) waiter.reject(new ProducerClosedError('closed before the record was acknowledged; it stays in the journal'));
+    this.waiting.clear();
+    this.trim();
+    await this.journal.close();
+  }
+
+  get metrics(): Producer['metrics'] {
+    return this.producer.metrics;
+  }
+
+  /** Records accepted and not yet delivered or failed. */
+  get pending(): number {
+    return this.open.size;
+  }
+
+  private accept(record: ProducerRecord<K, V>): { id: number; durable: Promise<void> } {
+    if (this.closed) throw new ProducerClosedError('enqueue() after close()');
+    checkRecordObject(record);
+    checkTopicName(record.topic);
+    const now = Date.now();
+    const checked = toPendingRecord(record as ProducerRecord<unknown, unknown>, this.serializers as never, now, 0, NO_OUTCOME, 0);
+    const entry: JournalRecord = {
+      topic: record.topic,
+      partition: record.partition ?? -1,
+      timestamp: checked.timestamp,
+      key: checked.key,
+      value: checked.value,
+      headers: [...(checked.headers ?? [])],
+    };
+    const appended = this.journal.append(EntryType.RECORD, encodeRecord(entry));
+    this.open.add(appended.id);
+    this.feeder.add(appended.id, entry, recordSize(checked, 0, 0));
+    return appended;
+  }
+
+  /** Restores what may be on the broker (same numbers), then feeds the rest in journal order. */
+  private async resume(state: RecoveredState, outcome: RecordOutcome): Promise<void> {
+    const { accumulator, state: producerState, buffer } = this.parts;
+    if (state.producer) producerState.restore(state.producer.producerId, state.producer.epoch, state.sequences.values());
+    if (state.inDoubt.length > 0) {
+      // Their records, read back from the journal.
+      const wanted = new Map<number, JournalRecord>();
+      const ids = new Set(state.inDoubt.flatMap((batch) => batch.recordIds.map(Number)));
+      for await (const entry of this.journal.readFrom(Math.min(...ids))) {
+        if (entry.type === EntryType.RECORD && ids.has(entry.id)) wanted.set(entry.id, decodeRecord(Buffer.from(entry.payload)));
+        if (wanted.size === ids.size) break;
+      }
+      for (const batch of state.inDoubt) {
+        const records: PendingRecord[] = [];
+        for (const id of batch.recordIds.map(Number)) {
+          const stored = wanted.get(id);
+          if (!stored) continue;
+          const pending = toPendingRecord(
+            { ...stored, partition: batch.partition },
+            undefined,
+            Date.now(),
+            Number.POSITIVE_INFINITY,
+            outcome,
+            id,
+          );
+          pending.journalId = id;
+          pending.size = recordSize(pending, 0, 0);
+          buffer.take(pending.size);
+          records.push(pending);
+        }
+        if (records.length !== batch.recordIds.length) {
+          // The batch cannot be resent as it was: its records go again under new numbers.
+          for (const record of records) buffer.free(record.size);
+          state.pending.push(...batch.recordIds.map(Number).filter((id) => wanted.has(id)));
+          this.emit('mayDuplicate', { records: records.length, reason: 'a batch that may be on the broker lost records in the journal' });
+          continue;
+        }
+        accumulator.restore(batch.topic, batch.partition, records, batch.baseSequence, batch.epoch);
+      }
+      state.pending.sort((a, b) => a - b);
+    }
+    if (state.mayDuplicate > 0) {
+      this.emit('mayDuplicate', {
+        records: state.mayDuplicate,
+        reason: 'records whose batch went out under an epoch since bumped are sent again under new numbers',
+      });
+    }
+    this.feeder.recover(state.pending);
+    this.producer.flush().catch(() => undefined);
+  }
+
+  private settled(id: number, result: RecordMetadata | Error): void {
+    const waiter = this.waiting.get(id);
+    if (waiter) {
+      this.waiting.delete(id);
+      if (result instanceof Error) waiter.reject(result);
+      else waiter.resolve(result);
+    }
+    if (result instanceof Error && !failsForGood(result)) return; // stays in the journal for the next start
+    if (this.replaying.delete(id)) {
+      this.emit(
+        'replayed',
+        result instanceof Error ? { id, error: result } : { id, topic: result.topic, partition: result.partition, offset: result.offset },
+      );
+    }
+  }
+
+  /** Deletes journal segments that hold nothing still needed, after a checkpoint of the producer's numbers. */
+  private trim(): void {
+    const oldest = this.open.oldest ?? this.journal.nextId;
+    if (oldest <= this.trimmedBelow) return;
+    const { state } = this.parts;
+    this.trimmedBelow = oldest;
+    // The checkpoint first, durable, so that the numbers the deleted segments held are not lost with them.
+    const checkpoint =
+      state.producerId >= 0n
+        ? this.journal.append(
+            EntryType.CHECKPOINT,
+            encodeCheckpoint({ producerId: state.producerId, epoch: state.epoch, sequences: state.nextSequences() }),
+          ).durable
+        : Promise.resolve();
+    checkpoint.then(() => this.journal.trim(oldest)).catch(() => undefined);
+  }
+}
+
+const NO_OUTCOME: RecordOutcome = { resolved: () => undefined, rejected: () => undefined };

@@ -1,0 +1,29 @@
+/**
+ * A durable producer in a process of its own, for durable-producer.test.ts to SIGKILL: opens
+ * the journal in `dir` (delivering what it holds), enqueues records `from` to `to` − 1 (key
+ * "k<i mod 50>", value "<i>:<run>"), and prints "accepted <i>" once every record up to i is
+ * accepted; at the end it flushes, prints "delivered" and closes.
+ *
+ * argv: bootstrap topic dir from to run
+ */
+import { DurableProducer } from '../../src/durable/durable-producer.js';
+
+const [bootstrap, topic, dir, fromArgument, toArgument, run] = process.argv.slice(2) as [string, string, string, string, string, string];
+const from = Number(fromArgument);
+const to = Number(toArgument);
+const WINDOW = 200;
+
+const producer = await DurableProducer.open({ bootstrap, lingerMs: 5, durable: { dir, sync: 'none' } });
+const { replaying, inDoubtBatches, mayDuplicate, skipped } = producer.recovery;
+process.stdout.write(`recovered ${JSON.stringify({ replaying, inDoubtBatches, mayDuplicate, skipped: skipped.length })}\n`);
+producer.on('mayDuplicate', ({ records, reason }) => process.stdout.write(`may-duplicate ${records} ${reason}\n`));
+for (let start = from; start < to; start += WINDOW) {
+  const end = Math.min(to, start + WINDOW);
+  const accepted = [];
+  for (let i = start; i < end; i++) accepted.push(producer.enqueue({ topic, key: `k${i % 50}`, value: `${i}:${run}` }));
+  await Promise.all(accepted);
+  process.stdout.write(`accepted ${end - 1}\n`);
+}
+await producer.flush();
+process.stdout.write('delivered\n');
+await producer.close();
