@@ -1,4 +1,4 @@
-import { mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync, realpathSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -62,6 +62,8 @@ export interface JournalStats {
   oldestId: number | undefined;
   /** The id the next append gets. */
   nextId: number;
+  /** Bytes appended but not yet written to their files (held in memory): what a caller may bound. */
+  unwrittenBytes: number;
   /** fsync rounds completed since open. */
   fsyncs: number;
   /** Damage found by reads after open (see JournalOptions.onReadIssue). */
@@ -108,9 +110,11 @@ export class Journal {
    */
   static async open(options: JournalOptions): Promise<OpenedJournal> {
     const resolved = resolveJournalOptions(options);
-    const dir = resolve(resolved.dir);
+    let dir = resolve(resolved.dir);
     try {
       mkdirSync(dir, { recursive: true });
+      // One name per directory, so a second open here through a symlink is recognised as the same journal.
+      dir = realpathSync(dir);
     } catch (error) {
       throw ioError('create the journal directory', dir, error);
     }
@@ -272,9 +276,11 @@ export class Journal {
 
   stats(): JournalStats {
     let entries = 0;
+    let unwrittenBytes = 0;
     let oldestId: number | undefined;
     for (const segment of this.segments) {
       entries += segment.entries;
+      unwrittenBytes += segment.bytes - segment.writtenBytes;
       oldestId ??= segment.oldestId;
     }
     return {
@@ -283,6 +289,7 @@ export class Journal {
       segments: this.segments.length,
       oldestId,
       nextId: this.nextId,
+      unwrittenBytes,
       fsyncs: this.writer.fsyncs,
       readIssues: this.readIssues,
     };

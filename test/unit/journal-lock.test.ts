@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { JournalLockedError } from '../../src/durable/errors.js';
@@ -43,6 +43,14 @@ test('a second open in the same process gets JournalLockedError naming this pid,
   await journal.close();
   expect(existsSync(lockOf(dir))).toBe(false);
   await openJournal({ dir });
+});
+
+test('a second open in the same process through a symlink to the directory is refused too', async () => {
+  const dir = tempDir('lock');
+  await openJournal({ dir });
+  const alias = join(tempDir('lock-alias'), 'alias');
+  symlinkSync(dir, alias);
+  await expect(Journal.open({ dir: alias })).rejects.toMatchObject({ name: 'JournalLockedError', holderPid: process.pid });
 });
 
 test('the lock of a process that has exited is taken over and reported', async () => {

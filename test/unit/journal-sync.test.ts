@@ -70,7 +70,6 @@ describe("sync 'interval'", () => {
     // No fsync has run yet, so the first comes at once.
     await appendThrough(journal, 1)!.durable;
     expect(journal.stats().fsyncs).toBe(1);
-    const startedAt = performance.now();
     let resolved = 0;
     const promises: Promise<void>[] = [];
     for (let turn = 0; turn < 20; turn++) {
@@ -81,7 +80,6 @@ describe("sync 'interval'", () => {
     expect(resolved).toBe(0);
     expect(journal.fsyncedLengths()[0]!.bytes).toBeLessThan(journal.stats().bytes);
     await Promise.all(promises);
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(800);
     expect(journal.stats().fsyncs).toBe(2);
     expect(allSynced(journal)).toBe(true);
   });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { InvalidEntryError, JournalClosedError, QueueFullError } from '../../src/durable/errors.js';
+import { InvalidEntryError, JournalClosedError, JournalTimeoutError, QueueFullError } from '../../src/durable/errors.js';
 import { FRAME_HEADER_BYTES } from '../../src/durable/frame.js';
 import { ConfigError, isRetriable, KafkaWireError } from '../../src/errors.js';
 import {
@@ -18,6 +18,7 @@ import {
 } from '../support/journal.js';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 // 20-byte payloads make 37-byte frames, so offsets and segment contents are easy to predict.
 const FRAME = FRAME_HEADER_BYTES + 20;
 const twenty = () => 20;
@@ -300,6 +301,20 @@ describe('close()', () => {
     await journal.close(); // a second close is harmless
   });
 
+  test('close() waits at most closeTimeoutMs, then fails with JournalTimeoutError; the lock goes once the disk has answered', async () => {
+    const dir = tempDir();
+    const { journal } = await openJournal({ dir, sync: 'always', closeTimeoutMs: 1, maxDiskBytes: 2 ** 30 });
+    // 64 MiB to write and fsync: far more than a millisecond's work.
+    const last = appendThrough(journal, 64 * 1024, () => 1024 - FRAME_HEADER_BYTES)!;
+    await expect(journal.close()).rejects.toThrow(JournalTimeoutError);
+    expect(existsSync(join(dir, 'LOCK'))).toBe(true);
+    await last.durable;
+    for (let waited = 0; waited < 10_000 && existsSync(join(dir, 'LOCK')); waited += 10) await sleep(10);
+    expect(existsSync(join(dir, 'LOCK'))).toBe(false);
+    const reopened = await openJournal({ dir, sync: 'none' });
+    expect(reopened.recovery).toMatchObject({ entries: 64 * 1024, issues: [] });
+  });
+
   test('a read under way stops with JournalClosedError when the journal closes', async () => {
     const { journal } = await openJournal({ dir: tempDir(), sync: 'none' });
     appendThrough(journal, 10);
@@ -312,9 +327,21 @@ describe('close()', () => {
 
 test('stats() counts entries, bytes and segments, and the oldest intact id', async () => {
   const { journal } = await openJournal({ dir: tempDir(), sync: 'none', segmentBytes: 5 * FRAME });
-  expect(journal.stats()).toEqual({ entries: 0, bytes: 0, segments: 1, oldestId: undefined, nextId: 1, fsyncs: 0, readIssues: 0 });
-  appendThrough(journal, 12, twenty);
+  expect(journal.stats()).toEqual({
+    entries: 0,
+    bytes: 0,
+    segments: 1,
+    oldestId: undefined,
+    nextId: 1,
+    unwrittenBytes: 0,
+    fsyncs: 0,
+    readIssues: 0,
+  });
+  const last = appendThrough(journal, 12, twenty)!;
   expect(journal.stats()).toMatchObject({ entries: 12, bytes: 12 * FRAME, segments: 3, oldestId: 1, nextId: 13 });
+  expect(journal.stats().unwrittenBytes).toBeGreaterThan(0);
+  await last.durable;
+  expect(journal.stats().unwrittenBytes).toBe(0);
 });
 
 test('damage that appears after open is skipped by reads and reported through onReadIssue', async () => {
