@@ -58,6 +58,15 @@ export { UnknownTopicOrPartitionError } from './cluster/errors.js';
 export { BootstrapParseError } from './connection/bootstrap.js';
 export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError, TlsError } from './connection/errors.js';
 export { SaslError } from './connection/sasl-mechanisms.js';
+export {
+  InvalidEntryError,
+  JournalClosedError,
+  JournalError,
+  JournalIOError,
+  JournalLockedError,
+  JournalTimeoutError,
+  QueueFullError,
+} from './durable/errors.js';
 export { ConfigError, isRetriable, KafkaWireError, type KafkaWireErrorOptions } from './errors.js';
 export {
   BufferFullError,

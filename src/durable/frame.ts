@@ -1,0 +1,58 @@
+import { crc32c } from '../records/crc32c.js';
+
+/**
+ * One journal entry on disk:
+ *
+ *   length   uint32 BE   payload bytes
+ *   crc      uint32 BE   CRC-32C of everything after it: id, type and payload
+ *   id       uint64 BE   the entry's id (a safe integer)
+ *   type     uint8       chosen by the caller
+ *   payload  length bytes
+ *
+ * The id is stored, not implied by the frame's position: after damage that hides how many frames
+ * it swallowed (a run of zeros from a power loss looks like many short frames), the next intact
+ * frame still says which entry it is, so no entry is ever read back under another's id.
+ */
+
+export const FRAME_HEADER_BYTES = 17;
+/** Where the bytes the CRC covers begin. */
+export const CRC_FROM = 8;
+
+/** The largest payload append() takes; a length field above it can only be corruption. */
+export const MAX_PAYLOAD_BYTES = 1 << 30;
+
+const TWO_TO_32 = 2 ** 32;
+
+/** Writes the frame at `offset` of `target` (which must have room) and returns the offset after it. */
+export function writeFrame(target: Buffer, offset: number, id: number, type: number, payload: Uint8Array): number {
+  target.writeUInt32BE(payload.length, offset);
+  target.writeUInt32BE(Math.floor(id / TWO_TO_32), offset + 8);
+  target.writeUInt32BE(id >>> 0, offset + 12);
+  target[offset + 16] = type;
+  target.set(payload, offset + FRAME_HEADER_BYTES);
+  const crc = crc32c(payload, crc32c(target.subarray(offset + CRC_FROM, offset + FRAME_HEADER_BYTES)));
+  target.writeUInt32BE(crc, offset + 4);
+  return offset + FRAME_HEADER_BYTES + payload.length;
+}
+
+export interface FrameHeader {
+  payloadBytes: number;
+  crc: number;
+  id: number;
+  type: number;
+}
+
+/** The header at `offset`; the caller checks that FRAME_HEADER_BYTES are there. */
+export function readFrameHeader(source: Buffer, offset: number): FrameHeader {
+  return {
+    payloadBytes: source.readUInt32BE(offset),
+    crc: source.readUInt32BE(offset + 4),
+    id: source.readUInt32BE(offset + 8) * TWO_TO_32 + source.readUInt32BE(offset + 12),
+    type: source[offset + 16]!,
+  };
+}
+
+/** Whether `frame` (a whole frame, header first) matches the CRC its header holds. */
+export function frameIntact(frame: Buffer, header: FrameHeader): boolean {
+  return crc32c(frame.subarray(CRC_FROM)) === header.crc;
+}
