@@ -46,6 +46,11 @@ export interface RecoveryReport {
   staleLock: StaleLock | undefined;
   /** Files in the directory that are not the journal's, left alone. */
   ignoredFiles: string[];
+  /**
+   * Empty segment files at the end, deleted: a crash right after a segment was rolled, before the
+   * previous one was all written, leaves one. Appends then go on right after the last entry kept.
+   */
+  removedEmptySegments: string[];
 }
 
 export interface OpenedJournal {
@@ -143,6 +148,7 @@ export class Journal {
         issues,
         staleLock: lock.tookOver,
         ignoredFiles: recovered.ignoredFiles,
+        removedEmptySegments: recovered.removedEmptySegments,
       };
       return { journal, recovery };
     } catch (error) {
