@@ -24,6 +24,10 @@ import type { RecoveryIssue } from './segment-scan.js';
  * JournalSync for when their promise resolves.
  */
 
+export type { JournalOptions, JournalSync } from './journal-options.js';
+export type { JournalEntry, ReadIssue } from './segment-reader.js';
+export type { RecoveryIssue, RecoveryIssueKind } from './segment-scan.js';
+
 export interface Appended {
   id: number;
   /** Resolves when the entry is durable by the journal's sync mode; shared by the entries appended with it. */
