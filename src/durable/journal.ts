@@ -24,6 +24,10 @@ import type { RecoveryIssue } from './segment-scan.js';
  * JournalSync for when their promise resolves.
  */
 
+export type { JournalOptions, JournalSync } from './journal-options.js';
+export type { JournalEntry, ReadIssue } from './segment-reader.js';
+export type { RecoveryIssue, RecoveryIssueKind } from './segment-scan.js';
+
 export interface Appended {
   id: number;
   /** Resolves when the entry is durable by the journal's sync mode; shared by the entries appended with it. */
@@ -46,6 +50,11 @@ export interface RecoveryReport {
   staleLock: StaleLock | undefined;
   /** Files in the directory that are not the journal's, left alone. */
   ignoredFiles: string[];
+  /**
+   * Empty segment files at the end, deleted: a crash right after a segment was rolled, before the
+   * previous one was all written, leaves one. Appends then go on right after the last entry kept.
+   */
+  removedEmptySegments: string[];
 }
 
 export interface OpenedJournal {
@@ -143,6 +152,7 @@ export class Journal {
         issues,
         staleLock: lock.tookOver,
         ignoredFiles: recovered.ignoredFiles,
+        removedEmptySegments: recovered.removedEmptySegments,
       };
       return { journal, recovery };
     } catch (error) {

@@ -1,4 +1,4 @@
-import { truncate } from 'node:fs/promises';
+import { truncate, unlink } from 'node:fs/promises';
 import { ioError } from './errors.js';
 import type { Segment } from './segment.js';
 import { listSegmentFiles } from './segment-files.js';
@@ -11,6 +11,8 @@ export interface Recovered {
   issues: RecoveryIssue[];
   /** Files in the directory that are not the journal's, left alone. */
   ignoredFiles: string[];
+  /** Empty segments at the end, deleted: files a roll had created when the process died, before the previous segment was all written. */
+  removedEmptySegments: string[];
 }
 
 /**
@@ -37,6 +39,18 @@ export async function recoverSegments(dir: string, lockName: string): Promise<Re
     segment.dirEntrySynced = true;
     segments.push(segment);
   }
+  // Appends would go on from such a file's first id, leaving a gap after the entries the previous
+  // segment lost; without it they go on right after those the previous segment kept.
+  const removedEmptySegments: string[] = [];
+  while (segments.length > 1 && segments[segments.length - 1]!.bytes === 0) {
+    const empty = segments.pop()!;
+    try {
+      await unlink(empty.path);
+    } catch (error) {
+      throw ioError('delete the empty segment', empty.path, error);
+    }
+    removedEmptySegments.push(empty.path);
+  }
   if (segments.length > 0) await syncFile(dir);
-  return { segments, issues, ignoredFiles: listing.others };
+  return { segments, issues, ignoredFiles: listing.others, removedEmptySegments };
 }

@@ -43,6 +43,7 @@ describe('a clean journal', () => {
       issues: [],
       staleLock: undefined,
       ignoredFiles: [],
+      removedEmptySegments: [],
     });
   });
 });
@@ -234,12 +235,24 @@ describe('damage in the middle', () => {
 });
 
 describe('what else may be in the directory', () => {
-  test('an empty last segment (a crash right after a roll) gives its first id to the next append', async () => {
-    const dir = await journalOnDisk(4);
-    writeFileSync(segmentPath(dir, 5), '');
+  test('empty segments at the end (a crash right after a roll, before the previous one was all written) go: no gap in ids', async () => {
+    const dir = await journalOnDisk(10);
+    truncateSync(segmentPath(dir, 1), 6 * FRAME); // entries 7-10 never reached the disk
+    writeFileSync(segmentPath(dir, 11), '');
+    writeFileSync(segmentPath(dir, 20), '');
     const { journal, recovery } = await openJournal({ dir });
-    expect(recovery).toMatchObject({ entries: 4, segments: 2, issues: [] });
-    expect(journal.append(1, Buffer.alloc(1)).id).toBe(5);
+    expect(recovery).toMatchObject({ entries: 6, segments: 1, issues: [] });
+    expect(recovery.removedEmptySegments).toEqual([segmentPath(dir, 20), segmentPath(dir, 11)]);
+    expect(segmentNames(dir)).toEqual(['00000000000000000001.seg']);
+    expect(journal.append(1, Buffer.alloc(20)).id).toBe(7);
+  });
+
+  test('an empty journal keeps its one segment, and the numbering its name gives', async () => {
+    const dir = tempDir('recovery');
+    writeFileSync(segmentPath(dir, 500), '');
+    const { journal, recovery } = await openJournal({ dir });
+    expect(recovery).toMatchObject({ entries: 0, segments: 1, removedEmptySegments: [] });
+    expect(journal.append(1, Buffer.alloc(1)).id).toBe(500);
   });
 
   test('files that are not segments are left alone and listed', async () => {
