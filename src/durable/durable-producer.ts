@@ -3,17 +3,18 @@ import { ConfigError } from '../errors.js';
 import { objectOption } from '../option-checks.js';
 import type { PendingRecord } from '../producer/accumulator.js';
 import { ProducerClosedError } from '../producer/errors.js';
-import type { RecordMetadata, RecordOutcome } from '../producer/outcomes.js';
 import { PRODUCER_DEFAULTS } from '../producer/options.js';
+import type { RecordMetadata, RecordOutcome } from '../producer/outcomes.js';
 import { Producer, type ProducerEvents, type ProducerInternals, type ProducerOptions } from '../producer/producer.js';
 import { checkRecordObject, checkTopicName, type ProducerRecord, type RecordBytes, toPendingRecord } from '../producer/record-input.js';
 import { recordSize } from '../records/batch-builder.js';
 import { BatchJournal, failsForGood } from './batch-journal.js';
 import { decodeRecord, EntryType, encodeCheckpoint, encodeRecord, type JournalRecord } from './entries.js';
 import { Feeder } from './feeder.js';
-import { Journal, type JournalOptions, type RecoveryReport } from './journal.js';
+import { Journal, type RecoveryReport } from './journal.js';
+import type { JournalOptions } from './journal-options.js';
 import { OpenRecords } from './open-records.js';
-import { RecoveryFold, type RecoveredState } from './recovery-state.js';
+import { type RecoveredState, RecoveryFold } from './recovery-state.js';
 
 /** Where and how the durable producer keeps its journal (see JournalOptions for each). */
 export type DurableOptions = Omit<JournalOptions, 'onReadIssue'>;
@@ -83,7 +84,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     const skipped: { id: number; reason: string }[] = [];
     const { journal, recovery } = await Journal.open({
       ...durable,
-      onReadIssue: (issue) => skipped.push({ id: -1, reason: String((issue as { reason?: string }).reason ?? issue) }),
+      onReadIssue: (issue) => skipped.push({ id: -1, reason: `${issue.segment} at byte ${issue.offset}: ${issue.message}` }),
     });
     try {
       const fold = new RecoveryFold();
@@ -184,7 +185,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     this.feeder.stop();
     clearInterval(this.trimTimer);
     await this.producer.close(Math.max(0, deadline - Date.now()));
-    for (const [, waiter] of this.waiting) waiter.reject(new ProducerClosedError('closed before the record was acknowledged; it stays in the journal'));
+    for (const [, waiter] of this.waiting)
+      waiter.reject(new ProducerClosedError('closed before the record was acknowledged; it stays in the journal'));
     this.waiting.clear();
     this.trim();
     await this.journal.close();

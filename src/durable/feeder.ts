@@ -39,6 +39,8 @@ export class Feeder {
   private room: (() => void) | undefined;
   private running = false;
   private stopped = false;
+  /** Until recover() is called nothing is fed: what the journal held goes before anything accepted since. */
+  private held = true;
 
   constructor(parts: FeederParts) {
     this.parts = parts;
@@ -48,6 +50,7 @@ export class Feeder {
   recover(ids: number[]): void {
     this.recovered = ids;
     this.recoveredAt = 0;
+    this.held = false;
     this.run();
   }
 
@@ -82,7 +85,7 @@ export class Feeder {
   }
 
   private run(): void {
-    if (this.running || this.stopped) return;
+    if (this.running || this.stopped || this.held) return;
     this.running = true;
     this.feed()
       .catch(() => undefined) // a closed journal: the records stay on disk for the next start

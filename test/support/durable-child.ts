@@ -23,6 +23,8 @@ for (let start = from; start < to; start += WINDOW) {
   for (let i = start; i < end; i++) accepted.push(producer.enqueue({ topic, key: `k${i % 50}`, value: `${i}:${run}` }));
   await Promise.all(accepted);
   process.stdout.write(`accepted ${end - 1}\n`);
+  // Paced, so that a kill can land while records are being delivered, not only while they are accepted.
+  await new Promise((resolve) => setTimeout(resolve, 50));
 }
 await producer.flush();
 process.stdout.write('delivered\n');
