@@ -22,6 +22,13 @@ export { Connection, type ConnectionOptions, type RequestOptions, type TlsOption
 export { ConnectionPool, type PoolOptions } from './connection/pool.js';
 export type { OAuthBearerToken, SaslOptions } from './connection/sasl-mechanisms.js';
 export { type ConsumedRecord, PartitionReader, type PartitionReaderOptions, readPartition } from './consumer/partition-reader.js';
+export {
+  type DurableOptions,
+  DurableProducer,
+  type DurableProducerEvents,
+  type DurableProducerOptions,
+  type DurableRecovery,
+} from './durable/durable-producer.js';
 export type { Logger, LogMethod } from './logger.js';
 export {
   type CustomPartitioner,

@@ -1,23 +1,19 @@
 import { UnknownTopicOrPartitionError } from '../cluster/errors.js';
-import type { PendingRecord, ProducerBatch } from '../producer/accumulator.js';
+import type { ProducerBatch } from '../producer/accumulator.js';
 import { InvalidRecordError, RecordTooLargeError } from '../producer/errors.js';
 import type { SenderJournal } from '../producer/sender.js';
 import { KafkaProtocolError } from '../protocol/kafka-errors.js';
-import { EntryType, encodeAck, encodeBatch, encodeFailed } from './entries.js';
+import { EntryType, encodeAck, encodeBatch } from './entries.js';
 import type { Journal } from './journal.js';
 
 /**
  * The sender's side of the journal: a batch's producer id, epoch, base sequence and records are
- * appended before the batch can reach the broker (write-ahead), its acknowledgement after, and
- * records that failed for good. A restart reads them back (recovery-state.ts) to resend what
+ * appended before the batch can reach the broker (write-ahead), and its acknowledgement after
+ * (a record's own outcome reaches the DurableProducer as any send()'s does). A restart reads them back (recovery-state.ts) to resend what
  * may be on the broker under the same numbers.
  */
 export class BatchJournal implements SenderJournal {
-  /** Called with every record id that is done (acknowledged, or failed for good). */
-  constructor(
-    private readonly journal: Journal,
-    private readonly done: (journalId: number) => void,
-  ) {}
+  constructor(private readonly journal: Journal) {}
 
   batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined {
     const first = batch.records[0];
@@ -55,13 +51,6 @@ export class BatchJournal implements SenderJournal {
         }),
       )
       .durable.catch(() => undefined);
-    for (const record of batch.records) this.done(record.journalId);
-  }
-
-  recordFailed(record: PendingRecord, error: Error): void {
-    if (record.journalId < 0 || !failsForGood(error)) return;
-    this.journal.append(EntryType.FAILED, encodeFailed([BigInt(record.journalId)])).durable.catch(() => undefined);
-    this.done(record.journalId);
   }
 }
 

@@ -9,7 +9,7 @@ import { Producer, type ProducerEvents, type ProducerInternals, type ProducerOpt
 import { checkRecordObject, checkTopicName, type ProducerRecord, type RecordBytes, toPendingRecord } from '../producer/record-input.js';
 import { recordSize } from '../records/batch-builder.js';
 import { BatchJournal, failsForGood } from './batch-journal.js';
-import { decodeRecord, EntryType, encodeCheckpoint, encodeRecord, type JournalRecord } from './entries.js';
+import { decodeRecord, EntryType, encodeCheckpoint, encodeFailed, encodeRecord, type JournalRecord } from './entries.js';
 import { Feeder } from './feeder.js';
 import { Journal, type RecoveryReport } from './journal.js';
 import type { JournalOptions } from './journal-options.js';
@@ -108,7 +108,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     super();
     this.journal = journal;
     this.serializers = options.serializers;
-    const internals: ProducerInternals = { journal: new BatchJournal(journal, (id) => this.open.done(id)) };
+    const internals: ProducerInternals = { journal: new BatchJournal(journal) };
     const { durable: _, ...producerOptions } = options;
     this.producer = new Producer(producerOptions, internals);
     this.parts = internals.parts as NonNullable<ProducerInternals['parts']>;
@@ -279,7 +279,12 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       if (result instanceof Error) waiter.reject(result);
       else waiter.resolve(result);
     }
-    if (result instanceof Error && !failsForGood(result)) return; // stays in the journal for the next start
+    if (result instanceof Error) {
+      if (!failsForGood(result)) return; // stays in the journal for the next start
+      // Failed for good (its error was told): never replayed.
+      this.journal.append(EntryType.FAILED, encodeFailed([BigInt(id)])).durable.catch(() => undefined);
+    }
+    this.open.done(id);
     if (this.replaying.delete(id)) {
       this.emit(
         'replayed',

@@ -91,6 +91,8 @@ export class Feeder {
       .catch(() => undefined) // a closed journal: the records stay on disk for the next start
       .finally(() => {
         this.running = false;
+        // A record added after the loop's last look, while it was finishing, must not wait for the next add().
+        if (this.recoveredAt < this.recovered.length || this.memoryAt < this.memory.length || this.spilledFrom !== undefined) this.run();
       });
   }
 

@@ -166,8 +166,10 @@ export class Admission {
         this.waitingLine[this.waitingHead++] = undefined;
         try {
           // How long this record may wait for metadata: maxBlockMs from its send(), within its delivery deadline.
-          const sentAt = pending.deadline - settings.deliveryTimeoutMs;
-          const blockUntil = Math.min(pending.deadline, sentAt + settings.maxBlockMs);
+          // A durable producer's record has no deadline (it is safe on disk): it waits from now, for as long as it takes.
+          const durable = !Number.isFinite(pending.deadline);
+          const sentAt = durable ? clock.now() : pending.deadline - settings.deliveryTimeoutMs;
+          const blockUntil = durable ? Number.POSITIVE_INFINITY : Math.min(pending.deadline, sentAt + settings.maxBlockMs);
           // Behind a topic that failed: the same answer, unless this record has time for another try of its own.
           const failed = failedTopics.get(record.topic);
           if (failed && (!isRetriable(failed) || blockUntil - clock.now() < RETRY_INTERVAL_MS)) throw failed;

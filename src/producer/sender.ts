@@ -49,12 +49,15 @@ export interface SenderTransaction {
   recordFailed(error: Error): void;
 }
 
-/** What the sender tells a durable producer's journal (src/durable/): a batch's numbers before it goes out, and how it ended. */
+/**
+ * What the sender tells a durable producer's journal (src/durable/): a batch's numbers before it
+ * goes out, and its acknowledgement. (Each record's own outcome reaches the durable producer
+ * through the record's outcome, like any send().)
+ */
 export interface SenderJournal {
   /** Journals the batch's producer id, epoch, sequence and records if not yet journaled so; resolves once written. */
   batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined;
   batchAcknowledged(batch: ProducerBatch): void;
-  recordFailed(record: PendingRecord, error: Error): void;
 }
 
 export interface SenderParts {
@@ -547,7 +550,6 @@ export class Sender {
     if (result instanceof Error) {
       this.metrics.recordsFailed++;
       this.transaction?.recordFailed(result);
-      this.journal?.recordFailed(record, result);
       record.outcome.rejected(record.index, result);
     } else {
       this.metrics.recordsSent++;

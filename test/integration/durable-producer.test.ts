@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
+import { UnknownTopicOrPartitionError } from '../../src/cluster/errors.js';
 import { PartitionReader } from '../../src/consumer/partition-reader.js';
 import { DurableProducer } from '../../src/durable/durable-producer.js';
 import { testKafka } from '../helpers/kafka.js';
@@ -77,6 +78,8 @@ describe('the durable producer against a real broker', () => {
       Array.from({ length: 1000 }, (_, i) => producer.enqueue({ topic, key: `k${i % 7}`, value: `v${i}` })),
     );
     expect(accepted.map(({ id }) => id)).toEqual([...accepted.map(({ id }) => id)].sort((a, b) => a - b));
+    // A record that can never be delivered fails for good (and is not replayed): here, a topic that does not exist.
+    await expect(producer.send({ topic: `${topic}-missing`, value: 'x' })).rejects.toThrow(UnknownTopicOrPartitionError);
     const last = await producer.send({ topic, key: 'k0', value: 'last' });
     expect(last.offset).toBeGreaterThanOrEqual(0n);
     await producer.flush();
