@@ -8,9 +8,10 @@ import { BROKER } from './broker-command.js';
 import { CONSUME } from './consume-command.js';
 import { DEMO } from './demo.js';
 import { PRODUCE } from './produce-command.js';
+import { QUEUE } from './queue-command.js';
 import { TOPICS } from './topics-command.js';
 
-export const COMMANDS: readonly Command[] = [DEMO, BROKER, TOPICS, PRODUCE, CONSUME, BENCH];
+export const COMMANDS: readonly Command[] = [DEMO, BROKER, TOPICS, PRODUCE, CONSUME, QUEUE, BENCH];
 
 const USAGE = `usage: kafka-wire <command> [options]
 

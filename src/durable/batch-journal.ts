@@ -20,25 +20,32 @@ export class BatchJournal implements SenderJournal {
     if (!first || first.journalId < 0) return undefined;
     const as = `${producerId}:${batch.epoch}:${batch.baseSequence}:${batch.records.length}`;
     if (batch.journaledAs === as) return undefined;
-    const { durable } = this.journal.append(
-      EntryType.BATCH,
-      encodeBatch({
-        topic: batch.topic,
-        partition: batch.partition,
-        producerId,
-        epoch: batch.epoch,
-        baseSequence: batch.baseSequence,
-        recordIds: batch.records.map((record) => BigInt(record.journalId)),
-      }),
-    );
+    let appended: { durable: Promise<void> };
+    try {
+      appended = this.journal.append(
+        EntryType.BATCH,
+        encodeBatch({
+          topic: batch.topic,
+          partition: batch.partition,
+          producerId,
+          epoch: batch.epoch,
+          baseSequence: batch.baseSequence,
+          recordIds: batch.records.map((record) => BigInt(record.journalId)),
+        }),
+      );
+    } catch (error) {
+      // The journal is closed or failed: the batch must not go out unjournaled.
+      return Promise.reject(error);
+    }
     batch.journaledAs = as;
-    return durable;
+    return appended.durable;
   }
 
   batchAcknowledged(batch: ProducerBatch): void {
     if (batch.journaledAs === undefined) return;
     const [producerId, epoch, baseSequence] = batch.journaledAs.split(':');
     // Not waited for: an acknowledgement lost in a crash only means the batch is resent, and the broker drops the copy.
+    if (this.journal.closed) return;
     this.journal
       .append(
         EntryType.ACK,

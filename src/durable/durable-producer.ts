@@ -280,7 +280,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       else waiter.resolve(result);
     }
     if (result instanceof Error) {
-      if (!failsForGood(result)) return; // stays in the journal for the next start
+      // Stays in the journal for the next start: not the record's own failure, or the producer is closing.
+      if (this.closed || !failsForGood(result)) return;
       // Failed for good (its error was told): never replayed.
       this.journal.append(EntryType.FAILED, encodeFailed([BigInt(id)])).durable.catch(() => undefined);
     }

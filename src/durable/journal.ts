@@ -175,6 +175,11 @@ export class Journal {
   }
 
   /** The id the next append gets. */
+  /** close() has been called: append() throws. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
   get nextId(): number {
     return this.active.endId;
   }
