@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Cluster } from '../cluster/cluster.js';
+import { DurableProducer } from '../durable/durable-producer.js';
 import { Producer, type ProducerOptions, type ProducerRecord } from '../producer/producer.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import type { CompressionName } from '../records/compression.js';
@@ -31,6 +32,15 @@ transactions (console mode):
   --transaction-records N     commit after every N records (default ${DEFAULT_TRANSACTION_RECORDS}) and the rest at the end of
                               input; a failed record or Ctrl-C aborts the open transaction. The broker
                               aborts a transaction left open for 60 s, so with slow input use a small N
+
+durable (console mode):
+  --durable DIR               accept each record into an on-disk journal in DIR first (a durable
+                              producer): what Kafka has not acknowledged when the command ends, is
+                              killed or finds no broker stays there, and the next run with the same
+                              DIR delivers it first, without duplicates. "kafka-wire queue status DIR"
+                              shows what it holds
+  --sync none|interval|always how accepted records are made durable (default interval: an fsync
+                              every 10 ms)
 
 both modes:
   --partition P               write every record to partition P (else keys/sticky partitioning)
@@ -63,6 +73,8 @@ const PRODUCE_SPEC: FlagSpec = {
     'max-outstanding',
     'transactional-id',
     'transaction-records',
+    'durable',
+    'sync',
   ],
   switches: [...CONNECTION_SWITCHES],
 };
@@ -100,6 +112,23 @@ export function transactionFlags(args: ParsedArgs): { transactionalId: string; r
   if (args.flags.has('count')) throw new UsageError('--transactional-id is for console mode (records from stdin), not with --count');
   if (acksFrom(args) !== -1) throw new UsageError('--transactional-id needs --acks all (a transactional producer is idempotent)');
   return { transactionalId, records: records ?? DEFAULT_TRANSACTION_RECORDS };
+}
+
+/** --durable DIR and --sync, checked: undefined without a journal directory. */
+export function durableFlags(args: ParsedArgs): { dir: string; sync: 'none' | 'interval' | 'always' } | undefined {
+  const dir = stringFlag(args, 'durable');
+  const sync = stringFlag(args, 'sync');
+  if (dir === undefined) {
+    if (sync !== undefined) throw new UsageError('--sync needs --durable DIR');
+    return undefined;
+  }
+  if (dir === '') throw new UsageError('--durable needs a directory');
+  if (sync !== undefined && sync !== 'none' && sync !== 'interval' && sync !== 'always')
+    throw new UsageError(`--sync must be none, interval or always, not "${sync}"`);
+  if (args.flags.has('count')) throw new UsageError('--durable is for console mode (records from stdin), not with --count');
+  if (args.flags.has('transactional-id')) throw new UsageError('--durable cannot be combined with --transactional-id');
+  if (acksFrom(args) !== -1) throw new UsageError('--durable needs --acks all (a durable producer is idempotent)');
+  return { dir, sync: sync ?? 'interval' };
 }
 
 /** The topic's partition count; a clear error when the topic does not exist (instead of waiting for it). */
@@ -458,6 +487,7 @@ async function produceCommand(args: ParsedArgs, out: (line: string) => void): Pr
     throw new UsageError('--size and --keys need --count N (load mode)');
   const acks = acksFrom(args);
   const transaction = transactionFlags(args);
+  const durable = durableFlags(args);
   const deliveryTimeoutMs = integerFlag(args, 'delivery-timeout-ms', 1);
   const options: ProducerOptions = {
     ...connectionOptions(args),
@@ -484,6 +514,27 @@ async function produceCommand(args: ParsedArgs, out: (line: string) => void): Pr
   // InitProducerId against its closed cluster, which keeps the process alive.
   let producer: Producer | undefined;
   const lazy = () => (producer ??= new Producer(options));
+  if (durable) {
+    // No metadata check first: a durable producer accepts records while the cluster is away.
+    const journaled = await DurableProducer.open({ ...options, durable });
+    const held = journaled.recovery.replaying;
+    if (held > 0) console.error(`kafka-wire: delivering first the ${formatCount(held)} records the journal ${durable.dir} held`);
+    try {
+      // A record counts once it is in the journal; the end waits for Kafka's acknowledgements (Ctrl-C: they stay in the journal).
+      const interrupted = new Promise<void>((resolve) => interrupts.signal.addEventListener('abort', () => resolve(), { once: true }));
+      const sink: RecordSink = {
+        send: (record) => journaled.enqueue(record),
+        // Ctrl-C ends the wait at once: what is not acknowledged is safe in the journal.
+        flush: () => Promise.race([journaled.flush(), interrupted]),
+      };
+      return await consoleMode(() => sink, topic, args, interrupts.signal);
+    } finally {
+      const left = journaled.pending;
+      await journaled.close(1000);
+      if (left > 0) console.error(`kafka-wire: ${formatCount(left)} records not yet acknowledged stay in ${durable.dir} for the next run`);
+      interrupts.dispose();
+    }
+  }
   try {
     const partitions = await partitionCount(options, topic);
     if (partition !== undefined && partition >= partitions)
