@@ -45,19 +45,18 @@ export class BatchJournal implements SenderJournal {
     if (batch.journaledAs === undefined) return;
     const [producerId, epoch, baseSequence] = batch.journaledAs.split(':');
     // Not waited for: an acknowledgement lost in a crash only means the batch is resent, and the broker drops the copy.
-    if (this.journal.closed) return;
-    this.journal
-      .append(
-        EntryType.ACK,
-        encodeAck({
-          topic: batch.topic,
-          partition: batch.partition,
-          producerId: BigInt(producerId as string),
-          epoch: Number(epoch),
-          baseSequence: Number(baseSequence),
-        }),
-      )
-      .durable.catch(() => undefined);
+    const ack = encodeAck({
+      topic: batch.topic,
+      partition: batch.partition,
+      producerId: BigInt(producerId as string),
+      epoch: Number(epoch),
+      baseSequence: Number(baseSequence),
+    });
+    try {
+      this.journal.append(EntryType.ACK, ack).durable.catch(() => undefined);
+    } catch {
+      // The journal closed or failed: the records are delivered all the same.
+    }
   }
 }
 

@@ -10,7 +10,9 @@ import { checkRecordObject, checkTopicName, type ProducerRecord, type RecordByte
 import { recordSize } from '../records/batch-builder.js';
 import { BatchJournal, failsForGood } from './batch-journal.js';
 import { decodeRecord, EntryType, encodeCheckpoint, encodeFailed, encodeRecord, type JournalRecord } from './entries.js';
+import { QueueFullError } from './errors.js';
 import { Feeder } from './feeder.js';
+import { FRAME_HEADER_BYTES } from './frame.js';
 import { Journal, type RecoveryReport } from './journal.js';
 import type { JournalOptions } from './journal-options.js';
 import { OpenRecords } from './open-records.js';
@@ -82,8 +84,17 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       throw new ConfigError('a DurableProducer is idempotent (acks all): that is how a restart avoids duplicates');
     }
     const skipped: { id: number; reason: string }[] = [];
+    const maxDiskBytes = durable.maxDiskBytes ?? DEFAULT_MAX_DISK_BYTES;
+    if (!Number.isSafeInteger(maxDiskBytes) || maxDiskBytes < 1) {
+      throw new ConfigError(`option durable.maxDiskBytes must be a positive integer, not ${String(durable.maxDiskBytes)}`);
+    }
     const { journal, recovery } = await Journal.open({
       ...durable,
+      // Records stop at maxDiskBytes; the entries that deliver them (batches, acknowledgements, checkpoints) may go past it,
+      // or a full journal could never be emptied.
+      maxDiskBytes: maxDiskBytes + Math.max(64 * 1024, Math.floor(maxDiskBytes / 16)),
+      // Segments small enough that trimming acknowledged ones frees room long before the journal is full.
+      segmentBytes: durable.segmentBytes ?? Math.min(64 << 20, Math.max(4096, Math.floor(maxDiskBytes / 8))),
       onReadIssue: (issue) => skipped.push({ id: -1, reason: `${issue.segment} at byte ${issue.offset}: ${issue.message}` }),
     });
     try {
@@ -91,7 +102,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       for await (const entry of journal.readFrom(1)) fold.add(entry.id, entry.type, Buffer.from(entry.payload));
       const state = fold.result();
       skipped.push(...state.undecodable);
-      return new DurableProducer(options, journal, recovery, state, skipped);
+      return new DurableProducer(options, journal, recovery, state, skipped, maxDiskBytes);
     } catch (error) {
       await journal.close();
       throw error;
@@ -104,6 +115,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     report: RecoveryReport,
     state: RecoveredState,
     skipped: { id: number; reason: string }[],
+    private readonly maxDiskBytes: number,
   ) {
     super();
     this.journal = journal;
@@ -215,7 +227,14 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       value: checked.value,
       headers: [...(checked.headers ?? [])],
     };
-    const appended = this.journal.append(EntryType.RECORD, encodeRecord(entry));
+    const payload = encodeRecord(entry);
+    if (this.journal.bytes + FRAME_HEADER_BYTES + payload.length > this.maxDiskBytes) {
+      throw new QueueFullError(
+        `the durable producer's journal ${this.journal.dir} is full: ${this.journal.bytes} bytes, and this record would pass ` +
+          `maxDiskBytes (${this.maxDiskBytes}); nothing is dropped: retry once Kafka has acknowledged what it holds`,
+      );
+    }
+    const appended = this.journal.append(EntryType.RECORD, payload);
     this.open.add(appended.id);
     this.feeder.add(appended.id, entry, recordSize(checked, 0, 0));
     return appended;
@@ -301,15 +320,19 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     const { state } = this.parts;
     this.trimmedBelow = oldest;
     // The checkpoint first, durable, so that the numbers the deleted segments held are not lost with them.
-    const checkpoint =
-      state.producerId >= 0n
-        ? this.journal.append(
-            EntryType.CHECKPOINT,
-            encodeCheckpoint({ producerId: state.producerId, epoch: state.epoch, sequences: state.nextSequences() }),
-          ).durable
-        : Promise.resolve();
+    let checkpoint: Promise<void> = Promise.resolve();
+    try {
+      if (state.producerId >= 0n) {
+        const numbers = { producerId: state.producerId, epoch: state.epoch, sequences: state.nextSequences() };
+        checkpoint = this.journal.append(EntryType.CHECKPOINT, encodeCheckpoint(numbers)).durable;
+      }
+    } catch {
+      this.trimmedBelow = 0; // the journal refused (closed or failed): try again next time
+      return;
+    }
     checkpoint.then(() => this.journal.trim(oldest)).catch(() => undefined);
   }
 }
 
+const DEFAULT_MAX_DISK_BYTES = 1 << 30;
 const NO_OUTCOME: RecordOutcome = { resolved: () => undefined, rejected: () => undefined };

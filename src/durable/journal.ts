@@ -175,6 +175,11 @@ export class Journal {
   }
 
   /** The id the next append gets. */
+  /** Bytes of the segment files (appended entries included). */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
   /** close() has been called: append() throws. */
   get closed(): boolean {
     return this.closing !== undefined;
