@@ -5,6 +5,7 @@ import { Cluster } from '../../src/cluster/cluster.js';
 import { ConnectionError } from '../../src/connection/errors.js';
 import { readPartition } from '../../src/consumer/partition-reader.js';
 import { bootstrapFor, killNode, restartNode, startCluster, stopCluster } from '../../src/embedded/cluster.js';
+import { EmbeddedKafkaError } from '../../src/embedded/errors.js';
 import { clusterDir } from '../../src/embedded/paths.js';
 import { DeliveryTimeoutError } from '../../src/producer/errors.js';
 import { Producer } from '../../src/producer/producer.js';
