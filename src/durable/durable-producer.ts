@@ -242,6 +242,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
 
   /** Restores what may be on the broker (same numbers), then feeds the rest in journal order. */
   private async resume(state: RecoveredState, outcome: RecordOutcome): Promise<void> {
+    // After open() has returned and its caller could attach listeners (mayDuplicate, replayed); the feeder waits meanwhile.
+    await new Promise((resolve) => setImmediate(resolve));
     const { accumulator, state: producerState, buffer } = this.parts;
     if (state.producer) producerState.restore(state.producer.producerId, state.producer.epoch, state.sequences.values());
     if (state.inDoubt.length > 0) {

@@ -5,6 +5,7 @@ import { Cluster } from '../../src/cluster/cluster.js';
 import { ConnectionError } from '../../src/connection/errors.js';
 import { readPartition } from '../../src/consumer/partition-reader.js';
 import { bootstrapFor, killNode, restartNode, startCluster, stopCluster } from '../../src/embedded/cluster.js';
+import { EmbeddedKafkaError } from '../../src/embedded/errors.js';
 import { clusterDir } from '../../src/embedded/paths.js';
 import { DeliveryTimeoutError } from '../../src/producer/errors.js';
 import { Producer } from '../../src/producer/producer.js';
@@ -151,7 +152,12 @@ describe.skipIf(kafka.source !== 'embedded')('3-node cluster faults', () => {
     // One producer already knows the topic (its records reach the accumulator); one has never seen the cluster.
     const warm = new Producer({ bootstrap, deliveryTimeoutMs: 3000, reconnectBackoff: { initialMs: 100, maxMs: 500 } });
     await warm.send({ topic, value: 'before' });
-    for (const node of [1, 2, 3]) await killNode(node, name).catch(() => undefined);
+    // A node an earlier test left stopped is fine; a kill that did not take (the node still alive) must not pass unseen.
+    for (const node of [1, 2, 3]) {
+      await killNode(node, name).catch((error: unknown) => {
+        if (!(error instanceof EmbeddedKafkaError && error.reason === 'NOT_RUNNING')) throw error;
+      });
+    }
 
     const cold = new Producer({ bootstrap, deliveryTimeoutMs: 3000 });
     for (const producer of [warm, cold]) {
