@@ -255,9 +255,10 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('durable pro
           `RSS at most ${mb(rssBefore)} before, peak ${mb(peak)} during (${outageRss.length} samples); ` +
           `cluster back ${Math.round((Date.now() - stoppedAt) / 1000)} s after the kill`,
       );
-      // Records waiting in memory would have grown the process by at least their bytes; on disk they do not.
-      expect(duringOutage * padBytes).toBeGreaterThan(8 * bufferMemory * 2);
-      expect(peak - rssBefore).toBeLessThan((duringOutage * padBytes) / 4);
+      // Records waiting in memory would have grown the process by at least their bytes (48 MiB and more); waiting on
+      // disk, the process grows by what the heap and the page cache's mapped pages take, a fixed amount. 16.7 MiB measured.
+      expect(duringOutage * padBytes, 'too few records accepted in the outage to tell memory from disk').toBeGreaterThan(48 << 20);
+      expect(peak - rssBefore).toBeLessThan(40 << 20);
 
       // A while more with the cluster back, then stop enqueuing: everything drains.
       const back = accepted();
