@@ -30,7 +30,7 @@ export class BatchJournal implements SenderJournal {
           producerId,
           epoch: batch.epoch,
           baseSequence: batch.baseSequence,
-          recordIds: batch.records.map((record) => BigInt(record.journalId)),
+          recordIds: batch.records.map((record) => record.journalId),
         }),
       );
     } catch (error) {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ConfigError } from '../errors.js';
 import { objectOption } from '../option-checks.js';
 import type { PendingRecord } from '../producer/accumulator.js';
+import { checkRecordFits } from '../producer/admission.js';
 import { ProducerClosedError } from '../producer/errors.js';
 import { PRODUCER_DEFAULTS } from '../producer/options.js';
 import type { RecordMetadata, RecordOutcome } from '../producer/outcomes.js';
@@ -9,9 +10,18 @@ import { Producer, type ProducerEvents, type ProducerInternals, type ProducerOpt
 import { checkRecordObject, checkTopicName, type ProducerRecord, type RecordBytes, toPendingRecord } from '../producer/record-input.js';
 import { recordSize } from '../records/batch-builder.js';
 import { BatchJournal, failsForGood } from './batch-journal.js';
-import { decodeRecord, EntryType, encodeCheckpoint, encodeFailed, encodeRecord, type JournalRecord } from './entries.js';
+import {
+  decodeRecord,
+  EntryType,
+  encodeCheckpoint,
+  encodeFailed,
+  type JournalRecord,
+  type RecordToJournal,
+  recordPayloadBytes,
+  writeRecordPayload,
+} from './entries.js';
 import { QueueFullError } from './errors.js';
-import { Feeder } from './feeder.js';
+import { Feeder, pendingFromJournal } from './feeder.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
 import { Journal, type RecoveryReport } from './journal.js';
 import type { JournalOptions } from './journal-options.js';
@@ -70,6 +80,18 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   /** Ids of records accepted before the restart, whose outcome is told as `replayed`. */
   private readonly replaying: Set<number>;
   private readonly serializers: ProducerOptions<K, V>['serializers'];
+  private readonly maxRequestSize: number;
+  /** Topic names already checked, with their UTF-8 (bounded: a producer has a few topics, not thousands). */
+  private readonly topicBytes = new Map<string, Buffer>();
+  /** The record being journaled: one object reused, as accept() is the hot path. */
+  private readonly toJournal: RecordToJournal = {
+    topicBytes: Buffer.alloc(0),
+    partition: -1,
+    timestamp: 0,
+    key: null,
+    value: null,
+    headers: undefined,
+  };
   private readonly parts: NonNullable<ProducerInternals['parts']>;
   private readonly trimTimer: NodeJS.Timeout;
   private trimmedBelow = 0;
@@ -120,6 +142,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     super();
     this.journal = journal;
     this.serializers = options.serializers;
+    this.maxRequestSize = options.maxRequestSize ?? PRODUCER_DEFAULTS.maxRequestSize;
     const internals: ProducerInternals = { journal: new BatchJournal(journal) };
     const { durable: _, ...producerOptions } = options;
     this.producer = new Producer(producerOptions, internals);
@@ -143,7 +166,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       },
     });
     this.replaying = new Set(state.pending);
-    for (const batch of state.inDoubt) for (const id of batch.recordIds) this.replaying.add(Number(id));
+    for (const batch of state.inDoubt) for (const id of batch.recordIds) this.replaying.add(id);
     for (const id of [...this.replaying].sort((a, b) => a - b)) this.open.add(id);
     this.recovery = {
       journal: report,
@@ -216,27 +239,44 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   private accept(record: ProducerRecord<K, V>): { id: number; durable: Promise<void> } {
     if (this.closed) throw new ProducerClosedError('enqueue() after close()');
     checkRecordObject(record);
-    checkTopicName(record.topic);
-    const now = Date.now();
-    const checked = toPendingRecord(record as ProducerRecord<unknown, unknown>, this.serializers as never, now, 0, NO_OUTCOME, 0);
-    const entry: JournalRecord = {
-      topic: record.topic,
-      partition: record.partition ?? -1,
-      timestamp: checked.timestamp,
-      key: checked.key,
-      value: checked.value,
-      headers: [...(checked.headers ?? [])],
-    };
-    const payload = encodeRecord(entry);
-    if (this.journal.bytes + FRAME_HEADER_BYTES + payload.length > this.maxDiskBytes) {
+    const { topic } = record;
+    let topicBytes = this.topicBytes.get(topic);
+    if (topicBytes === undefined) {
+      checkTopicName(topic);
+      topicBytes = Buffer.from(topic, 'utf8');
+      if (this.topicBytes.size < MAX_TOPICS_KEPT) this.topicBytes.set(topic, topicBytes);
+    }
+    const outcome = this.feeder.outcome;
+    const pending = toPendingRecord(
+      record as ProducerRecord<unknown, unknown>,
+      this.serializers as never,
+      Date.now(),
+      Infinity,
+      outcome,
+      0,
+    );
+    pending.size = recordSize(pending, 0, 0);
+    checkRecordFits(pending.size, this.maxRequestSize);
+    const partition = record.partition ?? -1;
+    const toJournal = this.toJournal;
+    toJournal.topicBytes = topicBytes;
+    toJournal.partition = partition;
+    toJournal.timestamp = pending.timestamp;
+    toJournal.key = pending.key;
+    toJournal.value = pending.value;
+    toJournal.headers = pending.headers;
+    const length = recordPayloadBytes(toJournal);
+    if (this.journal.bytes + FRAME_HEADER_BYTES + length > this.maxDiskBytes) {
       throw new QueueFullError(
         `the durable producer's journal ${this.journal.dir} is full: ${this.journal.bytes} bytes, and this record would pass ` +
           `maxDiskBytes (${this.maxDiskBytes}); nothing is dropped: retry once Kafka has acknowledged what it holds`,
       );
     }
-    const appended = this.journal.append(EntryType.RECORD, payload);
+    const appended = this.journal.appendWith(EntryType.RECORD, length, writeRecordPayload, toJournal);
+    pending.index = appended.id;
+    pending.journalId = appended.id;
     this.open.add(appended.id);
-    this.feeder.add(appended.id, entry, recordSize(checked, 0, 0));
+    this.feeder.add(topic, partition, pending);
     return appended;
   }
 
@@ -249,25 +289,17 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     if (state.inDoubt.length > 0) {
       // Their records, read back from the journal.
       const wanted = new Map<number, JournalRecord>();
-      const ids = new Set(state.inDoubt.flatMap((batch) => batch.recordIds.map(Number)));
+      const ids = new Set(state.inDoubt.flatMap((batch) => batch.recordIds));
       for await (const entry of this.journal.readFrom(Math.min(...ids))) {
         if (entry.type === EntryType.RECORD && ids.has(entry.id)) wanted.set(entry.id, decodeRecord(Buffer.from(entry.payload)));
         if (wanted.size === ids.size) break;
       }
       for (const batch of state.inDoubt) {
         const records: PendingRecord[] = [];
-        for (const id of batch.recordIds.map(Number)) {
+        for (const id of batch.recordIds) {
           const stored = wanted.get(id);
           if (!stored) continue;
-          const pending = toPendingRecord(
-            { ...stored, partition: batch.partition },
-            undefined,
-            Date.now(),
-            Number.POSITIVE_INFINITY,
-            outcome,
-            id,
-          );
-          pending.journalId = id;
+          const pending = pendingFromJournal(stored, id, outcome);
           pending.size = recordSize(pending, 0, 0);
           buffer.take(pending.size);
           records.push(pending);
@@ -275,7 +307,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
         if (records.length !== batch.recordIds.length) {
           // The batch cannot be resent as it was: its records go again under new numbers.
           for (const record of records) buffer.free(record.size);
-          state.pending.push(...batch.recordIds.map(Number).filter((id) => wanted.has(id)));
+          state.pending.push(...batch.recordIds.filter((id) => wanted.has(id)));
           this.emit('mayDuplicate', { records: records.length, reason: 'a batch that may be on the broker lost records in the journal' });
           continue;
         }
@@ -337,4 +369,4 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
 }
 
 const DEFAULT_MAX_DISK_BYTES = 1 << 30;
-const NO_OUTCOME: RecordOutcome = { resolved: () => undefined, rejected: () => undefined };
+const MAX_TOPICS_KEPT = 10_000;

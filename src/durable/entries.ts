@@ -38,8 +38,8 @@ export interface JournalBatch {
   producerId: bigint;
   epoch: number;
   baseSequence: number;
-  /** The journal ids of its records, in batch order. */
-  recordIds: bigint[];
+  /** The journal ids of its records, in batch order (stored as runs of consecutive ids: mostly one or a few). */
+  recordIds: number[];
 }
 
 export interface JournalAck {
@@ -199,12 +199,54 @@ class Reader {
   }
 }
 
+/**
+ * A record as the durable producer journals it: its fields already bytes, and its topic's UTF-8
+ * (kept by the producer, so the hot path does not encode it again for every record).
+ */
+export interface RecordToJournal {
+  topicBytes: Uint8Array;
+  partition: number;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: readonly RecordHeader[] | undefined;
+}
+
+/** The RECORD payload's length, for Journal.appendWith(). */
+export function recordPayloadBytes(record: RecordToJournal): number {
+  let bytes = 4 + record.topicBytes.length + 4 + 8 + 4 + (record.key?.length ?? 0) + 4 + (record.value?.length ?? 0) + 4;
+  for (const header of record.headers ?? []) bytes += 4 + Buffer.byteLength(header.key) + 4 + (header.value?.length ?? 0);
+  return bytes;
+}
+
+/** Writes the RECORD payload (recordPayloadBytes() of it) at `offset`: the one encoder of the format decodeRecord() reads. */
+export function writeRecordPayload(target: Buffer, offset: number, record: RecordToJournal): void {
+  let at = writeBytes(target, offset, record.topicBytes);
+  at = target.writeInt32BE(record.partition, at);
+  at = target.writeDoubleBE(record.timestamp, at);
+  at = writeBytes(target, at, record.key);
+  at = writeBytes(target, at, record.value);
+  const headers = record.headers ?? [];
+  at = target.writeInt32BE(headers.length, at);
+  for (const header of headers) {
+    const keyBytes = target.write(header.key, at + 4, 'utf8');
+    target.writeUInt32BE(keyBytes, at);
+    at = writeBytes(target, at + 4 + keyBytes, header.value);
+  }
+}
+
+function writeBytes(target: Buffer, offset: number, value: Uint8Array | null): number {
+  if (value === null) return target.writeUInt32BE(NULL_LENGTH, offset);
+  target.writeUInt32BE(value.length, offset);
+  target.set(value, offset + 4);
+  return offset + 4 + value.length;
+}
+
 export function encodeRecord(record: JournalRecord): Buffer {
-  const writer = new Writer(64 + (record.key?.length ?? 0) + (record.value?.length ?? 0));
-  writer.string(record.topic).int32(record.partition).double(record.timestamp).bytes(record.key).bytes(record.value);
-  writer.int32(record.headers.length);
-  for (const header of record.headers) writer.string(header.key).bytes(header.value);
-  return writer.done();
+  const toJournal: RecordToJournal = { ...record, topicBytes: Buffer.from(record.topic, 'utf8') };
+  const payload = Buffer.allocUnsafe(recordPayloadBytes(toJournal));
+  writeRecordPayload(payload, 0, toJournal);
+  return payload;
 }
 
 export function decodeRecord(payload: Buffer): JournalRecord {
@@ -223,10 +265,20 @@ export function decodeRecord(payload: Buffer): JournalRecord {
 }
 
 export function encodeBatch(batch: JournalBatch): Buffer {
-  const writer = new Writer(40 + batch.recordIds.length * 8);
+  const ids = batch.recordIds;
+  const writer = new Writer(48);
   writer.string(batch.topic).int32(batch.partition).int64(batch.producerId).int32(batch.epoch).int32(batch.baseSequence);
-  writer.int32(batch.recordIds.length);
-  for (const id of batch.recordIds) writer.int64(id);
+  writer.int32(ids.length);
+  // Runs of consecutive ids: a batch's records were mostly accepted one after another.
+  let runs = 0;
+  for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== (ids[i - 1] as number) + 1) runs++;
+  writer.int32(runs);
+  for (let i = 0; i < ids.length; ) {
+    let end = i + 1;
+    while (end < ids.length && ids[end] === (ids[end - 1] as number) + 1) end++;
+    writer.int64(BigInt(ids[i] as number)).int32(end - i);
+    i = end;
+  }
   return writer.done();
 }
 
@@ -238,9 +290,18 @@ export function decodeBatch(payload: Buffer): JournalBatch {
   const epoch = reader.int32();
   const baseSequence = reader.int32();
   const count = reader.int32();
-  if (count < 0) throw new JournalEntryError(`a BATCH entry claims ${count} records`);
-  const recordIds: bigint[] = [];
-  for (let i = 0; i < count; i++) recordIds.push(reader.int64());
+  const runs = reader.int32();
+  if (count < 0 || runs < 0 || runs > count) throw new JournalEntryError(`a BATCH entry claims ${count} records in ${runs} runs`);
+  const recordIds: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const first = Number(reader.int64());
+    const length = reader.int32();
+    if (length < 1 || recordIds.length + length > count || !Number.isSafeInteger(first + length)) {
+      throw new JournalEntryError(`a BATCH entry has a run of ${length} ids from ${first}, past its ${count} records`);
+    }
+    for (let id = first; id < first + length; id++) recordIds.push(id);
+  }
+  if (recordIds.length !== count) throw new JournalEntryError(`a BATCH entry's runs hold ${recordIds.length} ids, not ${count}`);
   reader.end();
   return { topic, partition, producerId, epoch, baseSequence, recordIds };
 }

@@ -1,10 +1,10 @@
+import type { PendingRecord } from '../producer/accumulator.js';
 import type { Admission } from '../producer/admission.js';
 import type { RecordOutcome } from '../producer/outcomes.js';
-import type { ProducerRecord } from '../producer/record-input.js';
 import { decodeRecord, EntryType, type JournalRecord } from './entries.js';
 import type { Journal } from './journal.js';
 
-/** Records handed to the producer and not yet in a batch: beyond this, the feeder waits (the producer's bufferMemory fills first). */
+/** Records handed to the producer and waiting there for metadata or buffer room: beyond this, the feeder waits. */
 const IN_ADMISSION = 1024;
 
 export interface FeederParts {
@@ -24,19 +24,32 @@ export interface FeederParts {
  * records waiting for the producer take less than `memoryBytes`; past that (the cluster is
  * away, or slower than enqueue()), records wait on disk only and are read back in order when
  * there is room, so memory stays bounded however long the outage.
+ *
+ * The hot path (an accepted record, the producer keeping up) hands the record over at once,
+ * allocating nothing of its own.
  */
 export class Feeder {
+  /** The outcome every fed record carries: the producer's, and a wake-up when a record fails before joining a batch. */
+  readonly outcome: RecordOutcome;
   private readonly parts: FeederParts;
+  private readonly admission: Admission;
   private recovered: number[] = [];
   private recoveredAt = 0;
-  private readonly memory: ({ id: number; record: JournalRecord; size: number } | undefined)[] = [];
+  /** Accepted records kept in memory, in order: topic, requested partition (−1: any) and the record, side by side. */
+  private memoryTopics: string[] = [];
+  private memoryPartitions: number[] = [];
+  private memoryRecords: (PendingRecord | undefined)[] = [];
   private memoryAt = 0;
   private memoryUsed = 0;
   /** Accepted records from this id on wait on disk only. */
   private spilledFrom: number | undefined;
   private lastAdded = 0;
-  private inAdmission = 0;
   private room: (() => void) | undefined;
+  private readonly wake = (): void => {
+    const room = this.room;
+    this.room = undefined;
+    room?.();
+  };
   private running = false;
   private stopped = false;
   /** Until recover() is called nothing is fed: what the journal held goes before anything accepted since. */
@@ -44,6 +57,15 @@ export class Feeder {
 
   constructor(parts: FeederParts) {
     this.parts = parts;
+    this.admission = parts.admission;
+    const { outcome } = parts;
+    this.outcome = {
+      resolved: (index, metadata) => outcome.resolved(index, metadata),
+      rejected: (index, error) => {
+        this.wake();
+        outcome.rejected(index, error);
+      },
+    };
   }
 
   /** Recovered record ids (ascending), fed before anything accepted after the restart. */
@@ -54,34 +76,40 @@ export class Feeder {
     this.run();
   }
 
-  /** A record just appended to the journal. */
-  add(id: number, record: JournalRecord, size: number): void {
-    this.lastAdded = id;
-    if (this.spilledFrom === undefined && this.memoryUsed + size <= this.parts.memoryBytes) {
-      this.memory.push({ id, record, size });
-      this.memoryUsed += size;
+  /**
+   * A record just appended to the journal: `record` carries this feeder's outcome, its journal id
+   * as index and journalId, and its size; `partition` is −1 for the partitioner to choose.
+   */
+  add(topic: string, partition: number, record: PendingRecord): void {
+    this.lastAdded = record.journalId;
+    if (this.spilledFrom === undefined && this.memoryUsed + record.size <= this.parts.memoryBytes) {
+      // Straight through when nothing is ahead of it and the producer has room.
+      if (!this.held && !this.running && this.memoryAt === this.memoryRecords.length && !this.full()) {
+        this.admission.admitJournaled(topic, partition, record, this.wake);
+        return;
+      }
+      this.memoryTopics.push(topic);
+      this.memoryPartitions.push(partition);
+      this.memoryRecords.push(record);
+      this.memoryUsed += record.size;
     } else {
-      this.spilledFrom ??= id;
+      this.spilledFrom ??= record.journalId;
     }
     this.run();
   }
 
   /** Records accepted but not yet handed to the producer (in memory or on disk). */
   get backlog(): number {
-    return this.recovered.length - this.recoveredAt + this.memory.length - this.memoryAt + (this.spilledFrom === undefined ? 0 : 1);
+    return this.recovered.length - this.recoveredAt + this.memoryRecords.length - this.memoryAt + (this.spilledFrom === undefined ? 0 : 1);
   }
 
   stop(): void {
     this.stopped = true;
-    this.room?.();
+    this.wake();
   }
 
-  /** A record handed over has left admission (in a batch, or failed): room for the next. */
-  private left(): void {
-    this.inAdmission--;
-    const room = this.room;
-    this.room = undefined;
-    room?.();
+  private full(): boolean {
+    return this.admission.waiting >= IN_ADMISSION;
   }
 
   private run(): void {
@@ -92,24 +120,36 @@ export class Feeder {
       .finally(() => {
         this.running = false;
         // A record added after the loop's last look, while it was finishing, must not wait for the next add().
-        if (this.recoveredAt < this.recovered.length || this.memoryAt < this.memory.length || this.spilledFrom !== undefined) this.run();
+        if (this.recoveredAt < this.recovered.length || this.memoryAt < this.memoryRecords.length || this.spilledFrom !== undefined) {
+          this.run();
+        }
       });
   }
 
   private async feed(): Promise<void> {
     while (!this.stopped) {
-      if (this.recoveredAt < this.recovered.length) await this.feedRecovered();
-      else if (this.memoryAt < this.memory.length) {
-        const entry = this.memory[this.memoryAt] as { id: number; record: JournalRecord; size: number };
-        this.memory[this.memoryAt++] = undefined;
-        this.memoryUsed -= entry.size;
-        if (this.memoryAt === this.memory.length) {
-          this.memory.length = 0;
-          this.memoryAt = 0;
-        }
-        await this.hand(entry.id, entry.record);
-      } else if (this.spilledFrom !== undefined) await this.feedSpilled(this.spilledFrom);
+      if (this.full()) await this.whenRoom();
+      else if (this.recoveredAt < this.recovered.length) await this.feedRecovered();
+      else if (this.memoryAt < this.memoryRecords.length) this.feedFromMemory();
+      else if (this.spilledFrom !== undefined) await this.feedSpilled(this.spilledFrom);
       else return;
+    }
+  }
+
+  /** Accepted records kept in memory, for as long as the producer has room. */
+  private feedFromMemory(): void {
+    while (this.memoryAt < this.memoryRecords.length && !this.full() && !this.stopped) {
+      const at = this.memoryAt++;
+      const record = this.memoryRecords[at] as PendingRecord;
+      this.memoryRecords[at] = undefined;
+      this.memoryUsed -= record.size;
+      this.admission.admitJournaled(this.memoryTopics[at] as string, this.memoryPartitions[at] as number, record, this.wake);
+    }
+    if (this.memoryAt === this.memoryRecords.length) {
+      this.memoryTopics = [];
+      this.memoryPartitions = [];
+      this.memoryRecords = [];
+      this.memoryAt = 0;
     }
   }
 
@@ -123,7 +163,7 @@ export class Feeder {
       if (this.recoveredAt >= this.recovered.length) return;
       if (entry.id !== this.recovered[this.recoveredAt] || entry.type !== EntryType.RECORD) continue;
       this.recoveredAt++;
-      await this.hand(entry.id, decodeRecord(Buffer.from(entry.payload)));
+      await this.handFromDisk(entry.id, decodeRecord(Buffer.from(entry.payload)));
     }
     while (this.recoveredAt < this.recovered.length) this.parts.missing(this.recovered[this.recoveredAt++] as number);
   }
@@ -135,41 +175,35 @@ export class Feeder {
       if (this.stopped) return;
       next = entry.id + 1;
       if (entry.type !== EntryType.RECORD) continue;
-      await this.hand(entry.id, decodeRecord(Buffer.from(entry.payload)));
+      await this.handFromDisk(entry.id, decodeRecord(Buffer.from(entry.payload)));
     }
     // Everything added before this point has been read: later records may go through memory again.
     this.spilledFrom = this.lastAdded >= next ? next : undefined;
   }
 
-  /** Hands one record to the producer, once fewer than IN_ADMISSION are waiting there. */
-  private async hand(id: number, record: JournalRecord): Promise<void> {
-    while (this.inAdmission >= IN_ADMISSION && !this.stopped) await new Promise<void>((resolve) => (this.room = resolve));
+  /** Hands one record read back from the journal to the producer, once it has room. */
+  private async handFromDisk(id: number, stored: JournalRecord): Promise<void> {
+    if (this.full()) await this.whenRoom();
     if (this.stopped) return;
-    this.inAdmission++;
-    const input: ProducerRecord<unknown, unknown> = {
-      topic: record.topic,
-      partition: record.partition >= 0 ? record.partition : null,
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-      timestamp: record.timestamp,
-    };
-    let handled = false;
-    const leave = () => {
-      if (handled) return;
-      handled = true;
-      this.left();
-    };
-    const outcome: RecordOutcome = {
-      resolved: (index, metadata) => {
-        leave();
-        this.parts.outcome.resolved(index, metadata);
-      },
-      rejected: (index, error) => {
-        leave();
-        this.parts.outcome.rejected(index, error);
-      },
-    };
-    this.parts.admission.admit(input, {}, outcome, id, leave, id);
+    this.admission.admitJournaled(stored.topic, stored.partition, pendingFromJournal(stored, id, this.outcome), this.wake);
   }
+
+  private async whenRoom(): Promise<void> {
+    while (this.full() && !this.stopped) await new Promise<void>((resolve) => (this.room = resolve));
+  }
+}
+
+/** A record read back from the journal, as the producer holds it: no delivery deadline (it waits on disk for the cluster). */
+export function pendingFromJournal(stored: JournalRecord, id: number, outcome: RecordOutcome): PendingRecord {
+  return {
+    key: stored.key,
+    value: stored.value,
+    headers: stored.headers.length > 0 ? stored.headers : undefined,
+    timestamp: stored.timestamp,
+    size: 0,
+    deadline: Number.POSITIVE_INFINITY,
+    outcome,
+    index: id,
+    journalId: id,
+  };
 }

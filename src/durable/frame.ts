@@ -25,14 +25,34 @@ const TWO_TO_32 = 2 ** 32;
 
 /** Writes the frame at `offset` of `target` (which must have room) and returns the offset after it. */
 export function writeFrame(target: Buffer, offset: number, id: number, type: number, payload: Uint8Array): number {
-  target.writeUInt32BE(payload.length, offset);
+  return writeFrameWith(target, offset, id, type, payload.length, copyPayload, payload);
+}
+
+/**
+ * Writes a frame whose payload of `length` bytes `encode` writes in place at the offset it is
+ * given (no copy of a payload built elsewhere); returns the offset after the frame.
+ */
+export function writeFrameWith<T>(
+  target: Buffer,
+  offset: number,
+  id: number,
+  type: number,
+  length: number,
+  encode: (target: Buffer, offset: number, item: T) => void,
+  item: T,
+): number {
+  const end = offset + FRAME_HEADER_BYTES + length;
+  target.writeUInt32BE(length, offset);
   target.writeUInt32BE(Math.floor(id / TWO_TO_32), offset + 8);
   target.writeUInt32BE(id >>> 0, offset + 12);
   target[offset + 16] = type;
-  target.set(payload, offset + FRAME_HEADER_BYTES);
-  const crc = crc32c(payload, crc32c(target.subarray(offset + CRC_FROM, offset + FRAME_HEADER_BYTES)));
-  target.writeUInt32BE(crc, offset + 4);
-  return offset + FRAME_HEADER_BYTES + payload.length;
+  encode(target, offset + FRAME_HEADER_BYTES, item);
+  target.writeUInt32BE(crc32c(target.subarray(offset + CRC_FROM, end)), offset + 4);
+  return end;
+}
+
+function copyPayload(target: Buffer, offset: number, payload: Uint8Array): void {
+  target.set(payload, offset);
 }
 
 export interface FrameHeader {

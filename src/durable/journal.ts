@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import { describeValue } from '../option-checks.js';
 import { acquireDirLock, type DirLock, LOCK_FILE_NAME, type StaleLock } from './dir-lock.js';
 import { InvalidEntryError, ioError, JournalClosedError, JournalTimeoutError, QueueFullError } from './errors.js';
-import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrame } from './frame.js';
+import { FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, writeFrameWith } from './frame.js';
 import { type JournalOptions, type ResolvedJournalOptions, resolveJournalOptions } from './journal-options.js';
 import { JournalWriter, newBatch, type WriteBatch } from './journal-writer.js';
 import { recoverSegments } from './recovery.js';
@@ -196,20 +196,27 @@ export class Journal {
    * journal after a failed write. The payload is copied: the caller may reuse it at once.
    */
   append(type: number, payload: Uint8Array): Appended {
+    if (!(payload instanceof Uint8Array)) {
+      throw new InvalidEntryError(`journal entry payload must be a Uint8Array, not ${describeValue(payload)}`);
+    }
+    return this.appendWith(type, payload.length, copyPayload, payload);
+  }
+
+  /**
+   * As append(), for a payload of `length` bytes that `encode(target, offset, item)` writes
+   * straight into the journal's write buffer, so the hot path builds no payload of its own. It
+   * must write exactly `length` bytes from `offset`.
+   */
+  appendWith<T>(type: number, length: number, encode: (target: Buffer, offset: number, item: T) => void, item: T): Appended {
     if (this.closing !== undefined) throw new JournalClosedError(`journal ${this.dir} is closed`);
     if (this.writer.failure !== undefined) throw this.writer.failure;
     if ((type & 0xff) !== type) {
       throw new InvalidEntryError(`journal entry type must be an integer from 0 to 255, not ${describeValue(type)}`);
     }
-    if (!(payload instanceof Uint8Array)) {
-      throw new InvalidEntryError(`journal entry payload must be a Uint8Array, not ${describeValue(payload)}`);
+    if (length > MAX_PAYLOAD_BYTES) {
+      throw new InvalidEntryError(`journal entry payload of ${length} bytes is larger than the largest entry (${MAX_PAYLOAD_BYTES})`);
     }
-    if (payload.length > MAX_PAYLOAD_BYTES) {
-      throw new InvalidEntryError(
-        `journal entry payload of ${payload.length} bytes is larger than the largest entry (${MAX_PAYLOAD_BYTES})`,
-      );
-    }
-    const size = FRAME_HEADER_BYTES + payload.length;
+    const size = FRAME_HEADER_BYTES + length;
     if (this.totalBytes + size > this.options.maxDiskBytes) {
       throw new QueueFullError(
         `journal ${this.dir} is full: ${this.totalBytes} bytes on disk and an entry of ${size} would pass maxDiskBytes ` +
@@ -220,7 +227,7 @@ export class Journal {
     if (segment.bytes > 0 && segment.bytes + size > this.options.segmentBytes) segment = this.roll();
     const batch = this.batchWithRoom(segment, size);
     const id = segment.endId;
-    batch.end = writeFrame(batch.arena, batch.end, id, type, payload);
+    batch.end = writeFrameWith(batch.arena, batch.end, id, type, length, encode, item);
     segment.addEntry(id, segment.bytes);
     segment.bytes += size;
     this.totalBytes += size;
@@ -405,6 +412,10 @@ export class Journal {
     this.writer.seal(previous);
     return segment;
   }
+}
+
+function copyPayload(target: Buffer, offset: number, payload: Uint8Array): void {
+  target.set(payload, offset);
 }
 
 function openSegmentFile(path: string, flags: 'wx' | 'r+'): number {

@@ -57,7 +57,7 @@ export async function queueStatus(dir: string): Promise<QueueStatus> {
     }
   }
   const state = fold.result();
-  const open = [...state.pending, ...state.inDoubt.flatMap((batch) => batch.recordIds.map(Number))];
+  const open = [...state.pending, ...state.inDoubt.flatMap((batch) => batch.recordIds)];
   const counts = new Map<string, { topic: string; partition: number; records: number }>();
   let oldest: number | undefined;
   for (const id of open) {

@@ -69,7 +69,7 @@ export class RecoveryFold {
         this.useProducer(batch.producerId, batch.epoch);
         const name = batchKey(batch);
         this.batches.set(name, batch);
-        for (const recordId of batch.recordIds.map(Number)) if (this.open.has(recordId)) this.open.set(recordId, name);
+        for (const recordId of batch.recordIds) if (this.open.has(recordId)) this.open.set(recordId, name);
         const next = (batch.baseSequence + batch.recordIds.length) % 0x80000000;
         const current = this.sequences.get(key(batch.topic, batch.partition));
         if (!current || isAfter(next, current.next)) {
@@ -81,7 +81,7 @@ export class RecoveryFold {
         const name = batchKey(decodeAck(payload));
         const batch = this.batches.get(name);
         this.batches.delete(name);
-        for (const recordId of batch?.recordIds.map(Number) ?? []) this.open.delete(recordId);
+        for (const recordId of batch?.recordIds ?? []) this.open.delete(recordId);
         return;
       }
       case EntryType.FAILED:
@@ -110,7 +110,7 @@ export class RecoveryFold {
     const inDoubt: JournalBatch[] = [];
     const inDoubtNames = new Set<string>();
     for (const [name, batch] of this.batches) {
-      const live = batch.recordIds.some((recordId) => this.open.get(Number(recordId)) === name);
+      const live = batch.recordIds.some((recordId) => this.open.get(recordId) === name);
       if (!live || batch.producerId !== current?.producerId || batch.epoch !== current.epoch) continue;
       inDoubt.push(batch);
       inDoubtNames.add(name);

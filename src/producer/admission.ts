@@ -12,7 +12,7 @@ import type { ProducerMetrics } from './metrics.js';
 import type { ProducerSettings } from './options.js';
 import type { RecordOutcome } from './outcomes.js';
 import { type CustomPartitioner, keyPartition, StickyPartitioner } from './partitioner.js';
-import { checkRecordObject, checkTopicName, type ProducerRecord, type Serializers, toPendingRecord } from './record-input.js';
+import { checkRecordObject, checkTopicName, type Serializers, toPendingRecord } from './record-input.js';
 import type { Sender } from './sender.js';
 import { RETRY_INTERVAL_MS, retryUntil } from './wait.js';
 
@@ -22,7 +22,9 @@ export interface SendOptions {
 
 /** A record waiting for metadata or buffer room before it may join a batch. */
 interface WaitingRecord {
-  record: ProducerRecord<unknown, unknown>;
+  topic: string;
+  /** The partition its sender chose; −1 for the partitioner to choose. */
+  partition: number;
   pending: PendingRecord;
   signal: AbortSignal | undefined;
   /** Told when the record joins a batch (the Writable's backpressure). */
@@ -97,56 +99,68 @@ export class Admission {
    * or buffer room, into the line of waiting sends. A bad record settles its outcome at once,
    * before it takes anything from the producer.
    */
-  /**
-   * `journalId` (a durable producer's record, read back from its journal): the record is already
-   * bytes (no serializers), and it has no delivery deadline: it waits, on disk, for the cluster.
-   */
-  admit(record: unknown, options: SendOptions, outcome: RecordOutcome, index: number, accepted?: () => void, journalId = -1): void {
-    const { settings, metadata, buffer } = this;
+  admit(record: unknown, options: SendOptions, outcome: RecordOutcome, index: number, accepted?: () => void): void {
     let pending: PendingRecord;
+    let signal: AbortSignal | undefined;
     try {
       if (this.closed) throw new ProducerClosedError('send() after close()');
       const refused = this.refusal?.();
       if (refused) throw refused;
       checkRecordObject(record);
-      const signal = options?.signal;
+      signal = options?.signal;
       if (signal !== undefined && !(signal instanceof AbortSignal)) {
         throw new ConfigError(`option signal must be an AbortSignal, not ${describeValue(signal)}`);
       }
-      const { topic } = record;
       // A topic in the metadata has a valid name; only others are checked.
-      const cached = metadata.topics.get(topic);
-      if (!cached) checkTopicName(topic);
+      if (!this.metadata.topics.has(record.topic)) checkTopicName(record.topic);
       const now = this.clock.now();
-      pending =
-        journalId < 0
-          ? toPendingRecord(record, this.serializers, now, now + settings.deliveryTimeoutMs, outcome, index)
-          : toPendingRecord(record, undefined, now, Number.POSITIVE_INFINITY, outcome, index);
-      pending.journalId = journalId;
-      pending.size = recordSize(pending, 0, 0);
-      if (pending.size + REQUEST_AND_BATCH_OVERHEAD > settings.maxRequestSize) {
-        throw new RecordTooLargeError(
-          `a record of ${pending.size} bytes cannot fit a Produce request of at most ` +
-            `${settings.maxRequestSize} bytes (maxRequestSize)`,
-        );
-      }
-      signal?.throwIfAborted();
-      // The common case goes without a single await: metadata cached and room in the buffer.
-      // Only when no earlier send() is still waiting, so records keep the order of the calls.
-      if (cached && cached.partitions.length > 0 && this.waiting === 0 && buffer.fitsNow(pending.size)) {
-        const partition = this.choosePartition(record, pending, cached, pending.size);
-        buffer.take(pending.size);
-        this.enqueue(topic, partition, pending, signal);
-        accepted?.();
-        return;
-      }
+      pending = toPendingRecord(record, this.serializers, now, now + this.settings.deliveryTimeoutMs, outcome, index);
     } catch (error) {
       this.metrics.recordsFailed++;
       outcome.rejected(index, error as Error);
       return;
     }
+    this.place(record.topic, record.partition ?? -1, pending, signal, accepted);
+  }
+
+  /**
+   * A durable producer's record (src/durable/), journaled at its acceptance: already checked and
+   * bytes, and without a delivery deadline, as it waits on disk for the cluster however long.
+   * `partition` is −1 for the partitioner to choose.
+   */
+  admitJournaled(topic: string, partition: number, pending: PendingRecord, accepted: () => void): void {
+    if (this.closed) {
+      this.metrics.recordsFailed++;
+      pending.outcome.rejected(pending.index, new ProducerClosedError('the producer closed before the record was sent'));
+      return;
+    }
+    this.place(topic, partition, pending, undefined, accepted);
+  }
+
+  /** Sizes a checked record and appends it to its partition's batch, or puts it in the waiting line. */
+  private place(topic: string, partition: number, pending: PendingRecord, signal: AbortSignal | undefined, accepted?: () => void): void {
+    const { metadata, buffer } = this;
+    try {
+      pending.size = recordSize(pending, 0, 0);
+      checkRecordFits(pending.size, this.settings.maxRequestSize);
+      signal?.throwIfAborted();
+      // The common case goes without a single await: metadata cached and room in the buffer.
+      // Only when no earlier send() is still waiting, so records keep the order of the calls.
+      const cached = metadata.topics.get(topic);
+      if (cached && cached.partitions.length > 0 && this.waiting === 0 && buffer.fitsNow(pending.size)) {
+        const chosen = this.choosePartition(cached, partition, pending, pending.size);
+        buffer.take(pending.size);
+        this.enqueue(topic, chosen, pending, signal);
+        accepted?.();
+        return;
+      }
+    } catch (error) {
+      this.metrics.recordsFailed++;
+      pending.outcome.rejected(pending.index, error as Error);
+      return;
+    }
     this.waiting++;
-    this.waitingLine.push({ record, pending, signal: options.signal, accepted });
+    this.waitingLine.push({ topic, partition, pending, signal, accepted });
     if (!this.admittingWaiting) void this.admitWaiting();
   }
 
@@ -162,7 +176,7 @@ export class Admission {
     const failedTopics = new Map<string, Error>();
     try {
       while (this.waitingHead < this.waitingLine.length) {
-        const { record, pending, signal, accepted } = this.waitingLine[this.waitingHead] as WaitingRecord;
+        const { topic, partition: requested, pending, signal, accepted } = this.waitingLine[this.waitingHead] as WaitingRecord;
         this.waitingLine[this.waitingHead++] = undefined;
         try {
           // How long this record may wait for metadata: maxBlockMs from its send(), within its delivery deadline.
@@ -171,24 +185,24 @@ export class Admission {
           const sentAt = durable ? clock.now() : pending.deadline - settings.deliveryTimeoutMs;
           const blockUntil = durable ? Number.POSITIVE_INFINITY : Math.min(pending.deadline, sentAt + settings.maxBlockMs);
           // Behind a topic that failed: the same answer, unless this record has time for another try of its own.
-          const failed = failedTopics.get(record.topic);
+          const failed = failedTopics.get(topic);
           if (failed && (!isRetriable(failed) || blockUntil - clock.now() < RETRY_INTERVAL_MS)) throw failed;
-          let info = metadata.topics.get(record.topic);
+          let info = metadata.topics.get(topic);
           if (!info || info.partitions.length === 0) {
             try {
-              info = await this.topicInfo(record.topic, sentAt, blockUntil);
+              info = await this.topicInfo(topic, sentAt, blockUntil);
             } catch (error) {
-              failedTopics.set(record.topic, error as Error);
+              failedTopics.set(topic, error as Error);
               throw error;
             }
           }
-          const partition = this.choosePartition(record, pending, info, pending.size);
+          const partition = this.choosePartition(info, requested, pending, pending.size);
           await buffer.reserve(pending.size, pending.deadline, signal);
           if (this.closed && sender.flushing === 0) {
             buffer.free(pending.size);
             throw new ProducerClosedError('the producer closed while send() waited');
           }
-          this.enqueue(record.topic, partition, pending, signal);
+          this.enqueue(topic, partition, pending, signal);
           accepted?.();
         } catch (error) {
           this.metrics.recordsFailed++;
@@ -285,16 +299,14 @@ export class Admission {
     return available;
   }
 
-  /** The record's partition; record.partition, when given, was checked to be a partition number by toPendingRecord(). */
-  private choosePartition(record: ProducerRecord<unknown, unknown>, input: RecordInput, info: TopicInfo, size: number): number {
+  /** The record's partition: `requested` when given (≥ 0, checked by toPendingRecord()), else the partitioner's choice. */
+  private choosePartition(info: TopicInfo, requested: number, input: RecordInput, size: number): number {
     const count = info.partitions.length;
-    if (record.partition !== undefined && record.partition !== null) {
-      if (record.partition >= count) {
-        throw new InvalidRecordError(
-          `record.partition ${record.partition} does not exist: topic ${info.name} has partitions 0-${count - 1}`,
-        );
+    if (requested >= 0) {
+      if (requested >= count) {
+        throw new InvalidRecordError(`record.partition ${requested} does not exist: topic ${info.name} has partitions 0-${count - 1}`);
       }
-      return record.partition;
+      return requested;
     }
     const available = this.availablePartitions(info);
     const partitioner = this.partitioner;
@@ -306,5 +318,14 @@ export class Admission {
     }
     if (input.key !== null) return keyPartition(input.key, count);
     return this.sticky.partition(info.name, count, available, size);
+  }
+}
+
+/** Throws RecordTooLargeError for a record (of recordSize() bytes) that no Produce request of maxRequestSize can carry. */
+export function checkRecordFits(size: number, maxRequestSize: number): void {
+  if (size + REQUEST_AND_BATCH_OVERHEAD > maxRequestSize) {
+    throw new RecordTooLargeError(
+      `a record of ${size} bytes cannot fit a Produce request of at most ${maxRequestSize} bytes (maxRequestSize)`,
+    );
   }
 }
