@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { DoneLine } from './clients/kit.js';
-import type { Scenario } from './scenarios.js';
+import { DURABLE_BASELINE, type Scenario } from './scenarios.js';
 
 /** One client's run of one scenario in one round. */
 export interface RunResult {
@@ -44,7 +44,15 @@ export interface Report {
   command: string;
   quick: boolean;
   rounds: number;
-  scenarios: { name: string; summary: string; paced: boolean; results: ClientResult[]; skipped: { client: string; reason: string }[] }[];
+  scenarios: {
+    name: string;
+    summary: string;
+    paced: boolean;
+    /** The durable producer's sync mode, for a durable scenario: its latency figures are of acceptance. */
+    durable?: string;
+    results: ClientResult[];
+    skipped: { client: string; reason: string }[];
+  }[];
   runs: RunResult[];
 }
 
@@ -120,7 +128,7 @@ export function aggregate(input: {
         const invalid = runs.filter((run) => !run.valid);
         const latency = (pick: (l: NonNullable<RunResult['latencyMs']>) => number) => {
           const values = measured.flatMap((run) => (run.latencyMs ? [pick(run.latencyMs)] : []));
-          return scenario.rate > 0 && values.length > 0 ? round(median(values), 2) : null;
+          return (scenario.rate > 0 || scenario.durable) && values.length > 0 ? round(median(values), 2) : null;
         };
         return {
           client,
@@ -136,7 +144,7 @@ export function aggregate(input: {
           rounds: runs.length,
         };
       });
-    return { name: scenario.name, summary: scenario.summary, paced: scenario.rate > 0, results, skipped };
+    return { name: scenario.name, summary: scenario.summary, paced: scenario.rate > 0, durable: scenario.durable, results, skipped };
   });
   return {
     machine: input.machine,
@@ -162,7 +170,7 @@ export function markdownTable(report: Report): string {
     '| scenario | client | records/s | MB/s | kafka-wire × | CPU µs/record | peak RSS MB | p50 / p99 / p99.9 ms |',
     '|---|---|---:|---:|---:|---:|---:|---|',
   ];
-  for (const scenario of report.scenarios) {
+  for (const scenario of report.scenarios.filter((scenario) => !scenario.durable)) {
     const home = scenario.results.find((result) => result.client === HOME);
     for (const result of scenario.results) {
       let ratio = '–';
@@ -180,10 +188,39 @@ export function markdownTable(report: Report): string {
     for (const entry of scenario.skipped)
       rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
   }
+  const durable = durableTable(report);
   const invalid = report.scenarios.flatMap((scenario) =>
     scenario.results.filter((result) => !result.valid).map((result) => `- ${scenario.name} · ${result.client}: ${result.invalidReason}`),
   );
-  return `${rows.join('\n')}${invalid.length > 0 ? `\n\nInvalid results:\n${invalid.join('\n')}` : ''}`;
+  return `${rows.join('\n')}${durable ? `\n\n${durable}` : ''}${invalid.length > 0 ? `\n\nInvalid results:\n${invalid.join('\n')}` : ''}`;
+}
+
+/**
+ * kafka-wire's durable producer beside its in-memory one (DURABLE_BASELINE, the same records and
+ * settings): records/s up to the last acknowledgement, their share of the in-memory figure, and
+ * the latency of acceptance. Empty when the run had no durable scenario.
+ */
+export function durableTable(report: Report): string {
+  const durable = report.scenarios.filter((scenario) => scenario.durable);
+  if (durable.length === 0) return '';
+  const baseline = report.scenarios.find((scenario) => scenario.name === DURABLE_BASELINE)?.results.find((r) => r.client === HOME);
+  const rows = [
+    `| kafka-wire producer | records/s | of in-memory | CPU µs/record | peak RSS MB | acceptance p50 / p99 / p99.9 ms |`,
+    '|---|---:|---:|---:|---:|---|',
+  ];
+  if (baseline) {
+    const cells = [count(baseline.recordsPerSec), '1.00', String(baseline.cpuUsPerRecord), String(baseline.rssMb), '(send → ack only)'];
+    rows.push(`| in memory (${DURABLE_BASELINE})${baseline.valid ? '' : ' ⚠ invalid'} | ${cells.join(' | ')} |`);
+  }
+  for (const scenario of durable) {
+    const result = scenario.results.find((r) => r.client === HOME);
+    if (!result) continue;
+    const share = baseline ? (result.recordsPerSec / baseline.recordsPerSec).toFixed(2) : '–';
+    const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
+    const cells = [count(result.recordsPerSec), share, String(result.cpuUsPerRecord), String(result.rssMb), latency];
+    rows.push(`| durable, sync ${scenario.durable}${result.valid ? '' : ' ⚠ invalid'} | ${cells.join(' | ')} |`);
+  }
+  return rows.join('\n');
 }
 
 const COLORS: Record<string, string> = {
@@ -203,7 +240,7 @@ export function svgChart(report: Report): string {
   const bar = 14;
   const parts: string[] = [];
   let y = 48;
-  for (const scenario of report.scenarios) {
+  for (const scenario of report.scenarios.filter((scenario) => !scenario.durable)) {
     const value = (result: ClientResult) => (scenario.paced ? (result.p99Ms ?? 0) : result.recordsPerSec);
     const max = Math.max(1, ...scenario.results.map(value));
     const measure = scenario.paced ? ' — p99 send-to-ack latency, ms (shorter is better)' : ' — records/s';

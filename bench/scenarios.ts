@@ -15,6 +15,12 @@ export interface Scenario {
   rate: number;
   /** Records per transaction, each committed before the next begins; absent = not transactional. */
   transactionRecords?: number;
+  /**
+   * kafka-wire's durable producer with this journal sync mode (no other client keeps an on-disk
+   * queue, so only kafka-wire runs it): records/s up to the last acknowledgement; the latency
+   * figures are of acceptance (enqueue() until the record is in the journal, durable by `sync`).
+   */
+  durable?: 'none' | 'interval' | 'always';
 }
 
 /**
@@ -105,7 +111,24 @@ const FULL: Scenario[] = [
     rate: 0,
     transactionRecords: 1000,
   },
+  ...(['none', 'interval', 'always'] as const).map(
+    (sync): Scenario => ({
+      name: `100B-durable-${sync}`,
+      summary: `1M × 100 B as 100B-acksall-idem, through the durable producer, journal sync ${sync}${sync === 'interval' ? ' 10 ms' : ''}`,
+      count: 1_000_000,
+      size: 100,
+      acks: 'all',
+      idempotent: true,
+      compression: 'none',
+      keyed: false,
+      rate: 0,
+      durable: sync,
+    }),
+  ),
 ];
+
+/** The in-memory scenario the durable ones are measured against: the same records, the same settings. */
+export const DURABLE_BASELINE = '100B-acksall-idem';
 
 /** Records of the transactional scenario in a quick run: 20 transactions, since CI runs every client through it. */
 const QUICK_TRANSACTIONAL_COUNT = 20_000;

@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  type DoneLine,
   done,
   Latencies,
   maxRssMb,
+  type RunConfig,
   readConfig,
   recordKey,
   recordValues,
@@ -17,7 +22,9 @@ import {
  * Flat out, records go in sendMany() calls of CHUNK records, at most WINDOW awaiting their
  * acknowledgement; at a fixed rate, one send() per record, timing each. In transactions: each
  * transaction's records in one sendMany(), not awaited, then commitTransaction(), which sends
- * them, waits for their acknowledgement and commits.
+ * them, waits for their acknowledgement and commits. Durable (config.durable): the durable
+ * producer's enqueueMany() per CHUNK, timing acceptance, then flush() until every record is
+ * acknowledged; the journal lives in a temporary directory of the run's own.
  */
 const CHUNK = 1000;
 const WINDOW = 20_000;
@@ -26,6 +33,10 @@ const DIST = '../../dist/index.js';
 runClient(async () => {
   const { Producer } = (await import(DIST)) as typeof import('../../src/index.js');
   const config = readConfig();
+  if (config.durable) {
+    done(await runDurable(config));
+    return;
+  }
   const values = recordValues(config.size);
   const producer = new Producer({
     bootstrap: config.bootstrap,
@@ -107,3 +118,63 @@ runClient(async () => {
     firstError: tally.firstError,
   });
 });
+
+async function runDurable(config: RunConfig): Promise<DoneLine> {
+  const { DurableProducer } = (await import(DIST)) as typeof import('../../src/index.js');
+  const values = recordValues(config.size);
+  const dir = mkdtempSync(join(tmpdir(), 'kw-bench-journal-'));
+  try {
+    const producer = await DurableProducer.open({
+      bootstrap: config.bootstrap,
+      clientId: 'bench-kafka-wire-durable',
+      lingerMs: config.lingerMs,
+      batchSize: config.batchSize,
+      maxInFlight: config.maxInFlight,
+      retryBackoff: { initialMs: config.retryBackoffMs, maxMs: 1000 },
+      compression: config.compression,
+      bufferMemory: 256 * 1024 * 1024,
+      durable: { dir, sync: config.durable, syncIntervalMs: 10 },
+    });
+    let undelivered = 0;
+    let deliveryError: string | undefined;
+    producer.on('deliveryFailed', ({ records, error }) => {
+      undelivered += records;
+      deliveryError ??= error.message;
+    });
+    const latencies = new Latencies(config.count);
+    const tally = new Tally(WINDOW);
+    const clock = startClock(() => tally.acked);
+    await tally.feed(config, (from, to) => {
+      for (let first = from; first < to; first += CHUNK) {
+        const last = Math.min(to, first + CHUNK);
+        const chunk = [];
+        for (let i = first; i < last; i++) chunk.push({ topic: config.topic, key: recordKey(config, i), value: valueAt(values, i) });
+        const sentAt = performance.now();
+        tally.sent(chunk.length);
+        producer.enqueueMany(chunk).then(
+          () => {
+            const latency = performance.now() - sentAt;
+            for (let i = 0; i < chunk.length; i++) latencies.add(latency);
+            tally.ack(chunk.length);
+          },
+          (error: unknown) => tally.fail(error, chunk.length),
+        );
+      }
+    });
+    await producer.flush();
+    const elapsedMs = performance.now() - clock.started;
+    const { cpuUs } = clock.stop();
+    await producer.close();
+    return {
+      acked: tally.acked - undelivered,
+      failed: tally.failed + undelivered,
+      elapsedMs,
+      latencyMs: latencies.summary(),
+      cpuUs,
+      maxRssMb: maxRssMb(),
+      firstError: tally.firstError ?? deliveryError,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -26,6 +26,8 @@ export interface RunConfig {
   /** Transactional runs: records per transaction, and a transactional id of this run's own. */
   transactionRecords?: number;
   transactionalId?: string;
+  /** kafka-wire only: run the durable producer with this journal sync mode. */
+  durable?: 'none' | 'interval' | 'always';
 }
 
 export function readConfig(): RunConfig {

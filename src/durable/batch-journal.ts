@@ -32,6 +32,8 @@ export class BatchJournal implements SenderJournal {
           baseSequence: batch.baseSequence,
           recordIds: batch.records.map((record) => record.journalId),
         }),
+        // The batch waits for this entry to be durable: an fsync now, not at the next sync interval, is what lets it go.
+        { syncNow: true },
       );
     } catch (error) {
       // The journal is closed or failed: the batch must not go out unjournaled.

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { ConfigError } from '../errors.js';
-import { objectOption } from '../option-checks.js';
+import { describeValue, objectOption } from '../option-checks.js';
 import type { PendingRecord } from '../producer/accumulator.js';
 import { checkRecordFits } from '../producer/admission.js';
-import { ProducerClosedError } from '../producer/errors.js';
+import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '../producer/errors.js';
 import { PRODUCER_DEFAULTS } from '../producer/options.js';
 import type { RecordMetadata, RecordOutcome } from '../producer/outcomes.js';
 import { Producer, type ProducerEvents, type ProducerInternals, type ProducerOptions } from '../producer/producer.js';
@@ -193,6 +193,48 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     }
   }
 
+  /**
+   * Accepts records together, the fast way to enqueue many: every record is checked first, and
+   * if one is bad (InvalidRecordError naming its place, RecordTooLargeError) or they would pass
+   * maxDiskBytes (QueueFullError), none is accepted. Resolves with their journal ids, in order,
+   * once all are durable as `sync` says.
+   */
+  enqueueMany(records: readonly ProducerRecord<K, V>[]): Promise<{ ids: number[] }> {
+    try {
+      if (this.closed) throw new ProducerClosedError('enqueueMany() after close()');
+      if (!Array.isArray(records)) throw new InvalidRecordError(`enqueueMany() takes an array of records, not ${describeValue(records)}`);
+      const now = Date.now();
+      const checked: PendingRecord[] = new Array(records.length);
+      let bytes = 0;
+      for (let i = 0; i < records.length; i++) {
+        try {
+          const pending = this.check(records[i] as ProducerRecord<K, V>, now);
+          checked[i] = pending;
+          bytes += FRAME_HEADER_BYTES + this.prepareEntry(records[i] as ProducerRecord<K, V>, pending);
+        } catch (error) {
+          if (error instanceof InvalidRecordError || error instanceof RecordTooLargeError)
+            error.message = `records[${i}]: ${error.message}`;
+          throw error;
+        }
+      }
+      this.checkRoom(bytes);
+      const ids: number[] = new Array(records.length);
+      // Appends of one tick share their durability promise, unless the journal's buffer filled or a segment rolled: the
+      // last promise settles after those before it (the journal writes and syncs in order).
+      let durable: Promise<void> = Promise.resolve();
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i] as ProducerRecord<K, V>;
+        const pending = checked[i] as PendingRecord;
+        const appended = this.journalRecord(record, pending, this.prepareEntry(record, pending));
+        ids[i] = appended.id;
+        durable = appended.durable;
+      }
+      return durable.then(() => ({ ids }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Accepts a record as enqueue() does, and resolves once Kafka acknowledged it. */
   send(record: ProducerRecord<K, V>): Promise<RecordMetadata> {
     try {
@@ -238,45 +280,63 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
 
   private accept(record: ProducerRecord<K, V>): { id: number; durable: Promise<void> } {
     if (this.closed) throw new ProducerClosedError('enqueue() after close()');
+    const pending = this.check(record, Date.now());
+    const length = this.prepareEntry(record, pending);
+    this.checkRoom(FRAME_HEADER_BYTES + length);
+    return this.journalRecord(record, pending, length);
+  }
+
+  /** The record checked and turned into bytes, as the producer will hold it (its journal id still to come). */
+  private check(record: ProducerRecord<K, V>, now: number): PendingRecord {
     checkRecordObject(record);
     const { topic } = record;
-    let topicBytes = this.topicBytes.get(topic);
-    if (topicBytes === undefined) {
+    if (!this.topicBytes.has(topic)) {
       checkTopicName(topic);
-      topicBytes = Buffer.from(topic, 'utf8');
-      if (this.topicBytes.size < MAX_TOPICS_KEPT) this.topicBytes.set(topic, topicBytes);
+      if (this.topicBytes.size < MAX_TOPICS_KEPT) this.topicBytes.set(topic, Buffer.from(topic, 'utf8'));
     }
-    const outcome = this.feeder.outcome;
     const pending = toPendingRecord(
       record as ProducerRecord<unknown, unknown>,
       this.serializers as never,
-      Date.now(),
+      now,
       Infinity,
-      outcome,
+      this.feeder.outcome,
       0,
     );
     pending.size = recordSize(pending, 0, 0);
     checkRecordFits(pending.size, this.maxRequestSize);
-    const partition = record.partition ?? -1;
+    return pending;
+  }
+
+  /** Fills this.toJournal with the record's RECORD entry and returns the entry's payload bytes. */
+  private prepareEntry(record: ProducerRecord<K, V>, pending: PendingRecord): number {
     const toJournal = this.toJournal;
-    toJournal.topicBytes = topicBytes;
-    toJournal.partition = partition;
+    toJournal.topicBytes = this.topicBytes.get(record.topic) ?? Buffer.from(record.topic, 'utf8');
+    toJournal.partition = record.partition ?? -1;
     toJournal.timestamp = pending.timestamp;
     toJournal.key = pending.key;
     toJournal.value = pending.value;
     toJournal.headers = pending.headers;
-    const length = recordPayloadBytes(toJournal);
-    if (this.journal.bytes + FRAME_HEADER_BYTES + length > this.maxDiskBytes) {
+    return recordPayloadBytes(toJournal);
+  }
+
+  /** QueueFullError unless `bytes` more of records fit within maxDiskBytes. */
+  private checkRoom(bytes: number): void {
+    if (this.journal.bytes + bytes > this.maxDiskBytes) {
       throw new QueueFullError(
-        `the durable producer's journal ${this.journal.dir} is full: ${this.journal.bytes} bytes, and this record would pass ` +
+        `the durable producer's journal ${this.journal.dir} is full: ${this.journal.bytes} bytes, and ${bytes} more would pass ` +
           `maxDiskBytes (${this.maxDiskBytes}); nothing is dropped: retry once Kafka has acknowledged what it holds`,
       );
     }
+  }
+
+  /** Appends the entry prepareEntry() filled in (`length` bytes), and hands the record on to be fed to the producer. */
+  private journalRecord(record: ProducerRecord<K, V>, pending: PendingRecord, length: number): { id: number; durable: Promise<void> } {
+    const toJournal = this.toJournal;
     const appended = this.journal.appendWith(EntryType.RECORD, length, writeRecordPayload, toJournal);
     pending.index = appended.id;
     pending.journalId = appended.id;
     this.open.add(appended.id);
-    this.feeder.add(topic, partition, pending);
+    this.feeder.add(record.topic, toJournal.partition, pending);
     return appended;
   }
 

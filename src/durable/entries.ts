@@ -1,5 +1,6 @@
 import { KafkaWireError } from '../errors.js';
 import type { RecordHeader } from '../records/batch-builder.js';
+import { putUint32 } from './frame.js';
 
 /**
  * What the durable producer writes to its journal, one entry per event, so that a restart can
@@ -219,27 +220,46 @@ export function recordPayloadBytes(record: RecordToJournal): number {
   return bytes;
 }
 
-/** Writes the RECORD payload (recordPayloadBytes() of it) at `offset`: the one encoder of the format decodeRecord() reads. */
+/**
+ * Writes the RECORD payload (recordPayloadBytes() of it) at `offset`: the one encoder of the
+ * format decodeRecord() reads. Byte by byte rather than through Buffer's write methods: this runs
+ * once per accepted record, and their range checks were a tenth of the durable producer's CPU.
+ */
 export function writeRecordPayload(target: Buffer, offset: number, record: RecordToJournal): void {
   let at = writeBytes(target, offset, record.topicBytes);
-  at = target.writeInt32BE(record.partition, at);
-  at = target.writeDoubleBE(record.timestamp, at);
+  at = putUint32(target, at, record.partition >>> 0);
+  at = putDouble(target, at, record.timestamp);
   at = writeBytes(target, at, record.key);
   at = writeBytes(target, at, record.value);
-  const headers = record.headers ?? [];
-  at = target.writeInt32BE(headers.length, at);
+  const headers = record.headers;
+  if (headers === undefined) {
+    putUint32(target, at, 0);
+    return;
+  }
+  at = putUint32(target, at, headers.length);
   for (const header of headers) {
     const keyBytes = target.write(header.key, at + 4, 'utf8');
-    target.writeUInt32BE(keyBytes, at);
+    putUint32(target, at, keyBytes);
     at = writeBytes(target, at + 4 + keyBytes, header.value);
   }
 }
 
 function writeBytes(target: Buffer, offset: number, value: Uint8Array | null): number {
-  if (value === null) return target.writeUInt32BE(NULL_LENGTH, offset);
-  target.writeUInt32BE(value.length, offset);
+  if (value === null) return putUint32(target, offset, NULL_LENGTH);
+  putUint32(target, offset, value.length);
   target.set(value, offset + 4);
   return offset + 4 + value.length;
+}
+
+const doubleScratch = new Float64Array(1);
+const doubleBytes = new Uint8Array(doubleScratch.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Big-endian IEEE 754 double at `offset`; returns the offset after it. */
+function putDouble(target: Uint8Array, offset: number, value: number): number {
+  doubleScratch[0] = value;
+  for (let i = 0; i < 8; i++) target[offset + i] = doubleBytes[littleEndian ? 7 - i : i] as number;
+  return offset + 8;
 }
 
 export function encodeRecord(record: JournalRecord): Buffer {

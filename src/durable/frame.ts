@@ -42,17 +42,26 @@ export function writeFrameWith<T>(
   item: T,
 ): number {
   const end = offset + FRAME_HEADER_BYTES + length;
-  target.writeUInt32BE(length, offset);
-  target.writeUInt32BE(Math.floor(id / TWO_TO_32), offset + 8);
-  target.writeUInt32BE(id >>> 0, offset + 12);
+  putUint32(target, offset, length);
+  putUint32(target, offset + 8, Math.floor(id / TWO_TO_32));
+  putUint32(target, offset + 12, id >>> 0);
   target[offset + 16] = type;
   encode(target, offset + FRAME_HEADER_BYTES, item);
-  target.writeUInt32BE(crc32c(target.subarray(offset + CRC_FROM, end)), offset + 4);
+  putUint32(target, offset + 4, crc32c(target.subarray(offset + CRC_FROM, end)));
   return end;
 }
 
 function copyPayload(target: Buffer, offset: number, payload: Uint8Array): void {
   target.set(payload, offset);
+}
+
+/** Big-endian uint32 at `offset`; returns the offset after it. */
+export function putUint32(target: Uint8Array, offset: number, value: number): number {
+  target[offset] = value >>> 24;
+  target[offset + 1] = value >>> 16;
+  target[offset + 2] = value >>> 8;
+  target[offset + 3] = value;
+  return offset + 4;
 }
 
 export interface FrameHeader {

@@ -14,6 +14,8 @@ export interface WriteBatch {
   readonly start: number;
   end: number;
   lastId: number;
+  /** An entry in it is waited for by more than acceptance (a batch about to go on the wire): fsync at once, not at the next interval. */
+  syncNow: boolean;
   readonly durable: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
@@ -29,7 +31,7 @@ export function newBatch(segment: Segment, arena: Buffer, start: number): WriteB
   // An append whose promise nobody awaits must not turn a failed write into an unhandled rejection:
   // the failure still reaches every awaiting caller, later appends and close().
   durable.catch(() => {});
-  return { segment, arena, start, end: start, lastId: 0, durable, resolve, reject };
+  return { segment, arena, start, end: start, lastId: 0, syncNow: false, durable, resolve, reject };
 }
 
 // Linux takes at most this many buffers in one writev().
@@ -172,8 +174,12 @@ export class JournalWriter {
       if (rolledAndWritten) this.requestSync(true);
       return;
     }
-    for (const batch of batches) this.awaitingSync.push(batch);
-    this.requestSync(this.mode === 'always' || rolledAndWritten);
+    let syncNow = this.mode === 'always' || rolledAndWritten;
+    for (const batch of batches) {
+      this.awaitingSync.push(batch);
+      syncNow ||= batch.syncNow;
+    }
+    this.requestSync(syncNow);
   }
 
   /** An fsync now (`urgent`) or at the next interval; while one runs, another follows it. */

@@ -34,6 +34,14 @@ export interface Appended {
   durable: Promise<void>;
 }
 
+export interface AppendOptions {
+  /**
+   * With sync 'interval': fsync as soon as the entry is written instead of at the next interval
+   * (for an entry something waits on besides acceptance; everything written before is covered too).
+   */
+  syncNow?: boolean;
+}
+
 export interface RecoveryReport {
   /** Intact entries found on disk. */
   entries: number;
@@ -195,11 +203,11 @@ export class Journal {
    * pass maxDiskBytes, JournalClosedError after close(), and the JournalIOError that stopped the
    * journal after a failed write. The payload is copied: the caller may reuse it at once.
    */
-  append(type: number, payload: Uint8Array): Appended {
+  append(type: number, payload: Uint8Array, options?: AppendOptions): Appended {
     if (!(payload instanceof Uint8Array)) {
       throw new InvalidEntryError(`journal entry payload must be a Uint8Array, not ${describeValue(payload)}`);
     }
-    return this.appendWith(type, payload.length, copyPayload, payload);
+    return this.appendWith(type, payload.length, copyPayload, payload, options);
   }
 
   /**
@@ -207,7 +215,13 @@ export class Journal {
    * straight into the journal's write buffer, so the hot path builds no payload of its own. It
    * must write exactly `length` bytes from `offset`.
    */
-  appendWith<T>(type: number, length: number, encode: (target: Buffer, offset: number, item: T) => void, item: T): Appended {
+  appendWith<T>(
+    type: number,
+    length: number,
+    encode: (target: Buffer, offset: number, item: T) => void,
+    item: T,
+    options?: AppendOptions,
+  ): Appended {
     if (this.closing !== undefined) throw new JournalClosedError(`journal ${this.dir} is closed`);
     if (this.writer.failure !== undefined) throw this.writer.failure;
     if ((type & 0xff) !== type) {
@@ -232,6 +246,7 @@ export class Journal {
     segment.bytes += size;
     this.totalBytes += size;
     batch.lastId = id;
+    if (options?.syncNow) batch.syncNow = true;
     return { id, durable: batch.durable };
   }
 

@@ -141,7 +141,8 @@ export class Admission {
   private place(topic: string, partition: number, pending: PendingRecord, signal: AbortSignal | undefined, accepted?: () => void): void {
     const { metadata, buffer } = this;
     try {
-      pending.size = recordSize(pending, 0, 0);
+      // A durable producer's record comes sized (and checked) from its acceptance.
+      if (pending.size === 0) pending.size = recordSize(pending, 0, 0);
       checkRecordFits(pending.size, this.settings.maxRequestSize);
       signal?.throwIfAborted();
       // The common case goes without a single await: metadata cached and room in the buffer.

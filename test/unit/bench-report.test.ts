@@ -7,7 +7,7 @@ import { recordValues, valueAt } from '../../bench/clients/kit.js';
 import { aggregate, markdownTable, type RunResult, runResult, svgChart, writeResults } from '../../bench/report.js';
 import { scenarios } from '../../bench/scenarios.js';
 
-const [throughput, , , , , paced, transactional] = scenarios(false) as ReturnType<typeof scenarios>;
+const [throughput, , , , , paced, transactional, , durableInterval] = scenarios(false) as ReturnType<typeof scenarios>;
 
 function run(client: string, scenario: string, round: number, recordsPerSec: number, extra: Partial<RunResult> = {}): RunResult {
   return {
@@ -49,6 +49,21 @@ describe('bench report', () => {
     expect(table).toContain('| 3.33 |'); // kafka-wire's 1000 records/s over kafkajs's 300
     expect(table).toContain('not run: keyless only');
     expect(table).toContain('Invalid results:');
+  });
+
+  test('durable scenarios: their own table, against the in-memory baseline, with acceptance latency', () => {
+    expect(durableInterval!.durable).toBe('interval');
+    const runs = [
+      run('kafka-wire', throughput!.name, 1, 1000),
+      run('kafka-wire', durableInterval!.name, 1, 800, { latencyMs: { p50: 2, p99: 11, p999: 15 } }),
+    ];
+    const report = aggregate({ ...base, scenarios: [throughput!, durableInterval!], runs });
+    expect(report.scenarios[1]!.results[0]).toMatchObject({ p50Ms: 2, p99Ms: 11, p999Ms: 15 });
+    const table = markdownTable(report);
+    // Not in the side-by-side table (no other client runs it), but in the durable one, as a share of the in-memory 1000.
+    expect(table).not.toContain(`| ${durableInterval!.name} |`);
+    expect(table).toContain('| durable, sync interval | 800 | 0.80 | 1250 | 101 | 2 / 11 / 15 |');
+    expect(svgChart(report)).not.toContain(durableInterval!.name);
   });
 
   test('the paced scenario compares p99 latency, and the chart names every client', () => {

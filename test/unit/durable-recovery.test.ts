@@ -36,8 +36,22 @@ describe('journal entries', () => {
       ],
     };
     expect(decodeRecord(encodeRecord(full))).toEqual(full);
+    // No partition chosen, a key and value of every kind, a header name beyond ASCII, the largest safe timestamp.
+    const other = {
+      topic: 'événements.v2',
+      partition: -1,
+      timestamp: Number.MAX_SAFE_INTEGER,
+      key: null,
+      value: Buffer.alloc(300, 7),
+      headers: [{ key: 'trace-ïd', value: Buffer.alloc(0) }],
+    };
+    expect(decodeRecord(encodeRecord(other))).toEqual(other);
     const b = { topic: 'orders', partition: 3, producerId: 9n, epoch: 2, baseSequence: 2_147_483_600, recordIds: [1, 5, 9] };
     expect(decodeBatch(encodeBatch(b))).toEqual(b);
+    // Runs of consecutive ids, large ones among them.
+    const runs = { ...b, recordIds: [7, 8, 9, 10, 12, 2 ** 40, 2 ** 40 + 1, 3] };
+    expect(decodeBatch(encodeBatch(runs))).toEqual(runs);
+    expect(encodeBatch(runs).length).toBeLessThan(encodeBatch({ ...b, recordIds: [] }).length + 4 * 12 + 1);
     const a = { topic: 'orders', partition: 3, producerId: 9n, epoch: 2, baseSequence: 40 };
     expect(decodeAck(encodeAck(a))).toEqual(a);
     expect(decodeFailed(encodeFailed([3n, 4n]))).toEqual([3n, 4n]);
