@@ -13,13 +13,28 @@ import type { Journal } from './journal.js';
  * may be on the broker under the same numbers.
  */
 export class BatchJournal implements SenderJournal {
-  constructor(private readonly journal: Journal) {}
+  constructor(
+    private readonly journal: Journal,
+    /** Records of a batch that may be on the broker went out again under other numbers: the broker cannot match a copy. */
+    private readonly mayDuplicate: (records: number, reason: string) => void,
+  ) {}
 
   batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined {
     const first = batch.records[0];
     if (!first || first.journalId < 0) return undefined;
     const as = `${producerId}:${batch.epoch}:${batch.baseSequence}:${batch.records.length}`;
     if (batch.journaledAs === as) return undefined;
+    if (batch.journaledAs !== undefined && batch.possiblyWritten) {
+      // Renumbered after the broker lost this producer's state (an expired producer id, a recreated topic) or fenced its
+      // epoch: a copy written under the old numbers, if any, is not recognised. Said once per batch.
+      batch.possiblyWritten = false;
+      const [, epoch, baseSequence] = batch.journaledAs.split(':');
+      this.mayDuplicate(
+        batch.records.length,
+        `a batch of ${batch.topic}-${batch.partition} that may be on the broker (epoch ${epoch}, sequence ${baseSequence}) went out ` +
+          `again as epoch ${batch.epoch}, sequence ${batch.baseSequence}${batch.lastError ? ` after ${batch.lastError.message}` : ''}`,
+      );
+    }
     let appended: { durable: Promise<void> };
     try {
       appended = this.journal.append(
@@ -30,7 +45,7 @@ export class BatchJournal implements SenderJournal {
           producerId,
           epoch: batch.epoch,
           baseSequence: batch.baseSequence,
-          recordIds: batch.records.map((record) => record.journalId),
+          recordIds: journalIds(batch.records),
         }),
         // The batch waits for this entry to be durable: an fsync now, not at the next sync interval, is what lets it go.
         { syncNow: true },
@@ -70,4 +85,10 @@ export class BatchJournal implements SenderJournal {
 export function failsForGood(error: Error): boolean {
   if (error instanceof KafkaProtocolError) return error.api === 'Produce' && !error.retriable;
   return error instanceof RecordTooLargeError || error instanceof InvalidRecordError || error instanceof UnknownTopicOrPartitionError;
+}
+
+function journalIds(records: readonly { journalId: number }[]): number[] {
+  const ids: number[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) ids[i] = (records[i] as { journalId: number }).journalId;
+  return ids;
 }

@@ -29,7 +29,15 @@ import { OpenRecords } from './open-records.js';
 import { type RecoveredState, RecoveryFold } from './recovery-state.js';
 
 /** Where and how the durable producer keeps its journal (see JournalOptions for each). */
-export type DurableOptions = Omit<JournalOptions, 'onReadIssue'>;
+export type DurableOptions = Omit<JournalOptions, 'onReadIssue'> & {
+  /**
+   * The cluster's producer.id.expiration.ms (the broker default, a day, unless set): a journal last
+   * written longer ago than this may hold batches whose producer id the brokers have forgotten, so
+   * a copy they already have would not be recognised. Those batches go out under a fresh producer
+   * id, counted as mayDuplicate.
+   */
+  producerIdExpirationMs?: number;
+};
 
 export interface DurableProducerOptions<K = RecordBytes, V = RecordBytes> extends ProducerOptions<K, V> {
   durable: DurableOptions;
@@ -42,7 +50,10 @@ export interface DurableRecovery {
   replaying: number;
   /** Batches that may already be on the broker: resent with their producer id, epoch and sequence, so the broker drops copies. */
   inDoubtBatches: number;
-  /** Records that go out again under new numbers (their batch's epoch was bumped): a copy already on the broker is not recognised. */
+  /**
+   * Records that go out again under new numbers (their batch's epoch was bumped, or the journal is
+   * older than producerIdExpirationMs): a copy already on the broker is not recognised.
+   */
   mayDuplicate: number;
   /** Entries that passed their checksum but did not decode, and recovered records no longer in the journal. */
   skipped: { id: number; reason: string }[];
@@ -96,6 +107,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   private readonly trimTimer: NodeJS.Timeout;
   private trimmedBelow = 0;
   private closed = false;
+  private mayDuplicateRecords = 0;
 
   /** Opens (or creates) the journal in `durable.dir`, recovers it, and starts delivering what it holds. */
   static async open<K = RecordBytes, V = RecordBytes>(options: DurableProducerOptions<K, V>): Promise<DurableProducer<K, V>> {
@@ -110,8 +122,13 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     if (!Number.isSafeInteger(maxDiskBytes) || maxDiskBytes < 1) {
       throw new ConfigError(`option durable.maxDiskBytes must be a positive integer, not ${String(durable.maxDiskBytes)}`);
     }
+    const producerIdExpirationMs = durable.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+    if (!Number.isSafeInteger(producerIdExpirationMs) || producerIdExpirationMs < 1) {
+      throw new ConfigError(`option durable.producerIdExpirationMs must be a positive integer, not ${String(producerIdExpirationMs)}`);
+    }
+    const { producerIdExpirationMs: _, ...journalOptions } = durable;
     const { journal, recovery } = await Journal.open({
-      ...durable,
+      ...journalOptions,
       // Records stop at maxDiskBytes; the entries that deliver them (batches, acknowledgements, checkpoints) may go past it,
       // or a full journal could never be emptied.
       maxDiskBytes: maxDiskBytes + Math.max(64 * 1024, Math.floor(maxDiskBytes / 16)),
@@ -124,6 +141,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       for await (const entry of journal.readFrom(1)) fold.add(entry.id, entry.type, Buffer.from(entry.payload));
       const state = fold.result();
       skipped.push(...state.undecodable);
+      const idle = recovery.lastWrittenAt === undefined ? 0 : Date.now() - recovery.lastWrittenAt;
+      if (state.inDoubt.length > 0 && idle > producerIdExpirationMs) forgetProducer(state, idle);
       return new DurableProducer(options, journal, recovery, state, skipped, maxDiskBytes);
     } catch (error) {
       await journal.close();
@@ -143,7 +162,11 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     this.journal = journal;
     this.serializers = options.serializers;
     this.maxRequestSize = options.maxRequestSize ?? PRODUCER_DEFAULTS.maxRequestSize;
-    const internals: ProducerInternals = { journal: new BatchJournal(journal) };
+    const internals: ProducerInternals = {
+      journal: new BatchJournal(journal, (records, reason) => {
+        this.reportMayDuplicate(records, reason);
+      }),
+    };
     const { durable: _, ...producerOptions } = options;
     this.producer = new Producer(producerOptions, internals);
     this.parts = internals.parts as NonNullable<ProducerInternals['parts']>;
@@ -175,6 +198,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       mayDuplicate: state.mayDuplicate,
       skipped,
     };
+    this.mayDuplicateRecords = state.mayDuplicate;
     this.trimTimer = setInterval(() => this.trim(), TRIM_EVERY_MS).unref();
     void this.resume(state, outcome);
   }
@@ -205,12 +229,14 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       if (!Array.isArray(records)) throw new InvalidRecordError(`enqueueMany() takes an array of records, not ${describeValue(records)}`);
       const now = Date.now();
       const checked: PendingRecord[] = new Array(records.length);
+      const lengths: number[] = new Array(records.length);
       let bytes = 0;
       for (let i = 0; i < records.length; i++) {
         try {
           const pending = this.check(records[i] as ProducerRecord<K, V>, now);
           checked[i] = pending;
-          bytes += FRAME_HEADER_BYTES + this.prepareEntry(records[i] as ProducerRecord<K, V>, pending);
+          lengths[i] = this.prepareEntry(records[i] as ProducerRecord<K, V>, pending);
+          bytes += FRAME_HEADER_BYTES + (lengths[i] as number);
         } catch (error) {
           if (error instanceof InvalidRecordError || error instanceof RecordTooLargeError)
             error.message = `records[${i}]: ${error.message}`;
@@ -225,7 +251,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       for (let i = 0; i < records.length; i++) {
         const record = records[i] as ProducerRecord<K, V>;
         const pending = checked[i] as PendingRecord;
-        const appended = this.journalRecord(record, pending, this.prepareEntry(record, pending));
+        this.fillEntry(record, pending);
+        const appended = this.journalRecord(record, pending, lengths[i] as number);
         ids[i] = appended.id;
         durable = appended.durable;
       }
@@ -273,6 +300,11 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     return this.producer.metrics;
   }
 
+  /** Records sent again under numbers the broker could not match to a copy it may have, since open (the recovery's included). */
+  get mayDuplicate(): number {
+    return this.mayDuplicateRecords;
+  }
+
   /** Records accepted and not yet delivered or failed. */
   get pending(): number {
     return this.open.size;
@@ -309,6 +341,11 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
 
   /** Fills this.toJournal with the record's RECORD entry and returns the entry's payload bytes. */
   private prepareEntry(record: ProducerRecord<K, V>, pending: PendingRecord): number {
+    this.fillEntry(record, pending);
+    return recordPayloadBytes(this.toJournal);
+  }
+
+  private fillEntry(record: ProducerRecord<K, V>, pending: PendingRecord): void {
     const toJournal = this.toJournal;
     toJournal.topicBytes = this.topicBytes.get(record.topic) ?? Buffer.from(record.topic, 'utf8');
     toJournal.partition = record.partition ?? -1;
@@ -316,7 +353,6 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     toJournal.key = pending.key;
     toJournal.value = pending.value;
     toJournal.headers = pending.headers;
-    return recordPayloadBytes(toJournal);
   }
 
   /** QueueFullError unless `bytes` more of records fit within maxDiskBytes. */
@@ -344,7 +380,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   private async resume(state: RecoveredState, outcome: RecordOutcome): Promise<void> {
     // After open() has returned and its caller could attach listeners (mayDuplicate, replayed); the feeder waits meanwhile.
     await new Promise((resolve) => setImmediate(resolve));
-    const { accumulator, state: producerState, buffer } = this.parts;
+    const { accumulator, state: producerState, buffer, metadata } = this.parts;
     if (state.producer) producerState.restore(state.producer.producerId, state.producer.epoch, state.sequences.values());
     if (state.inDoubt.length > 0) {
       // Their records, read back from the journal.
@@ -368,21 +404,24 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
           // The batch cannot be resent as it was: its records go again under new numbers.
           for (const record of records) buffer.free(record.size);
           state.pending.push(...batch.recordIds.filter((id) => wanted.has(id)));
-          this.emit('mayDuplicate', { records: records.length, reason: 'a batch that may be on the broker lost records in the journal' });
+          this.reportMayDuplicate(records.length, 'a batch that may be on the broker lost records in the journal');
           continue;
         }
         accumulator.restore(batch.topic, batch.partition, records, batch.baseSequence, batch.epoch);
       }
+      // Their topics' leaders: no new record may come to load them (the sender's refreshes cover watched topics only).
+      metadata.refresh(new Set(state.inDoubt.map((batch) => batch.topic))).catch(() => undefined);
       state.pending.sort((a, b) => a - b);
     }
-    if (state.mayDuplicate > 0) {
-      this.emit('mayDuplicate', {
-        records: state.mayDuplicate,
-        reason: 'records whose batch went out under an epoch since bumped are sent again under new numbers',
-      });
-    }
+    // Counted in recovery.mayDuplicate already; told now that listeners can hear it.
+    if (state.mayDuplicate > 0) this.emit('mayDuplicate', { records: state.mayDuplicate, reason: state.mayDuplicateReason });
     this.feeder.recover(state.pending);
     this.producer.flush().catch(() => undefined);
+  }
+
+  private reportMayDuplicate(records: number, reason: string): void {
+    this.mayDuplicateRecords += records;
+    this.emit('mayDuplicate', { records, reason });
   }
 
   private settled(id: number, result: RecordMetadata | Error): void {
@@ -429,4 +468,25 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
 }
 
 const DEFAULT_MAX_DISK_BYTES = 1 << 30;
+/** Kafka's default producer.id.expiration.ms: a day. */
+const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+
+/**
+ * The journal was idle longer than the brokers keep a producer id: its in-doubt batches cannot be
+ * resent as they were (the brokers would take them as new), so they join the pending records, to
+ * go out under a fresh producer id, each counted as a possible duplicate.
+ */
+function forgetProducer(state: RecoveredState, idleMs: number): void {
+  const records = state.inDoubt.flatMap((batch) => batch.recordIds);
+  state.pending.push(...records);
+  state.pending.sort((a, b) => a - b);
+  state.inDoubt = [];
+  state.producer = undefined;
+  state.sequences.clear();
+  state.mayDuplicateReason =
+    `the journal was last written ${Math.round(idleMs / 60_000)} min ago, longer than producerIdExpirationMs: its batches that ` +
+    'may be on the broker go out under a fresh producer id' +
+    (state.mayDuplicate > 0 ? `; ${state.mayDuplicateReason}` : '');
+  state.mayDuplicate += records.length;
+}
 const MAX_TOPICS_KEPT = 10_000;

@@ -60,7 +60,7 @@ export class Feeder {
     this.admission = parts.admission;
     const { outcome } = parts;
     this.outcome = {
-      resolved: (index, metadata) => outcome.resolved(index, metadata),
+      resolved: outcome.resolved,
       rejected: (index, error) => {
         this.wake();
         outcome.rejected(index, error);

@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, realpathSync } from 'node:fs';
+import { mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -63,6 +63,8 @@ export interface RecoveryReport {
    * previous one was all written, leaves one. Appends then go on right after the last entry kept.
    */
   removedEmptySegments: string[];
+  /** When the journal was last written before this open (its newest segment's modification time, ms); undefined when new. */
+  lastWrittenAt: number | undefined;
 }
 
 export interface OpenedJournal {
@@ -145,6 +147,7 @@ export class Journal {
         created = true;
       }
       const active = recovered.segments[recovered.segments.length - 1]!;
+      const lastWrittenAt = created ? undefined : modifiedAt(active.path);
       active.fd = openSegmentFile(active.path, created ? 'wx' : 'r+');
       const writer = new JournalWriter(dir, resolved.sync, resolved.syncIntervalMs, active.endId - 1);
       writer.track(active, created);
@@ -161,6 +164,7 @@ export class Journal {
         staleLock: lock.tookOver,
         ignoredFiles: recovered.ignoredFiles,
         removedEmptySegments: recovered.removedEmptySegments,
+        lastWrittenAt,
       };
       return { journal, recovery };
     } catch (error) {
@@ -426,6 +430,14 @@ export class Journal {
     this.writer.track(segment, true);
     this.writer.seal(previous);
     return segment;
+  }
+}
+
+function modifiedAt(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
   }
 }
 

@@ -28,6 +28,8 @@ export interface RecoveredState {
    * sent again under new numbers, so the broker cannot recognise a copy it already has.
    */
   mayDuplicate: number;
+  /** Why mayDuplicate is not 0. */
+  mayDuplicateReason: string;
   /** Entries that passed their checksum but did not decode (reported, skipped). */
   undecodable: { id: number; reason: string }[];
 }
@@ -124,7 +126,16 @@ export class RecoveryFold {
       if (name !== undefined) mayDuplicate++;
     }
     pending.sort((a, b) => a - b);
-    return { producer: current, sequences: this.sequences, inDoubt, pending, mayDuplicate, undecodable: this.undecodable };
+    const mayDuplicateReason = 'records whose batch went out under an epoch since bumped are sent again under new numbers';
+    return {
+      producer: current,
+      sequences: this.sequences,
+      inDoubt,
+      pending,
+      mayDuplicate,
+      mayDuplicateReason,
+      undecodable: this.undecodable,
+    };
   }
 }
 

@@ -51,6 +51,12 @@ export interface ProducerBatch {
    * written is recognised as a duplicate instead of being written again under new numbers.
    */
   inDoubt: boolean;
+  /**
+   * Some attempt may have been written, ever (unlike inDoubt, not cleared by a later attempt's
+   * sequence error, which can also mean the broker lost this producer's state): going out again
+   * under new numbers, it may duplicate. A batch restored from a durable producer's journal starts so.
+   */
+  possiblyWritten: boolean;
   /** Why its last attempt failed, for the error its records get if they time out waiting for the next. */
   lastError: Error | undefined;
   /** The numbers ("producerId:epoch:baseSequence:records") under which the durable producer's journal has it; undefined: not journaled. */
@@ -139,6 +145,7 @@ export class Accumulator {
       expired: false,
       resequenced: false,
       inDoubt: false,
+      possiblyWritten: false,
       lastError: undefined,
     };
   }
@@ -173,6 +180,7 @@ export class Accumulator {
       expired: false,
       resequenced: false,
       inDoubt: true,
+      possiblyWritten: true,
       lastError: undefined,
     });
   }
@@ -292,6 +300,8 @@ export class Accumulator {
       baseSequence,
       expired: false,
       inDoubt: false,
+      // Split (too large to have been written) or stripped of records the broker refused: this content was never written.
+      possiblyWritten: false,
     };
     for (const record of records.slice(1)) {
       if (!replacement.builder?.tryAppend(record)) throw new Error('internal error: a record no longer fits the batch it came from');

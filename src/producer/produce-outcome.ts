@@ -14,13 +14,19 @@ export type ProduceOutcome =
    * `written`: what the answer says of this and earlier attempts: 'maybe' (the broker gave up
    * waiting, perhaps after writing), 'no' (a sequence verdict: nothing of it was written), or
    * 'unknown' (this attempt was refused; an earlier one may still have been written).
+   * `freshProducerId`: the epoch cannot simply be raised (it was fenced): ask for a new producer id.
    */
-  | { kind: 'retry'; error: KafkaProtocolError; resequence: boolean; written: 'maybe' | 'no' | 'unknown' }
+  | { kind: 'retry'; error: KafkaProtocolError; resequence: boolean; written: 'maybe' | 'no' | 'unknown'; freshProducerId?: boolean }
   /** Its records fail with this error. */
   | { kind: 'fail'; error: KafkaProtocolError };
 
 export interface OutcomeContext {
   idempotent: boolean;
+  /**
+   * A durable producer (src/durable/): a fenced epoch (INVALID_PRODUCER_EPOCH, its last bump lost
+   * with a crash) is left behind for a fresh producer id instead of failing records it holds on disk.
+   */
+  freshIdWhenFenced?: boolean;
   /** An epoch bump is already due. */
   bumpRequested: boolean;
   /** A batch with a lower sequence of the same partition is still unacknowledged. */
@@ -86,6 +92,11 @@ export function produceOutcome(
     // The broker lost this producer's state or the records before this batch (KIP-360): as the
     // Java client does, bump the epoch and resend the batch renumbered, once; a second time it fails loudly.
     return { kind: 'retry', error, resequence: true, written: 'no' };
+  }
+  // An idempotent producer's epoch the broker has seen overtaken (a restarted durable producer whose
+  // last epoch bump was not journaled): a new producer id, and the batch renumbered under it, once.
+  if (code === ErrorCode.INVALID_PRODUCER_EPOCH && context.freshIdWhenFenced && context.idempotent && !batch.resequenced) {
+    return { kind: 'retry', error, resequence: true, written: 'no', freshProducerId: true };
   }
   if (error.retriable || behindRetry) {
     const written = MAYBE_WRITTEN.has(code) ? 'maybe' : sequenceError ? 'no' : 'unknown';

@@ -8,6 +8,8 @@ export class ProducerState {
   epoch = -1;
   /** Why the epoch must be bumped before the next batch goes out; undefined when it need not be. */
   private bumpReason: string | undefined;
+  /** The epoch was fenced: the next id must be a new one from InitProducerId, not a local bump. */
+  private freshIdNeeded = false;
   private readonly sequences = new Map<string, number[]>();
 
   /** The producer has an id and its epoch is current. */
@@ -19,9 +21,10 @@ export class ProducerState {
     return this.bumpReason !== undefined;
   }
 
-  /** The batches after a failed one would be out of sequence: renumber them under a new epoch. */
-  requestBump(reason: string): void {
+  /** The batches after a failed one would be out of sequence: renumber them under a new epoch (`freshId`: a new producer id). */
+  requestBump(reason: string, freshId = false): void {
     this.bumpReason ??= reason;
+    this.freshIdNeeded ||= freshId;
   }
 
   /** The sequence for a batch of `count` records of this partition, and the partition's next one moves past it. */
@@ -39,6 +42,7 @@ export class ProducerState {
     this.producerId = producerId;
     this.epoch = epoch;
     this.bumpReason = undefined;
+    this.freshIdNeeded = false;
     this.sequences.clear();
   }
 
@@ -69,7 +73,7 @@ export class ProducerState {
    * producer id must be asked for.
    */
   bumpLocally(): boolean {
-    if (this.producerId < 0n || this.epoch >= 32_767) return false;
+    if (this.producerId < 0n || this.epoch >= 32_767 || this.freshIdNeeded) return false;
     this.assign(this.producerId, this.epoch + 1);
     return true;
   }

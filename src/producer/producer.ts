@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { Cluster, type ClusterEvents } from '../cluster/cluster.js';
+import type { MetadataCache } from '../cluster/metadata.js';
 import { ConfigError } from '../errors.js';
 import { safeLogger } from '../logger.js';
 import { describeValue } from '../option-checks.js';
@@ -43,7 +44,7 @@ export interface ProducerEvents extends ClusterEvents {
 export interface ProducerInternals {
   journal?: SenderJournal;
   /** Filled in by the constructor. */
-  parts?: { accumulator: Accumulator; state: ProducerState; buffer: BufferMemory; admission: Admission };
+  parts?: { accumulator: Accumulator; state: ProducerState; buffer: BufferMemory; admission: Admission; metadata: MetadataCache };
 }
 
 const CLUSTER_EVENTS: readonly (keyof ClusterEvents)[] = ['connect', 'disconnect', 'connectFailed', 'metadataChange'];
@@ -138,7 +139,15 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       },
       () => this.checkIdle(),
     );
-    if (internals) internals.parts = { accumulator: this.accumulator, state, buffer: this.buffer, admission: this.admission };
+    if (internals) {
+      internals.parts = {
+        accumulator: this.accumulator,
+        state,
+        buffer: this.buffer,
+        admission: this.admission,
+        metadata: this.cluster.metadata,
+      };
+    }
     if (options.logger) {
       const log = safeLogger(options.logger);
       this.on('retry', ({ error, ...fields }) =>

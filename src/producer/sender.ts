@@ -401,6 +401,7 @@ export class Sender {
       const outcome = produceOutcome(batch, result, {
         // A transactional producer cannot bump its own epoch: a sequence error fails the transaction instead.
         idempotent: this.settings.idempotent && !this.transaction,
+        freshIdWhenFenced: this.journal !== undefined,
         bumpRequested: this.state.bumpRequested,
         earlierUnacknowledged: this.accumulator.hasEarlierUnacknowledged(batch),
         broker: label,
@@ -422,11 +423,11 @@ export class Sender {
         this.dropRecords(batch, outcome.invalid, outcome.error);
         return;
       case 'retry':
-        if (outcome.written === 'maybe') batch.inDoubt = true;
+        if (outcome.written === 'maybe') batch.inDoubt = batch.possiblyWritten = true;
         else if (outcome.written === 'no') batch.inDoubt = false;
         if (outcome.resequence) {
           batch.resequenced = true;
-          this.state.requestBump(`${outcome.error.errorName} on ${batch.topic}-${batch.partition}`);
+          this.state.requestBump(`${outcome.error.errorName} on ${batch.topic}-${batch.partition}`, outcome.freshProducerId);
         }
         this.retryOrFail(batch, outcome.error, true);
         return;
@@ -440,7 +441,7 @@ export class Sender {
     const retriable = isRetriable(error);
     for (const batch of batches) {
       // Once on the wire, an attempt that got no answer may have been written.
-      if (sent) batch.inDoubt = true;
+      if (sent) batch.inDoubt = batch.possiblyWritten = true;
       this.retryOrFail(batch, error, retriable);
     }
     this.events.progress();

@@ -11,6 +11,7 @@ import { PartitionReader } from '../../src/consumer/partition-reader.js';
 import { DurableProducer } from '../../src/durable/durable-producer.js';
 import { QueueFullError } from '../../src/durable/errors.js';
 import type { Journal } from '../../src/durable/journal.js';
+import { InvalidRecordError, RecordTooLargeError } from '../../src/producer/errors.js';
 import { testKafka } from '../helpers/kafka.js';
 import { Random } from '../support/random.js';
 import { uniqueTopic } from '../support/topics.js';
@@ -99,6 +100,39 @@ describe('the durable producer against a real broker', () => {
     const again = await DurableProducer.open({ bootstrap: kafka.bootstrap, durable: { dir } });
     expect(again.recovery.replaying).toBe(0);
     await again.close();
+  });
+
+  test('enqueueMany(): all or none accepted, in order; bad records refused at once, naming their place', async () => {
+    const topic = uniqueTopic('durable-many');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const dir = journalDir();
+    const producer = await DurableProducer.open({ bootstrap: kafka.bootstrap, maxRequestSize: 64 * 1024, durable: { dir } });
+    const first = await producer.enqueueMany(Array.from({ length: 500 }, (_, i) => ({ topic, value: `a${i}` })));
+    expect(first.ids).toHaveLength(500);
+    expect(first.ids).toEqual([...first.ids].sort((a, b) => a - b));
+    // One bad record (here the 3rd: a value that is not bytes): nothing of the call is journaled.
+    const bad = [
+      { topic, value: 'b0' },
+      { topic, value: 'b1' },
+      { topic, value: 42 as unknown as string },
+    ];
+    await expect(producer.enqueueMany(bad)).rejects.toThrow(InvalidRecordError);
+    await expect(producer.enqueueMany(bad)).rejects.toThrow(/^records\[2\]: /);
+    // Too large for any Produce request: refused at acceptance, not failed after it.
+    await expect(producer.enqueue({ topic, value: Buffer.alloc(80 * 1024) })).rejects.toThrow(RecordTooLargeError);
+    await expect(
+      producer.enqueueMany([
+        { topic, value: 'c' },
+        { topic, value: Buffer.alloc(80 * 1024) },
+      ]),
+    ).rejects.toThrow(/^records\[1\]: a record of \d+ bytes cannot fit/);
+    await expect(producer.enqueueMany('nope' as never)).rejects.toThrow(InvalidRecordError);
+    const second = await producer.enqueueMany([{ topic, value: 'z' }]);
+    expect(second.ids[0]).toBeGreaterThan(first.ids[499] as number);
+    await producer.flush();
+    await producer.close();
+    const values = (await readAll(topic, 1)).flat().map((record) => record.value);
+    expect(values).toEqual([...Array.from({ length: 500 }, (_, i) => `a${i}`), 'z']);
   });
 
   test('maxDiskBytes reached: enqueue() rejects with QueueFullError, and every record accepted before it is delivered', async () => {

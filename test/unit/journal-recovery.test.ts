@@ -44,6 +44,7 @@ describe('a clean journal', () => {
       staleLock: undefined,
       ignoredFiles: [],
       removedEmptySegments: [],
+      lastWrittenAt: expect.any(Number),
     });
   });
 });

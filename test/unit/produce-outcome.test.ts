@@ -87,6 +87,20 @@ const TABLE: [string, Parameters<typeof produceOutcome>[1], Partial<OutcomeConte
   ],
   ['out of order without idempotence: fail', answer(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER), { idempotent: false }, {}, { kind: 'fail' }],
   ['fenced by a newer epoch: fail', answer(ErrorCode.INVALID_PRODUCER_EPOCH), {}, {}, { kind: 'fail' }],
+  [
+    'fenced by a newer epoch, durable: a fresh producer id, once',
+    answer(ErrorCode.INVALID_PRODUCER_EPOCH),
+    { freshIdWhenFenced: true },
+    {},
+    { kind: 'retry', resequence: true, written: 'no', freshProducerId: true },
+  ],
+  [
+    'fenced again after the fresh id: fail',
+    answer(ErrorCode.INVALID_PRODUCER_EPOCH),
+    { freshIdWhenFenced: true },
+    { resequenced: true },
+    { kind: 'fail' },
+  ],
   ['not authorised: fail', answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED), {}, {}, { kind: 'fail' }],
 ];
 
