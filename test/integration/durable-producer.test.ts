@@ -174,7 +174,15 @@ describe('the durable producer against a real broker', () => {
     for (let i = 0; i < 3000; i++) {
       producer.enqueue({ topic, key: `k${i % 5}`, value: `p${i}` }).then(() => resolved.push(`p${i}`));
       if (i % 500 === 499) {
-        await new Promise((resolve) => setTimeout(resolve, 5 + (i % 7)));
+        // Until an fsync has covered some of what was enqueued since the last cut (and so resolved it), at most 10 s: each
+        // cut then holds records to deliver, however the scheduler ran.
+        const had = resolved.length;
+        await until(
+          'an fsync',
+          () => resolved.length > had,
+          10_000,
+          () => `${resolved.length} resolved`,
+        );
         // The power goes: only what an fsync covered survives; everything resolved so far was covered.
         const snapshot = [...resolved];
         const copy = journalDir();
