@@ -15,6 +15,7 @@ import {
   EntryType,
   encodeCheckpoint,
   encodeFailed,
+  encodeTopic,
   type JournalRecord,
   type RecordToJournal,
   recordPayloadBytes,
@@ -27,9 +28,10 @@ import { Journal, type RecoveryReport } from './journal.js';
 import type { JournalOptions } from './journal-options.js';
 import { OpenRecords } from './open-records.js';
 import { type RecoveredState, RecoveryFold } from './recovery-state.js';
+import { TopicTable } from './topic-table.js';
 
 /** Where and how the durable producer keeps its journal (see JournalOptions for each). */
-export type DurableOptions = Omit<JournalOptions, 'onReadIssue'> & {
+export type DurableOptions = Omit<JournalOptions, 'onReadIssue' | 'segmentPreamble'> & {
   /**
    * The cluster's producer.id.expiration.ms (the broker default, a day, unless set): a journal last
    * written longer ago than this may hold batches whose producer id the brokers have forgotten, so
@@ -92,11 +94,11 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   private readonly replaying: Set<number>;
   private readonly serializers: ProducerOptions<K, V>['serializers'];
   private readonly maxRequestSize: number;
-  /** Topic names already checked, with their UTF-8 (bounded: a producer has a few topics, not thousands). */
-  private readonly topicBytes = new Map<string, Buffer>();
+  /** The journal's topics by number (recovered, and declared as new ones come). */
+  private readonly topics: TopicTable;
   /** The record being journaled: one object reused, as accept() is the hot path. */
   private readonly toJournal: RecordToJournal = {
-    topicBytes: Buffer.alloc(0),
+    topicId: 0,
     partition: -1,
     timestamp: 0,
     key: null,
@@ -118,6 +120,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       throw new ConfigError('a DurableProducer is idempotent (acks all): that is how a restart avoids duplicates');
     }
     const skipped: { id: number; reason: string }[] = [];
+    /** Filled by the recovery, then by new topics; the journal repeats it at the head of every segment. */
+    const topics = new TopicTable();
     const maxDiskBytes = durable.maxDiskBytes ?? DEFAULT_MAX_DISK_BYTES;
     if (!Number.isSafeInteger(maxDiskBytes) || maxDiskBytes < 1) {
       throw new ConfigError(`option durable.maxDiskBytes must be a positive integer, not ${String(durable.maxDiskBytes)}`);
@@ -135,9 +139,11 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       // Segments small enough that trimming acknowledged ones frees room long before the journal is full.
       segmentBytes: durable.segmentBytes ?? Math.min(64 << 20, Math.max(4096, Math.floor(maxDiskBytes / 8))),
       onReadIssue: (issue) => skipped.push({ id: -1, reason: `${issue.segment} at byte ${issue.offset}: ${issue.message}` }),
+      // Every segment declares the topics its RECORD entries may name: deleting older segments loses no declaration.
+      segmentPreamble: () => topics.entries().map((topic) => ({ type: EntryType.TOPIC, payload: encodeTopic(topic) })),
     });
     try {
-      const fold = new RecoveryFold();
+      const fold = new RecoveryFold(topics);
       for await (const entry of journal.readFrom(1)) fold.add(entry.id, entry.type, Buffer.from(entry.payload));
       const state = fold.result();
       skipped.push(...state.undecodable);
@@ -161,6 +167,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     super();
     this.journal = journal;
     this.serializers = options.serializers;
+    this.topics = state.topics;
     this.maxRequestSize = options.maxRequestSize ?? PRODUCER_DEFAULTS.maxRequestSize;
     const internals: ProducerInternals = {
       journal: new BatchJournal(journal, (records, reason) => {
@@ -182,6 +189,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       admission: this.parts.admission,
       outcome,
       // The producer's own bufferMemory holds batches; as much again may wait in memory before records wait on disk only.
+      topics: this.topics,
       memoryBytes: options.bufferMemory ?? PRODUCER_DEFAULTS.bufferMemory,
       missing: (id) => {
         skipped.push({ id, reason: 'recovered as pending, but no longer in the journal' });
@@ -292,7 +300,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     for (const [, waiter] of this.waiting)
       waiter.reject(new ProducerClosedError('closed before the record was acknowledged; it stays in the journal'));
     this.waiting.clear();
-    this.trim();
+    // The last trim done before the journal closes, so that what is acknowledged is deleted now, not at the next open.
+    await this.trim();
     await this.journal.close();
   }
 
@@ -322,9 +331,12 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   private check(record: ProducerRecord<K, V>, now: number): PendingRecord {
     checkRecordObject(record);
     const { topic } = record;
-    if (!this.topicBytes.has(topic)) {
+    if (this.topics.idOf(topic) === undefined) {
       checkTopicName(topic);
-      if (this.topicBytes.size < MAX_TOPICS_KEPT) this.topicBytes.set(topic, Buffer.from(topic, 'utf8'));
+      // Declared in the journal before the first record that names it (appends are written in order).
+      const id = this.topics.nextId;
+      this.journal.append(EntryType.TOPIC, encodeTopic({ id, name: topic }));
+      this.topics.declare(id, topic);
     }
     const pending = toPendingRecord(
       record as ProducerRecord<unknown, unknown>,
@@ -347,7 +359,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
 
   private fillEntry(record: ProducerRecord<K, V>, pending: PendingRecord): void {
     const toJournal = this.toJournal;
-    toJournal.topicBytes = this.topicBytes.get(record.topic) ?? Buffer.from(record.topic, 'utf8');
+    toJournal.topicId = this.topics.idOf(record.topic) as number;
     toJournal.partition = record.partition ?? -1;
     toJournal.timestamp = pending.timestamp;
     toJournal.key = pending.key;
@@ -387,7 +399,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       const wanted = new Map<number, JournalRecord>();
       const ids = new Set(state.inDoubt.flatMap((batch) => batch.recordIds));
       for await (const entry of this.journal.readFrom(Math.min(...ids))) {
-        if (entry.type === EntryType.RECORD && ids.has(entry.id)) wanted.set(entry.id, decodeRecord(Buffer.from(entry.payload)));
+        if (entry.type === EntryType.RECORD && ids.has(entry.id))
+          wanted.set(entry.id, decodeRecord(Buffer.from(entry.payload), this.topics));
         if (wanted.size === ids.size) break;
       }
       for (const batch of state.inDoubt) {
@@ -447,9 +460,9 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   }
 
   /** Deletes journal segments that hold nothing still needed, after a checkpoint of the producer's numbers. */
-  private trim(): void {
+  private trim(): Promise<void> {
     const oldest = this.open.oldest ?? this.journal.nextId;
-    if (oldest <= this.trimmedBelow) return;
+    if (oldest <= this.trimmedBelow) return Promise.resolve();
     const { state } = this.parts;
     this.trimmedBelow = oldest;
     // The checkpoint first, durable, so that the numbers the deleted segments held are not lost with them.
@@ -461,9 +474,14 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       }
     } catch {
       this.trimmedBelow = 0; // the journal refused (closed or failed): try again next time
-      return;
+      return Promise.resolve();
     }
-    checkpoint.then(() => this.journal.trim(oldest)).catch(() => undefined);
+    return checkpoint
+      .then(() => this.journal.trim(oldest))
+      .then(
+        () => undefined,
+        () => undefined,
+      );
   }
 }
 
@@ -489,4 +507,3 @@ function forgetProducer(state: RecoveredState, idleMs: number): void {
     (state.mayDuplicate > 0 ? `; ${state.mayDuplicateReason}` : '');
   state.mayDuplicate += records.length;
 }
-const MAX_TOPICS_KEPT = 10_000;

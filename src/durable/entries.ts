@@ -11,8 +11,10 @@ import { putUint32 } from './frame.js';
  * kind has a type byte of its own; payloads are a small big-endian binary format (lengths as uint32, −1 as 0xffffffff for null).
  */
 export const EntryType = {
-  /** A record accepted by enqueue() or send(): its topic, fixed partition (−1: chosen later) and content. */
+  /** A record accepted by enqueue() or send(): its topic's number, fixed partition (−1: chosen later) and content. */
   RECORD: 1,
+  /** A topic's number for the RECORD entries after it (see TopicTable). */
+  TOPIC: 2,
   /** Records about to go on the wire as one batch: partition, epoch, base sequence and the records' entry ids. */
   BATCH: 3,
   /** A batch was acknowledged: its records are delivered. */
@@ -122,7 +124,7 @@ class Writer {
     return this.bytes(Buffer.from(value, 'utf8'));
   }
 
-  private uint32(value: number): this {
+  uint32(value: number): this {
     this.room(4);
     this.buffer.writeUInt32BE(value, this.at);
     this.at += 4;
@@ -157,6 +159,13 @@ class Reader {
   int32(): number {
     this.need(4);
     const value = this.buffer.readInt32BE(this.at);
+    this.at += 4;
+    return value;
+  }
+
+  uint32(): number {
+    this.need(4);
+    const value = this.buffer.readUInt32BE(this.at);
     this.at += 4;
     return value;
   }
@@ -200,12 +209,9 @@ class Reader {
   }
 }
 
-/**
- * A record as the durable producer journals it: its fields already bytes, and its topic's UTF-8
- * (kept by the producer, so the hot path does not encode it again for every record).
- */
+/** A record as the durable producer journals it: its fields already bytes, its topic by number (TopicTable). */
 export interface RecordToJournal {
-  topicBytes: Uint8Array;
+  topicId: number;
   partition: number;
   timestamp: number;
   key: Uint8Array | null;
@@ -215,7 +221,7 @@ export interface RecordToJournal {
 
 /** The RECORD payload's length, for Journal.appendWith(). */
 export function recordPayloadBytes(record: RecordToJournal): number {
-  let bytes = 4 + record.topicBytes.length + 4 + 8 + 4 + (record.key?.length ?? 0) + 4 + (record.value?.length ?? 0) + 4;
+  let bytes = 4 + 4 + 8 + 4 + (record.key?.length ?? 0) + 4 + (record.value?.length ?? 0) + 4;
   for (const header of record.headers ?? []) bytes += 4 + Buffer.byteLength(header.key) + 4 + (header.value?.length ?? 0);
   return bytes;
 }
@@ -226,7 +232,7 @@ export function recordPayloadBytes(record: RecordToJournal): number {
  * once per accepted record, and their range checks were a tenth of the durable producer's CPU.
  */
 export function writeRecordPayload(target: Buffer, offset: number, record: RecordToJournal): void {
-  let at = writeBytes(target, offset, record.topicBytes);
+  let at = putUint32(target, offset, record.topicId);
   at = putUint32(target, at, record.partition >>> 0);
   at = putDouble(target, at, record.timestamp);
   at = writeBytes(target, at, record.key);
@@ -262,16 +268,21 @@ function putDouble(target: Uint8Array, offset: number, value: number): number {
   return offset + 8;
 }
 
-export function encodeRecord(record: JournalRecord): Buffer {
-  const toJournal: RecordToJournal = { ...record, topicBytes: Buffer.from(record.topic, 'utf8') };
+/** The RECORD payload of `record`, whose topic is declared as `topicId`. */
+export function encodeRecord(record: JournalRecord, topicId: number): Buffer {
+  const toJournal: RecordToJournal = { ...record, topicId };
   const payload = Buffer.allocUnsafe(recordPayloadBytes(toJournal));
   writeRecordPayload(payload, 0, toJournal);
   return payload;
 }
 
-export function decodeRecord(payload: Buffer): JournalRecord {
+/** A RECORD entry, its topic named by `topics` (a number it does not know is a JournalEntryError). */
+export function decodeRecord(payload: Buffer, topics: { nameOf(id: number): string | undefined }): JournalRecord {
   const reader = new Reader(payload, 'RECORD');
-  const topic = reader.string();
+  const topicId = reader.uint32();
+  const topic = topics.nameOf(topicId);
+  if (topic === undefined)
+    throw new JournalEntryError(`a RECORD entry names topic ${topicId}, which no TOPIC entry or checkpoint declared`);
   const partition = reader.int32();
   const timestamp = reader.double();
   const key = reader.bytes();
@@ -324,6 +335,17 @@ export function decodeBatch(payload: Buffer): JournalBatch {
   if (recordIds.length !== count) throw new JournalEntryError(`a BATCH entry's runs hold ${recordIds.length} ids, not ${count}`);
   reader.end();
   return { topic, partition, producerId, epoch, baseSequence, recordIds };
+}
+
+export function encodeTopic(topic: { id: number; name: string }): Buffer {
+  return new Writer(32).uint32(topic.id).string(topic.name).done();
+}
+
+export function decodeTopic(payload: Buffer): { id: number; name: string } {
+  const reader = new Reader(payload, 'TOPIC');
+  const topic = { id: reader.uint32(), name: reader.string() };
+  reader.end();
+  return topic;
 }
 
 export function encodeAck(ack: JournalAck): Buffer {

@@ -3,6 +3,7 @@ import type { Admission } from '../producer/admission.js';
 import type { RecordOutcome } from '../producer/outcomes.js';
 import { decodeRecord, EntryType, type JournalRecord } from './entries.js';
 import type { Journal } from './journal.js';
+import type { TopicTable } from './topic-table.js';
 
 /** Records handed to the producer and waiting there for metadata or buffer room: beyond this, the feeder waits. */
 const IN_ADMISSION = 1024;
@@ -12,6 +13,8 @@ export interface FeederParts {
   admission: Admission;
   /** Takes every fed record's outcome, with its journal id as the index. */
   outcome: RecordOutcome;
+  /** The journal's topics, for RECORD entries read back. */
+  topics: TopicTable;
   /** Bytes of accepted records kept in memory for the producer; records beyond wait on disk only. */
   memoryBytes: number;
   /** A recovered record id that is no longer in the journal (trimmed or damaged): reported, skipped. */
@@ -163,7 +166,7 @@ export class Feeder {
       if (this.recoveredAt >= this.recovered.length) return;
       if (entry.id !== this.recovered[this.recoveredAt] || entry.type !== EntryType.RECORD) continue;
       this.recoveredAt++;
-      await this.handFromDisk(entry.id, decodeRecord(Buffer.from(entry.payload)));
+      await this.handFromDisk(entry.id, decodeRecord(Buffer.from(entry.payload), this.parts.topics));
     }
     while (this.recoveredAt < this.recovered.length) this.parts.missing(this.recovered[this.recoveredAt++] as number);
   }
@@ -175,7 +178,7 @@ export class Feeder {
       if (this.stopped) return;
       next = entry.id + 1;
       if (entry.type !== EntryType.RECORD) continue;
-      await this.handFromDisk(entry.id, decodeRecord(Buffer.from(entry.payload)));
+      await this.handFromDisk(entry.id, decodeRecord(Buffer.from(entry.payload), this.parts.topics));
     }
     // Everything added before this point has been read: later records may go through memory again.
     this.spilledFrom = this.lastAdded >= next ? next : undefined;

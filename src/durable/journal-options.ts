@@ -25,6 +25,11 @@ export interface JournalOptions {
   closeTimeoutMs?: number;
   /** Called when a read finds damage that recovery had not (the disk changed since open). */
   onReadIssue?: (issue: ReadIssue) => void;
+  /**
+   * Entries written first in each new segment (declarations the entries after them refer to), so
+   * that every segment reads without the ones before it, which trimming may have deleted.
+   */
+  segmentPreamble?: () => { type: number; payload: Uint8Array }[];
 }
 
 export interface ResolvedJournalOptions {
@@ -35,6 +40,7 @@ export interface ResolvedJournalOptions {
   maxDiskBytes: number;
   closeTimeoutMs: number;
   onReadIssue: ((issue: ReadIssue) => void) | undefined;
+  segmentPreamble: (() => { type: number; payload: Uint8Array }[]) | undefined;
 }
 
 export function resolveJournalOptions(options: unknown): ResolvedJournalOptions {
@@ -51,5 +57,6 @@ export function resolveJournalOptions(options: unknown): ResolvedJournalOptions 
     maxDiskBytes: integerOption('maxDiskBytes', given.maxDiskBytes, 1 << 30, 1),
     closeTimeoutMs: integerOption('closeTimeoutMs', given.closeTimeoutMs, 30_000, 1),
     onReadIssue: functionOption<(issue: ReadIssue) => void>('onReadIssue', given.onReadIssue),
+    segmentPreamble: functionOption<() => { type: number; payload: Uint8Array }[]>('segmentPreamble', given.segmentPreamble),
   };
 }

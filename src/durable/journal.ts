@@ -242,7 +242,25 @@ export class Journal {
       );
     }
     let segment = this.active;
-    if (segment.bytes > 0 && segment.bytes + size > this.options.segmentBytes) segment = this.roll();
+    if (segment.bytes > 0 && segment.bytes + size > this.options.segmentBytes) {
+      segment = this.roll();
+      for (const entry of this.options.segmentPreamble?.() ?? []) {
+        this.place(segment, entry.type, entry.payload.length, copyPayload, entry.payload, undefined);
+      }
+    }
+    return this.place(segment, type, length, encode, item, options);
+  }
+
+  /** Frames the entry into this tick's batch of `segment`. */
+  private place<T>(
+    segment: Segment,
+    type: number,
+    length: number,
+    encode: (target: Buffer, offset: number, item: T) => void,
+    item: T,
+    options: AppendOptions | undefined,
+  ): Appended {
+    const size = FRAME_HEADER_BYTES + length;
     const batch = this.batchWithRoom(segment, size);
     const id = segment.endId;
     batch.end = writeFrameWith(batch.arena, batch.end, id, type, length, encode, item);

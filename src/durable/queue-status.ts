@@ -42,7 +42,7 @@ export async function queueStatus(dir: string): Promise<QueueStatus> {
       fold.add(entry.id, entry.type, payload);
       try {
         if (entry.type === EntryType.RECORD) {
-          const { topic, partition, timestamp } = decodeRecord(payload);
+          const { topic, partition, timestamp } = decodeRecord(payload, fold.topics);
           records.set(entry.id, { topic, partition, timestamp });
         } else if (entry.type === EntryType.BATCH) {
           const batch = decodeBatch(payload);

@@ -4,10 +4,12 @@ import {
   decodeCheckpoint,
   decodeFailed,
   decodeRecord,
+  decodeTopic,
   EntryType,
   type JournalBatch,
   JournalEntryError,
 } from './entries.js';
+import { TopicTable } from './topic-table.js';
 
 /** What a restart resumes from: the producer's numbers, the batches that may be on the broker, and the records still to send. */
 export interface RecoveredState {
@@ -32,6 +34,8 @@ export interface RecoveredState {
   mayDuplicateReason: string;
   /** Entries that passed their checksum but did not decode (reported, skipped). */
   undecodable: { id: number; reason: string }[];
+  /** The topics RECORD entries name by number. */
+  topics: TopicTable;
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -50,6 +54,8 @@ export class RecoveryFold {
   private readonly open = new Map<number, string | undefined>();
   private readonly batches = new Map<string, JournalBatch>();
   private readonly undecodable: RecoveredState['undecodable'] = [];
+  /** Declared so far (into the table given, if one is): a RECORD is decoded against the declarations before it. */
+  constructor(readonly topics = new TopicTable()) {}
 
   add(id: number, type: number, payload: Buffer): void {
     try {
@@ -63,9 +69,14 @@ export class RecoveryFold {
   private apply(id: number, type: number, payload: Buffer): void {
     switch (type) {
       case EntryType.RECORD:
-        decodeRecord(payload); // a record that does not decode is reported now, not when it is sent
+        decodeRecord(payload, this.topics); // a record that does not decode is reported now, not when it is sent
         this.open.set(id, undefined);
         return;
+      case EntryType.TOPIC: {
+        const topic = decodeTopic(payload);
+        this.topics.declare(topic.id, topic.name);
+        return;
+      }
       case EntryType.BATCH: {
         const batch = decodeBatch(payload);
         this.useProducer(batch.producerId, batch.epoch);
@@ -135,6 +146,7 @@ export class RecoveryFold {
       mayDuplicate,
       mayDuplicateReason,
       undecodable: this.undecodable,
+      topics: this.topics,
     };
   }
 }

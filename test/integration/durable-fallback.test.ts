@@ -49,7 +49,7 @@ async function values(topic: string): Promise<string[]> {
 }
 
 /** A first run: `count` records delivered to partition 0 and acknowledged; returns the producer id and epoch it used. */
-async function deliverFirst(dir: string, topic: string, count: number): Promise<{ producerId: bigint; epoch: number }> {
+async function deliverFirst(dir: string, topic: string, count: number): Promise<{ producerId: bigint; epoch: number; topicId: number }> {
   const producer = await DurableProducer.open({ bootstrap: kafka.bootstrap, durable: { dir } });
   await Promise.all(Array.from({ length: count }, (_, i) => producer.send({ topic, partition: 0, value: `first-${i}` })));
   await producer.close();
@@ -57,9 +57,10 @@ async function deliverFirst(dir: string, topic: string, count: number): Promise<
   const fold = new RecoveryFold();
   for await (const entry of journal.readFrom(1)) fold.add(entry.id, entry.type, Buffer.from(entry.payload));
   await journal.close();
-  const { producer: numbers } = fold.result();
-  if (!numbers) throw new Error('the first run journaled no producer id');
-  return numbers;
+  const { producer: numbers, topics } = fold.result();
+  const topicId = topics.idOf(topic);
+  if (!numbers || topicId === undefined) throw new Error('the first run journaled no producer id, or not its topic');
+  return { ...numbers, topicId };
 }
 
 /**
@@ -70,17 +71,18 @@ async function crashAfterJournalingBatch(
   dir: string,
   topic: string,
   records: string[],
-  numbers: { producerId: bigint; epoch: number; baseSequence: number },
+  numbers: { producerId: bigint; epoch: number; baseSequence: number; topicId: number },
 ): Promise<void> {
+  const { topicId, ...batchNumbers } = numbers;
   const { journal } = await Journal.open({ dir });
   const recordIds = records.map(
     (value) =>
       journal.append(
         EntryType.RECORD,
-        encodeRecord({ topic, partition: 0, timestamp: Date.now(), key: null, value: Buffer.from(value), headers: [] }),
+        encodeRecord({ topic, partition: 0, timestamp: Date.now(), key: null, value: Buffer.from(value), headers: [] }, topicId),
       ).id,
   );
-  journal.append(EntryType.BATCH, encodeBatch({ topic, partition: 0, ...numbers, recordIds }));
+  journal.append(EntryType.BATCH, encodeBatch({ topic, partition: 0, ...batchNumbers, recordIds }));
   await journal.close();
 }
 

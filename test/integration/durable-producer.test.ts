@@ -135,6 +135,28 @@ describe('the durable producer against a real broker', () => {
     expect(values).toEqual([...Array.from({ length: 500 }, (_, i) => `a${i}`), 'z']);
   });
 
+  test('a topic declared in a segment since deleted: its later records still replay (each segment declares its topics)', async () => {
+    const topic = uniqueTopic('durable-declared');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const dir = journalDir();
+    const segments = () => readdirSync(dir).filter((file) => file.endsWith('.seg')).length;
+    // Small segments: the one holding the topic's TOPIC entry is deleted once its records are acknowledged.
+    const first = await DurableProducer.open({ bootstrap: kafka.bootstrap, durable: { dir, segmentBytes: 4096 } });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => first.send({ topic, value: `a${i}` })));
+    await first.close();
+    expect(segments()).toBe(1);
+    // Records of the same topic (no new declaration) that no broker takes, left in the journal.
+    const offline = await DurableProducer.open({ bootstrap: '127.0.0.1:9', durable: { dir, segmentBytes: 4096 } });
+    for (let i = 0; i < 50; i++) await offline.enqueue({ topic, value: `b${i}` });
+    await offline.close(200);
+    const last = await DurableProducer.open({ bootstrap: kafka.bootstrap, durable: { dir, segmentBytes: 4096 } });
+    expect(last.recovery).toMatchObject({ replaying: 50, skipped: [] });
+    await last.flush();
+    await last.close();
+    const values = (await readAll(topic, 1)).flat().map((record) => record.value);
+    expect(values).toEqual([...Array.from({ length: 200 }, (_, i) => `a${i}`), ...Array.from({ length: 50 }, (_, i) => `b${i}`)]);
+  });
+
   test('maxDiskBytes reached: enqueue() rejects with QueueFullError, and every record accepted before it is delivered', async () => {
     const topic = uniqueTopic('durable-full');
     await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);

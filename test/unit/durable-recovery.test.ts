@@ -5,18 +5,31 @@ import {
   decodeCheckpoint,
   decodeFailed,
   decodeRecord,
+  decodeTopic,
   EntryType,
   encodeAck,
   encodeBatch,
   encodeCheckpoint,
   encodeFailed,
   encodeRecord,
+  encodeTopic,
   JournalEntryError,
 } from '../../src/durable/entries.js';
 import { RecoveryFold } from '../../src/durable/recovery-state.js';
+import { TopicTable } from '../../src/durable/topic-table.js';
 
+/** A RECORD of topic 't', declared as topic 0 by newFold(). */
 const record = (value: string, partition = -1) =>
-  encodeRecord({ topic: 't', partition, timestamp: 1_700_000_000_123, key: null, value: Buffer.from(value), headers: [] });
+  encodeRecord({ topic: 't', partition, timestamp: 1_700_000_000_123, key: null, value: Buffer.from(value), headers: [] }, 0);
+/** A fold that has seen topic 't' declared as 0 (entry id 0, before every other). */
+function newFold(): RecoveryFold {
+  const fold = new RecoveryFold();
+  fold.add(0, EntryType.TOPIC, encodeTopic({ id: 0, name: 't' }));
+  return fold;
+}
+const topics = new TopicTable();
+topics.declare(0, 'orders');
+topics.declare(1, 'événements.v2');
 const batch = (partition: number, epoch: number, baseSequence: number, ids: number[]) =>
   encodeBatch({ topic: 't', partition, producerId: 7n, epoch, baseSequence, recordIds: ids });
 const ack = (partition: number, epoch: number, baseSequence: number) =>
@@ -35,7 +48,7 @@ describe('journal entries', () => {
         { key: 'h2', value: null },
       ],
     };
-    expect(decodeRecord(encodeRecord(full))).toEqual(full);
+    expect(decodeRecord(encodeRecord(full, 0), topics)).toEqual(full);
     // No partition chosen, a key and value of every kind, a header name beyond ASCII, the largest safe timestamp.
     const other = {
       topic: 'événements.v2',
@@ -45,7 +58,10 @@ describe('journal entries', () => {
       value: Buffer.alloc(300, 7),
       headers: [{ key: 'trace-ïd', value: Buffer.alloc(0) }],
     };
-    expect(decodeRecord(encodeRecord(other))).toEqual(other);
+    expect(decodeRecord(encodeRecord(other, 1), topics)).toEqual(other);
+    expect(decodeTopic(encodeTopic({ id: 1, name: 'événements.v2' }))).toEqual({ id: 1, name: 'événements.v2' });
+    // A record naming a topic nobody declared does not decode.
+    expect(() => decodeRecord(encodeRecord(other, 2), topics)).toThrow(/topic 2, which no TOPIC entry or checkpoint declared/);
     const b = { topic: 'orders', partition: 3, producerId: 9n, epoch: 2, baseSequence: 2_147_483_600, recordIds: [1, 5, 9] };
     expect(decodeBatch(encodeBatch(b))).toEqual(b);
     // Runs of consecutive ids, large ones among them.
@@ -61,14 +77,16 @@ describe('journal entries', () => {
 
   test('a payload cut short or with bytes left over is a JournalEntryError, not a crash', () => {
     const bytes = record('hello');
-    expect(() => decodeRecord(bytes.subarray(0, bytes.length - 2))).toThrow(JournalEntryError);
-    expect(() => decodeRecord(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/1 bytes past its last field/);
+    const known = new TopicTable();
+    known.declare(0, 't');
+    expect(() => decodeRecord(bytes.subarray(0, bytes.length - 2), known)).toThrow(JournalEntryError);
+    expect(() => decodeRecord(Buffer.concat([bytes, Buffer.from([0])]), known)).toThrow(/1 bytes past its last field/);
   });
 });
 
 describe('recovery: folding the journal into what a restart resumes from', () => {
   test('acknowledged batches are done; a batch journaled but not acknowledged is in doubt with its numbers; the rest is pending', () => {
-    const fold = new RecoveryFold();
+    const fold = newFold();
     for (let id = 1; id <= 6; id++) fold.add(id, EntryType.RECORD, record(`r${id}`));
     fold.add(7, EntryType.BATCH, batch(0, 0, 0, [1, 3]));
     fold.add(8, EntryType.BATCH, batch(1, 0, 0, [2]));
@@ -89,7 +107,7 @@ describe('recovery: folding the journal into what a restart resumes from', () =>
   });
 
   test('after an epoch bump, an old-epoch batch never acknowledged goes again renumbered, counted as a possible duplicate', () => {
-    const fold = new RecoveryFold();
+    const fold = newFold();
     for (let id = 1; id <= 3; id++) fold.add(id, EntryType.RECORD, record(`r${id}`));
     fold.add(4, EntryType.BATCH, batch(0, 0, 0, [1]));
     fold.add(5, EntryType.BATCH, batch(0, 0, 1, [2]));
@@ -104,7 +122,7 @@ describe('recovery: folding the journal into what a restart resumes from', () =>
   });
 
   test('a split batch is in doubt as its halves; failed records are done; a checkpoint carries the sequences of trimmed segments', () => {
-    const fold = new RecoveryFold();
+    const fold = newFold();
     fold.add(
       10,
       EntryType.CHECKPOINT,
@@ -125,7 +143,7 @@ describe('recovery: folding the journal into what a restart resumes from', () =>
   });
 
   test('an entry that passed its checksum but does not decode is reported and skipped', () => {
-    const fold = new RecoveryFold();
+    const fold = newFold();
     fold.add(1, EntryType.RECORD, Buffer.from([1, 2, 3]));
     fold.add(2, 99, Buffer.alloc(0));
     fold.add(3, EntryType.RECORD, record('ok'));

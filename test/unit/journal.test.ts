@@ -181,6 +181,27 @@ describe('segments', () => {
     expect(journal.stats()).toMatchObject({ entries: 10, segments: 4, bytes: 10 * FRAME, oldestId: 1, nextId: 11 });
   });
 
+  test('segmentPreamble: its entries open every segment after the first, ahead of the entry that rolled it', async () => {
+    const dir = tempDir();
+    let calls = 0;
+    const segmentPreamble = () => [{ type: 200, payload: Buffer.from(`preamble ${++calls}`) }];
+    const { journal } = await openJournal({ dir, sync: 'none', segmentBytes: 3 * FRAME + 10, segmentPreamble });
+    for (let n = 1; n <= 5; n++) journal.append(7, Buffer.alloc(20, n));
+    const entries = await readAll(journal);
+    // Segment 1: entries 1-3 (no preamble); segment 4: the preamble (id 4), then appends 4 and 5 (ids 5, 6).
+    expect(entries.map((entry) => [entry.id, entry.type])).toEqual([
+      [1, 7],
+      [2, 7],
+      [3, 7],
+      [4, 200],
+      [5, 7],
+      [6, 7],
+    ]);
+    expect(Buffer.from(entries[3]!.payload).toString()).toBe('preamble 1');
+    expect(segmentNames(dir)).toEqual(['00000000000000000001.seg', '00000000000000000004.seg']);
+    await journal.close();
+  });
+
   test('an entry larger than segmentBytes gets a segment of its own', async () => {
     const dir = tempDir();
     const { journal } = await openJournal({ dir, sync: 'none', segmentBytes: 100 });
