@@ -77,10 +77,15 @@ function headerList(headers: unknown): RecordHeader[] | undefined {
   return Object.entries(headers).map(([key, value]) => ({ key, value: bytes(`headers["${key}"]`, value) }));
 }
 
+/** Kafka's rule for topic names: 1-249 characters of a-z, A-Z, 0-9, '.', '_', '-', and not '.' or '..'. */
+export function isValidTopicName(topic: string): boolean {
+  return TOPIC_NAME.test(topic) && topic !== '.' && topic !== '..';
+}
+
 /** Checks the topic name of a record whose topic is not in the metadata (a cached one was valid). */
 export function checkTopicName(topic: unknown): asserts topic is string {
   if (typeof topic !== 'string') throw invalid('topic', 'a topic name (a string)', topic);
-  if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+  if (!isValidTopicName(topic)) {
     throw new InvalidRecordError(`record.topic "${topic}" is not a valid topic name (1-249 characters of a-z, A-Z, 0-9, '.', '_', '-')`);
   }
 }
