@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
@@ -10,6 +9,7 @@ import { EntryType, encodeBatch, encodeCheckpoint, encodeRecord } from '../../sr
 import { Journal } from '../../src/durable/journal.js';
 import { RecoveryFold } from '../../src/durable/recovery-state.js';
 import { testKafka } from '../helpers/kafka.js';
+import { JournalDirs } from '../support/durable.js';
 import { uniqueTopic } from '../support/topics.js';
 
 /**
@@ -25,7 +25,7 @@ import { uniqueTopic } from '../support/topics.js';
 const kafka = testKafka();
 let cluster: Cluster;
 let admin: Admin;
-const dirs: string[] = [];
+const dirs = new JournalDirs('kw-durable-fallback-');
 
 beforeAll(async () => {
   cluster = await Cluster.connect({ bootstrap: kafka.bootstrap });
@@ -33,14 +33,10 @@ beforeAll(async () => {
 });
 afterAll(() => {
   cluster?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
-function journalDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kw-durable-fallback-'));
-  dirs.push(dir);
-  return dir;
-}
+const journalDir = () => dirs.make();
 
 async function values(topic: string): Promise<string[]> {
   const list: string[] = [];

@@ -1,7 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
@@ -10,6 +7,7 @@ import { PartitionReader } from '../../src/consumer/partition-reader.js';
 import { bootstrapFor, killNode, restartNode, startCluster, stopCluster } from '../../src/embedded/cluster.js';
 import { clusterDir } from '../../src/embedded/paths.js';
 import { testKafka } from '../helpers/kafka.js';
+import { JournalDirs, runChild, until } from '../support/durable.js';
 import { runKafkaTool } from '../support/java-tools.js';
 import { Random } from '../support/random.js';
 import { uniqueTopic } from '../support/topics.js';
@@ -29,33 +27,6 @@ const log = (line: string) => console.log(`[durable-faults] ${line}`);
 const CRASH_CHILD = fileURLToPath(new URL('../support/durable-child.ts', import.meta.url));
 const OUTAGE_CHILD = fileURLToPath(new URL('../support/durable-outage-child.ts', import.meta.url));
 
-interface Child {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function runChild(script: string, args: string[]): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs: number, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      // The progress lines left out (the last one kept), so that what went wrong shows.
-      const printed = output().replace(/^(accepted|rss) \d+\n(?=(accepted|rss) )/gm, '');
-      throw new Error(`${what} did not happen within ${timeoutMs} ms; the child printed:\n${printed.slice(-4000)}`);
-    }
-    await sleep(20);
-  }
-}
-
 /** The last "accepted <i>" a child printed, or `otherwise`. */
 function lastAccepted(output: string, otherwise: number): number {
   const match = /^accepted (\d+)$/gm;
@@ -68,7 +39,7 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('durable pro
   let cluster: Cluster;
   let admin: Admin;
   let bootstrap: string;
-  const dirs: string[] = [];
+  const dirs = new JournalDirs('kw-durable-faults-');
 
   beforeAll(async () => {
     const state = await startCluster({ name, brokers: 3, portBase: 'auto', version: kafka.kafkaVersion ?? undefined });
@@ -81,14 +52,10 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('durable pro
     cluster?.close();
     await stopCluster(name);
     rmSync(clusterDir(name), { recursive: true, force: true });
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    dirs.removeAll();
   });
 
-  function journalDir(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'kw-durable-faults-'));
-    dirs.push(dir);
-    return dir;
-  }
+  const journalDir = () => dirs.make();
 
   async function createTopic(prefix: string): Promise<string> {
     const topic = uniqueTopic(prefix);

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -13,13 +11,14 @@ import { QueueFullError } from '../../src/durable/errors.js';
 import type { Journal } from '../../src/durable/journal.js';
 import { InvalidRecordError, RecordTooLargeError } from '../../src/producer/errors.js';
 import { testKafka } from '../helpers/kafka.js';
+import { JournalDirs, runChild as runScript, until } from '../support/durable.js';
 import { Random } from '../support/random.js';
 import { uniqueTopic } from '../support/topics.js';
 
 const kafka = testKafka();
 let cluster: Cluster;
 let admin: Admin;
-const dirs: string[] = [];
+const dirs = new JournalDirs('kw-durable-');
 
 beforeAll(async () => {
   cluster = await Cluster.connect({ bootstrap: kafka.bootstrap });
@@ -27,14 +26,10 @@ beforeAll(async () => {
 });
 afterAll(() => {
   cluster?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
-function journalDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kw-durable-'));
-  dirs.push(dir);
-  return dir;
-}
+const journalDir = () => dirs.make();
 
 /** Every record of the topic, partition by partition, as "<value>" with its key. */
 async function readAll(topic: string, partitions: number): Promise<{ key: string; value: string }[][]> {
@@ -50,25 +45,7 @@ async function readAll(topic: string, partitions: number): Promise<{ key: string
 }
 
 const CHILD = fileURLToPath(new URL('../support/durable-child.ts', import.meta.url));
-
-/** The child process, with what it printed. */
-function runChild(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs: number, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline)
-      throw new Error(`${what} did not happen within ${timeoutMs} ms; the child printed:\n${output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const runChild = (args: string[]) => runScript(CHILD, args);
 
 describe('the durable producer against a real broker', () => {
   test('enqueue() then send(): every record delivered once, in order; the journal is emptied', async () => {
