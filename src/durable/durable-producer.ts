@@ -110,6 +110,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   private trimmedBelow = 0;
   private closed = false;
   private mayDuplicateRecords = 0;
+  /** Records the producer gave up for a reason not their own: kept in the journal for the next open, not tried again before. */
+  private held = 0;
 
   /** Opens (or creates) the journal in `durable.dir`, recovers it, and starts delivering what it holds. */
   static async open<K = RecordBytes, V = RecordBytes>(options: DurableProducerOptions<K, V>): Promise<DurableProducer<K, V>> {
@@ -282,9 +284,10 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
 
   /** Resolves once every record accepted so far is delivered or failed (the journal keeps what close() leaves). */
   async flush(): Promise<void> {
-    while (this.open.size > 0 && !this.closed) {
+    // Held records are not tried again before the next open: waiting for them would never end.
+    while (this.open.size > this.held && !this.closed) {
       await this.producer.flush();
-      if (this.open.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      if (this.open.size > this.held) await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 
@@ -445,8 +448,13 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       else waiter.resolve(result);
     }
     if (result instanceof Error) {
-      // Stays in the journal for the next start: not the record's own failure, or the producer is closing.
-      if (this.closed || !failsForGood(result)) return;
+      // Stays in the journal for the next start: not the record's own failure (e.g. the producer id refused), or the
+      // producer is closing. Until then it is held: the producer gave it up (and told deliveryFailed), flush() no longer waits.
+      if (this.closed) return;
+      if (!failsForGood(result)) {
+        this.held++;
+        return;
+      }
       // Failed for good (its error was told): never replayed.
       this.journal.append(EntryType.FAILED, encodeFailed([BigInt(id)])).durable.catch(() => undefined);
     }

@@ -134,6 +134,36 @@ describe('the durable producer against a real broker', () => {
     expect(values).toEqual([...Array.from({ length: 200 }, (_, i) => `a${i}`), ...Array.from({ length: 50 }, (_, i) => `b${i}`)]);
   });
 
+  test('records the producer gives up for a reason not their own stay in the journal, and flush() stops waiting for them', async () => {
+    const topic = uniqueTopic('durable-held');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const dir = journalDir();
+    // No broker on port 9: nothing is delivered, so the outcome below is the only one the records get.
+    const offline = await DurableProducer.open({ bootstrap: '127.0.0.1:9', durable: { dir } });
+    const ids = (
+      await offline.enqueueMany([
+        { topic, value: 'h0' },
+        { topic, value: 'h1' },
+      ])
+    ).ids;
+    // What the sender does when the producer id cannot be had for good (CLUSTER_AUTHORIZATION_FAILED from InitProducerId),
+    // which a test broker cannot be made to answer: each record's outcome an error that is not the record's own.
+    const settle = (offline as unknown as { settled(id: number, error: Error): void }).settled.bind(offline);
+    for (const id of ids) settle(id, new Error('InitProducerId refused: CLUSTER_AUTHORIZATION_FAILED'));
+    const flushed = await Promise.race([
+      offline.flush().then(() => 'flushed'),
+      new Promise((resolve) => setTimeout(resolve, 5000, 'waiting')),
+    ]);
+    expect(flushed).toBe('flushed');
+    expect(offline.pending).toBe(2);
+    await offline.close(200);
+    const online = await DurableProducer.open({ bootstrap: kafka.bootstrap, durable: { dir } });
+    expect(online.recovery.replaying).toBe(2);
+    await online.flush();
+    await online.close();
+    expect((await readAll(topic, 1)).flat().map((record) => record.value)).toEqual(['h0', 'h1']);
+  });
+
   test('maxDiskBytes reached: enqueue() rejects with QueueFullError, and every record accepted before it is delivered', async () => {
     const topic = uniqueTopic('durable-full');
     await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);

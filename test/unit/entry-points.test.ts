@@ -16,6 +16,7 @@ const INTERNAL_ERRORS: Record<string, string> = {
   ApiVersionsProbeError: 'src/embedded/api-versions-probe.ts', // the embedded start's readiness probe
   UsageError: 'src/cli/args.ts', // the CLI prints it without a stack trace
   JournalEntryError: 'src/durable/entries.ts', // recovery reports it and skips the entry
+  DoryMessageError: 'src/daemon/dory-message.ts', // the daemon counts the message as a discard by its reason
 };
 
 function errorClasses(dir: string): { name: string; file: string }[] {
