@@ -39,16 +39,10 @@ runClient(async () => {
   }
   const values = recordValues(config.size);
   const producer = new Producer({
-    bootstrap: config.bootstrap,
+    ...tuning(config),
     clientId: 'bench-kafka-wire',
     acks: config.acks,
     idempotent: config.idempotent,
-    lingerMs: config.lingerMs,
-    batchSize: config.batchSize,
-    maxInFlight: config.maxInFlight,
-    retryBackoff: { initialMs: config.retryBackoffMs, maxMs: 1000 },
-    compression: config.compression,
-    bufferMemory: 256 * 1024 * 1024,
     transactionalId: config.transactionalId,
   });
   await producer.connect([config.topic]); // before the clock starts, as the other clients connect
@@ -119,20 +113,27 @@ runClient(async () => {
   });
 });
 
+/** The run's shared tuning, as both producers take it. */
+function tuning(config: RunConfig) {
+  return {
+    bootstrap: config.bootstrap,
+    lingerMs: config.lingerMs,
+    batchSize: config.batchSize,
+    maxInFlight: config.maxInFlight,
+    retryBackoff: { initialMs: config.retryBackoffMs, maxMs: 1000 },
+    compression: config.compression,
+    bufferMemory: 256 * 1024 * 1024,
+  };
+}
+
 async function runDurable(config: RunConfig): Promise<DoneLine> {
   const { DurableProducer } = (await import(DIST)) as typeof import('../../src/index.js');
   const values = recordValues(config.size);
   const dir = mkdtempSync(join(tmpdir(), 'kw-bench-journal-'));
   try {
     const producer = await DurableProducer.open({
-      bootstrap: config.bootstrap,
+      ...tuning(config),
       clientId: 'bench-kafka-wire-durable',
-      lingerMs: config.lingerMs,
-      batchSize: config.batchSize,
-      maxInFlight: config.maxInFlight,
-      retryBackoff: { initialMs: config.retryBackoffMs, maxMs: 1000 },
-      compression: config.compression,
-      bufferMemory: 256 * 1024 * 1024,
       durable: { dir, sync: config.durable, syncIntervalMs: 10 },
     });
     let undelivered = 0;
