@@ -7,7 +7,14 @@ import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '..
 import { PRODUCER_DEFAULTS } from '../producer/options.js';
 import type { RecordMetadata, RecordOutcome } from '../producer/outcomes.js';
 import { Producer, type ProducerEvents, type ProducerInternals, type ProducerOptions } from '../producer/producer.js';
-import { checkRecordObject, checkTopicName, type ProducerRecord, type RecordBytes, toPendingRecord } from '../producer/record-input.js';
+import {
+  checkRecordObject,
+  checkTopicName,
+  type ProducerRecord,
+  type RecordBytes,
+  requestedPartition,
+  toPendingRecord,
+} from '../producer/record-input.js';
 import { recordSize } from '../records/batch-builder.js';
 import { BatchJournal, failsForGood } from './batch-journal.js';
 import {
@@ -363,7 +370,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   private fillEntry(record: ProducerRecord<K, V>, pending: PendingRecord): void {
     const toJournal = this.toJournal;
     toJournal.topicId = this.topics.idOf(record.topic) as number;
-    toJournal.partition = record.partition ?? -1;
+    toJournal.partition = requestedPartition(record);
     toJournal.timestamp = pending.timestamp;
     toJournal.key = pending.key;
     toJournal.value = pending.value;

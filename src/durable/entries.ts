@@ -1,4 +1,5 @@
 import { KafkaWireError } from '../errors.js';
+import { partitionKeyOf, partitionKeyRequest } from '../producer/partitioner.js';
 import type { RecordHeader } from '../records/batch-builder.js';
 import { putUint32 } from './frame.js';
 
@@ -27,7 +28,10 @@ export const EntryType = {
 
 export interface JournalRecord {
   topic: string;
-  /** −1 when the partitioner chooses (once metadata is at hand, which it may not be at acceptance). */
+  /**
+   * A partition request (partitionKeyRequest()): ≥ 0 fixed, −1 when the partitioner chooses (once metadata is at hand, which it may
+   * not be at acceptance), ≤ −2 a partition key (stored after the headers, the partition field then −1).
+   */
   partition: number;
   timestamp: number;
   key: Uint8Array | null;
@@ -151,6 +155,10 @@ class Reader {
     }
   }
 
+  remaining(): number {
+    return this.buffer.length - this.at;
+  }
+
   uint8(): number {
     this.need(1);
     return this.buffer.readUInt8(this.at++);
@@ -223,7 +231,7 @@ export interface RecordToJournal {
 export function recordPayloadBytes(record: RecordToJournal): number {
   let bytes = 4 + 4 + 8 + 4 + (record.key?.length ?? 0) + 4 + (record.value?.length ?? 0) + 4;
   for (const header of record.headers ?? []) bytes += 4 + Buffer.byteLength(header.key) + 4 + (header.value?.length ?? 0);
-  return bytes;
+  return record.partition <= -2 ? bytes + 4 : bytes;
 }
 
 /**
@@ -232,22 +240,25 @@ export function recordPayloadBytes(record: RecordToJournal): number {
  * once per accepted record, and their range checks were a tenth of the durable producer's CPU.
  */
 export function writeRecordPayload(target: Buffer, offset: number, record: RecordToJournal): void {
+  const partition = record.partition;
   let at = putUint32(target, offset, record.topicId);
-  at = putUint32(target, at, record.partition >>> 0);
+  at = putUint32(target, at, partition <= -2 ? NULL_LENGTH : partition >>> 0);
   at = putDouble(target, at, record.timestamp);
   at = writeBytes(target, at, record.key);
   at = writeBytes(target, at, record.value);
   const headers = record.headers;
   if (headers === undefined) {
-    putUint32(target, at, 0);
-    return;
+    at = putUint32(target, at, 0);
+  } else {
+    at = putUint32(target, at, headers.length);
+    for (const header of headers) {
+      const keyBytes = target.write(header.key, at + 4, 'utf8');
+      putUint32(target, at, keyBytes);
+      at = writeBytes(target, at + 4 + keyBytes, header.value);
+    }
   }
-  at = putUint32(target, at, headers.length);
-  for (const header of headers) {
-    const keyBytes = target.write(header.key, at + 4, 'utf8');
-    putUint32(target, at, keyBytes);
-    at = writeBytes(target, at + 4 + keyBytes, header.value);
-  }
+  // A partition key (partition ≤ −2): an optional trailing field, so entries without one keep the format they always had.
+  if (partition <= -2) putUint32(target, at, partitionKeyOf(partition));
 }
 
 function writeBytes(target: Buffer, offset: number, value: Uint8Array | null): number {
@@ -291,8 +302,9 @@ export function decodeRecord(payload: Buffer, topics: { nameOf(id: number): stri
   if (count < 0) throw new JournalEntryError(`a RECORD entry claims ${count} headers`);
   const headers: RecordHeader[] = [];
   for (let i = 0; i < count; i++) headers.push({ key: reader.string(), value: reader.bytes() });
+  const request = reader.remaining() === 4 ? partitionKeyRequest(reader.uint32()) : partition;
   reader.end();
-  return { topic, partition, timestamp, key, value, headers };
+  return { topic, partition: request, timestamp, key, value, headers };
 }
 
 export function encodeBatch(batch: JournalBatch): Buffer {

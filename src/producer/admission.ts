@@ -11,8 +11,15 @@ import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from './
 import type { ProducerMetrics } from './metrics.js';
 import type { ProducerSettings } from './options.js';
 import type { RecordOutcome } from './outcomes.js';
-import { type CustomPartitioner, keyPartition, StickyPartitioner } from './partitioner.js';
-import { checkRecordObject, checkTopicName, type Serializers, toPendingRecord } from './record-input.js';
+import {
+  type CustomPartitioner,
+  keyPartition,
+  partitionForKey,
+  partitionKeyOf,
+  StickyPartitioner,
+  sortedPartitions,
+} from './partitioner.js';
+import { checkRecordObject, checkTopicName, requestedPartition, type Serializers, toPendingRecord } from './record-input.js';
 import type { Sender } from './sender.js';
 import { RETRY_INTERVAL_MS, retryUntil } from './wait.js';
 
@@ -68,6 +75,7 @@ export class Admission {
   private readonly refusal: (() => Error | undefined) | undefined;
   private readonly sticky: StickyPartitioner;
   private readonly available = new WeakMap<TopicInfo, readonly number[]>();
+  private readonly sorted = new WeakMap<TopicInfo, readonly TopicInfo['partitions'][number][]>();
   /** Records that must wait, in call order; one loop admits them (entries before waitingHead are done). */
   private waitingLine: (WaitingRecord | undefined)[] = [];
   private waitingHead = 0;
@@ -120,13 +128,13 @@ export class Admission {
       outcome.rejected(index, error as Error);
       return;
     }
-    this.place(record.topic, record.partition ?? -1, pending, signal, accepted);
+    this.place(record.topic, requestedPartition(record), pending, signal, accepted);
   }
 
   /**
    * A durable producer's record (src/durable/), journaled at its acceptance: already checked and
    * bytes, and without a delivery deadline, as it waits on disk for the cluster however long.
-   * `partition` is −1 for the partitioner to choose.
+   * `partition` is a partition request (partitionKeyRequest()).
    */
   admitJournaled(topic: string, partition: number, pending: PendingRecord, accepted: () => void): void {
     if (this.closed) {
@@ -300,9 +308,20 @@ export class Admission {
     return available;
   }
 
-  /** The record's partition: `requested` when given (≥ 0, checked by toPendingRecord()), else the partitioner's choice. */
+  /**
+   * The record's partition: `requested` when given (≥ 0, checked by toPendingRecord()), the partition key's (≤ −2) by
+   * Dory's rule, else the partitioner's choice.
+   */
   private choosePartition(info: TopicInfo, requested: number, input: RecordInput, size: number): number {
     const count = info.partitions.length;
+    if (requested <= -2) {
+      let sorted = this.sorted.get(info);
+      if (!sorted) {
+        sorted = sortedPartitions(info.partitions);
+        this.sorted.set(info, sorted);
+      }
+      return partitionForKey(partitionKeyOf(requested), sorted);
+    }
     if (requested >= 0) {
       if (requested >= count) {
         throw new InvalidRecordError(`record.partition ${requested} does not exist: topic ${info.name} has partitions 0-${count - 1}`);

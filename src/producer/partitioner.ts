@@ -133,3 +133,42 @@ export class StickyPartitioner {
     return from[index]!;
   }
 }
+
+/**
+ * A record's partition request as admission carries it, in one number: ≥ 0 a fixed partition,
+ * −1 the partitioner's choice, ≤ −2 a partition key (Dory's rule, partitionForKey()) as −2 − key.
+ */
+export const CHOOSE_PARTITION = -1;
+export function partitionKeyRequest(partitionKey: number): number {
+  return -2 - partitionKey;
+}
+export function partitionKeyOf(request: number): number {
+  return -2 - request;
+}
+
+/**
+ * Dory's PartitionKey rule (its doc/sending_messages.md): the partition at index `key mod n` of
+ * the topic's partition ids in ascending order (the key an unsigned 32-bit number), or, while that
+ * partition has no leader, the next one in that order that has (wrapping around). When none has
+ * a leader, the one at `key mod n` (the record waits there for a leader). -1 when there are no partitions.
+ * `partitions` must be sorted by id (sortedPartitions()).
+ */
+export function partitionForKey(partitionKey: number, partitions: readonly { partition: number; leader: number }[]): number {
+  const count = partitions.length;
+  if (count === 0) return -1;
+  const start = (partitionKey >>> 0) % count;
+  for (let step = 0; step < count; step++) {
+    const candidate = partitions[(start + step) % count] as { partition: number; leader: number };
+    if (candidate.leader >= 0) return candidate.partition;
+  }
+  return (partitions[start] as { partition: number }).partition;
+}
+
+/** The partitions in ascending id order (metadata lists them in whatever order the broker chose). */
+export function sortedPartitions<P extends { partition: number }>(partitions: readonly P[]): readonly P[] {
+  for (let i = 1; i < partitions.length; i++) {
+    if ((partitions[i - 1] as P).partition > (partitions[i] as P).partition)
+      return [...partitions].sort((a, b) => a.partition - b.partition);
+  }
+  return partitions;
+}

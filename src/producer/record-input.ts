@@ -3,6 +3,7 @@ import type { RecordHeader } from '../records/batch-builder.js';
 import type { PendingRecord } from './accumulator.js';
 import { InvalidRecordError } from './errors.js';
 import type { RecordOutcome } from './outcomes.js';
+import { CHOOSE_PARTITION, partitionKeyRequest } from './partitioner.js';
 
 /** What a key, value or header value may be on the wire side: bytes, a string (sent as UTF-8), or null. */
 export type RecordBytes = Uint8Array | string | null;
@@ -16,6 +17,11 @@ export interface ProducerRecord<K = RecordBytes, V = RecordBytes> {
   headers?: Record<string, RecordBytes> | { key: string; value: RecordBytes }[] | null;
   /** A fixed partition; omitted or null: the partitioner chooses. */
   partition?: number | null;
+  /**
+   * Instead of `partition`: an unsigned 32-bit partition key, routed by Dory's rule (the partition
+   * at index `key mod n` of the sorted partition ids, or the next one with a leader). Omitted or null: none.
+   */
+  partitionKey?: number | null;
   /** Milliseconds since the epoch; omitted or null: now. */
   timestamp?: number | null;
 }
@@ -29,6 +35,7 @@ export interface Serializers<K, V> {
 /** Topic names as Kafka accepts them. */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const MAX_PARTITION = 2 ** 31 - 1;
+const MAX_PARTITION_KEY = 2 ** 32 - 1;
 const BYTES = 'a string, a Buffer/Uint8Array or null';
 
 function invalid(field: string, expected: string, value: unknown, hint = ''): InvalidRecordError {
@@ -121,6 +128,15 @@ export function toPendingRecord(
   if (partition !== undefined && partition !== null && !(Number.isInteger(partition) && partition >= 0 && partition <= MAX_PARTITION)) {
     throw invalid('partition', 'a partition number (an integer ≥ 0)', partition);
   }
+  const partitionKey = record.partitionKey;
+  if (partitionKey !== undefined && partitionKey !== null) {
+    if (!(Number.isInteger(partitionKey) && partitionKey >= 0 && partitionKey <= MAX_PARTITION_KEY)) {
+      throw invalid('partitionKey', 'an unsigned 32-bit integer (0 to 4294967295)', partitionKey);
+    }
+    if (partition !== undefined && partition !== null) {
+      throw new InvalidRecordError(`record.partition (${partition}) and record.partitionKey (${partitionKey}) were both given; give one`);
+    }
+  }
   return {
     key: key === undefined || (key === null && !serializers?.key) ? null : serialized('key', key, record.topic, serializers?.key),
     value: serialized('value', value, record.topic, serializers?.value),
@@ -132,6 +148,13 @@ export function toPendingRecord(
     index,
     journalId: -1,
   };
+}
+
+/** The partition request of a record toPendingRecord() has checked (see partitionKeyRequest()). */
+export function requestedPartition(record: ProducerRecord<unknown, unknown>): number {
+  if (record.partition !== undefined && record.partition !== null) return record.partition;
+  if (record.partitionKey !== undefined && record.partitionKey !== null) return partitionKeyRequest(record.partitionKey);
+  return CHOOSE_PARTITION;
 }
 
 /** Checks that what was passed as a record is an object at all. */

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { partitionForKey } from '../../src/daemon/partition-key.js';
 import { TopicRateLimiter } from '../../src/daemon/rate-limiter.js';
+import { partitionForKey as forKey, sortedPartitions } from '../../src/producer/partitioner.js';
+
+const partitionForKey = (key: number, partitions: { partition: number; leader: number }[]) => forKey(key, sortedPartitions(partitions));
 
 describe("Dory's PartitionKey rule", () => {
   const up = (ids: number[]) => ids.map((partition) => ({ partition, leader: 1 }));
@@ -13,7 +15,7 @@ describe("Dory's PartitionKey rule", () => {
     expect(partitionForKey(0xffffffff, up([0, 1, 2, 3, 4]))).toBe(0);
   });
 
-  test('a partition without a leader: the next in order that has one, wrapping; none at all: -1', () => {
+  test('a partition without a leader: the next in order that has one, wrapping; none with a leader: key mod n; no partitions: -1', () => {
     const partitions = [
       { partition: 0, leader: -1 },
       { partition: 1, leader: 2 },
@@ -26,7 +28,7 @@ describe("Dory's PartitionKey rule", () => {
         5,
         partitions.map((p) => ({ ...p, leader: -1 })),
       ),
-    ).toBe(-1);
+    ).toBe(2);
     expect(partitionForKey(5, [])).toBe(-1);
   });
 });

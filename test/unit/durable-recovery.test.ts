@@ -17,6 +17,7 @@ import {
 } from '../../src/durable/entries.js';
 import { RecoveryFold } from '../../src/durable/recovery-state.js';
 import { TopicTable } from '../../src/durable/topic-table.js';
+import { partitionKeyRequest } from '../../src/producer/partitioner.js';
 
 /** A RECORD of topic 't', declared as topic 0 by newFold(). */
 const record = (value: string, partition = -1) =>
@@ -59,6 +60,12 @@ describe('journal entries', () => {
       headers: [{ key: 'trace-ïd', value: Buffer.alloc(0) }],
     };
     expect(decodeRecord(encodeRecord(other, 1), topics)).toEqual(other);
+    // A partition key (a request of −2 − key): kept in a trailing field, the largest key too.
+    for (const partitionKey of [0, 7, 2 ** 32 - 1]) {
+      const keyed = { ...full, partition: partitionKeyRequest(partitionKey) };
+      expect(encodeRecord(keyed, 0).length).toBe(encodeRecord(full, 0).length + 4);
+      expect(decodeRecord(encodeRecord(keyed, 0), topics)).toEqual(keyed);
+    }
     expect(decodeTopic(encodeTopic({ id: 1, name: 'événements.v2' }))).toEqual({ id: 1, name: 'événements.v2' });
     // A record naming a topic nobody declared does not decode.
     expect(() => decodeRecord(encodeRecord(other, 2), topics)).toThrow(/topic 2, which no TOPIC entry or checkpoint declared/);

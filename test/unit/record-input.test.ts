@@ -32,6 +32,13 @@ const BAD: [string, unknown, RegExp][] = [
   ['fractional timestamp', { topic: 't', value: 'v', timestamp: 1.5 }, /record\.timestamp must be .* not the number 1.5/],
   ['string partition', { topic: 't', value: 'v', partition: '0' }, /record\.partition must be a partition number .* not the string "0"/],
   ['negative partition', { topic: 't', value: 'v', partition: -1 }, /record\.partition must be .* not the number -1/],
+  [
+    'partition key past 32 bits',
+    { topic: 't', value: 'v', partitionKey: 2 ** 32 },
+    /record\.partitionKey must be an unsigned 32-bit integer/,
+  ],
+  ['fractional partition key', { topic: 't', value: 'v', partitionKey: 1.5 }, /record\.partitionKey must be an unsigned 32-bit/],
+  ['partition and partition key', { topic: 't', value: 'v', partition: 0, partitionKey: 1 }, /both given; give one/],
   ['headers as a string', { topic: 't', value: 'v', headers: 'a=b' }, /record\.headers must be a plain object .* not the string "a=b"/],
   ['headers as a Map', { topic: 't', value: 'v', headers: new Map() }, /record\.headers must be a plain object .* not a Map/],
   ['a header value that is a number', { topic: 't', value: 'v', headers: { a: 1 } }, /record\.headers\["a"\] must be .* not the number 1/],
