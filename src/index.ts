@@ -55,6 +55,7 @@ export {
   type TransactionState,
 } from './producer/producer.js';
 export { type PrometheusOptions, prometheusText } from './producer/prometheus.js';
+export { DaemonClient, DaemonConnectionError, type DaemonMessage } from './daemon/client.js';
 export type { ProducerWritableOptions } from './producer/writable.js';
 export type { RecordHeader } from './records/batch-builder.js';
 export type { CompressionName } from './records/compression.js';

@@ -6,12 +6,14 @@ import { allowOnly, type Command, parseArgs, UsageError } from './args.js';
 import { BENCH } from './bench-command.js';
 import { BROKER } from './broker-command.js';
 import { CONSUME } from './consume-command.js';
+import { DAEMON } from './daemon-command.js';
 import { DEMO } from './demo.js';
 import { PRODUCE } from './produce-command.js';
 import { QUEUE } from './queue-command.js';
+import { SEND } from './send-command.js';
 import { TOPICS } from './topics-command.js';
 
-export const COMMANDS: readonly Command[] = [DEMO, BROKER, TOPICS, PRODUCE, CONSUME, QUEUE, BENCH];
+export const COMMANDS: readonly Command[] = [DEMO, BROKER, TOPICS, PRODUCE, CONSUME, QUEUE, DAEMON, SEND, BENCH];
 
 const USAGE = `usage: kafka-wire <command> [options]
 

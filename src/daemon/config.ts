@@ -21,10 +21,10 @@ export interface DaemonConfig {
     dgram?: string;
     /** A UNIX stream socket: messages one after another. */
     stream?: string;
-    /** A loopback TCP port: messages one after another. */
+    /** A loopback TCP port: messages one after another (0: any free port). */
     tcp?: number;
   };
-  /** The status pages' loopback port; undefined: none. */
+  /** The status pages' loopback port (0: any free port); undefined: none. */
   http?: number;
   /** The durable queue's directory: every message read is journaled here first. */
   journal: string;
@@ -62,7 +62,7 @@ export function daemonConfig(raw: unknown): DaemonConfig {
   const inputs: DaemonConfig['inputs'] = {};
   if (inputsGiven.dgram !== undefined) inputs.dgram = nonEmpty('inputs.dgram', inputsGiven.dgram);
   if (inputsGiven.stream !== undefined) inputs.stream = nonEmpty('inputs.stream', inputsGiven.stream);
-  if (inputsGiven.tcp !== undefined) inputs.tcp = integerOption('inputs.tcp', inputsGiven.tcp, 'required', 1, 65_535);
+  if (inputsGiven.tcp !== undefined) inputs.tcp = integerOption('inputs.tcp', inputsGiven.tcp, 'required', 0, 65_535);
   if (inputs.dgram === undefined && inputs.stream === undefined && inputs.tcp === undefined) {
     throw new ConfigError('the daemon needs at least one input: inputs.dgram, inputs.stream or inputs.tcp (--dgram, --stream, --tcp)');
   }
@@ -76,7 +76,7 @@ export function daemonConfig(raw: unknown): DaemonConfig {
   for (const [name, settings] of Object.entries(topicsGiven)) topics[name] = partialTopicSettings(`topics["${name}"]`, settings);
   return {
     inputs,
-    http: given.http === undefined ? undefined : integerOption('http', given.http, 'required', 1, 65_535),
+    http: given.http === undefined ? undefined : integerOption('http', given.http, 'required', 0, 65_535),
     journal: nonEmpty('journal', given.journal),
     sync: oneOfOption<JournalSync>('sync', given.sync, ['none', 'interval', 'always'], 'interval'),
     maxMessageBytes: integerOption('maxMessageBytes', given.maxMessageBytes, 1 << 20, 64, 64 << 20),

@@ -15,8 +15,8 @@ export type InputDiscardReason =
   | 'streamDisconnect'
   | 'tcpDisconnect';
 
-/** Messages of a valid topic dropped later. */
-export type TopicDiscardReason = 'tooLarge' | 'rateLimited' | 'deliveryFailed';
+/** Messages of a valid topic dropped later (tooLarge and deliveryFailed also without a topic: see refused()). */
+export type TopicDiscardReason = 'tooLarge' | 'rateLimited' | 'journalFull' | 'journalFailed' | 'deliveryFailed';
 
 export type DiscardReason = InputDiscardReason | TopicDiscardReason;
 
@@ -70,6 +70,8 @@ const REASONS: readonly DiscardReason[] = [
   'tcpDisconnect',
   'tooLarge',
   'rateLimited',
+  'journalFull',
+  'journalFailed',
   'deliveryFailed',
 ];
 
@@ -105,8 +107,11 @@ export class DiscardTracker {
     keepRecent(this.count('badTopic').recentBadTopics, topic, this.recent);
   }
 
-  /** Refused before a topic is known: an api key or version this format does not have, or a stream client gone mid-message. */
-  refused(reason: 'unsupportedApiKey' | 'unsupportedVersion' | 'streamDisconnect' | 'tcpDisconnect'): void {
+  /**
+   * Dropped without a topic to charge: an api key or version this format does not have, a stream client gone mid-message, a
+   * message too large to read its topic from, or one replayed from the journal that failed for good.
+   */
+  refused(reason: 'unsupportedApiKey' | 'unsupportedVersion' | 'streamDisconnect' | 'tcpDisconnect' | 'tooLarge' | 'deliveryFailed'): void {
     this.count(reason);
   }
 

@@ -224,10 +224,14 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
    * Accepts a record: resolves with its journal id once it is in the journal, durable as the
    * `sync` option says (or rejects: QueueFullError at maxDiskBytes, InvalidRecordError, ...). It is
    * then delivered whatever happens to this process: after a crash, by the next open of the journal.
+   * `onSettled`, when given, is called once with its outcome in this process: the RecordMetadata of
+   * its acknowledgement, or the error it failed with (for good, or held for the next open when the
+   * error is not the record's own, or ProducerClosedError when close() left it in the journal).
    */
-  enqueue(record: ProducerRecord<K, V>): Promise<{ id: number }> {
+  enqueue(record: ProducerRecord<K, V>, onSettled?: (result: RecordMetadata | Error) => void): Promise<{ id: number }> {
     try {
       const { id, durable } = this.accept(record);
+      if (onSettled) this.waiting.set(id, { resolve: onSettled, reject: onSettled });
       return durable.then(() => ({ id }));
     } catch (error) {
       return Promise.reject(error);
@@ -327,6 +331,21 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   /** Records accepted and not yet delivered or failed. */
   get pending(): number {
     return this.open.size;
+  }
+
+  /** Records in the producer's batches per topic (open, waiting to be sent, in flight); the rest of `pending` is on disk only. */
+  queuedByTopic(): Map<string, { batching: number; waitingToSend: number; waitingForAcks: number }> {
+    return this.parts.accumulator.queuedByTopic();
+  }
+
+  /** When metadata was last fetched (ms since the epoch; 0: never). */
+  get metadataFetchedAt(): number {
+    return this.parts.metadata.updatedAt;
+  }
+
+  /** Fetches the metadata of every topic this producer has records for now (the daemon's POST /refresh-metadata). */
+  refreshMetadata(): Promise<void> {
+    return this.parts.metadata.refresh();
   }
 
   private accept(record: ProducerRecord<K, V>): { id: number; durable: Promise<void> } {

@@ -208,6 +208,20 @@ export class Accumulator {
     return next;
   }
 
+  /** Records held per topic: in open batches, in closed batches waiting to be sent, and in flight (waiting for acks). */
+  queuedByTopic(): Map<string, { batching: number; waitingToSend: number; waitingForAcks: number }> {
+    const byTopic = new Map<string, { batching: number; waitingToSend: number; waitingForAcks: number }>();
+    const count = (batches: readonly ProducerBatch[]) => batches.reduce((sum, batch) => sum + batch.records.length, 0);
+    for (const queue of this.queues) {
+      let entry = byTopic.get(queue.topic);
+      if (!entry) byTopic.set(queue.topic, (entry = { batching: 0, waitingToSend: 0, waitingForAcks: 0 }));
+      entry.batching += queue.open?.records.length ?? 0;
+      entry.waitingToSend += count(queue.ready);
+      entry.waitingForAcks += count(queue.inFlight);
+    }
+    return byTopic;
+  }
+
   /** True while any record is held anywhere: open, waiting, or in flight. */
   get hasPending(): boolean {
     for (const queue of this.queues) if (queue.open || queue.ready.length > 0 || queue.inFlight.length > 0) return true;

@@ -17,6 +17,8 @@ const INTERNAL_ERRORS: Record<string, string> = {
   UsageError: 'src/cli/args.ts', // the CLI prints it without a stack trace
   JournalEntryError: 'src/durable/entries.ts', // recovery reports it and skips the entry
   DoryMessageError: 'src/daemon/dory-message.ts', // the daemon counts the message as a discard by its reason
+  DatagramInputError: 'src/daemon/dgram-input.ts', // "kafka-wire daemon" prints it when its datagram input cannot start
+  InputInUseError: 'src/daemon/stream-input.ts', // "kafka-wire daemon" prints it when a socket or port is taken
 };
 
 function errorClasses(dir: string): { name: string; file: string }[] {

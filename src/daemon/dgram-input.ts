@@ -1,0 +1,133 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { KafkaWireError } from '../errors.js';
+import type { Intake } from './intake.js';
+import { InputInUseError } from './stream-input.js';
+
+/** The UNIX datagram input could not start: no C compiler for its relay, or the socket could not be bound. */
+export class DatagramInputError extends KafkaWireError {
+  override name = 'DatagramInputError';
+}
+
+/** native/dgram-relay.c, from src/daemon/ or dist/daemon/. */
+const RELAY_SOURCE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'dgram-relay.c');
+/** The length word the relay writes for a datagram larger than the largest message, before its real size. */
+const TOO_LARGE = 0xffffffff;
+/** Kernel receive buffer asked for: room for bursts while the daemon is busy. */
+const RECEIVE_BUFFER_BYTES = 8 << 20;
+
+/**
+ * The UNIX datagram input. Node cannot receive on an AF_UNIX SOCK_DGRAM socket, so a small C
+ * relay (native/dgram-relay.c, compiled with the machine's `cc` on first use and cached) binds
+ * it and passes each datagram on through a pipe, length-prefixed. A full pipe blocks the relay
+ * and then the senders: Linux refuses to queue more UNIX datagrams rather than dropping them.
+ */
+export class DatagramInput {
+  private buffered: Buffer = Buffer.alloc(0);
+  private exited: Promise<void>;
+
+  private constructor(
+    private readonly relay: ChildProcess,
+    readonly path: string,
+    /** The receive buffer the kernel granted (bytes). */
+    readonly receiveBufferBytes: number,
+  ) {
+    this.exited = new Promise((done) => relay.once('close', () => done()));
+  }
+
+  static async listen(path: string, intake: Intake, maxMessageBytes: number): Promise<DatagramInput> {
+    const binary = await relayBinary();
+    const relay = spawn(binary, [path, String(maxMessageBytes), String(RECEIVE_BUFFER_BYTES)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    relay.stderr?.setEncoding('utf8');
+    const ready = await new Promise<number>((done, fail) => {
+      const onData = (text: string) => {
+        stderr += text;
+        const match = /ready rcvbuf=(\d+)/.exec(stderr);
+        if (match) {
+          relay.stderr?.off('data', onData);
+          done(Number(match[1]));
+        }
+      };
+      relay.stderr?.on('data', onData);
+      relay.once('error', (error) =>
+        fail(new DatagramInputError(`the datagram relay could not start: ${error.message}`, { cause: error })),
+      );
+      relay.once('exit', (code) => {
+        const reason = stderr.trim() || `exit code ${code}`;
+        fail(code === 3 ? new InputInUseError(reason) : new DatagramInputError(`the datagram relay for ${path} stopped: ${reason}`));
+      });
+    });
+    relay.removeAllListeners('exit');
+    const input = new DatagramInput(relay, path, ready);
+    relay.stdout?.on('data', (chunk: Buffer) => input.take(chunk, intake));
+    return input;
+  }
+
+  pause(): void {
+    this.relay.stdout?.pause();
+  }
+
+  resume(): void {
+    this.relay.stdout?.resume();
+  }
+
+  /** Stops the relay and reads what it had already passed on (the pipe's contents), then removes the socket file. */
+  async close(): Promise<void> {
+    this.resume();
+    this.relay.kill('SIGTERM');
+    await this.exited;
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Cuts the pipe's bytes into datagrams. */
+  private take(chunk: Buffer, intake: Intake): void {
+    let data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
+    let at = 0;
+    while (data.length - at >= 4) {
+      const length = data.readUInt32BE(at);
+      if (length === TOO_LARGE) {
+        if (data.length - at < 8) break;
+        intake.tooLarge('dgram');
+        at += 8;
+        continue;
+      }
+      if (data.length - at < 4 + length) break;
+      intake.receive(data.subarray(at + 4, at + 4 + length), 'dgram');
+      at += 4 + length;
+    }
+    data = data.subarray(at);
+    this.buffered = data.length > 0 ? Buffer.from(data) : Buffer.alloc(0);
+  }
+}
+
+/** The compiled relay, built from its source with `cc` when the cached copy is missing (keyed by the source's hash). */
+async function relayBinary(): Promise<string> {
+  const source = readFileSync(RELAY_SOURCE);
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kafka-wire');
+  const binary = join(cache, `dgram-relay-${hash}`);
+  if (existsSync(binary)) return binary;
+  mkdirSync(cache, { recursive: true });
+  const building = `${binary}.${process.pid}.tmp`;
+  try {
+    await promisify(execFile)(process.env.CC ?? 'cc', ['-O2', '-o', building, RELAY_SOURCE]);
+  } catch (error) {
+    throw new DatagramInputError(
+      `the UNIX datagram input needs a C compiler to build its relay (${RELAY_SOURCE}), and "${process.env.CC ?? 'cc'}" failed: ` +
+        `${(error as Error).message.split('\n')[0]}; install gcc or clang, or use the stream or TCP input`,
+      { cause: error },
+    );
+  }
+  renameSync(building, binary);
+  return binary;
+}
