@@ -22,6 +22,7 @@ export { Connection, type ConnectionOptions, type RequestOptions, type TlsOption
 export { ConnectionPool, type PoolOptions } from './connection/pool.js';
 export type { OAuthBearerToken, SaslOptions } from './connection/sasl-mechanisms.js';
 export { type ConsumedRecord, PartitionReader, type PartitionReaderOptions, readPartition } from './consumer/partition-reader.js';
+export { DaemonClient, DaemonConnectionError, type DaemonMessage } from './daemon/client.js';
 export {
   type DurableOptions,
   DurableProducer,
@@ -55,7 +56,6 @@ export {
   type TransactionState,
 } from './producer/producer.js';
 export { type PrometheusOptions, prometheusText } from './producer/prometheus.js';
-export { DaemonClient, DaemonConnectionError, type DaemonMessage } from './daemon/client.js';
 export type { ProducerWritableOptions } from './producer/writable.js';
 export type { RecordHeader } from './records/batch-builder.js';
 export type { CompressionName } from './records/compression.js';

@@ -209,11 +209,11 @@ export function prometheus(status: DaemonStatus, report: DiscardReport): string 
 }
 
 function indexPage(status: DaemonStatus): string {
-  const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const html = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   const rows = status.topics
     .map(
       (t) =>
-        `<tr><td>${escape(t.topic)}</td>${[t.accepted, t.delivered, t.discarded, t.batching, t.waitingToSend, t.waitingForAcks, t.onDisk]
+        `<tr><td>${html(t.topic)}</td>${[t.accepted, t.delivered, t.discarded, t.batching, t.waitingToSend, t.waitingForAcks, t.onDisk]
           .map((n) => `<td>${n}</td>`)
           .join('')}</tr>`,
     )
