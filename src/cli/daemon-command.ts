@@ -90,7 +90,8 @@ async function daemonCommand(args: ParsedArgs, out: (line: string) => void): Pro
         () => {
           const status = daemon.status();
           out(
-            `stopped: received ${status.received.total}, delivered ${status.delivered}, discarded ${status.discarded}, left in the journal ${status.unacknowledged}`,
+            `stopped: received ${status.received.total}, delivered ${status.delivered}, discarded ${status.discarded}, ` +
+              `left in the journal ${status.unacknowledged}`,
           );
           resolve(0);
         },

@@ -16,6 +16,9 @@ export interface DaemonMessage {
   timestamp?: number;
 }
 
+const NOT_LISTENING = ['ENOENT', 'ECONNREFUSED'];
+const NOBODY = 'nothing listens there (is the daemon running?)';
+
 /** The daemon could not be reached, or the connection to it failed. */
 export class DaemonConnectionError extends KafkaWireError {
   override name = 'DaemonConnectionError';
@@ -58,7 +61,7 @@ export class DaemonClient {
         clearTimeout(timer);
         reject(
           new DaemonConnectionError(
-            `cannot connect to the daemon on ${where}: ${error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? 'nothing listens there (is the daemon running?)' : error.message}`,
+            `cannot connect to the daemon on ${where}: ${NOT_LISTENING.includes(error.code ?? '') ? NOBODY : error.message}`,
             { cause: error },
           ),
         );

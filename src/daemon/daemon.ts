@@ -150,7 +150,8 @@ export class Daemon {
     this.replayingLeft += replaying;
     if (replaying > 0) {
       log.info(
-        `journal ${name}: replaying ${replaying} message(s) from an earlier run (${inDoubtBatches} batch(es) in doubt, ${mayDuplicate} may duplicate)`,
+        `journal ${name}: replaying ${replaying} message(s) from an earlier run ` +
+          `(${inDoubtBatches} batch(es) in doubt, ${mayDuplicate} may duplicate)`,
       );
     }
     producer.on('replayed', (event) => {

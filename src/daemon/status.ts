@@ -220,17 +220,24 @@ function indexPage(status: DaemonStatus): string {
     .join('\n');
   const links = PAGES.map(
     ([page, what]) =>
-      `<li><a href="${page}">${page}</a> (<a href="${page === '/metrics' ? page : `${page}.json`}">${page === '/metrics' ? 'Prometheus' : 'JSON'}</a>): ${what}</li>`,
+      `<li><a href="${page}">${page}</a> ` +
+      (page === '/metrics' ? `(Prometheus): ${what}</li>` : `(<a href="${page}.json">JSON</a>): ${what}</li>`),
   ).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>kafka-wire daemon</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child,th:first-child{text-align:left}</style>
+<style>
+body{font:14px system-ui,sans-serif;margin:2em} table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right} td:first-child,th:first-child{text-align:left}
+</style>
 </head><body>
 <h1>kafka-wire daemon</h1>
-<p>pid ${status.pid}, up since ${iso(status.startedAt)}. Received <b id="received">${status.received.total}</b>, delivered <b id="delivered">${status.delivered}</b>, discarded <b id="discarded">${status.discarded}</b>, unacknowledged <b id="unacknowledged">${status.unacknowledged}</b>.</p>
+<p>pid ${status.pid}, up since ${iso(status.startedAt)}.
+Received <b id="received">${status.received.total}</b>, delivered <b id="delivered">${status.delivered}</b>,
+discarded <b id="discarded">${status.discarded}</b>, unacknowledged <b id="unacknowledged">${status.unacknowledged}</b>.</p>
 <p>Metadata fetched ${iso(status.metadata.fetchedAt)}, changed ${iso(status.metadata.changedAt)}.
 <form method="post" action="/metadata/refresh" style="display:inline"><button>Refresh metadata</button></form></p>
-<table id="topics"><tr><th>topic</th><th>accepted</th><th>delivered</th><th>discarded</th><th>batching</th><th>waiting to send</th><th>waiting for acks</th><th>on disk</th></tr>
+<table id="topics"><tr><th>topic</th><th>accepted</th><th>delivered</th><th>discarded</th>
+<th>batching</th><th>waiting to send</th><th>waiting for acks</th><th>on disk</th></tr>
 ${rows}
 </table>
 <ul>
