@@ -80,8 +80,16 @@ export class DaemonClient {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.socket.once('drain', resolve);
-      this.socket.once('close', () => reject(this.failure ?? new DaemonConnectionError('the connection to the daemon closed')));
+      const onDrain = () => {
+        this.socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = () => {
+        this.socket.off('drain', onDrain);
+        reject(this.failure ?? new DaemonConnectionError('the connection to the daemon closed'));
+      };
+      this.socket.once('drain', onDrain);
+      this.socket.once('close', onClose);
     });
   }
 

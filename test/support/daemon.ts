@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { DiscardReport } from '../../src/daemon/discards.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { CliProcess } from './cli.js';
+
+/** A `kafka-wire daemon` child process for the integration tests, with its status pages. */
+export class DaemonProcess {
+  readonly cli: CliProcess;
+  httpPort = 0;
+  tcpPort = 0;
+
+  private constructor(args: string[]) {
+    this.cli = new CliProcess(['daemon', '--http', '0', ...args]);
+  }
+
+  /** Starts it and waits for "ready" (journal replay included), at most timeoutMs. */
+  static async start(args: string[], timeoutMs = 60_000): Promise<DaemonProcess> {
+    const daemon = new DaemonProcess(args);
+    const deadline = Date.now() + timeoutMs;
+    while (!/^ready \(pid \d+\)$/m.test(daemon.cli.stdout)) {
+      if (daemon.cli.child.exitCode !== null || daemon.cli.child.signalCode !== null) {
+        throw new Error(`the daemon exited before it was ready:\n${daemon.cli.stdout}\n${daemon.cli.stderr}`);
+      }
+      if (Date.now() > deadline)
+        throw new Error(`the daemon was not ready within ${timeoutMs} ms:\n${daemon.cli.stdout}\n${daemon.cli.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    daemon.httpPort = Number(/status pages on http:\/\/127\.0\.0\.1:(\d+)\//.exec(daemon.cli.stdout)?.[1]);
+    daemon.tcpPort = Number(/listening on TCP 127\.0\.0\.1:(\d+)/.exec(daemon.cli.stdout)?.[1] ?? 0);
+    return daemon;
+  }
+
+  async get(path: string): Promise<string> {
+    const response = await fetch(`http://127.0.0.1:${this.httpPort}${path}`, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
+    return response.text();
+  }
+
+  async status(): Promise<DaemonStatus> {
+    return JSON.parse(await this.get('/status.json'));
+  }
+
+  async discards(): Promise<DiscardReport> {
+    return JSON.parse(await this.get('/discards.json'));
+  }
+
+  /** Polls the status until `check` holds, at most timeoutMs. */
+  async until(what: string, check: (status: DaemonStatus) => boolean, timeoutMs = 120_000): Promise<DaemonStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.status();
+      if (check(status)) return status;
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; status:\n${JSON.stringify(status, null, 2)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** SIGTERM, and its exit code. */
+  async stop(timeoutMs = 60_000): Promise<number | null> {
+    this.cli.child.kill('SIGTERM');
+    return (await this.cli.exited(timeoutMs)).status;
+  }
+
+  kill(): void {
+    this.cli.kill();
+  }
+}
+
+const CLIENTS = fileURLToPath(new URL('./dory-clients/', import.meta.url));
+
+/**
+ * Runs Dory-style example client in `language` (python: send.py, perl: send.pl), which sends
+ * `count` messages numbered 0.. (see the scripts for their content and routing).
+ */
+export function runDoryClient(
+  language: 'python' | 'perl',
+  input: 'dgram' | 'stream' | 'tcp',
+  where: string,
+  topic: string,
+  count: number,
+  prefix: string,
+  baseTimestamp: number,
+): void {
+  const [program, script] = language === 'python' ? ['python3', 'send.py'] : ['perl', 'send.pl'];
+  const result = spawnSync(program, [`${CLIENTS}${script}`, input, where, topic, String(count), prefix, String(baseTimestamp)], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (result.status !== 0)
+    throw new Error(`${script} ${input} failed (${result.status}): ${result.stdout}${result.stderr}${result.error ?? ''}`);
+}
