@@ -102,7 +102,7 @@ function consumeWithJava(topic: string, count: number): Consumed[] {
 }
 
 describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire daemon', () => {
-  test('Python, Perl and TypeScript clients on every input: Java sees each message once, with its key, value, timestamp and partition rule', {
+  test('Python, Perl and TypeScript clients on every input: Java sees each message once with its key, value, timestamp, partition', {
     timeout: 300_000,
   }, async () => {
     const topic = uniqueTopic('daemon-clients');
@@ -255,7 +255,7 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     );
   });
 
-  test('bad input of every kind is counted by its reason and the daemon keeps serving; 200,000 fuzzed frames: received = delivered + discarded', {
+  test('bad input of every kind counted by its reason, the daemon serving on; 200,000 fuzzed frames: received = delivered + discarded', {
     timeout: 600_000,
   }, async () => {
     const topic = uniqueTopic('daemon-bad');
@@ -361,7 +361,8 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     expect(after.received.total).toBe(after.delivered + after.discarded);
     expect(await countRecords(topic, 3)).toBe(after.delivered);
     console.log(
-      `[daemon-fuzz] ${2 * FUZZ} fuzzed frames: ${after.delivered - before.delivered} delivered, ${after.discarded - before.discarded} discarded`,
+      `[daemon-fuzz] ${2 * FUZZ} fuzzed frames: ${after.delivered - before.delivered} delivered, ` +
+        `${after.discarded - before.discarded} discarded`,
     );
     expect(await daemon.stop()).toBe(0);
   });
