@@ -50,6 +50,8 @@ export interface Report {
     paced: boolean;
     /** The durable producer's sync mode, for a durable scenario: its latency figures are of acceptance. */
     durable?: string;
+    /** Sent through kafka-wire daemon: CPU is the daemon process's. */
+    daemon?: boolean;
     results: ClientResult[];
     skipped: { client: string; reason: string }[];
   }[];
@@ -144,7 +146,8 @@ export function aggregate(input: {
           rounds: runs.length,
         };
       });
-    return { name: scenario.name, summary: scenario.summary, paced: scenario.rate > 0, durable: scenario.durable, results, skipped };
+    const { name, summary, durable, daemon } = scenario;
+    return { name, summary, paced: scenario.rate > 0, durable, daemon, results, skipped };
   });
   return {
     machine: input.machine,
@@ -218,7 +221,8 @@ export function durableTable(report: Report): string {
     const share = baseline ? (result.recordsPerSec / baseline.recordsPerSec).toFixed(2) : '–';
     const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
     const cells = [count(result.recordsPerSec), share, String(result.cpuUsPerRecord), String(result.rssMb), latency];
-    rows.push(`| durable, sync ${scenario.durable}${result.valid ? '' : ' ⚠ invalid'} | ${cells.join(' | ')} |`);
+    const what = scenario.daemon ? `daemon (stream socket), sync ${scenario.durable}, daemon CPU` : `durable, sync ${scenario.durable}`;
+    rows.push(`| ${what}${result.valid ? '' : ' ⚠ invalid'} | ${cells.join(' | ')} |`);
   }
   return rows.join('\n');
 }

@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   const admin = new Admin(cluster);
   const runs: RunResult[] = [];
   try {
-    // Only kafka-wire has a durable producer: the other clients sit the durable scenarios out.
+    // Only kafka-wire has a durable producer (and a daemon): the other clients sit those scenarios out.
     const clientsOf = (scenario: Scenario) =>
       scenario.durable ? options.clients.filter((client) => client.name === 'kafka-wire') : options.clients;
     const perRound = options.scenarios.reduce((sum, scenario) => sum + clientsOf(scenario).length, 0);

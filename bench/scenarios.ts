@@ -21,6 +21,12 @@ export interface Scenario {
    * figures are of acceptance (enqueue() until the record is in the journal, durable by `sync`).
    */
   durable?: 'none' | 'interval' | 'always';
+  /**
+   * Through `kafka-wire daemon` (a child process, journal sync `durable`): the records go to its
+   * UNIX stream socket in Dory's format over DAEMON_CONNECTIONS connections; records/s until the
+   * daemon's status says all are delivered, and the daemon's CPU per record. kafka-wire only.
+   */
+  daemon?: boolean;
 }
 
 /**
@@ -125,6 +131,19 @@ const FULL: Scenario[] = [
       durable: sync,
     }),
   ),
+  {
+    name: '100B-daemon',
+    summary: '1M × 100 B sent to kafka-wire daemon over its UNIX stream socket (Dory format), journal sync interval 10 ms',
+    count: 1_000_000,
+    size: 100,
+    acks: 'all',
+    idempotent: true,
+    compression: 'none',
+    keyed: false,
+    rate: 0,
+    durable: 'interval',
+    daemon: true,
+  },
 ];
 
 /** The in-memory scenario the durable ones are measured against: the same records, the same settings. */

@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type DoneLine,
   done,
@@ -33,6 +35,10 @@ const DIST = '../../dist/index.js';
 runClient(async () => {
   const { Producer } = (await import(DIST)) as typeof import('../../src/index.js');
   const config = readConfig();
+  if (config.daemon) {
+    done(await runDaemon(config));
+    return;
+  }
   if (config.durable) {
     done(await runDurable(config));
     return;
@@ -124,6 +130,73 @@ function tuning(config: RunConfig) {
     compression: config.compression,
     bufferMemory: 256 * 1024 * 1024,
   };
+}
+
+/** Connections the daemon scenario sends over, records dealt out in turn. */
+const DAEMON_CONNECTIONS = 4;
+
+/**
+ * `kafka-wire daemon` from dist/ as a child process: DAEMON_CONNECTIONS stream connections send
+ * the records in Dory's format, then its status page is polled until it says all are delivered.
+ * CPU and peak RSS are the daemon's (from /proc), not this sender's.
+ */
+async function runDaemon(config: RunConfig): Promise<DoneLine> {
+  const { DaemonClient } = (await import(DIST)) as typeof import('../../src/index.js');
+  const values = recordValues(config.size);
+  const dir = mkdtempSync(join(tmpdir(), 'kw-bench-daemon-'));
+  const socket = join(dir, 'in.sock');
+  const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  const args = ['daemon', '--bootstrap', config.bootstrap, '--stream', socket, '--http', '0', '--journal', join(dir, 'journal')];
+  const daemon = spawn(process.execPath, [main, ...args, '--sync', config.durable ?? 'interval'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let output = '';
+    daemon.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+    const deadline = Date.now() + 60_000;
+    while (!/^ready /m.test(output)) {
+      if (daemon.exitCode !== null || Date.now() > deadline) throw new Error(`the daemon did not start: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const port = Number(/status pages on http:\/\/127\.0\.0\.1:(\d+)\//.exec(output)?.[1]);
+    const status = async () =>
+      (await (await fetch(`http://127.0.0.1:${port}/status.json`)).json()) as { delivered: number; discarded: number };
+    let delivered = 0;
+    const clock = startClock(() => delivered);
+    const cpuAtStart = processCpuMicros(daemon.pid as number);
+    const clients = await Promise.all(Array.from({ length: DAEMON_CONNECTIONS }, () => DaemonClient.connect({ path: socket })));
+    for (let i = 0; i < config.count; i++) {
+      const client = clients[i % DAEMON_CONNECTIONS] as (typeof clients)[number];
+      const key = recordKey(config, i);
+      if (!client.send({ topic: config.topic, key, value: valueAt(values, i) })) await client.drained();
+    }
+    await Promise.all(clients.map((client) => client.close()));
+    let discarded = 0;
+    while (delivered + discarded < config.count) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ({ delivered, discarded } = await status());
+    }
+    const elapsedMs = performance.now() - clock.started;
+    const cpuUs = processCpuMicros(daemon.pid as number) - cpuAtStart;
+    const rssMb = peakRssMb(daemon.pid as number);
+    clock.stop();
+    daemon.kill('SIGTERM');
+    await new Promise((resolve) => daemon.once('exit', resolve));
+    return { acked: delivered, failed: discarded, elapsedMs, latencyMs: null, cpuUs, maxRssMb: rssMb };
+  } finally {
+    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A process's user + system CPU time so far, from /proc (clock ticks of 10 ms, Linux's USER_HZ). */
+function processCpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** A process's peak resident set (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Math.round(Number(match?.[1] ?? 0) / 1024);
 }
 
 async function runDurable(config: RunConfig): Promise<DoneLine> {

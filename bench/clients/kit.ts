@@ -28,6 +28,8 @@ export interface RunConfig {
   transactionalId?: string;
   /** kafka-wire only: run the durable producer with this journal sync mode. */
   durable?: 'none' | 'interval' | 'always';
+  /** kafka-wire only: send through `kafka-wire daemon` (journal sync `durable`). */
+  daemon?: boolean;
 }
 
 export function readConfig(): RunConfig {
