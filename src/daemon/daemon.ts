@@ -112,7 +112,8 @@ export class Daemon {
     const topics = [...new Set([...intake.topics.keys(), ...queued.keys()])].sort().map((topic) => {
       const counts = intake.countsOf(topic);
       const q = queued.get(topic) ?? { batching: 0, waitingToSend: 0, waitingForAcks: 0 };
-      return { topic, ...counts, ...q, onDisk: Math.max(0, counts.journaled - counts.delivered - counts.failed) };
+      const deliveredOfThisRun = counts.delivered - counts.replayedDelivered;
+      return { topic, ...counts, ...q, onDisk: Math.max(0, counts.journaled - deliveredOfThisRun - counts.failed) };
     });
     const { dgram, stream, tcp } = this.inputs;
     return {
@@ -126,7 +127,7 @@ export class Daemon {
       },
       received: { ...intake.received, total: intake.totalReceived },
       accepted: topics.reduce((sum, t) => sum + t.accepted, 0),
-      delivered: topics.reduce((sum, t) => sum + t.delivered + t.replayedDelivered, 0),
+      delivered: topics.reduce((sum, t) => sum + t.delivered, 0),
       discarded: this.discardTracker.total,
       unjournaled: intake.unjournaled,
       replaying: this.replayingLeft,
@@ -154,9 +155,10 @@ export class Daemon {
           `(${inDoubtBatches} batch(es) in doubt, ${mayDuplicate} may duplicate)`,
       );
     }
-    producer.on('replayed', (event) => {
+    this.intake.watch(producer);
+    // A replayed message that fails for good is counted by its batch's deliveryFailed event (Intake.watch()).
+    producer.on('replayed', () => {
       this.replayingLeft--;
-      this.intake.replayed('topic' in event ? event.topic : undefined, !('error' in event));
     });
     producer.on('metadataChange', () => {
       this.metadataChangedAt = Date.now();

@@ -1,7 +1,7 @@
 import { failsForGood } from '../durable/batch-journal.js';
+import type { DurableProducer } from '../durable/durable-producer.js';
 import { QueueFullError } from '../durable/errors.js';
 import { InvalidRecordError, RecordTooLargeError } from '../producer/errors.js';
-import type { RecordMetadata } from '../producer/outcomes.js';
 import { type DaemonConfig, settingsOf } from './config.js';
 import type { DiscardTracker, TopicDiscardReason } from './discards.js';
 import { DoryMessageError, decodeDoryMessage } from './dory-message.js';
@@ -16,16 +16,29 @@ export interface TopicCounts {
   accepted: number;
   /** In the journal, durable as `sync` says. */
   journaled: number;
-  /** Acknowledged by Kafka. */
+  /** Acknowledged by Kafka (replayedDelivered of them journaled before this start). */
   delivered: number;
+  replayedDelivered: number;
   /** Failed for good (counted as deliveryFailed discards too). */
   failed: number;
   /** Failed for a reason not their own (e.g. the producer id refused): kept in the journal for the next start. */
   held: number;
   /** Discarded for any reason charged to this topic (too large, rate limited, journal full, failed). */
   discarded: number;
-  /** Journaled before this start and acknowledged since. */
-  replayedDelivered: number;
+}
+
+/** Where a topic's messages go: its producer (by its settings) and its counters. */
+interface Route {
+  topic: string;
+  producer: DurableProducer;
+  counts: TopicCounts;
+}
+
+/** Messages accepted in one turn of the event loop by one producer: they become durable together. */
+interface TickGroup {
+  durable: Promise<void>;
+  /** Runs of consecutive messages of one topic: [route, messages]. */
+  runs: [Route, number][];
 }
 
 /**
@@ -39,8 +52,8 @@ export class Intake {
   readonly topics = new Map<string, TopicCounts>();
   /** Messages accepted and not yet durable: the inputs pause while there are too many. */
   unjournaled = 0;
-  /** Accepted messages whose enqueue was refused (counted as discards). */
-  refused = 0;
+  private readonly routes = new Map<string, Route>();
+  private group: TickGroup | undefined;
   private drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -55,6 +68,7 @@ export class Intake {
   /** A new configuration (SIGHUP): topic settings and the size limit; rate limits are reloaded by their owner. */
   reconfigure(config: DaemonConfig): void {
     this.config = config;
+    this.routes.clear();
   }
 
   /** Inputs stop reading above this many unjournaled messages, and start again below half of it. */
@@ -62,6 +76,26 @@ export class Intake {
 
   get totalReceived(): number {
     return this.received.dgram + this.received.stream + this.received.tcp;
+  }
+
+  /** Counts what a producer (of any group, replaying or not) reports about its records. */
+  watch(producer: DurableProducer): void {
+    producer.on('settled', (_, result) => {
+      if (!(result instanceof Error)) this.countsOf(result.topic).delivered++;
+    });
+    producer.on('replayed', (event) => {
+      if ('topic' in event) this.countsOf(event.topic).replayedDelivered++;
+    });
+    producer.on('deliveryFailed', ({ topic, records, error }) => {
+      const counts = this.countsOf(topic);
+      if (!failsForGood(error)) {
+        counts.held += records;
+        return;
+      }
+      counts.failed += records;
+      counts.discarded += records;
+      this.discards.topicDiscard(topic, 'deliveryFailed', Date.now(), records);
+    });
   }
 
   /** A frame's size field said more than maxMessageBytes: it was skipped unread. */
@@ -104,27 +138,36 @@ export class Intake {
       this.discardOf(topic, 'rateLimited', timestamp);
       return;
     }
-    const counts = this.countsOf(topic);
-    counts.accepted++;
+    const route = this.routeOf(topic);
+    let durable: Promise<void>;
+    try {
+      ({ durable } = route.producer.accept({
+        topic,
+        key: message.key,
+        value: message.value,
+        timestamp,
+        partitionKey: message.partitionKey,
+      }));
+    } catch (error) {
+      if (error instanceof InvalidRecordError) this.discards.malformed(frame);
+      else this.discardOf(topic, refusalReason(error as Error), timestamp);
+      return;
+    }
+    route.counts.accepted++;
     if (++this.unjournaled === Intake.PAUSE_ABOVE) this.flow.pause();
-    const producer = this.groups.producerFor(settingsOf(this.config, topic));
-    producer
-      .enqueue({ topic, key: message.key, value: message.value, timestamp, partitionKey: message.partitionKey }, (result) =>
-        this.settled(counts, topic, timestamp, result),
-      )
-      .then(
-        () => {
-          counts.journaled++;
-          this.journaledOne();
-        },
-        (error: Error) => {
-          this.refused++;
-          counts.accepted--;
-          if (error instanceof InvalidRecordError) this.discards.malformed(frame);
-          else this.discardOf(topic, refusalReason(error), timestamp);
-          this.journaledOne();
-        },
+    let group = this.group;
+    if (group === undefined || group.durable !== durable) {
+      group = { durable, runs: [] };
+      this.group = group;
+      const settled = group;
+      durable.then(
+        () => this.groupDone(settled, undefined),
+        (error: Error) => this.groupDone(settled, error),
       );
+    }
+    const last = group.runs[group.runs.length - 1];
+    if (last !== undefined && last[0] === route) last[1]++;
+    else group.runs.push([route, 1]);
   }
 
   /** Resolves once every accepted message is durable (or refused). */
@@ -133,19 +176,22 @@ export class Intake {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** A message journaled before a restart reached its end. */
-  replayed(topic: string | undefined, delivered: boolean): void {
-    if (delivered && topic !== undefined) this.countsOf(topic).replayedDelivered++;
-    else if (!delivered) this.discards.refused('deliveryFailed');
-  }
-
   countsOf(topic: string): TopicCounts {
     let counts = this.topics.get(topic);
     if (!counts) {
-      counts = { accepted: 0, journaled: 0, delivered: 0, failed: 0, held: 0, discarded: 0, replayedDelivered: 0 };
+      counts = { accepted: 0, journaled: 0, delivered: 0, replayedDelivered: 0, failed: 0, held: 0, discarded: 0 };
       this.topics.set(topic, counts);
     }
     return counts;
+  }
+
+  private routeOf(topic: string): Route {
+    let route = this.routes.get(topic);
+    if (!route) {
+      route = { topic, producer: this.groups.producerFor(settingsOf(this.config, topic)), counts: this.countsOf(topic) };
+      this.routes.set(topic, route);
+    }
+    return route;
   }
 
   private discardOf(topic: string, reason: TopicDiscardReason, timestamp: number): void {
@@ -153,22 +199,28 @@ export class Intake {
     this.discards.topicDiscard(topic, reason, timestamp);
   }
 
-  private journaledOne(): void {
-    this.unjournaled--;
-    if (this.unjournaled === Intake.PAUSE_ABOVE / 2) this.flow.resume();
+  /** A turn's messages are durable (or the journal failed them: then they are discards). */
+  private groupDone(group: TickGroup, error: Error | undefined): void {
+    if (this.group === group) this.group = undefined;
+    let messages = 0;
+    for (const [{ topic, counts }, n] of group.runs) {
+      messages += n;
+      if (error === undefined) {
+        counts.journaled += n;
+      } else {
+        counts.accepted -= n;
+        counts.discarded += n;
+        this.discards.topicDiscard(topic, 'journalFailed', Date.now(), n);
+      }
+    }
+    const before = this.unjournaled;
+    this.unjournaled -= messages;
+    if (before >= Intake.PAUSE_ABOVE / 2 && this.unjournaled < Intake.PAUSE_ABOVE / 2) this.flow.resume();
     if (this.unjournaled === 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
       for (const resolve of waiters) resolve();
     }
-  }
-
-  private settled(counts: TopicCounts, topic: string, timestamp: number, result: RecordMetadata | Error): void {
-    if (!(result instanceof Error)) counts.delivered++;
-    else if (failsForGood(result)) {
-      counts.failed++;
-      this.discardOf(topic, 'deliveryFailed', timestamp);
-    } else counts.held++;
   }
 }
 

@@ -71,6 +71,8 @@ export interface DurableRecovery {
 export interface DurableProducerEvents extends ProducerEvents {
   /** A record accepted before the restart settled: delivered (with its offset) or failed for good. */
   replayed: [{ id: number; topic: string; partition: number; offset: bigint } | { id: number; error: Error }];
+  /** A record settled in this process: acknowledged (its metadata), or failed (for good, or held for the next open). */
+  settled: [id: number, result: RecordMetadata | Error];
   /** Records were sent again under numbers the broker cannot match to a copy it may have: duplicates are possible. */
   mayDuplicate: [{ records: number; reason: string }];
 }
@@ -224,14 +226,10 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
    * Accepts a record: resolves with its journal id once it is in the journal, durable as the
    * `sync` option says (or rejects: QueueFullError at maxDiskBytes, InvalidRecordError, ...). It is
    * then delivered whatever happens to this process: after a crash, by the next open of the journal.
-   * `onSettled`, when given, is called once with its outcome in this process: the RecordMetadata of
-   * its acknowledgement, or the error it failed with (for good, or held for the next open when the
-   * error is not the record's own, or ProducerClosedError when close() left it in the journal).
    */
-  enqueue(record: ProducerRecord<K, V>, onSettled?: (result: RecordMetadata | Error) => void): Promise<{ id: number }> {
+  enqueue(record: ProducerRecord<K, V>): Promise<{ id: number }> {
     try {
       const { id, durable } = this.accept(record);
-      if (onSettled) this.waiting.set(id, { resolve: onSettled, reject: onSettled });
       return durable.then(() => ({ id }));
     } catch (error) {
       return Promise.reject(error);
@@ -348,7 +346,13 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     return this.parts.metadata.refresh();
   }
 
-  private accept(record: ProducerRecord<K, V>): { id: number; durable: Promise<void> } {
+  /**
+   * enqueue() without a promise per record, for callers that accept records at a high rate (the
+   * daemon): throws at once when the record is refused; `durable` resolves once it is durable as
+   * `sync` says, and is the same promise for the records accepted in the same turn of the event
+   * loop, so such a caller waits on each distinct one once. Outcomes come as `settled` events.
+   */
+  accept(record: ProducerRecord<K, V>): { id: number; durable: Promise<void> } {
     if (this.closed) throw new ProducerClosedError('enqueue() after close()');
     const pending = this.check(record, Date.now());
     const length = this.prepareEntry(record, pending);
@@ -467,6 +471,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   }
 
   private settled(id: number, result: RecordMetadata | Error): void {
+    if (this.listenerCount('settled') > 0) this.emit('settled', id, result);
     const waiter = this.waiting.get(id);
     if (waiter) {
       this.waiting.delete(id);
