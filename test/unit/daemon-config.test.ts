@@ -35,7 +35,7 @@ describe('daemon config', () => {
   test.each([
     [{ journal: 'q' }, /at least one input/],
     [{ inputs: { tcp: 9400 } }, /needs a journal directory/],
-    [{ inputs: { tcp: 0 }, journal: 'q' }, /option inputs.tcp must be an integer from 1 to 65535, not the number 0/],
+    [{ inputs: { tcp: -1 }, journal: 'q' }, /option inputs.tcp must be an integer from 0 to 65535, not the number -1/],
     [{ inputs: { dgram: 'same', stream: 'same' }, journal: 'q' }, /each socket needs a path of its own/],
     [{ inputs: { tcp: 1 }, journal: 'q', bogus: 1 }, /config has no field "bogus"/],
     [{ inputs: { tcp: 1 }, journal: 'q', topics: { t: { linger: 5 } } }, /topics\["t"\] has no field "linger"/],
