@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { PartitionReader } from '../../src/consumer/partition-reader.js';
 import { DaemonClient } from '../../src/daemon/client.js';
 import { decodeDoryMessage, encodeDoryMessage } from '../../src/daemon/dory-message.js';
 import { testKafka } from '../helpers/kafka.js';
-import { DaemonProcess, runDoryClient } from '../support/daemon.js';
+import { DaemonProcess, runDoryClient, runDoryClientAsync } from '../support/daemon.js';
 import { JournalDirs } from '../support/durable.js';
 import { runKafkaTool } from '../support/java-tools.js';
 import { Random } from '../support/random.js';
@@ -370,6 +370,52 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     expect(await daemon.stop()).toBe(0);
   });
 
+  test('load: 16 processes send 100,000 messages each over the three inputs at once: all delivered once, no discards', {
+    timeout: 600_000,
+  }, async () => {
+    const topic = uniqueTopic('daemon-load');
+    await admin.createTopics([{ name: topic, partitions: 6 }]);
+    const dir = dirs.make();
+    const daemon = await startDaemon(dir);
+    const where = { dgram: join(dir, 'dgram.sock'), stream: join(dir, 'stream.sock'), tcp: String(daemon.tcpPort) };
+    const PER_PROCESS = 100_000;
+    const senders = Array.from({ length: 16 }, (_, i) => ({
+      language: i % 2 === 0 ? ('python' as const) : ('perl' as const),
+      input: (['dgram', 'stream', 'tcp'] as const)[i % 3] as 'dgram' | 'stream' | 'tcp',
+      prefix: `p${i}`,
+    }));
+    const pid = daemon.cli.child.pid as number;
+    const cpuBefore = processTreeCpuMicros(pid);
+    const started = performance.now();
+    const base = Date.now();
+    await Promise.all(
+      senders.map(({ language, input, prefix }) => runDoryClientAsync(language, input, where[input], topic, PER_PROCESS, prefix, base)),
+    );
+    const total = senders.length * PER_PROCESS;
+    const status = await daemon.until('everything delivered', (s) => s.delivered === total, 300_000);
+    const seconds = (performance.now() - started) / 1000;
+    const cpuUs = processTreeCpuMicros(pid) - cpuBefore;
+    expect(status.discarded).toBe(0);
+    expect(status.received.total).toBe(total);
+    const counts = new Map<string, number>();
+    for (let partition = 0; partition < 6; partition++) {
+      for await (const record of new PartitionReader(cluster, { topic, partition, until: 'end' })) {
+        const value = Buffer.from(record.value as Uint8Array).toString();
+        counts.set(value, (counts.get(value) ?? 0) + 1);
+      }
+    }
+    const missing = senders.flatMap(({ prefix }) =>
+      Array.from({ length: PER_PROCESS }, (_, i) => `${prefix}-${i}`).filter((value) => counts.get(value) !== 1),
+    );
+    expect(missing.slice(0, 10), `${missing.length} missing or duplicated`).toEqual([]);
+    expect(counts.size).toBe(total);
+    console.log(
+      `[daemon-load] ${total} messages from 16 processes in ${seconds.toFixed(1)} s: ${Math.round(total / seconds)} messages/s, ` +
+        `daemon CPU ${(cpuUs / total).toFixed(2)} µs/message (with its datagram relay)`,
+    );
+    expect(await daemon.stop()).toBe(0);
+  });
+
   test('SIGTERM drains what was read; a second daemon on the same sockets or journal gets a clear error', {
     timeout: 120_000,
   }, async () => {
@@ -398,6 +444,25 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     expect(await countRecords(topic, 1)).toBe(20_000);
   });
 });
+
+/** A process and its children's user + system CPU so far, from /proc (ticks of 10 ms). */
+function processTreeCpuMicros(pid: number): number {
+  const cpu = (one: number) => {
+    try {
+      const fields = readFileSync(`/proc/${one}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    } catch {
+      return 0;
+    }
+  };
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // gone
+  }
+  return cpu(pid) + children.reduce((sum, child) => sum + processTreeCpuMicros(child), 0);
+}
 
 /** Sends each buffer as one datagram (Python: Node has no UNIX datagram sockets). */
 function sendDatagrams(path: string, datagrams: Buffer[]): void {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DiscardReport } from '../../src/daemon/discards.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
@@ -65,6 +65,29 @@ export class DaemonProcess {
   kill(): void {
     this.cli.kill();
   }
+}
+
+/** As runDoryClient(), without blocking: many run at once. */
+export function runDoryClientAsync(
+  language: 'python' | 'perl',
+  input: 'dgram' | 'stream' | 'tcp',
+  where: string,
+  topic: string,
+  count: number,
+  prefix: string,
+  baseTimestamp: number,
+): Promise<void> {
+  const [program, script] = language === 'python' ? ['python3', 'send.py'] : ['perl', 'send.pl'];
+  const child = spawn(program, [`${CLIENTS}${script}`, input, where, topic, String(count), prefix, String(baseTimestamp)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
+  return new Promise((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${script} ${input} failed (${code}): ${output}`)))),
+  );
 }
 
 const CLIENTS = fileURLToPath(new URL('./dory-clients/', import.meta.url));
