@@ -92,23 +92,33 @@ int main(int argc, char **argv) {
   getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual, &actual_length);
   fprintf(stderr, "ready rcvbuf=%d\n", actual);
 
-  unsigned char *buffer = malloc((size_t)max_bytes + 4);
+  /* Datagrams are gathered while more are waiting (up to BATCH_BYTES), then written in one go:
+     a write per datagram would cost as much as the rest of the relay. */
+  const size_t BATCH_BYTES = 1 << 20;
+  size_t capacity = BATCH_BYTES + (size_t)max_bytes + 8;
+  unsigned char *buffer = malloc(capacity);
   if (buffer == NULL) return 4;
   for (;;) {
-    ssize_t n = recv(fd, buffer + 4, (size_t)max_bytes, MSG_TRUNC);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fprintf(stderr, "recv: %s\n", strerror(errno));
-      return 4;
+    size_t used = 0;
+    int flags = 0; /* the first receive waits; the rest only take what is already queued */
+    while (used < BATCH_BYTES) {
+      ssize_t n = recv(fd, buffer + used + 4, (size_t)max_bytes, MSG_TRUNC | flags);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        fprintf(stderr, "recv: %s\n", strerror(errno));
+        return 4;
+      }
+      flags = MSG_DONTWAIT;
+      if (n > max_bytes) {
+        put_u32(buffer + used, 0xffffffffu);
+        put_u32(buffer + used + 4, (uint32_t)n);
+        used += 8;
+        continue;
+      }
+      put_u32(buffer + used, (uint32_t)n);
+      used += (size_t)n + 4;
     }
-    if (n > max_bytes) {
-      unsigned char note[8];
-      put_u32(note, 0xffffffffu);
-      put_u32(note + 4, (uint32_t)n);
-      if (write_all(note, 8) < 0) return 0;
-      continue;
-    }
-    put_u32(buffer, (uint32_t)n);
-    if (write_all(buffer, (size_t)n + 4) < 0) return 0;
+    if (write_all(buffer, used) < 0) return 0;
   }
 }
