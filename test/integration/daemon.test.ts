@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -416,6 +416,67 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     expect(await daemon.stop()).toBe(0);
   });
 
+  test.skipIf(!CHROMIUM)(
+    'the status page in headless Chromium, /status, /discards and /metrics agree with what was sent; a screenshot',
+    {
+      timeout: 180_000,
+    },
+    async () => {
+      const [open, limited] = [uniqueTopic('daemon-page'), uniqueTopic('daemon-page-limited')];
+      await admin.createTopics([
+        { name: open, partitions: 2 },
+        { name: limited, partitions: 1 },
+      ]);
+      const dir = dirs.make();
+      const config = join(dir, 'config.json');
+      writeFileSync(config, JSON.stringify({ rateLimits: { topics: { [limited]: { intervalMs: 600_000, maxCount: 10 } } } }));
+      const daemon = await startDaemon(dir, ['--config', config]);
+      const now = Date.now();
+      await writeRaw(
+        { path: join(dir, 'stream.sock') },
+        Buffer.concat(Array.from({ length: 100 }, (_, i) => encodeDoryMessage({ topic: open, value: `o${i}`, timestamp: now }))),
+      );
+      await writeRaw(
+        { port: daemon.tcpPort },
+        Buffer.concat(Array.from({ length: 30 }, (_, i) => encodeDoryMessage({ topic: limited, value: `l${i}`, timestamp: now + i }))),
+      );
+      sendDatagrams(
+        join(dir, 'dgram.sock'),
+        Array.from({ length: 5 }, (_, i) => Buffer.from(`not a message ${i}`)),
+      );
+      await daemon.until('all counted', (s) => s.received.total === 135 && s.delivered === 110 && s.unacknowledged === 0);
+
+      const dom = runChromium(['--dump-dom', `http://127.0.0.1:${daemon.httpPort}/`]);
+      const bold = (id: string) => new RegExp(`<b id="${id}">(\\d+)</b>`).exec(dom)?.[1];
+      expect([bold('received'), bold('delivered'), bold('discarded'), bold('unacknowledged')]).toEqual(['135', '110', '25', '0']);
+      const row = (topic: string) => new RegExp(`<tr><td>${topic}</td>((?:<td>\\d+</td>)+)</tr>`).exec(dom)?.[1]?.match(/\d+/g);
+      // accepted, delivered, discarded, batching, waiting to send, waiting for acks, on disk
+      expect(row(open)).toEqual(['100', '100', '0', '0', '0', '0', '0']);
+      expect(row(limited)).toEqual(['10', '10', '20', '0', '0', '0', '0']);
+
+      expect(await daemon.get('/status')).toMatch(
+        /received 135 \(dgram 5, stream 100, tcp 30\)\naccepted 110, delivered 110, discarded 25/,
+      );
+      const discards = await daemon.get('/discards');
+      expect(discards).toMatch(/total: malformed 5, rateLimited 20/);
+      expect(discards).toContain(`topic ${limited}: 20 (rate limited 20)`);
+      const metrics = await daemon.get('/metrics');
+      expect(metrics).toContain('kafka_wire_daemon_received_total{input="dgram"} 5');
+      expect(metrics).toContain('kafka_wire_daemon_discarded_total{reason="rateLimited"} 20');
+      expect(metrics).toContain(`kafka_wire_daemon_delivered_total{topic="${limited}"} 10`);
+      const refreshed = await fetch(`http://127.0.0.1:${daemon.httpPort}/metadata/refresh`, { method: 'POST' });
+      expect(await refreshed.json()).toMatchObject({ refreshed: true });
+
+      // The README's picture: KAFKA_WIRE_UPDATE_SCREENSHOT=1 writes it to docs/.
+      const png = process.env.KAFKA_WIRE_UPDATE_SCREENSHOT
+        ? fileURLToPath(new URL('../../docs/daemon-status.png', import.meta.url))
+        : join(dir, 'status.png');
+      runChromium([`--screenshot=${png}`, '--window-size=1000,560', `http://127.0.0.1:${daemon.httpPort}/`]);
+      expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+      expect(await daemon.stop()).toBe(0);
+    },
+  );
+
   test('SIGTERM drains what was read; a second daemon on the same sockets or journal gets a clear error', {
     timeout: 120_000,
   }, async () => {
@@ -444,6 +505,19 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     expect(await countRecords(topic, 1)).toBe(20_000);
   });
 });
+
+/** Debian's chromium, when installed (CI installs it). */
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
+
+/** Headless Chromium on a page: its stdout (the DOM with --dump-dom). */
+function runChromium(args: string[]): string {
+  const result = spawnSync(CHROMIUM as string, ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (result.status !== 0) throw new Error(`chromium ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
 
 /** A process and its children's user + system CPU so far, from /proc (ticks of 10 ms). */
 function processTreeCpuMicros(pid: number): number {
