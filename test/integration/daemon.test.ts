@@ -10,9 +10,11 @@ import { PartitionReader } from '../../src/consumer/partition-reader.js';
 import { DaemonClient } from '../../src/daemon/client.js';
 import { decodeDoryMessage, encodeDoryMessage } from '../../src/daemon/dory-message.js';
 import { testKafka } from '../helpers/kafka.js';
+import { waitUntil } from '../support/cli.js';
 import { DaemonProcess, runDoryClient, runDoryClientAsync } from '../support/daemon.js';
 import { JournalDirs } from '../support/durable.js';
 import { runKafkaTool } from '../support/java-tools.js';
+import { fetchBatches } from '../support/produce-fetch.js';
 import { Random } from '../support/random.js';
 import { uniqueTopic } from '../support/topics.js';
 
@@ -476,6 +478,44 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
       expect(await daemon.stop()).toBe(0);
     },
   );
+
+  test('SIGHUP reloads rate limits and topic settings: later messages are limited, and compressed as the new settings say', {
+    timeout: 120_000,
+  }, async () => {
+    const topic = uniqueTopic('daemon-hup');
+    await admin.createTopics([{ name: topic, partitions: 1 }]);
+    const dir = dirs.make();
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({}));
+    const daemon = await startDaemon(dir, ['--config', config]);
+    const send = (from: number, count: number) =>
+      writeRaw(
+        { path: join(dir, 'stream.sock') },
+        Buffer.concat(Array.from({ length: count }, (_, i) => encodeDoryMessage({ topic, value: `h${from + i}`.repeat(20) }))),
+      );
+    await send(0, 50);
+    await daemon.until('the first 50 delivered', (s) => s.delivered === 50);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        rateLimits: { topics: { [topic]: { intervalMs: 600_000, maxCount: 5 } } },
+        topics: { [topic]: { compression: 'gzip' } },
+      }),
+    );
+    daemon.cli.child.kill('SIGHUP');
+    await waitUntil(
+      'reloaded',
+      async () => daemon.cli.stdout.includes('SIGHUP: rate limits, topic settings and maxMessageBytes reloaded'),
+      30_000,
+    );
+    await send(50, 20);
+    const status = await daemon.until('the next 20 counted', (s) => s.received.total === 70 && s.delivered === 55);
+    expect(status.discarded).toBe(15);
+    const batches = await fetchBatches(cluster, topic, 0);
+    expect(batches.map((batch) => batch.compression).at(-1)).toBe('gzip');
+    expect(batches[0]?.compression).toBe('none');
+    expect(await daemon.stop()).toBe(0);
+  });
 
   test('SIGTERM drains what was read; a second daemon on the same sockets or journal gets a clear error', {
     timeout: 120_000,
