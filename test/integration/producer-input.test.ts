@@ -183,6 +183,25 @@ describe('typed serializers', () => {
     ]);
   });
 
+  test("partitionKey routes by Dory's rule (key mod n over the partitions in id order), whatever the record key", async () => {
+    const topic = await newTopic('partition-key', 3);
+    const producer = new Producer({ bootstrap: kafka.bootstrap });
+    try {
+      const keys = [0, 1, 2, 3, 7, 2 ** 32 - 1];
+      const sent = await Promise.all(
+        keys.map((partitionKey) => producer.send({ topic, key: 'same', value: `v${partitionKey}`, partitionKey })),
+      );
+      // 4294967295 mod 3 = 0.
+      expect(sent.map((metadata) => metadata.partition)).toEqual([0, 1, 2, 0, 1, 0]);
+      await expect(producer.send({ topic, value: 'x', partitionKey: -1 })).rejects.toThrow(
+        /record\.partitionKey must be an unsigned 32-bit integer/,
+      );
+    } finally {
+      await producer.close();
+    }
+    expect((await readPartition(cluster, topic, 1)).map((record) => record.value?.toString())).toEqual(['v1', 'v7']);
+  });
+
   test('a serializer that throws or returns something other than bytes fails that record only', async () => {
     const topic = await newTopic('serializer-errors', 1);
     const producer = new Producer<string, { n: number }>({
