@@ -179,7 +179,7 @@ export class Daemon {
       log.info(`listening on TCP ${this.inputs.tcp.where}`);
     }
     if (inputs.dgram !== undefined) {
-      this.inputs.dgram = await DatagramInput.listen(inputs.dgram, this.intake, maxMessageBytes);
+      this.inputs.dgram = await DatagramInput.listen(inputs.dgram, this.intake, maxMessageBytes, (reason) => log.warn(reason));
       log.info(`listening on UNIX datagram socket ${inputs.dgram} (receive buffer ${this.inputs.dgram.receiveBufferBytes} bytes)`);
     }
     if (this.config.http !== undefined) {

@@ -30,6 +30,7 @@ const RECEIVE_BUFFER_BYTES = 8 << 20;
 export class DatagramInput {
   private buffered: Buffer = Buffer.alloc(0);
   private exited: Promise<void>;
+  private closing = false;
 
   private constructor(
     private readonly relay: ChildProcess,
@@ -40,7 +41,8 @@ export class DatagramInput {
     this.exited = new Promise((done) => relay.once('close', () => done()));
   }
 
-  static async listen(path: string, intake: Intake, maxMessageBytes: number): Promise<DatagramInput> {
+  /** `onLost` is told if the relay stops while the daemon runs (the datagram input is then gone; the others go on). */
+  static async listen(path: string, intake: Intake, maxMessageBytes: number, onLost: (reason: string) => void): Promise<DatagramInput> {
     const binary = await relayBinary();
     const relay = spawn(binary, [path, String(maxMessageBytes), String(RECEIVE_BUFFER_BYTES)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -50,7 +52,10 @@ export class DatagramInput {
         stderr += text;
         const match = /ready rcvbuf=(\d+)/.exec(stderr);
         if (match) {
+          // Later lines are the reason it stopped, if it does.
+          stderr = '';
           relay.stderr?.off('data', onData);
+          relay.stderr?.on('data', (more: string) => (stderr += more));
           done(Number(match[1]));
         }
       };
@@ -65,6 +70,9 @@ export class DatagramInput {
     });
     relay.removeAllListeners('exit');
     const input = new DatagramInput(relay, path, ready);
+    relay.once('exit', (code, signal) => {
+      if (!input.closing) onLost(`the datagram relay for ${path} stopped (${signal ?? `exit code ${code}`}): ${stderr.trim()}`);
+    });
     relay.stdout?.on('data', (chunk: Buffer) => input.take(chunk, intake));
     return input;
   }
@@ -79,6 +87,7 @@ export class DatagramInput {
 
   /** Stops the relay and reads what it had already passed on (the pipe's contents), then removes the socket file. */
   async close(): Promise<void> {
+    this.closing = true;
     this.resume();
     this.relay.kill('SIGTERM');
     await this.exited;
