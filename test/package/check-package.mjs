@@ -68,19 +68,28 @@ const files = pack.files.map((file) => file.path);
 const fromTarball = (path) => run('tar', ['-xzOf', join(work, pack.filename), `package/${path}`], { cwd: work }).stdout;
 const manifest = JSON.parse(fromTarball('package.json'));
 
-check('the tarball holds the compiled library, the CLI, README and LICENSE', () => {
+check("the tarball holds the compiled library, the CLI, the daemon's datagram relay source, README and LICENSE", () => {
   const targets = Object.values(manifest.exports ?? {}).flatMap((target) =>
     typeof target === 'string' ? [target] : Object.values(target),
   );
-  const needed = ['LICENSE', 'README.md', 'package.json', manifest.bin?.['kafka-wire'], 'dist/cli/main.js', ...targets].map((path) =>
-    String(path).replace(/^\.\//, ''),
-  );
+  // native/dgram-relay.c ships as source: the daemon compiles it with the user's cc on first use.
+  const needed = [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    manifest.bin?.['kafka-wire'],
+    'dist/cli/main.js',
+    'native/dgram-relay.c',
+    ...targets,
+  ].map((path) => String(path).replace(/^\.\//, ''));
   const missing = needed.filter((path) => !files.includes(path));
   assert(missing.length === 0, `missing from the tarball: ${missing.join(', ')}`);
 });
 
-check('the tarball holds no sources, tests, benchmarks or source maps', () => {
-  const extra = files.filter((path) => !/^(dist\/.*\.(js|d\.ts)|bin\/kafka-wire\.js|LICENSE|README\.md|package\.json)$/.test(path));
+check('the tarball holds no sources (but the relay), tests, benchmarks or source maps', () => {
+  const extra = files.filter(
+    (path) => !/^(dist\/.*\.(js|d\.ts)|bin\/kafka-wire\.js|native\/dgram-relay\.c|LICENSE|README\.md|package\.json)$/.test(path),
+  );
   assert(extra.length === 0, `unexpected files: ${extra.slice(0, 20).join(', ')}${extra.length > 20 ? ', …' : ''}`);
 });
 
