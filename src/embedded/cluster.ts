@@ -57,6 +57,12 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Extra server.properties entries for every node, over the defaults (the test suite's faster retention pass, say). */
   brokerProperties?: Readonly<Record<string, string | number>>;
+  /**
+   * Per node id, the port of a (fault) proxy that will stand in front of it: each node gets one
+   * more plaintext listener advertised at that port (NodePorts.proxied), for clients to reach it
+   * through the proxy only; replication and the controllers stay direct.
+   */
+  proxies?: Readonly<Record<number, number>>;
   log?: (line: string) => void;
 }
 
@@ -127,7 +133,7 @@ export function nodeIsRunning(node: NodeState): boolean {
 }
 
 /** Comma-separated bootstrap addresses of the running nodes for one listener. */
-export function bootstrapFor(state: ClusterState, listener: keyof Omit<NodePorts, 'controller'>): string {
+export function bootstrapFor(state: ClusterState, listener: 'plaintext' | 'saslPlaintext' | 'ssl'): string {
   return state.nodes.map((node) => `${LOOPBACK}:${node.ports[listener]}`).join(',');
 }
 
@@ -284,6 +290,14 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
   const state = await lockCluster(dir, async () => {
     refuseIfRunning(name);
     const ports = await choosePorts(options.portBase ?? DEFAULT_PORT_BASE, nodeIds);
+    if (options.proxies) {
+      const listen = await freePorts(nodeIds.length);
+      nodeIds.forEach((id, index) => {
+        const proxy = options.proxies?.[id];
+        if (proxy === undefined) throw new EmbeddedKafkaError('BAD_ARGUMENT', `proxies names no port for node ${id}`);
+        (ports.get(id) as NodePorts).proxied = { listen: listen[index] as number, proxy };
+      });
+    }
     await assertPortsFree([...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]));
 
     // An earlier cluster of this name goes, all but the lock this call holds.

@@ -6,6 +6,12 @@ export interface NodePorts {
   saslPlaintext: number;
   ssl: number;
   controller: number;
+  /**
+   * With StartOptions.proxies: the port of a plaintext listener (PROXIED) whose advertised address
+   * is the proxy's (`proxy`), so clients that bootstrap through the proxies reach every broker
+   * through them, while brokers talk to each other directly.
+   */
+  proxied?: { listen: number; proxy: number };
 }
 
 /** The SASL user every embedded cluster creates, for PLAIN and both SCRAM mechanisms. */
@@ -59,6 +65,9 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
     `SASL_PLAINTEXT://${LOOPBACK}:${own.saslPlaintext}`,
     `SSL://${LOOPBACK}:${own.ssl}`,
   ].join(',');
+  const proxied = own.proxied;
+  const listeners = proxied ? `${clientListeners},PROXIED://${LOOPBACK}:${proxied.listen}` : clientListeners;
+  const advertised = proxied ? `${clientListeners},PROXIED://${LOOPBACK}:${proxied.proxy}` : clientListeners;
   const replication = Math.min(3, nodeCount);
   const scram = jaas('org.apache.kafka.common.security.scram.ScramLoginModule');
   const properties: Record<string, string | number> = {
@@ -66,9 +75,9 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
     'node.id': nodeId,
     'controller.quorum.voters': voters,
     'controller.listener.names': 'CONTROLLER',
-    listeners: `${clientListeners},CONTROLLER://${LOOPBACK}:${own.controller}`,
-    'advertised.listeners': clientListeners,
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT',
+    listeners: `${listeners},CONTROLLER://${LOOPBACK}:${own.controller}`,
+    'advertised.listeners': advertised,
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT${proxied ? ',PROXIED:PLAINTEXT' : ''}`,
     'inter.broker.listener.name': 'PLAINTEXT',
     'log.dirs': dataDir,
     'num.partitions': 1,

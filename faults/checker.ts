@@ -1,0 +1,66 @@
+import { runKafkaTool } from '../test/support/java-tools.js';
+import type { SentRecord } from './load.js';
+
+export interface Verdict {
+  sent: number;
+  acknowledged: number;
+  /** Acknowledged and not in the topic. */
+  lost: number;
+  /** In the topic more than once. */
+  duplicated: number;
+  /** Records of a key read after a later one of the same key. */
+  reordered: number;
+  /** Failed sends, by error name (failed records may or may not be in the topic: the client said so). */
+  failed: Record<string, number>;
+  /** Sends not settled within deliveryTimeoutMs + 1 s of their call. */
+  unsettled: number;
+  worstSettleMs: number;
+}
+
+/**
+ * What Apache Kafka's console consumer finds of the records a load sent: each acknowledged one
+ * once, each key's records in the order sent.
+ */
+export function check(
+  kafkaVersion: string,
+  bootstrap: string,
+  topic: string,
+  sent: readonly SentRecord[],
+  deliveryTimeoutMs: number,
+): Verdict {
+  const result = runKafkaTool(
+    kafkaVersion,
+    'org.apache.kafka.tools.consumer.ConsoleConsumer',
+    ['--bootstrap-server', bootstrap, '--topic', topic, '--from-beginning', '--timeout-ms', '20000', '--property', 'print.partition=true'],
+    600_000,
+  );
+  const seen = new Map<string, number>();
+  const lastSeq = new Map<string, number>();
+  let reordered = 0;
+  for (const line of result.output.split('\n')) {
+    const match = /^Partition:\d+\t(k\d+):(\d+)$/.exec(line);
+    if (!match) continue;
+    const [, key, seq] = match as unknown as [string, string, string];
+    const value = `${key}:${seq}`;
+    seen.set(value, (seen.get(value) ?? 0) + 1);
+    if (Number(seq) < (lastSeq.get(key) ?? -1)) reordered++;
+    lastSeq.set(key, Math.max(Number(seq), lastSeq.get(key) ?? -1));
+  }
+  const failed: Record<string, number> = {};
+  let acknowledged = 0;
+  let lost = 0;
+  let unsettled = 0;
+  let worstSettleMs = 0;
+  for (const record of sent) {
+    const settleMs = record.settledAt === undefined ? Number.POSITIVE_INFINITY : record.settledAt - record.sentAt;
+    if (settleMs > deliveryTimeoutMs + 1000) unsettled++;
+    if (Number.isFinite(settleMs)) worstSettleMs = Math.max(worstSettleMs, settleMs);
+    if (record.error !== undefined) failed[record.error] = (failed[record.error] ?? 0) + 1;
+    else if (record.settledAt !== undefined) {
+      acknowledged++;
+      if (!seen.has(record.value)) lost++;
+    }
+  }
+  const duplicated = [...seen.values()].filter((copies) => copies > 1).length;
+  return { sent: sent.length, acknowledged, lost, duplicated, reordered, failed, unsettled, worstSettleMs: Math.round(worstSettleMs) };
+}

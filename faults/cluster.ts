@@ -1,0 +1,78 @@
+import { bootstrapFor, type ClusterState, loadClusterState, startCluster, stopCluster } from '../src/embedded/cluster.js';
+import { freePorts } from '../src/embedded/ports.js';
+import { FaultProxy } from './proxy.js';
+
+/**
+ * A 3-node embedded Apache Kafka cluster whose clients reach every broker through a FaultProxy
+ * (the PROXIED listener advertises the proxy's port), so faults can be put between the client
+ * and any one broker while the brokers keep talking to each other directly; plus SIGSTOP/SIGCONT
+ * of a broker's JVM (a long pause).
+ */
+export class FaultCluster {
+  private constructor(
+    readonly name: string,
+    readonly state: ClusterState,
+    readonly proxies: ReadonlyMap<number, FaultProxy>,
+  ) {}
+
+  static async start(name: string, version?: string): Promise<FaultCluster> {
+    const nodeIds = [1, 2, 3];
+    const proxyPorts = await freePorts(nodeIds.length);
+    const proxies: Record<number, number> = Object.fromEntries(nodeIds.map((id, index) => [id, proxyPorts[index] as number]));
+    const state = await startCluster({ name, brokers: 3, portBase: 'auto', proxies, version });
+    const started = new Map<number, FaultProxy>();
+    try {
+      for (const node of state.nodes) {
+        const proxied = node.ports.proxied as { listen: number; proxy: number };
+        started.set(node.id, await FaultProxy.listen(proxied.proxy, proxied.listen));
+      }
+    } catch (error) {
+      for (const proxy of started.values()) await proxy.close();
+      await stopCluster(name);
+      throw error;
+    }
+    return new FaultCluster(name, state, started);
+  }
+
+  /** Through the proxies: what the client under test uses. */
+  get bootstrap(): string {
+    return [...this.proxies.values()].map((proxy) => `127.0.0.1:${proxy.port}`).join(',');
+  }
+
+  /** Around the proxies: for the checker and the admin. */
+  get directBootstrap(): string {
+    return bootstrapFor(this.state, 'plaintext');
+  }
+
+  proxy(nodeId: number): FaultProxy {
+    const proxy = this.proxies.get(nodeId);
+    if (!proxy) throw new Error(`no proxy for node ${nodeId}`);
+    return proxy;
+  }
+
+  /** Every proxy back to passing everything. */
+  heal(): void {
+    for (const proxy of this.proxies.values()) proxy.set({});
+  }
+
+  /** SIGSTOP (true) or SIGCONT (false) of a node's JVM: the broker neither answers nor closes anything while stopped. */
+  pause(nodeId: number, paused: boolean): void {
+    const node = loadClusterState(this.name)?.nodes.find((candidate) => candidate.id === nodeId);
+    if (!node?.pid) throw new Error(`node ${nodeId} of ${this.name} is not running`);
+    process.kill(node.pid, paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  async stop(): Promise<void> {
+    for (const proxy of this.proxies.values()) await proxy.close();
+    for (const node of loadClusterState(this.name)?.nodes ?? []) {
+      if (node.pid) {
+        try {
+          process.kill(node.pid, 'SIGCONT');
+        } catch {
+          // gone already
+        }
+      }
+    }
+    await stopCluster(this.name);
+  }
+}

@@ -1,0 +1,160 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Admin } from '../src/cluster/admin.js';
+import { Cluster } from '../src/cluster/cluster.js';
+import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
+import { check, type Verdict } from './checker.js';
+import { FaultCluster } from './cluster.js';
+import { ProducerLoad } from './load.js';
+
+/**
+ * `npm run faults [-- --quick] [--scenarios a,b]`: the producer (idempotent, acks=all) through
+ * network and broker faults on a 3-node embedded cluster, every acknowledged record checked
+ * by Apache Kafka's console consumer. Writes bench/results/faults-latest.json (or
+ * faults-quick.json with --quick) and prints the table the README shows.
+ */
+
+interface Scenario {
+  name: string;
+  what: string;
+  /** The fault's length, full and --quick. */
+  faultMs: [number, number];
+  /** Before the producer starts (a fault it must start through). */
+  before?: (cluster: FaultCluster, leader: number) => void;
+  /** Puts the fault in place; the returned function lifts it. */
+  apply: (cluster: FaultCluster, leader: number) => () => void;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'leader-cut-from-client',
+    what: "the client's path to one partition leader black-holed (the broker keeps running and leading)",
+    faultMs: [60_000, 15_000],
+    apply: (cluster, leader) => {
+      cluster.proxy(leader).set({ blackHole: true });
+      return () => cluster.heal();
+    },
+  },
+  {
+    name: 'bootstrap-black-holed',
+    what: 'the first bootstrap broker black-holed before the producer starts, and for the fault',
+    faultMs: [60_000, 15_000],
+    before: (cluster) => cluster.proxy(1).set({ blackHole: true }),
+    apply: (cluster) => () => cluster.heal(),
+  },
+  {
+    name: 'resets-5pct',
+    what: '5% of response chunks from every broker turn into a connection reset',
+    faultMs: [300_000, 20_000],
+    apply: (cluster) => {
+      for (const proxy of cluster.proxies.values()) proxy.set({ resetResponses: 0.05 });
+      return () => cluster.heal();
+    },
+  },
+  {
+    name: 'latency-trickle',
+    what: '200 ± 150 ms each way on every broker, responses one byte a millisecond',
+    faultMs: [120_000, 15_000],
+    apply: (cluster) => {
+      for (const proxy of cluster.proxies.values()) proxy.set({ latencyMs: 200, jitterMs: 150, trickleMs: 1 });
+      return () => cluster.heal();
+    },
+  },
+  {
+    name: 'leader-paused',
+    what: 'a partition leader SIGSTOPped (a long GC pause), then SIGCONTed',
+    faultMs: [30_000, 12_000],
+    apply: (cluster, leader) => {
+      cluster.pause(leader, true);
+      return () => cluster.pause(leader, false);
+    },
+  },
+];
+
+interface Result extends Verdict {
+  name: string;
+  what: string;
+  faultMs: number;
+  peakRssMb: number;
+}
+
+const RATE = 2000;
+const WARM_UP_MS = 3000;
+const AFTER_MS = 5000;
+const DELIVERY_TIMEOUT_MS = 60_000;
+
+async function runScenario(scenario: Scenario, quick: boolean, version: string): Promise<Result> {
+  const faultMs = scenario.faultMs[quick ? 1 : 0];
+  const cluster = await FaultCluster.start(`faults-${process.pid}`, version);
+  const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
+  try {
+    const topic = `faults-${scenario.name}-${Date.now().toString(36)}`;
+    await new Admin(direct).createTopics([{ name: topic, partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
+    const leader = (await direct.metadata.topic(topic))?.partitions.find((partition) => partition.partition === 0)?.leader ?? 1;
+    scenario.before?.(cluster, leader);
+    const load = new ProducerLoad(cluster.bootstrap, topic, DELIVERY_TIMEOUT_MS);
+    load.start(RATE);
+    await sleep(WARM_UP_MS);
+    log(`${scenario.name}: fault on (leader of partition 0: node ${leader}) for ${faultMs / 1000} s`);
+    const lift = scenario.apply(cluster, leader);
+    await sleep(faultMs);
+    lift();
+    log(`${scenario.name}: fault off`);
+    await sleep(AFTER_MS);
+    load.stop();
+    await load.settle(DELIVERY_TIMEOUT_MS + 5000);
+    await load.close();
+    const verdict = check(version, cluster.directBootstrap, topic, load.sent, DELIVERY_TIMEOUT_MS);
+    return { name: scenario.name, what: scenario.what, faultMs, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ...verdict };
+  } finally {
+    direct.close();
+    await cluster.stop();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line: string) => console.error(`[faults] ${line}`);
+
+export function table(results: readonly Result[]): string {
+  const rows = [
+    '| scenario | fault | sent | acknowledged | lost | duplicated | reordered | failed (typed) | unsettled | worst settle s |',
+    '|---|---|---:|---:|---:|---:|---:|---|---:|---:|',
+  ];
+  for (const r of results) {
+    const failed =
+      Object.entries(r.failed)
+        .map(([name, n]) => `${n} ${name}`)
+        .join(', ') || '0';
+    rows.push(
+      `| ${r.name} | ${r.what}, ${r.faultMs / 1000} s | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.duplicated} | ${r.reordered} | ${failed} | ${r.unsettled} | ${(r.worstSettleMs / 1000).toFixed(1)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args[args.indexOf('--scenarios') + 1]?.split(',');
+  const version = process.env.KAFKA_WIRE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
+  const chosen = args.includes('--scenarios') ? SCENARIOS.filter((scenario) => only?.includes(scenario.name)) : SCENARIOS;
+  const results: Result[] = [];
+  for (const scenario of chosen) {
+    const result = await runScenario(scenario, quick, version);
+    log(`${scenario.name}: ${JSON.stringify(result)}`);
+    results.push(result);
+  }
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'results', quick ? 'faults-quick.json' : 'faults-latest.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), kafkaVersion: version, quick, results }, null, 2)}\n`);
+  console.log(table(results));
+  console.log(`\nwritten: ${file}`);
+  const bad = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.reordered > 0 || r.unsettled > 0);
+  if (bad.length > 0) {
+    console.error(`FAILED: ${bad.map((r) => r.name).join(', ')} lost, duplicated, reordered or left unsettled records`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
