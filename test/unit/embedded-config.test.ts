@@ -39,6 +39,20 @@ describe('broker configuration', () => {
     expect(properties.get('ssl.keystore.location')).toBe('/s/broker.p12');
   });
 
+  test('a node with a proxy gets a PROXIED plaintext listener advertised at the proxy; brokers still talk over PLAINTEXT', () => {
+    const ports = portsFromBase(9092, [1]);
+    (ports.get(1) as NonNullable<ReturnType<typeof ports.get>>).proxied = { listen: 9500, proxy: 9600 };
+    const properties = parseProperties(brokerProperties({ nodeId: 1, ports, dataDir: '/d', tls }));
+    expect(properties.get('listeners')).toBe(
+      'PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093,SSL://127.0.0.1:9094,PROXIED://127.0.0.1:9500,CONTROLLER://127.0.0.1:9095',
+    );
+    expect(properties.get('advertised.listeners')).toBe(
+      'PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093,SSL://127.0.0.1:9094,PROXIED://127.0.0.1:9600',
+    );
+    expect(properties.get('listener.security.protocol.map')).toContain(',PROXIED:PLAINTEXT');
+    expect(properties.get('inter.broker.listener.name')).toBe('PLAINTEXT');
+  });
+
   test('a single node replicates internal topics once', () => {
     const properties = parseProperties(brokerProperties({ nodeId: 1, ports: portsFromBase(9092, [1]), dataDir: '/d', tls }));
     expect(properties.get('offsets.topic.replication.factor')).toBe('1');
