@@ -127,7 +127,8 @@ export function table(results: readonly Result[]): string {
         .map(([name, n]) => `${n} ${name}`)
         .join(', ') || '0';
     rows.push(
-      `| ${r.name} | ${r.what}, ${r.faultMs / 1000} s | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.duplicated} | ${r.reordered} | ${failed} | ${r.unsettled} | ${(r.worstSettleMs / 1000).toFixed(1)} |`,
+      `| ${r.name} | ${r.what}, ${r.faultMs / 1000} s | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.duplicated} | ${r.reordered} ` +
+        `| ${failed} | ${r.unsettled} | ${(r.worstSettleMs / 1000).toFixed(1)} |`,
     );
   }
   return rows.join('\n');

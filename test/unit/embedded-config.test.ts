@@ -44,7 +44,8 @@ describe('broker configuration', () => {
     (ports.get(1) as NonNullable<ReturnType<typeof ports.get>>).proxied = { listen: 9500, proxy: 9600 };
     const properties = parseProperties(brokerProperties({ nodeId: 1, ports, dataDir: '/d', tls }));
     expect(properties.get('listeners')).toBe(
-      'PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093,SSL://127.0.0.1:9094,PROXIED://127.0.0.1:9500,CONTROLLER://127.0.0.1:9095',
+      'PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093,SSL://127.0.0.1:9094,' +
+        'PROXIED://127.0.0.1:9500,CONTROLLER://127.0.0.1:9095',
     );
     expect(properties.get('advertised.listeners')).toBe(
       'PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093,SSL://127.0.0.1:9094,PROXIED://127.0.0.1:9600',
