@@ -68,6 +68,7 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
   const proxied = own.proxied;
   const listeners = proxied ? `${clientListeners},PROXIED://${LOOPBACK}:${proxied.listen}` : clientListeners;
   const advertised = proxied ? `${clientListeners},PROXIED://${LOOPBACK}:${proxied.proxy}` : clientListeners;
+  const protocols = `PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT${proxied ? ',PROXIED:PLAINTEXT' : ''}`;
   const replication = Math.min(3, nodeCount);
   const scram = jaas('org.apache.kafka.common.security.scram.ScramLoginModule');
   const properties: Record<string, string | number> = {
@@ -77,7 +78,7 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
     'controller.listener.names': 'CONTROLLER',
     listeners: `${listeners},CONTROLLER://${LOOPBACK}:${own.controller}`,
     'advertised.listeners': advertised,
-    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT${proxied ? ',PROXIED:PLAINTEXT' : ''}`,
+    'listener.security.protocol.map': protocols,
     'inter.broker.listener.name': 'PLAINTEXT',
     'log.dirs': dataDir,
     'num.partitions': 1,
