@@ -6,7 +6,7 @@ import { Cluster } from '../src/cluster/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { check, type Verdict } from './checker.js';
 import { FaultCluster } from './cluster.js';
-import { ProducerLoad } from './load.js';
+import { DaemonLoad, DurableLoad, type Load, ProducerLoad } from './load.js';
 
 /**
  * `npm run faults [-- --quick] [--scenarios a,b]`: the producer (idempotent, acks=all) through
@@ -74,6 +74,7 @@ const SCENARIOS: Scenario[] = [
 
 interface Result extends Verdict {
   name: string;
+  client: Load['kind'];
   what: string;
   faultMs: number;
   peakRssMb: number;
@@ -84,17 +85,30 @@ const WARM_UP_MS = 3000;
 const AFTER_MS = 5000;
 const DELIVERY_TIMEOUT_MS = 60_000;
 
-async function runScenario(scenario: Scenario, quick: boolean, version: string): Promise<Result> {
+/**
+ * One fault, with the three clients running through it at once, each on a topic of its own
+ * whose partition 0 is led by the same node (the one the fault hits).
+ */
+async function runScenario(scenario: Scenario, quick: boolean, version: string): Promise<Result[]> {
   const faultMs = scenario.faultMs[quick ? 1 : 0];
   const cluster = await FaultCluster.start(`faults-${process.pid}`, version);
   const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
+  const loads: Load[] = [];
   try {
-    const topic = `faults-${scenario.name}-${Date.now().toString(36)}`;
-    await new Admin(direct).createTopics([{ name: topic, partitions: 6, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
-    const leader = (await direct.metadata.topic(topic))?.partitions.find((partition) => partition.partition === 0)?.leader ?? 1;
+    const stamp = Date.now().toString(36);
+    const topics = (['producer', 'durable', 'daemon'] as const).map((kind) => `faults-${scenario.name}-${kind}-${stamp}`);
+    // Partition 0 of every topic on the same leader: node 1 leads the first replica of each assignment.
+    const assignment = Array.from({ length: 6 }, (_, partition) => [1, 2, 3].map((_, i) => ((partition + i) % 3) + 1));
+    await new Admin(direct).createTopics(
+      topics.map((name) => ({ name, replicaAssignment: assignment, configs: { 'min.insync.replicas': '2' } })),
+    );
+    const leader = 1;
     scenario.before?.(cluster, leader);
-    const load = new ProducerLoad(cluster.bootstrap, topic, DELIVERY_TIMEOUT_MS);
-    load.start(RATE);
+    const [producerTopic, durableTopic, daemonTopic] = topics as [string, string, string];
+    loads.push(new ProducerLoad(cluster.bootstrap, producerTopic, DELIVERY_TIMEOUT_MS));
+    loads.push(await DurableLoad.open(cluster.bootstrap, durableTopic));
+    loads.push(await DaemonLoad.open(cluster.bootstrap, daemonTopic));
+    for (const load of loads) load.start(RATE);
     await sleep(WARM_UP_MS);
     log(`${scenario.name}: fault on (leader of partition 0: node ${leader}) for ${faultMs / 1000} s`);
     const lift = scenario.apply(cluster, leader);
@@ -102,12 +116,21 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
     lift();
     log(`${scenario.name}: fault off`);
     await sleep(AFTER_MS);
-    load.stop();
-    await load.settle(DELIVERY_TIMEOUT_MS + 5000);
-    await load.close();
-    const verdict = check(version, cluster.directBootstrap, topic, load.sent, DELIVERY_TIMEOUT_MS);
-    return { name: scenario.name, what: scenario.what, faultMs, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), ...verdict };
+    for (const load of loads) load.stop();
+    await Promise.all(loads.map((load) => load.settle(DELIVERY_TIMEOUT_MS + 5000)));
+    const finished = loads.splice(0);
+    await Promise.all(finished.map((load) => load.close()));
+    const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    return finished.map((load) => ({
+      name: scenario.name,
+      client: load.kind,
+      what: scenario.what,
+      faultMs,
+      peakRssMb,
+      ...check(version, cluster.directBootstrap, load.topic, load.sent, DELIVERY_TIMEOUT_MS),
+    }));
   } finally {
+    await Promise.all(loads.map((load) => load.close().catch(() => undefined)));
     direct.close();
     await cluster.stop();
   }
@@ -118,7 +141,7 @@ const log = (line: string) => console.error(`[faults] ${line}`);
 
 export function table(results: readonly Result[]): string {
   const rows = [
-    '| scenario | fault | sent | acknowledged | lost | duplicated | reordered | failed (typed) | unsettled | worst settle s |',
+    '| scenario | client | sent | acknowledged | lost | duplicated | reordered | failed (typed) | unsettled | worst settle s |',
     '|---|---|---:|---:|---:|---:|---:|---|---:|---:|',
   ];
   for (const r of results) {
@@ -127,7 +150,7 @@ export function table(results: readonly Result[]): string {
         .map(([name, n]) => `${n} ${name}`)
         .join(', ') || '0';
     rows.push(
-      `| ${r.name} | ${r.what}, ${r.faultMs / 1000} s | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.duplicated} | ${r.reordered} ` +
+      `| ${r.name} (${r.faultMs / 1000} s) | ${r.client} | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.duplicated} | ${r.reordered} ` +
         `| ${failed} | ${r.unsettled} | ${(r.worstSettleMs / 1000).toFixed(1)} |`,
     );
   }
@@ -142,9 +165,10 @@ async function main(): Promise<void> {
   const chosen = args.includes('--scenarios') ? SCENARIOS.filter((scenario) => only?.includes(scenario.name)) : SCENARIOS;
   const results: Result[] = [];
   for (const scenario of chosen) {
-    const result = await runScenario(scenario, quick, version);
-    log(`${scenario.name}: ${JSON.stringify(result)}`);
-    results.push(result);
+    for (const result of await runScenario(scenario, quick, version)) {
+      log(`${scenario.name} · ${result.client}: ${JSON.stringify(result)}`);
+      results.push(result);
+    }
   }
   const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'results', quick ? 'faults-quick.json' : 'faults-latest.json');
   mkdirSync(dirname(file), { recursive: true });
@@ -153,7 +177,7 @@ async function main(): Promise<void> {
   console.log(`\nwritten: ${file}`);
   const bad = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.reordered > 0 || r.unsettled > 0);
   if (bad.length > 0) {
-    console.error(`FAILED: ${bad.map((r) => r.name).join(', ')} lost, duplicated, reordered or left unsettled records`);
+    console.error(`FAILED: ${bad.map((r) => `${r.name} · ${r.client}`).join(', ')} lost, duplicated, reordered or left unsettled records`);
     process.exitCode = 1;
   }
 }

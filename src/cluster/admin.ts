@@ -2,6 +2,7 @@ import { isRetriable } from '../errors.js';
 import {
   CreatePartitions,
   CreateTopics,
+  createCreateTopicsRequestCreatableReplicaAssignment,
   createCreateTopicsRequestCreatableTopic,
   createCreateTopicsRequestCreatableTopicConfig,
   DeleteTopics,
@@ -21,6 +22,8 @@ export interface NewTopic {
   partitions?: number;
   /** −1 (the default) takes the broker's default.replication.factor. */
   replicationFactor?: number;
+  /** Instead of partitions and replicationFactor: each partition's replicas (broker ids), the first its preferred leader. */
+  replicaAssignment?: number[][];
   configs?: Record<string, string>;
 }
 
@@ -79,8 +82,11 @@ export class Admin {
         topics: topics.map((topic) =>
           createCreateTopicsRequestCreatableTopic({
             name: topic.name,
-            numPartitions: topic.partitions ?? -1,
-            replicationFactor: topic.replicationFactor ?? -1,
+            numPartitions: topic.replicaAssignment ? -1 : (topic.partitions ?? -1),
+            replicationFactor: topic.replicaAssignment ? -1 : (topic.replicationFactor ?? -1),
+            assignments: (topic.replicaAssignment ?? []).map((brokerIds, partitionIndex) =>
+              createCreateTopicsRequestCreatableReplicaAssignment({ partitionIndex, brokerIds }),
+            ),
             configs: Object.entries(topic.configs ?? {}).map(([name, value]) =>
               createCreateTopicsRequestCreatableTopicConfig({ name, value }),
             ),
