@@ -132,10 +132,14 @@ const CLI = fileURLToPath(new URL('../bin/kafka-wire.js', import.meta.url));
 /**
  * `kafka-wire daemon` as a child process, fed over its stream socket with PartitionKey messages
  * (key i to partition i mod n, so each key's order can be checked). The daemon says nothing back
- * per message: a record counts as settled once the status says all sent so far are delivered.
+ * per message, so settle times are read off its status every 100 ms: the n-th message sent
+ * counts as settled when the status first counts n delivered (an estimate: partitions do not
+ * deliver in send order).
  */
 export class DaemonLoad extends PacedLoad {
   readonly kind = 'daemon';
+  private poller: NodeJS.Timeout | undefined;
+  private settledUpTo = 0;
 
   private constructor(
     topic: string,
@@ -168,25 +172,39 @@ export class DaemonLoad extends PacedLoad {
     this.client.send({ topic: this.topic, key: `k${key}`, value: record.value, partitionKey: key });
   }
 
+  override start(perSecond: number): void {
+    super.start(perSecond);
+    let polling = false;
+    this.poller = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      this.poll()
+        .catch(() => undefined)
+        .finally(() => {
+          polling = false;
+        });
+    }, 100);
+  }
+
+  /** Marks as settled as many of the first messages as the status counts delivered or discarded; returns whether all are. */
+  private async poll(): Promise<boolean> {
+    const response = await fetch(`http://127.0.0.1:${this.statusPort}/status.json`);
+    const status = (await response.json()) as { delivered: number; discarded: number };
+    const now = performance.now();
+    const done = Math.min(this.sent.length, status.delivered + status.discarded);
+    for (; this.settledUpTo < done; this.settledUpTo++) (this.sent[this.settledUpTo] as SentRecord).settledAt = now;
+    if (status.discarded > 0) for (const record of this.sent.slice(-status.discarded)) record.error = 'DaemonDiscard';
+    return done === this.sent.length;
+  }
+
   override async settle(boundMs: number): Promise<void> {
     const deadline = performance.now() + boundMs;
-    for (;;) {
-      const status = (await (await fetch(`http://127.0.0.1:${this.statusPort}/status.json`)).json()) as {
-        delivered: number;
-        discarded: number;
-      };
-      if (status.delivered + status.discarded >= this.sent.length) {
-        const now = performance.now();
-        for (const record of this.sent) record.settledAt ??= now;
-        if (status.discarded > 0) for (const record of this.sent.slice(-status.discarded)) record.error = 'DaemonDiscard';
-        return;
-      }
-      if (performance.now() > deadline) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    while (!(await this.poll()) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    clearInterval(this.poller);
   }
 
   async close(): Promise<void> {
+    clearInterval(this.poller);
     await this.client.close().catch(() => undefined);
     this.daemon.kill('SIGTERM');
     await new Promise((resolve) => this.daemon.once('exit', resolve));
