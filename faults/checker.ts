@@ -1,5 +1,5 @@
 import { runKafkaTool } from '../test/support/java-tools.js';
-import type { SentRecord } from './load.js';
+import { Ledger } from './load.js';
 
 export interface Verdict {
   sent: number;
@@ -21,13 +21,7 @@ export interface Verdict {
  * What Apache Kafka's console consumer finds of the records a load sent: each acknowledged one
  * once, each key's records in the order sent.
  */
-export function check(
-  kafkaVersion: string,
-  bootstrap: string,
-  topic: string,
-  sent: readonly SentRecord[],
-  deliveryTimeoutMs: number,
-): Verdict {
+export function check(kafkaVersion: string, bootstrap: string, topic: string, sent: Ledger, deliveryTimeoutMs: number): Verdict {
   const result = runKafkaTool(
     kafkaVersion,
     'org.apache.kafka.tools.consumer.ConsoleConsumer',
@@ -51,16 +45,20 @@ export function check(
   let lost = 0;
   let unsettled = 0;
   let worstSettleMs = 0;
-  for (const record of sent) {
-    const settleMs = record.settledAt === undefined ? Number.POSITIVE_INFINITY : record.settledAt - record.sentAt;
+  for (let i = 0; i < sent.count; i++) {
+    const settledAt = sent.settledAt[i] as number;
+    const settleMs = Number.isNaN(settledAt) ? Number.POSITIVE_INFINITY : settledAt - (sent.sentAt[i] as number);
     if (settleMs > deliveryTimeoutMs + 1000) unsettled++;
     if (Number.isFinite(settleMs)) worstSettleMs = Math.max(worstSettleMs, settleMs);
-    if (record.error !== undefined) failed[record.error] = (failed[record.error] ?? 0) + 1;
-    else if (record.settledAt !== undefined) {
+    const error = sent.error[i] as number;
+    if (error > 0) {
+      const name = sent.errorNames[error - 1] as string;
+      failed[name] = (failed[name] ?? 0) + 1;
+    } else if (!Number.isNaN(settledAt)) {
       acknowledged++;
-      if (!seen.has(record.value)) lost++;
+      if (!seen.has(Ledger.value(i))) lost++;
     }
   }
   const duplicated = [...seen.values()].filter((copies) => copies > 1).length;
-  return { sent: sent.length, acknowledged, lost, duplicated, reordered, failed, unsettled, worstSettleMs: Math.round(worstSettleMs) };
+  return { sent: sent.count, acknowledged, lost, duplicated, reordered, failed, unsettled, worstSettleMs: Math.round(worstSettleMs) };
 }

@@ -7,22 +7,60 @@ import { DaemonClient } from '../src/daemon/client.js';
 import { DurableProducer } from '../src/durable/durable-producer.js';
 import { Producer } from '../src/producer/producer.js';
 
-/** One record a load sent: its key's sequence number is in its value, `k<key>:<seq>`. */
-export interface SentRecord {
-  value: string;
-  sentAt: number;
-  /** When its send settled (the daemon's: when its status counted everything delivered). */
-  settledAt?: number;
-  error?: string;
-}
-
 export const KEYS = 60;
+
+/**
+ * What a load sent, record by record, in preallocated typed arrays (a soak's millions of records
+ * add nothing to the heap): record i has key i mod KEYS and is that key's record number
+ * ⌊i / KEYS⌋, so its value `k<key>:<n>` need not be stored.
+ */
+export class Ledger {
+  count = 0;
+  readonly sentAt: Float64Array;
+  /** NaN until settled. */
+  readonly settledAt: Float64Array;
+  /** 0: none; else 1 + the index of its error's name in `errorNames`. */
+  readonly error: Uint16Array;
+  readonly errorNames: string[] = [];
+
+  constructor(readonly capacity: number) {
+    this.sentAt = new Float64Array(capacity);
+    this.settledAt = new Float64Array(capacity).fill(Number.NaN);
+    this.error = new Uint16Array(capacity);
+  }
+
+  static value(index: number): string {
+    return `k${index % KEYS}:${Math.floor(index / KEYS)}`;
+  }
+
+  /** Takes the next record number (throws past capacity: the run was sized too small). */
+  next(now: number): number {
+    if (this.count >= this.capacity) throw new Error(`the ledger is full (${this.capacity} records)`);
+    this.sentAt[this.count] = now;
+    return this.count++;
+  }
+
+  settle(index: number, now: number, error?: Error): void {
+    this.settledAt[index] = now;
+    if (error) {
+      let at = this.errorNames.indexOf(error.name);
+      if (at < 0) at = this.errorNames.push(error.name) - 1;
+      this.error[index] = at + 1;
+    }
+  }
+
+  get unsettled(): number {
+    let open = 0;
+    for (let i = 0; i < this.count; i++) if (Number.isNaN(this.settledAt[i] as number)) open++;
+    return open;
+  }
+}
 
 /** A client kind under test, sending keyed records at a steady rate. */
 export interface Load {
   readonly kind: 'producer' | 'durable' | 'daemon';
   readonly topic: string;
-  readonly sent: SentRecord[];
+  readonly sent: Ledger;
   start(perSecond: number): void;
   stop(): void;
   /** Waits until every send settled, at most `boundMs`. */
@@ -33,24 +71,25 @@ export interface Load {
 /** The pacing and numbering all loads share; `send` hands one record to the client. */
 abstract class PacedLoad implements Load {
   abstract readonly kind: Load['kind'];
-  readonly sent: SentRecord[] = [];
+  readonly sent: Ledger;
   private timer: NodeJS.Timeout | undefined;
-  private readonly sequences = new Array<number>(KEYS).fill(0);
 
-  constructor(readonly topic: string) {}
+  constructor(
+    readonly topic: string,
+    capacity: number,
+  ) {
+    this.sent = new Ledger(capacity);
+  }
 
-  protected abstract send(key: number, record: SentRecord): void;
+  protected abstract send(key: number, index: number): void;
 
   start(perSecond: number): void {
     const perTick = Math.max(1, Math.round(perSecond / 100));
-    let next = 0;
     this.timer = setInterval(() => {
+      const now = performance.now();
       for (let i = 0; i < perTick; i++) {
-        const key = next++ % KEYS;
-        const record: SentRecord = { value: `k${key}:${this.sequences[key]}`, sentAt: performance.now() };
-        this.sequences[key] = (this.sequences[key] as number) + 1;
-        this.sent.push(record);
-        this.send(key, record);
+        const index = this.sent.next(now);
+        this.send(index % KEYS, index);
       }
     }, 10);
   }
@@ -61,17 +100,10 @@ abstract class PacedLoad implements Load {
 
   async settle(boundMs: number): Promise<void> {
     const deadline = performance.now() + boundMs;
-    while (performance.now() < deadline && this.sent.some((record) => record.settledAt === undefined)) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    while (performance.now() < deadline && this.sent.unsettled > 0) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   abstract close(): Promise<void>;
-}
-
-function settle(record: SentRecord, error?: Error): void {
-  record.settledAt = performance.now();
-  if (error) record.error = error.name;
 }
 
 /** The in-memory producer: idempotent, acks=all. */
@@ -79,15 +111,15 @@ export class ProducerLoad extends PacedLoad {
   readonly kind = 'producer';
   private readonly producer: Producer;
 
-  constructor(bootstrap: string, topic: string, deliveryTimeoutMs: number) {
-    super(topic);
+  constructor(bootstrap: string, topic: string, capacity: number, deliveryTimeoutMs: number) {
+    super(topic, capacity);
     this.producer = new Producer({ bootstrap, deliveryTimeoutMs, clientId: 'kafka-wire-faults' });
   }
 
-  protected send(key: number, record: SentRecord): void {
-    this.producer.send({ topic: this.topic, key: `k${key}`, value: record.value }).then(
-      () => settle(record),
-      (error: Error) => settle(record, error),
+  protected send(key: number, index: number): void {
+    this.producer.send({ topic: this.topic, key: `k${key}`, value: Ledger.value(index) }).then(
+      () => this.sent.settle(index, performance.now()),
+      (error: Error) => this.sent.settle(index, performance.now(), error),
     );
   }
 
@@ -102,22 +134,23 @@ export class DurableLoad extends PacedLoad {
 
   private constructor(
     topic: string,
+    capacity: number,
     private readonly dir: string,
     private readonly producer: DurableProducer,
   ) {
-    super(topic);
+    super(topic, capacity);
   }
 
-  static async open(bootstrap: string, topic: string): Promise<DurableLoad> {
+  static async open(bootstrap: string, topic: string, capacity: number): Promise<DurableLoad> {
     const dir = mkdtempSync(join(tmpdir(), 'kw-faults-durable-'));
     const producer = await DurableProducer.open({ bootstrap, clientId: 'kafka-wire-faults-durable', durable: { dir } });
-    return new DurableLoad(topic, dir, producer);
+    return new DurableLoad(topic, capacity, dir, producer);
   }
 
-  protected send(key: number, record: SentRecord): void {
-    this.producer.send({ topic: this.topic, key: `k${key}`, value: record.value }).then(
-      () => settle(record),
-      (error: Error) => settle(record, error),
+  protected send(key: number, index: number): void {
+    this.producer.send({ topic: this.topic, key: `k${key}`, value: Ledger.value(index) }).then(
+      () => this.sent.settle(index, performance.now()),
+      (error: Error) => this.sent.settle(index, performance.now(), error),
     );
   }
 
@@ -126,6 +159,8 @@ export class DurableLoad extends PacedLoad {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+const DAEMON_DISCARD = Object.assign(new Error('discarded by the daemon'), { name: 'DaemonDiscard' });
 
 const CLI = fileURLToPath(new URL('../bin/kafka-wire.js', import.meta.url));
 
@@ -143,15 +178,16 @@ export class DaemonLoad extends PacedLoad {
 
   private constructor(
     topic: string,
+    capacity: number,
     private readonly dir: string,
-    private readonly daemon: ReturnType<typeof spawn>,
+    readonly daemon: ReturnType<typeof spawn>,
     private readonly client: DaemonClient,
     private readonly statusPort: number,
   ) {
-    super(topic);
+    super(topic, capacity);
   }
 
-  static async open(bootstrap: string, topic: string): Promise<DaemonLoad> {
+  static async open(bootstrap: string, topic: string, capacity: number): Promise<DaemonLoad> {
     const dir = mkdtempSync(join(tmpdir(), 'kw-faults-daemon-'));
     const socket = join(dir, 'in.sock');
     const args = ['daemon', '--bootstrap', bootstrap, '--stream', socket, '--http', '0', '--journal', join(dir, 'journal')];
@@ -165,11 +201,11 @@ export class DaemonLoad extends PacedLoad {
     }
     const port = Number(/status pages on http:\/\/127\.0\.0\.1:(\d+)\//.exec(output)?.[1]);
     const client = await DaemonClient.connect({ path: socket });
-    return new DaemonLoad(topic, dir, daemon, client, port);
+    return new DaemonLoad(topic, capacity, dir, daemon, client, port);
   }
 
-  protected send(key: number, record: SentRecord): void {
-    this.client.send({ topic: this.topic, key: `k${key}`, value: record.value, partitionKey: key });
+  protected send(key: number, index: number): void {
+    this.client.send({ topic: this.topic, key: `k${key}`, value: Ledger.value(index), partitionKey: key });
   }
 
   override start(perSecond: number): void {
@@ -191,10 +227,11 @@ export class DaemonLoad extends PacedLoad {
     const response = await fetch(`http://127.0.0.1:${this.statusPort}/status.json`);
     const status = (await response.json()) as { delivered: number; discarded: number };
     const now = performance.now();
-    const done = Math.min(this.sent.length, status.delivered + status.discarded);
-    for (; this.settledUpTo < done; this.settledUpTo++) (this.sent[this.settledUpTo] as SentRecord).settledAt = now;
-    if (status.discarded > 0) for (const record of this.sent.slice(-status.discarded)) record.error = 'DaemonDiscard';
-    return done === this.sent.length;
+    const done = Math.min(this.sent.count, status.delivered + status.discarded);
+    for (; this.settledUpTo < done; this.settledUpTo++) this.sent.settle(this.settledUpTo, now);
+    // The daemon does not say which were discarded (there should be none): the last ones are marked.
+    for (let i = this.sent.count - status.discarded; i < this.sent.count; i++) this.sent.settle(i, now, DAEMON_DISCARD);
+    return done === this.sent.count;
   }
 
   override async settle(boundMs: number): Promise<void> {

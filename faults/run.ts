@@ -7,6 +7,7 @@ import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { check, type Verdict } from './checker.js';
 import { FaultCluster } from './cluster.js';
 import { DaemonLoad, DurableLoad, type Load, ProducerLoad } from './load.js';
+import { soak } from './soak.js';
 
 /**
  * `npm run faults [-- --quick] [--scenarios a,b]`: the producer (idempotent, acks=all) through
@@ -80,6 +81,48 @@ interface Result extends Verdict {
   peakRssMb: number;
 }
 
+/** --soak MINUTES: the mixed load through rolling faults; fails on a bad verdict, RSS grown by more than 10%, or handles left open. */
+async function runSoak(minutes: number): Promise<void> {
+  if (!(minutes > 0)) throw new Error('--soak takes the minutes to run, e.g. --soak 30');
+  const version = process.env.KAFKA_WIRE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
+  const result = await soak(minutes, version, log);
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'results', `faults-soak-${minutes}min.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), kafkaVersion: version, ...result }, null, 2)}\n`);
+  console.log(
+    `soak of ${minutes} min: RSS ${result.rssAfterWarmUpMb} MB after warm-up, ${result.rssAtEndMb} MB at the end; ` +
+      `the daemon's ${result.daemonRssAfterWarmUpMb} → ${result.daemonRssAtEndMb} MB; ` +
+      `active handles ${result.resourcesAfterWarmUp} → ${result.resourcesAtEnd}`,
+  );
+  console.log('minute  rss MB  heap MB  daemon rss MB  handles  fault');
+  for (const s of result.samples.filter((_, i) => i % 6 === 0 || i === result.samples.length - 1)) {
+    const cells = [(s.at / 60).toFixed(1).padStart(6), String(s.rssMb).padStart(6), String(s.heapMb).padStart(7)];
+    console.log(`${cells.join('  ')}  ${String(s.daemonRssMb).padStart(13)}  ${String(s.resources).padStart(7)}  ${s.fault}`);
+  }
+  const results: Result[] = result.verdicts.map((verdict) => ({
+    name: 'soak',
+    what: 'rolling faults',
+    faultMs: minutes * 60_000,
+    peakRssMb: 0,
+    ...verdict,
+  }));
+  console.log(table(results));
+  console.log(`\nwritten: ${file}`);
+  const grown = (before: number, after: number) => after > before * 1.1;
+  const problems = [
+    ...results
+      .filter((r) => r.lost > 0 || r.duplicated > 0 || r.reordered > 0 || r.unsettled > 0)
+      .map((r) => `${r.client}: records lost, duplicated, reordered or unsettled`),
+    ...(grown(result.rssAfterWarmUpMb, result.rssAtEndMb) ? ['RSS grew more than 10%'] : []),
+    ...(grown(result.daemonRssAfterWarmUpMb, result.daemonRssAtEndMb) ? ["the daemon's RSS grew more than 10%"] : []),
+    ...(result.resourcesAtEnd > result.resourcesAfterWarmUp + 2 ? ['active handles grew'] : []),
+  ];
+  if (problems.length > 0) {
+    console.error(`FAILED: ${problems.join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
 const RATE = 2000;
 const WARM_UP_MS = 3000;
 const AFTER_MS = 5000;
@@ -105,9 +148,11 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
     const leader = 1;
     scenario.before?.(cluster, leader);
     const [producerTopic, durableTopic, daemonTopic] = topics as [string, string, string];
-    loads.push(new ProducerLoad(cluster.bootstrap, producerTopic, DELIVERY_TIMEOUT_MS));
-    loads.push(await DurableLoad.open(cluster.bootstrap, durableTopic));
-    loads.push(await DaemonLoad.open(cluster.bootstrap, daemonTopic));
+    // Room for every record the run can send, and a margin.
+    const capacity = Math.ceil((RATE * (WARM_UP_MS + faultMs + AFTER_MS)) / 1000) + 10_000;
+    loads.push(new ProducerLoad(cluster.bootstrap, producerTopic, capacity, DELIVERY_TIMEOUT_MS));
+    loads.push(await DurableLoad.open(cluster.bootstrap, durableTopic, capacity));
+    loads.push(await DaemonLoad.open(cluster.bootstrap, daemonTopic, capacity));
     for (const load of loads) load.start(RATE);
     await sleep(WARM_UP_MS);
     log(`${scenario.name}: fault on (leader of partition 0: node ${leader}) for ${faultMs / 1000} s`);
@@ -160,6 +205,10 @@ export function table(results: readonly Result[]): string {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
+  if (args.includes('--soak')) {
+    await runSoak(Number(args[args.indexOf('--soak') + 1]));
+    return;
+  }
   const only = args[args.indexOf('--scenarios') + 1]?.split(',');
   const version = process.env.KAFKA_WIRE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
   const chosen = args.includes('--scenarios') ? SCENARIOS.filter((scenario) => only?.includes(scenario.name)) : SCENARIOS;
