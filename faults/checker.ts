@@ -1,5 +1,5 @@
 import { runKafkaTool } from '../test/support/java-tools.js';
-import { Ledger } from './load.js';
+import { Ledger, type Load } from './load.js';
 
 export interface Verdict {
   sent: number;
@@ -12,16 +12,31 @@ export interface Verdict {
   reordered: number;
   /** Failed sends, by error name (failed records may or may not be in the topic: the client said so). */
   failed: Record<string, number>;
-  /** Sends not settled within deliveryTimeoutMs + 1 s of their call. */
+  /** Sends not settled within their bound (deliveryTimeoutMs + 1 s of their call; without one, by the end of the run). */
   unsettled: number;
-  worstSettleMs: number;
+  /** null where the client says nothing per record (the daemon): only whether all settled is known. */
+  worstSettleMs: number | null;
+}
+
+/** The verdict on a load: the producer within its delivery timeout; the others (they never give up) must settle at all. */
+export function verdictOf(load: Load, version: string, bootstrap: string, deliveryTimeoutMs: number): Verdict {
+  const verdict = check(version, bootstrap, load.topic, load.sent, load.kind === 'producer' ? deliveryTimeoutMs : undefined);
+  // The daemon answers nothing per message: its status only says when all were delivered.
+  return load.kind === 'daemon' ? { ...verdict, worstSettleMs: null } : verdict;
 }
 
 /**
  * What Apache Kafka's console consumer finds of the records a load sent: each acknowledged one
  * once, each key's records in the order sent.
  */
-export function check(kafkaVersion: string, bootstrap: string, topic: string, sent: Ledger, deliveryTimeoutMs: number): Verdict {
+export function check(
+  kafkaVersion: string,
+  bootstrap: string,
+  topic: string,
+  sent: Ledger,
+  /** deliveryTimeoutMs for a client that gives up on records; undefined for one that never does (durable, daemon). */
+  deliveryTimeoutMs: number | undefined,
+): Verdict {
   const result = runKafkaTool(
     kafkaVersion,
     'org.apache.kafka.tools.consumer.ConsoleConsumer',
@@ -48,7 +63,7 @@ export function check(kafkaVersion: string, bootstrap: string, topic: string, se
   for (let i = 0; i < sent.count; i++) {
     const settledAt = sent.settledAt[i] as number;
     const settleMs = Number.isNaN(settledAt) ? Number.POSITIVE_INFINITY : settledAt - (sent.sentAt[i] as number);
-    if (settleMs > deliveryTimeoutMs + 1000) unsettled++;
+    if (!Number.isFinite(settleMs) || settleMs > (deliveryTimeoutMs ?? Number.POSITIVE_INFINITY) + 1000) unsettled++;
     if (Number.isFinite(settleMs)) worstSettleMs = Math.max(worstSettleMs, settleMs);
     const error = sent.error[i] as number;
     if (error > 0) {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Admin } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
-import { check, type Verdict } from './checker.js';
+import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
 import { DaemonLoad, DurableLoad, type Load, ProducerLoad } from './load.js';
 import { soak } from './soak.js';
@@ -172,7 +172,7 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
       what: scenario.what,
       faultMs,
       peakRssMb,
-      ...check(version, cluster.directBootstrap, load.topic, load.sent, DELIVERY_TIMEOUT_MS),
+      ...verdictOf(load, version, cluster.directBootstrap, DELIVERY_TIMEOUT_MS),
     }));
   } finally {
     await Promise.all(loads.map((load) => load.close().catch(() => undefined)));
@@ -196,7 +196,7 @@ export function table(results: readonly Result[]): string {
         .join(', ') || '0';
     rows.push(
       `| ${r.name} (${r.faultMs / 1000} s) | ${r.client} | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.duplicated} | ${r.reordered} ` +
-        `| ${failed} | ${r.unsettled} | ${(r.worstSettleMs / 1000).toFixed(1)} |`,
+        `| ${failed} | ${r.unsettled} | ${r.worstSettleMs === null ? '–' : (r.worstSettleMs / 1000).toFixed(1)} |`,
     );
   }
   return rows.join('\n');

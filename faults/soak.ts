@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Admin } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
-import { check, type Verdict } from './checker.js';
+import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
 import { DaemonLoad, DurableLoad, type Load, ProducerLoad } from './load.js';
 
@@ -163,7 +163,7 @@ export async function soak(minutes: number, version: string, log: (line: string)
       resourcesAtEnd: atEnd.resources,
       verdicts: finished.map((load) => ({
         client: load.kind,
-        ...check(version, cluster.directBootstrap, load.topic, load.sent, DELIVERY_TIMEOUT_MS),
+        ...verdictOf(load, version, cluster.directBootstrap, DELIVERY_TIMEOUT_MS),
       })),
     };
   } finally {

@@ -82,6 +82,17 @@ export interface AccumulatorOptions {
   compressionLevel?: number;
 }
 
+/**
+ * A batch is past its delivery deadline once its first (oldest) record is, as the Java client
+ * times a batch from its creation: its later records then fail a little before their own
+ * deadline rather than its first one long after.
+ */
+export function batchDue(batch: ProducerBatch, now: number): boolean {
+  let first = Number.POSITIVE_INFINITY;
+  for (const record of batch.records) if (record.deadline < first) first = record.deadline;
+  return first <= now;
+}
+
 /** Sequence order, with batches not numbered yet after all the numbered ones, oldest first. */
 function bySequence(a: ProducerBatch, b: ProducerBatch): number {
   return (a.baseSequence < 0 ? Infinity : a.baseSequence) - (b.baseSequence < 0 ? Infinity : b.baseSequence) || a.createdAt - b.createdAt;
@@ -349,14 +360,14 @@ export class Accumulator {
   expire(now: number): { inFlight: ProducerBatch[]; waiting: ProducerBatch[] } {
     const inFlight: ProducerBatch[] = [];
     const waiting: ProducerBatch[] = [];
-    const due = (batch: ProducerBatch) => batch.records.every((record) => record.deadline <= now);
     for (const queue of this.queues) {
       for (const batch of queue.inFlight) {
-        if (batch.expired || !due(batch)) continue;
+        if (batch.expired || !batchDue(batch, now)) continue;
         batch.expired = true;
         inFlight.push(batch);
       }
-      while (queue.ready.length > 0 && queue.inFlight.length === 0 && due(queue.ready[0] as ProducerBatch)) {
+      // Behind batches still in flight, a waiting one expires once those have (their answers only free them).
+      while (queue.ready.length > 0 && queue.inFlight.every((batch) => batch.expired) && batchDue(queue.ready[0] as ProducerBatch, now)) {
         waiting.push(queue.ready.shift() as ProducerBatch);
       }
     }

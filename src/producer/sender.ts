@@ -3,7 +3,7 @@ import { backoffDelay } from '../connection/backoff.js';
 import { isRetriable, KafkaWireError } from '../errors.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import { restampBatch } from '../records/restamp.js';
-import type { Accumulator, PendingRecord, ProducerBatch } from './accumulator.js';
+import { type Accumulator, batchDue, type PendingRecord, type ProducerBatch } from './accumulator.js';
 import type { BufferMemory } from './buffer-memory.js';
 import type { Clock, Timer } from './clock.js';
 import { DeliveryTimeoutError } from './errors.js';
@@ -520,7 +520,7 @@ export class Sender {
       return;
     }
     const now = this.clock.now();
-    const expired = batch.records.every((record) => record.deadline <= now);
+    const expired = batchDue(batch, now);
     if (!retriable || expired || (this.closed && this.flushing === 0)) {
       const timeout = this.settings.deliveryTimeoutMs;
       const reason =

@@ -212,6 +212,30 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     expect(h.metrics).toMatchObject({ recordsSent: 0, recordsFailed: 1 });
   });
 
+  test("a batch's records fail at its first record's deadline, not its last one's (found by npm run faults)", async () => {
+    const h = harness({ lingerMs: 3000, deliveryTimeoutMs: 5000 });
+    const first = h.send(0);
+    await h.clock.advance(2000);
+    const second = h.send(0); // same open batch, a deadline 2 s later
+    await h.clock.advance(1000); // lingered: the batch goes out, and no answer ever comes
+    expect(h.transport.requests).toHaveLength(1);
+    await h.clock.advance(2000);
+    expect(first.result).toBeInstanceOf(DeliveryTimeoutError);
+    expect(second.result).toBeInstanceOf(DeliveryTimeoutError);
+  });
+
+  test('a batch waiting behind an expired one still in flight fails at its own deadline (found by npm run faults)', async () => {
+    const h = harness({ lingerMs: 0, deliveryTimeoutMs: 5000, maxInFlight: 1 });
+    const inFlight = h.send(0);
+    await h.clock.settle();
+    await h.clock.advance(10);
+    const waiting = h.send(0); // one request at a time: it waits behind the unanswered one
+    await h.clock.advance(5000);
+    expect(inFlight.result).toBeInstanceOf(DeliveryTimeoutError);
+    expect(waiting.result).toBeInstanceOf(DeliveryTimeoutError);
+    expect(h.transport.requests).toHaveLength(1);
+  });
+
   test('a batch that keeps failing retriably fails at its deadline with the last error named', async () => {
     const h = harness({ lingerMs: 0, deliveryTimeoutMs: 1000 });
     const record = h.send(0);
