@@ -144,6 +144,10 @@ export class DurableLoad extends PacedLoad {
   static async open(bootstrap: string, topic: string, capacity: number): Promise<DurableLoad> {
     const dir = mkdtempSync(join(tmpdir(), 'kw-faults-durable-'));
     const producer = await DurableProducer.open({ bootstrap, clientId: 'kafka-wire-faults-durable', durable: { dir } });
+    // Duplicates it announces are still duplicates; the reason helps find where they came from.
+    producer.on('mayDuplicate', ({ records, reason }) =>
+      console.error(`[faults] durable producer: ${records} record(s) may duplicate: ${reason}`),
+    );
     return new DurableLoad(topic, capacity, dir, producer);
   }
 

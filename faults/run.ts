@@ -133,7 +133,8 @@ const DELIVERY_TIMEOUT_MS = 60_000;
  * whose partition 0 is led by the same node (the one the fault hits).
  */
 async function runScenario(scenario: Scenario, quick: boolean, version: string): Promise<Result[]> {
-  const faultMs = scenario.faultMs[quick ? 1 : 0];
+  const override = Number(process.env.KAFKA_WIRE_FAULT_SECONDS);
+  const faultMs = override > 0 ? override * 1000 : scenario.faultMs[quick ? 1 : 0];
   const cluster = await FaultCluster.start(`faults-${process.pid}`, version);
   const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
   const loads: Load[] = [];

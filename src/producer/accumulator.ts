@@ -303,6 +303,12 @@ export class Accumulator {
     queue.ready.sort(bySequence);
   }
 
+  /** Is a batch with a lower sequence of the same partition waiting to be sent again (put back after a failed attempt)? */
+  hasEarlierWaiting(batch: ProducerBatch): boolean {
+    const queue = this.queue(batch.topic, batch.partition);
+    return queue.ready.some((other) => other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence);
+  }
+
   /** Is a batch with a lower sequence of the same partition still unacknowledged (waiting or in flight)? */
   hasEarlierUnacknowledged(batch: ProducerBatch): boolean {
     const queue = this.queue(batch.topic, batch.partition);

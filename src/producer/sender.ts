@@ -323,6 +323,12 @@ export class Sender {
     const request = async (): Promise<ProduceAnswer | undefined> => {
       if (journaled) await journaled;
       const connection = await this.transport.connect(broker);
+      // While this request waited (for the journal, for a connection), an earlier batch of one of its partitions may have
+      // failed and been put back: written now, this one would reach the broker first, a sequence gap it refuses
+      // (OUT_OF_ORDER_SEQUENCE_NUMBER, then an epoch bump that renumbers what may already be written). It goes back, unsent.
+      if (this.settings.idempotent && batches.some((batch) => this.accumulator.hasEarlierWaiting(batch))) {
+        throw new KafkaWireError('held back: an earlier batch of the same partition is to be sent again first', { retriable: true });
+      }
       sent = true;
       return connection.produce({
         acks: this.settings.acks,

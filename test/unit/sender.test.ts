@@ -7,7 +7,7 @@ import { newMetrics } from '../../src/producer/metrics.js';
 import { type ProducerOptions, producerSettings } from '../../src/producer/options.js';
 import { type RecordMetadata, SingleSend } from '../../src/producer/outcomes.js';
 import { ProducerState } from '../../src/producer/producer-state.js';
-import { Sender, type SenderTransaction } from '../../src/producer/sender.js';
+import { Sender, type SenderJournal, type SenderTransaction } from '../../src/producer/sender.js';
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
 import { recordSize } from '../../src/records/batch-builder.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -36,7 +36,12 @@ interface Outcome {
   result: RecordMetadata | Error | undefined;
 }
 
-function harness(options: Partial<ProducerOptions> = {}, transport = new ScriptedTransport(), transaction?: SenderTransaction): Harness {
+function harness(
+  options: Partial<ProducerOptions> = {},
+  transport = new ScriptedTransport(),
+  transaction?: SenderTransaction,
+  journal?: SenderJournal,
+): Harness {
   const settings = producerSettings({ bootstrap: '127.0.0.1:9092', retryBackoff: { initialMs: 100, maxMs: 100 }, ...options });
   const clock = new FakeClock();
   const metrics = newMetrics(settings.bufferMemory);
@@ -54,6 +59,7 @@ function harness(options: Partial<ProducerOptions> = {}, transport = new Scripte
     clock,
     metrics,
     transaction,
+    journal,
     events: { retry: (event) => retries.push(event), deliveryFailed: (event) => failed.push(event), progress: () => undefined },
   });
   let sequence = 0;
@@ -270,6 +276,40 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
     await h.clock.settle();
     expect(record.result).toMatchObject({ offset: -1n });
+  });
+});
+
+describe('sender: write-ahead journal waits do not reorder a partition (found by npm run faults)', () => {
+  test('a batch whose journal write ends after an earlier batch failed waits for that batch to go again first', async () => {
+    let releaseSecond: () => void = () => undefined;
+    let calls = 0;
+    const journal: SenderJournal = {
+      batchGoingOut: () => {
+        calls++;
+        if (calls === 2) return new Promise<void>((resolve) => (releaseSecond = resolve));
+        return undefined;
+      },
+      batchAcknowledged: () => undefined,
+    };
+    const h = harness({ lingerMs: 0 }, new ScriptedTransport(), undefined, journal);
+    const first = h.send(0);
+    await h.clock.settle();
+    const second = h.send(0); // its journal write is slow
+    await h.clock.settle();
+    expect(h.transport.requests.map((request) => request.batches[0]?.baseSequence)).toEqual([0]);
+    h.transport.requests[0]!.lose(); // the connection is reset: sequence 0 is to go again
+    await h.clock.settle();
+    releaseSecond(); // sequence 1 is journaled now; written at once, it would reach the broker before 0
+    await h.clock.settle();
+    await h.clock.advance(1000);
+    const sequences = h.transport.requests.map((request) => request.batches.map((batch) => batch.baseSequence));
+    expect(sequences[1]?.[0]).toBe(0);
+    for (const request of h.transport.open) request.answer();
+    await h.clock.advance(1000);
+    for (const request of h.transport.open) request.answer();
+    await h.clock.settle();
+    expect(first.result).toMatchObject({ partition: 0 });
+    expect(second.result).toMatchObject({ partition: 0 });
   });
 });
 
