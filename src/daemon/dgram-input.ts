@@ -1,12 +1,8 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { unlinkSync } from 'node:fs';
 import { KafkaWireError } from '../errors.js';
 import type { Intake } from './intake.js';
+import { nativeHelper } from './native-helper.js';
 import { InputInUseError } from './stream-input.js';
 
 /** The UNIX datagram input could not start: no C compiler for its relay, or the socket could not be bound. */
@@ -14,8 +10,6 @@ export class DatagramInputError extends KafkaWireError {
   override name = 'DatagramInputError';
 }
 
-/** native/dgram-relay.c, from src/daemon/ or dist/daemon/. */
-const RELAY_SOURCE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'dgram-relay.c');
 /** The length word the relay writes for a datagram larger than the largest message, before its real size. */
 const TOO_LARGE = 0xffffffff;
 /** Kernel receive buffer asked for: room for bursts while the daemon is busy. */
@@ -43,7 +37,12 @@ export class DatagramInput {
 
   /** `onLost` is told if the relay stops while the daemon runs (the datagram input is then gone; the others go on). */
   static async listen(path: string, intake: Intake, maxMessageBytes: number, onLost: (reason: string) => void): Promise<DatagramInput> {
-    const binary = await relayBinary();
+    const binary = await nativeHelper('dgram-relay').catch((error: Error) => {
+      throw new DatagramInputError(
+        `the UNIX datagram input needs a C compiler for its relay: ${error.message}; install gcc or clang, or use the stream or TCP input`,
+        { cause: error },
+      );
+    });
     const relay = spawn(binary, [path, String(maxMessageBytes), String(RECEIVE_BUFFER_BYTES)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     relay.stderr?.setEncoding('utf8');
@@ -117,26 +116,4 @@ export class DatagramInput {
     data = data.subarray(at);
     this.buffered = data.length > 0 ? Buffer.from(data) : Buffer.alloc(0);
   }
-}
-
-/** The compiled relay, built from its source with `cc` when the cached copy is missing (keyed by the source's hash). */
-async function relayBinary(): Promise<string> {
-  const source = readFileSync(RELAY_SOURCE);
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kafka-wire');
-  const binary = join(cache, `dgram-relay-${hash}`);
-  if (existsSync(binary)) return binary;
-  mkdirSync(cache, { recursive: true });
-  const building = `${binary}.${process.pid}.tmp`;
-  try {
-    await promisify(execFile)(process.env.CC ?? 'cc', ['-O2', '-o', building, RELAY_SOURCE]);
-  } catch (error) {
-    throw new DatagramInputError(
-      `the UNIX datagram input needs a C compiler to build its relay (${RELAY_SOURCE}), and "${process.env.CC ?? 'cc'}" failed: ` +
-        `${(error as Error).message.split('\n')[0]}; install gcc or clang, or use the stream or TCP input`,
-      { cause: error },
-    );
-  }
-  renameSync(building, binary);
-  return binary;
 }

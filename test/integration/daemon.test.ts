@@ -122,10 +122,12 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
         prefixes.push(prefix);
       }
     }
-    // Our client sends what the scripts send (Node has no UNIX datagram sockets: it has no dgram input).
-    for (const input of ['stream', 'tcp'] as const) {
+    // Our client sends what the scripts send (on datagrams through its C sender: Node has no UNIX datagram sockets).
+    for (const input of ['dgram', 'stream', 'tcp'] as const) {
       const prefix = `typescript.${input}`;
-      const client = await DaemonClient.connect(input === 'stream' ? { path: where.stream } : { port: daemon.tcpPort });
+      const client = await DaemonClient.connect(
+        input === 'dgram' ? { dgram: where.dgram } : input === 'stream' ? { path: where.stream } : { port: daemon.tcpPort },
+      );
       for (let i = 0; i < PER_SENDER; i++) {
         const keyed = i % 2 === 1;
         const sent = client.send({
@@ -142,7 +144,7 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     }
     const total = prefixes.length * PER_SENDER;
     const status = await daemon.until('everything delivered', (s) => s.delivered === total);
-    expect(status.received).toEqual({ dgram: 2 * PER_SENDER, stream: 3 * PER_SENDER, tcp: 3 * PER_SENDER, total });
+    expect(status.received).toEqual({ dgram: 3 * PER_SENDER, stream: 3 * PER_SENDER, tcp: 3 * PER_SENDER, total });
     expect(status.discarded).toBe(0);
     expect(status.topics).toMatchObject([{ topic, accepted: total, journaled: total, delivered: total, onDisk: 0 }]);
 
@@ -260,7 +262,7 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     );
   });
 
-  test('bad input of every kind counted by its reason, the daemon serving on; 200,000 fuzzed frames: received = delivered + discarded', {
+  test('bad input of every kind counted by its reason, the daemon serving on; 300,000 fuzzed frames: received = delivered + discarded', {
     timeout: 600_000,
   }, async () => {
     const topic = uniqueTopic('daemon-bad');
@@ -354,19 +356,27 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     };
     const FUZZ = 100_000;
     const streamFrames = Array.from({ length: FUZZ }, () => mutate(false));
+    const tcpFrames = Array.from({ length: FUZZ }, () => mutate(false));
     const datagrams = Array.from({ length: FUZZ }, () => mutate(true));
     await writeRaw(stream, Buffer.concat(streamFrames));
+    await writeRaw({ port: daemon.tcpPort }, Buffer.concat(tcpFrames));
     sendDatagrams(dgram, datagrams);
     const before = status;
     const after = await daemon.until(
       'every fuzzed frame counted and the rest delivered',
-      (s) => s.received.total === before.received.total + 2 * FUZZ && s.unjournaled === 0 && s.unacknowledged === 0,
+      (s) => s.received.total === before.received.total + 3 * FUZZ && s.unjournaled === 0 && s.unacknowledged === 0,
       300_000,
     );
+    expect(after.received).toEqual({
+      dgram: before.received.dgram + FUZZ,
+      stream: before.received.stream + FUZZ,
+      tcp: before.received.tcp + FUZZ,
+      total: before.received.total + 3 * FUZZ,
+    });
     expect(after.received.total).toBe(after.delivered + after.discarded);
     expect(await countRecords(topic, 3)).toBe(after.delivered);
     console.log(
-      `[daemon-fuzz] ${2 * FUZZ} fuzzed frames: ${after.delivered - before.delivered} delivered, ` +
+      `[daemon-fuzz] ${3 * FUZZ} fuzzed frames: ${after.delivered - before.delivered} delivered, ` +
         `${after.discarded - before.discarded} discarded`,
     );
     expect(await daemon.stop()).toBe(0);

@@ -72,7 +72,7 @@ check("the tarball holds the compiled library, the CLI, the daemon's datagram re
   const targets = Object.values(manifest.exports ?? {}).flatMap((target) =>
     typeof target === 'string' ? [target] : Object.values(target),
   );
-  // native/dgram-relay.c ships as source: the daemon compiles it with the user's cc on first use.
+  // native/*.c ship as source: the daemon and DaemonClient compile them with the user's cc on first use.
   const needed = [
     'LICENSE',
     'README.md',
@@ -80,15 +80,16 @@ check("the tarball holds the compiled library, the CLI, the daemon's datagram re
     manifest.bin?.['kafka-wire'],
     'dist/cli/main.js',
     'native/dgram-relay.c',
+    'native/dgram-send.c',
     ...targets,
   ].map((path) => String(path).replace(/^\.\//, ''));
   const missing = needed.filter((path) => !files.includes(path));
   assert(missing.length === 0, `missing from the tarball: ${missing.join(', ')}`);
 });
 
-check('the tarball holds no sources (but the relay), tests, benchmarks or source maps', () => {
+check('the tarball holds no sources (but the two C helpers), tests, benchmarks or source maps', () => {
   const extra = files.filter(
-    (path) => !/^(dist\/.*\.(js|d\.ts)|bin\/kafka-wire\.js|native\/dgram-relay\.c|LICENSE|README\.md|package\.json)$/.test(path),
+    (path) => !/^(dist\/.*\.(js|d\.ts)|bin\/kafka-wire\.js|native\/dgram-(relay|send)\.c|LICENSE|README\.md|package\.json)$/.test(path),
   );
   assert(extra.length === 0, `unexpected files: ${extra.slice(0, 20).join(', ')}${extra.length > 20 ? ', …' : ''}`);
 });
