@@ -392,8 +392,10 @@ export class Accumulator {
   }
 
   /**
-   * The waiting batches that may already have been written (see ProducerBatch.inDoubt). Only the
-   * front of a partition can be: a batch behind one the broker surely did not write was not
+   * The first waiting batch of each partition that may already have been written (see
+   * ProducerBatch.inDoubt), to be settled one at a time: a broker keeps one batch per partition
+   * of a request, and a later batch first would be refused as out of order. Only the front of a
+   * partition can be in doubt: a batch behind one the broker surely did not write was not
    * written either (the broker keeps sequences in order), so those lose their doubt here.
    */
   inDoubt(): ProducerBatch[] {
@@ -402,8 +404,9 @@ export class Accumulator {
       let front = true;
       for (const batch of queue.ready) {
         if (batch.baseSequence < 0) break;
-        if (front && batch.inDoubt) found.push(batch);
-        else {
+        if (front && batch.inDoubt) {
+          if (batch === queue.ready[0]) found.push(batch);
+        } else {
           front = false;
           batch.inDoubt = false;
         }

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
 import { KafkaWireError } from '../../src/errors.js';
 import { Accumulator, type PendingRecord } from '../../src/producer/accumulator.js';
 import { BufferMemory } from '../../src/producer/buffer-memory.js';
@@ -380,6 +380,35 @@ describe('sender: a batch that may already be written is settled under its own n
     h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
     await h.clock.settle();
     expect(inDoubt.result).toMatchObject({ offset: -1n });
+  });
+
+  // Found by npm run faults: a broker keeps one batch per partition of a request (the last), so the first of two in one request
+  // was dropped unseen, the second then refused as out of order, and both renumbered, the first written twice if it had landed.
+  test('two batches of a partition in doubt go one request each, in sequence order, under their old numbers', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(1); // the same backoff for both: due at the same moment
+    onTestFinished(() => vi.restoreAllMocks());
+    const h = harness({ lingerMs: 0 });
+    const first = h.send(0);
+    await h.clock.settle();
+    const second = h.send(0);
+    await h.clock.settle();
+    expect(h.transport.requests.map((request) => request.batches.map((batch) => batch.baseSequence))).toEqual([[0], [1]]);
+    h.transport.requests[0]!.lose();
+    h.transport.requests[1]!.lose();
+    h.state.requestBump('a test asks for a bump');
+    await h.clock.advance(100);
+    expect(h.transport.requests.slice(2).map((request) => request.batches.map((batch) => [batch.epoch, batch.baseSequence]))).toEqual([
+      [[0, 0]],
+    ]);
+    h.transport.requests[2]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
+    await h.clock.advance(100);
+    expect(h.transport.requests.slice(3).map((request) => request.batches.map((batch) => [batch.epoch, batch.baseSequence]))).toEqual([
+      [[0, 1]],
+    ]);
+    h.transport.requests[3]!.answer({ 't-0': { baseOffset: 7n } });
+    await h.clock.settle();
+    expect(first.result).toMatchObject({ offset: -1n });
+    expect(second.result).toMatchObject({ offset: 7n });
   });
 });
 
