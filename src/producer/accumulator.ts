@@ -57,6 +57,8 @@ export interface ProducerBatch {
    * under new numbers, it may duplicate. A batch restored from a durable producer's journal starts so.
    */
   possiblyWritten: boolean;
+  /** Its current attempt has been written to a connection (false from markSent() until its request is written). */
+  onWire?: boolean;
   /** Why its last attempt failed, for the error its records get if they time out waiting for the next. */
   lastError: Error | undefined;
   /** The numbers ("producerId:epoch:baseSequence:records") under which the durable producer's journal has it; undefined: not journaled. */
@@ -272,6 +274,7 @@ export class Accumulator {
     queue.ready.splice(queue.ready.indexOf(batch), 1);
     queue.inFlight.push(batch);
     batch.attempts++;
+    batch.onWire = false;
   }
 
   /** Takes a waiting batch out (it could not be built, or it failed for good before going out). */
@@ -303,10 +306,14 @@ export class Accumulator {
     queue.ready.sort(bySequence);
   }
 
-  /** Is a batch with a lower sequence of the same partition waiting to be sent again (put back after a failed attempt)? */
-  hasEarlierWaiting(batch: ProducerBatch): boolean {
+  /**
+   * Is a batch with a lower sequence of the same partition not on the wire: waiting to be sent
+   * again (put back after a failed attempt), or in another request that has not been written yet?
+   */
+  hasEarlierNotOnWire(batch: ProducerBatch): boolean {
     const queue = this.queue(batch.topic, batch.partition);
-    return queue.ready.some((other) => other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence);
+    const earlier = (other: ProducerBatch) => other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence;
+    return queue.ready.some(earlier) || queue.inFlight.some((other) => earlier(other) && !other.onWire && !other.expired);
   }
 
   /** Is a batch with a lower sequence of the same partition still unacknowledged (waiting or in flight)? */

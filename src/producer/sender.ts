@@ -323,13 +323,10 @@ export class Sender {
     const request = async (): Promise<ProduceAnswer | undefined> => {
       if (journaled) await journaled;
       const connection = await this.transport.connect(broker);
-      // While this request waited (for the journal, for a connection), an earlier batch of one of its partitions may have
-      // failed and been put back: written now, this one would reach the broker first, a sequence gap it refuses
-      // (OUT_OF_ORDER_SEQUENCE_NUMBER, then an epoch bump that renumbers what may already be written). It goes back, unsent.
-      if (this.settings.idempotent && batches.some((batch) => this.accumulator.hasEarlierWaiting(batch))) {
-        throw new KafkaWireError('held back: an earlier batch of the same partition is to be sent again first', { retriable: true });
-      }
+      if (this.settings.idempotent) this.holdBack(batches);
+      if (batches.length === 0) return undefined;
       sent = true;
+      for (const batch of batches) batch.onWire = true;
       return connection.produce({
         acks: this.settings.acks,
         timeoutMs: this.settings.requestTimeoutMs,
@@ -342,7 +339,7 @@ export class Sender {
     const finished = (error?: Error) => {
       this.inFlightByBroker.set(broker, (this.inFlightByBroker.get(broker) ?? 1) - 1);
       const durationMs = settled();
-      if (produceChannel.hasSubscribers) {
+      if (produceChannel.hasSubscribers && batches.length > 0) {
         const records = batches.reduce((sum, batch) => sum + batch.records.length, 0);
         produceChannel.publish({ broker, batches: batches.length, records, bytes: requestBytes, durationMs, error });
       }
@@ -360,6 +357,26 @@ export class Sender {
       )
       .catch((error: unknown) => this.internalError(error))
       .finally(() => this.wake());
+  }
+
+  /**
+   * Takes out of a request about to be written each batch that an earlier batch of its partition
+   * has not reached the wire before: one put back after a failed attempt, or one in another
+   * request still waiting (for the journal, for a connection). Written first, the later batch
+   * would be refused as out of order, or, when the earlier one had landed before its answer was
+   * lost, be written while the earlier one waits: then more than the 5 batches the broker
+   * remembers per producer could follow it, and its resend would no longer be recognised as a
+   * duplicate. The batches taken out go back in sequence order, unsent (not an attempt).
+   */
+  private holdBack(batches: ProducerBatch[]): void {
+    for (let i = batches.length - 1; i >= 0; i--) {
+      const batch = batches[i] as ProducerBatch;
+      if (!this.accumulator.hasEarlierNotOnWire(batch)) continue;
+      batches.splice(i, 1);
+      this.accumulator.returned(batch);
+      batch.attempts--;
+      this.accumulator.putBack(batch);
+    }
   }
 
   /** Numbers (with idempotence) and builds a batch for the wire; a batch that cannot be built fails its records. */

@@ -313,6 +313,70 @@ describe('sender: write-ahead journal waits do not reorder a partition (found by
   });
 });
 
+describe('sender: a batch never reaches the wire before an earlier batch of its partition (found by npm run faults)', () => {
+  /** A journal whose writes for the given calls (1-based) end only when the test says. */
+  function slowJournal(slow: number[]): { journal: SenderJournal; release: () => void } {
+    let calls = 0;
+    const waiting: (() => void)[] = [];
+    const journal: SenderJournal = {
+      batchGoingOut: () => (slow.includes(++calls) ? new Promise<void>((resolve) => waiting.push(resolve)) : undefined),
+      batchAcknowledged: () => undefined,
+    };
+    const release = () => {
+      for (const resolve of waiting.splice(0)) resolve();
+    };
+    return { journal, release };
+  }
+
+  const written = (h: Harness) =>
+    h.transport.requests.map((request) => request.batches.map((batch) => `p${batch.partition}:s${batch.baseSequence}`).join(' '));
+
+  async function answerAll(h: Harness): Promise<void> {
+    for (let round = 0; round < 10 && h.transport.open.length > 0; round++) {
+      for (const request of h.transport.open) request.answer();
+      await h.clock.advance(1000);
+    }
+  }
+
+  test('a later batch whose request is ready first waits for the earlier one still in a request not yet written', async () => {
+    const { journal, release } = slowJournal([1]);
+    const h = harness({ lingerMs: 0 }, new ScriptedTransport(), undefined, journal);
+    const first = h.send(0); // its journal write is slow: taken for a request, not on the wire
+    await h.clock.settle();
+    const second = h.send(0); // journaled at once: its request is ready first
+    await h.clock.settle();
+    expect(written(h)).toEqual([]);
+    release();
+    await h.clock.settle();
+    await answerAll(h);
+    expect(written(h)).toEqual(['p0:s0', 'p0:s1']);
+    expect(first.result).toMatchObject({ partition: 0 });
+    expect(second.result).toMatchObject({ partition: 0 });
+  });
+
+  // In the fault run, a held-back request took an in-doubt batch of another partition with it; that partition's later
+  // batches went on, more than 5 landed after the in-doubt one, and its resend was refused as out of order and renumbered.
+  test('a batch held back leaves the other partitions of its request to go', async () => {
+    const { journal, release } = slowJournal([2, 3]);
+    const h = harness({ lingerMs: 0 }, new ScriptedTransport(), undefined, journal);
+    const a = h.send(0);
+    await h.clock.settle();
+    const b = h.send(0);
+    const c = h.send(1);
+    await h.clock.settle();
+    expect(written(h)).toEqual(['p0:s0']); // b and c wait for the journal in one request
+    h.transport.requests[0]!.lose(); // p0:s0 is to go again: p0:s1 must not go before it
+    await h.clock.settle();
+    release();
+    await h.clock.settle();
+    expect(written(h)).toEqual(['p0:s0', 'p1:s0']);
+    await answerAll(h);
+    expect(written(h)).toEqual(['p0:s0', 'p1:s0', 'p0:s0', 'p0:s1']);
+    for (const outcome of [a, b, c]) expect(outcome.result).toMatchObject({ offset: 0n });
+    expect(h.retries.map((retry) => retry.partition)).toEqual([0]); // a hold-back is not an attempt
+  });
+});
+
 describe('sender: a batch that may already be written is settled under its own numbers before an epoch bump', () => {
   /**
    * Partition 0's first attempt reaches the broker but its answer is lost; meanwhile partition
@@ -386,7 +450,9 @@ describe('sender: a batch that may already be written is settled under its own n
   // was dropped unseen, the second then refused as out of order, and both renumbered, the first written twice if it had landed.
   test('two batches of a partition in doubt go one request each, in sequence order, under their old numbers', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // the same backoff for both: due at the same moment
-    onTestFinished(() => vi.restoreAllMocks());
+    onTestFinished(() => {
+      vi.restoreAllMocks();
+    });
     const h = harness({ lingerMs: 0 });
     const first = h.send(0);
     await h.clock.settle();
