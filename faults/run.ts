@@ -94,9 +94,14 @@ async function runSoak(minutes: number): Promise<void> {
       `the daemon's ${result.daemonRssAfterWarmUpMb} → ${result.daemonRssAtEndMb} MB; ` +
       `active handles ${result.resourcesAfterWarmUp} → ${result.resourcesAtEnd}`,
   );
-  console.log('minute  rss MB  heap MB  daemon rss MB  handles  fault');
+  console.log('minute  rss MB  heap MB  external MB  daemon rss MB  handles  fault');
   for (const s of result.samples.filter((_, i) => i % 6 === 0 || i === result.samples.length - 1)) {
-    const cells = [(s.at / 60).toFixed(1).padStart(6), String(s.rssMb).padStart(6), String(s.heapMb).padStart(7)];
+    const cells = [
+      (s.at / 60).toFixed(1).padStart(6),
+      String(s.rssMb).padStart(6),
+      String(s.heapMb).padStart(7),
+      String(s.externalMb).padStart(11),
+    ];
     console.log(`${cells.join('  ')}  ${String(s.daemonRssMb).padStart(13)}  ${String(s.resources).padStart(7)}  ${s.fault}`);
   }
   const results: Result[] = result.verdicts.map((verdict) => ({

@@ -11,6 +11,8 @@ export interface SoakSample {
   /** This process (the producer and the durable producer) and the daemon child. */
   rssMb: number;
   heapMb: number;
+  /** Memory outside the V8 heap that V8 knows of: Buffers and other ArrayBuffers. */
+  externalMb: number;
   daemonRssMb: number;
   /** Active handles and requests of this process (sockets, timers, files). */
   resources: number;
@@ -118,6 +120,7 @@ export async function soak(minutes: number, version: string, log: (line: string)
         at: Math.round((performance.now() - started) / 1000),
         rssMb: Math.round(memory.rss / 2 ** 20),
         heapMb: Math.round(memory.heapUsed / 2 ** 20),
+        externalMb: Math.round(memory.external / 2 ** 20),
         daemonRssMb: rssMbOf(daemonPid),
         resources: process.getActiveResourcesInfo().length,
         fault,
