@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../src/daemon/client.js';
 import { DurableProducer } from '../src/durable/durable-producer.js';
 import { Producer } from '../src/producer/producer.js';
+import { DaemonProcess } from '../test/support/daemon.js';
 
 export const KEYS = 60;
 
@@ -167,8 +166,6 @@ export class DurableLoad extends PacedLoad {
 
 const DAEMON_DISCARD = Object.assign(new Error('discarded by the daemon'), { name: 'DaemonDiscard' });
 
-const CLI = fileURLToPath(new URL('../bin/kafka-wire.js', import.meta.url));
-
 /**
  * `kafka-wire daemon` as a child process, fed over its stream socket with PartitionKey messages
  * (key i to partition i mod n, so each key's order can be checked). The daemon says nothing back
@@ -185,9 +182,8 @@ export class DaemonLoad extends PacedLoad {
     topic: string,
     capacity: number,
     private readonly dir: string,
-    readonly daemon: ReturnType<typeof spawn>,
+    readonly daemon: DaemonProcess,
     private readonly client: DaemonClient,
-    private readonly statusPort: number,
   ) {
     super(topic, capacity);
   }
@@ -195,18 +191,9 @@ export class DaemonLoad extends PacedLoad {
   static async open(bootstrap: string, topic: string, capacity: number): Promise<DaemonLoad> {
     const dir = mkdtempSync(join(tmpdir(), 'kw-faults-daemon-'));
     const socket = join(dir, 'in.sock');
-    const args = ['daemon', '--bootstrap', bootstrap, '--stream', socket, '--http', '0', '--journal', join(dir, 'journal')];
-    const daemon = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    daemon.stdout?.setEncoding('utf8').on('data', (text: string) => (output += text));
-    const deadline = Date.now() + 60_000;
-    while (!/^ready /m.test(output)) {
-      if (daemon.exitCode !== null || Date.now() > deadline) throw new Error(`the daemon did not start: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const port = Number(/status pages on http:\/\/127\.0\.0\.1:(\d+)\//.exec(output)?.[1]);
+    const daemon = await DaemonProcess.start(['--bootstrap', bootstrap, '--stream', socket, '--journal', join(dir, 'journal')]);
     const client = await DaemonClient.connect({ path: socket });
-    return new DaemonLoad(topic, capacity, dir, daemon, client, port);
+    return new DaemonLoad(topic, capacity, dir, daemon, client);
   }
 
   protected send(key: number, index: number): void {
@@ -229,8 +216,7 @@ export class DaemonLoad extends PacedLoad {
 
   /** Marks as settled as many of the first messages as the status counts delivered or discarded; returns whether all are. */
   private async poll(): Promise<boolean> {
-    const response = await fetch(`http://127.0.0.1:${this.statusPort}/status.json`);
-    const status = (await response.json()) as { delivered: number; discarded: number };
+    const status = await this.daemon.status();
     const now = performance.now();
     const done = Math.min(this.sent.count, status.delivered + status.discarded);
     for (; this.settledUpTo < done; this.settledUpTo++) this.sent.settle(this.settledUpTo, now);
@@ -248,8 +234,7 @@ export class DaemonLoad extends PacedLoad {
   async close(): Promise<void> {
     clearInterval(this.poller);
     await this.client.close().catch(() => undefined);
-    this.daemon.kill('SIGTERM');
-    await new Promise((resolve) => this.daemon.once('exit', resolve));
+    await this.daemon.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

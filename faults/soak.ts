@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Admin } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
+import { residentMb } from '../test/support/proc.js';
 import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
 import { DaemonLoad, DurableLoad, type Load, ProducerLoad } from './load.js';
@@ -44,21 +44,11 @@ function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-function rssMbOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return Math.round(Number(match?.[1] ?? 0) / 1024);
-  } catch {
-    return 0;
-  }
-}
-
 /**
  * Mixed load (the three clients at RATE records/s each) for `minutes` through rolling faults:
  * latency, resets, a leader cut from the client, a paused leader, each in turn with calm between.
- * Memory and handles are sampled every 10 s; after a warm-up of a tenth of the run (at least
- * 20 s) and at the end, after a garbage collection (node --expose-gc).
+ * Memory and handles are sampled every 10 s; after a warm-up (a tenth of the run, at least two
+ * full cycles of the faults: 160 s) and at the end, after a garbage collection (node --expose-gc).
  */
 export async function soak(minutes: number, version: string, log: (line: string) => void): Promise<SoakResult> {
   const cluster = await FaultCluster.start(`faults-soak-${process.pid}`, version);
@@ -121,13 +111,14 @@ export async function soak(minutes: number, version: string, log: (line: string)
         rssMb: Math.round(memory.rss / 2 ** 20),
         heapMb: Math.round(memory.heapUsed / 2 ** 20),
         externalMb: Math.round(memory.external / 2 ** 20),
-        daemonRssMb: rssMbOf(daemonPid),
+        daemonRssMb: daemonPid === undefined ? 0 : residentMb(daemonPid),
         resources: process.getActiveResourcesInfo().length,
         fault,
       });
     };
     const sampler = setInterval(sample, 10_000);
-    const warmUpMs = Math.max(20_000, durationMs / 10);
+    // Past two full cycles of the faults, so the queues each fault builds have been seen once before.
+    const warmUpMs = Math.max(2 * faults.length * (FAULT_MS + HEALTHY_MS), durationMs / 10);
     let afterWarmUp: SoakSample | undefined;
     const measure = async () => {
       gc();

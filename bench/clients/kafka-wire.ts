@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DaemonProcess } from '../../test/support/daemon.js';
+import { processCpuMicros, residentMb } from '../../test/support/proc.js';
 import {
   type DoneLine,
   done,
@@ -145,23 +146,23 @@ async function runDaemon(config: RunConfig): Promise<DoneLine> {
   const values = recordValues(config.size);
   const dir = mkdtempSync(join(tmpdir(), 'kw-bench-daemon-'));
   const socket = join(dir, 'in.sock');
-  const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-  const args = ['daemon', '--bootstrap', config.bootstrap, '--stream', socket, '--http', '0', '--journal', join(dir, 'journal')];
-  const daemon = spawn(process.execPath, [main, ...args, '--sync', config.durable ?? 'interval'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The built daemon, as an installed package runs it.
+  const entry = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  const args = [
+    '--bootstrap',
+    config.bootstrap,
+    '--stream',
+    socket,
+    '--journal',
+    join(dir, 'journal'),
+    '--sync',
+    config.durable ?? 'interval',
+  ];
+  const daemon = await DaemonProcess.start(args, { entry });
   try {
-    let output = '';
-    daemon.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
-    const deadline = Date.now() + 60_000;
-    while (!/^ready /m.test(output)) {
-      if (daemon.exitCode !== null || Date.now() > deadline) throw new Error(`the daemon did not start: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const port = Number(/status pages on http:\/\/127\.0\.0\.1:(\d+)\//.exec(output)?.[1]);
-    const status = async () =>
-      (await (await fetch(`http://127.0.0.1:${port}/status.json`)).json()) as { delivered: number; discarded: number };
     let delivered = 0;
     const clock = startClock(() => delivered);
-    const cpuAtStart = processCpuMicros(daemon.pid as number);
+    const cpuAtStart = processCpuMicros(daemon.pid);
     const clients = await Promise.all(Array.from({ length: DAEMON_CONNECTIONS }, () => DaemonClient.connect({ path: socket })));
     for (let i = 0; i < config.count; i++) {
       const client = clients[i % DAEMON_CONNECTIONS] as (typeof clients)[number];
@@ -172,31 +173,18 @@ async function runDaemon(config: RunConfig): Promise<DoneLine> {
     let discarded = 0;
     while (delivered + discarded < config.count) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      ({ delivered, discarded } = await status());
+      ({ delivered, discarded } = await daemon.status());
     }
     const elapsedMs = performance.now() - clock.started;
-    const cpuUs = processCpuMicros(daemon.pid as number) - cpuAtStart;
-    const rssMb = peakRssMb(daemon.pid as number);
+    const cpuUs = processCpuMicros(daemon.pid) - cpuAtStart;
+    const rssMb = residentMb(daemon.pid, 'peak');
     clock.stop();
-    daemon.kill('SIGTERM');
-    await new Promise((resolve) => daemon.once('exit', resolve));
+    await daemon.stop();
     return { acked: delivered, failed: discarded, elapsedMs, latencyMs: null, cpuUs, maxRssMb: rssMb };
   } finally {
-    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+    daemon.kill();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A process's user + system CPU time so far, from /proc (clock ticks of 10 ms, Linux's USER_HZ). */
-function processCpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-/** A process's peak resident set (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round(Number(match?.[1] ?? 0) / 1024);
 }
 
 async function runDurable(config: RunConfig): Promise<DoneLine> {

@@ -11,9 +11,10 @@ import { DaemonClient } from '../../src/daemon/client.js';
 import { decodeDoryMessage, encodeDoryMessage } from '../../src/daemon/dory-message.js';
 import { testKafka } from '../helpers/kafka.js';
 import { waitUntil } from '../support/cli.js';
-import { DaemonProcess, runDoryClient, runDoryClientAsync } from '../support/daemon.js';
+import { DaemonProcess, runDoryClient } from '../support/daemon.js';
 import { JournalDirs } from '../support/durable.js';
 import { runKafkaTool } from '../support/java-tools.js';
+import { processCpuMicros } from '../support/proc.js';
 import { fetchBatches } from '../support/produce-fetch.js';
 import { Random } from '../support/random.js';
 import { uniqueTopic } from '../support/topics.js';
@@ -118,7 +119,7 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
     for (const language of ['python', 'perl'] as const) {
       for (const input of ['dgram', 'stream', 'tcp'] as const) {
         const prefix = `${language}.${input}`;
-        runDoryClient(language, input, where[input], topic, PER_SENDER, prefix, base);
+        await runDoryClient(language, input, where[input], topic, PER_SENDER, prefix, base);
         prefixes.push(prefix);
       }
     }
@@ -397,16 +398,16 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
       prefix: `p${i}`,
     }));
     const pid = daemon.cli.child.pid as number;
-    const cpuBefore = processTreeCpuMicros(pid);
+    const cpuBefore = processCpuMicros(pid, true);
     const started = performance.now();
     const base = Date.now();
     await Promise.all(
-      senders.map(({ language, input, prefix }) => runDoryClientAsync(language, input, where[input], topic, PER_PROCESS, prefix, base)),
+      senders.map(({ language, input, prefix }) => runDoryClient(language, input, where[input], topic, PER_PROCESS, prefix, base)),
     );
     const total = senders.length * PER_PROCESS;
     const status = await daemon.until('everything delivered', (s) => s.delivered === total, 300_000);
     const seconds = (performance.now() - started) / 1000;
-    const cpuUs = processTreeCpuMicros(pid) - cpuBefore;
+    const cpuUs = processCpuMicros(pid, true) - cpuBefore;
     expect(status.discarded).toBe(0);
     expect(status.received.total).toBe(total);
     const counts = new Map<string, number>();
@@ -567,25 +568,6 @@ function runChromium(args: string[]): string {
   });
   if (result.status !== 0) throw new Error(`chromium ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   return result.stdout;
-}
-
-/** A process and its children's user + system CPU so far, from /proc (ticks of 10 ms). */
-function processTreeCpuMicros(pid: number): number {
-  const cpu = (one: number) => {
-    try {
-      const fields = readFileSync(`/proc/${one}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return (Number(fields[11]) + Number(fields[12])) * 10_000;
-    } catch {
-      return 0;
-    }
-  };
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    // gone
-  }
-  return cpu(pid) + children.reduce((sum, child) => sum + processTreeCpuMicros(child), 0);
 }
 
 /** Sends each buffer as one datagram (Python: Node has no UNIX datagram sockets). */

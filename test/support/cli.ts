@@ -21,6 +21,11 @@ export function runCli(args: string[], options: { input?: string; timeoutMs?: nu
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Output kept from a long run (a daemon in a soak): its start and its latest megabyte. */
+function bounded(text: string): string {
+  return text.length <= 4 << 20 ? text : `${text.slice(0, 64 << 10)}\n[…]\n${text.slice(-(1 << 20))}`;
+}
+
 /** A running CLI whose output can be waited for. */
 export class CliProcess {
   readonly child: ChildProcess;
@@ -28,10 +33,11 @@ export class CliProcess {
   stderr = '';
   private readonly exit: Promise<{ status: number | null; signal: NodeJS.Signals | null; at: number }>;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+  /** `entry`: the script that runs the CLI; bin/kafka-wire.js (the sources in a checkout) unless given, e.g. dist/cli/main.js. */
+  constructor(args: string[], entry = CLI) {
+    this.child = spawn(process.execPath, [entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout = bounded(this.stdout + chunk)));
+    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr = bounded(this.stderr + chunk)));
     this.exit = new Promise((resolve) => this.child.on('exit', (status, signal) => resolve({ status, signal, at: Date.now() })));
   }
 

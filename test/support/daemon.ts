@@ -1,22 +1,30 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DiscardReport } from '../../src/daemon/discards.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { CliProcess } from './cli.js';
 
-/** A `kafka-wire daemon` child process for the integration tests, with its status pages. */
+/** A `kafka-wire daemon` child process for the integration tests, the bench and the fault suite, with its status pages. */
 export class DaemonProcess {
   readonly cli: CliProcess;
   httpPort = 0;
   tcpPort = 0;
 
-  private constructor(args: string[]) {
-    this.cli = new CliProcess(['daemon', '--http', '0', ...args]);
+  private constructor(args: string[], entry: string | undefined) {
+    this.cli = new CliProcess(['daemon', '--http', '0', ...args], entry);
   }
 
-  /** Starts it and waits for "ready" (journal replay included), at most timeoutMs. */
-  static async start(args: string[], timeoutMs = 60_000): Promise<DaemonProcess> {
-    const daemon = new DaemonProcess(args);
+  get pid(): number {
+    return this.cli.child.pid as number;
+  }
+
+  /**
+   * Starts it and waits for "ready" (journal replay included), at most timeoutMs; `entry` is the
+   * CLI script to run (see CliProcess).
+   */
+  static async start(args: string[], options: { timeoutMs?: number; entry?: string } = {}): Promise<DaemonProcess> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const daemon = new DaemonProcess(args, options.entry);
     const deadline = Date.now() + timeoutMs;
     while (!/^ready \(pid \d+\)$/m.test(daemon.cli.stdout)) {
       if (daemon.cli.child.exitCode !== null || daemon.cli.child.signalCode !== null) {
@@ -67,8 +75,11 @@ export class DaemonProcess {
   }
 }
 
-/** As runDoryClient(), without blocking: many run at once. */
-export function runDoryClientAsync(
+/**
+ * Runs Dory-style example client in `language` (python: send.py, perl: send.pl), which sends
+ * `count` messages numbered 0.. (see the scripts for their content and routing); many can run at once.
+ */
+export function runDoryClient(
   language: 'python' | 'perl',
   input: 'dgram' | 'stream' | 'tcp',
   where: string,
@@ -91,25 +102,3 @@ export function runDoryClientAsync(
 }
 
 const CLIENTS = fileURLToPath(new URL('./dory-clients/', import.meta.url));
-
-/**
- * Runs Dory-style example client in `language` (python: send.py, perl: send.pl), which sends
- * `count` messages numbered 0.. (see the scripts for their content and routing).
- */
-export function runDoryClient(
-  language: 'python' | 'perl',
-  input: 'dgram' | 'stream' | 'tcp',
-  where: string,
-  topic: string,
-  count: number,
-  prefix: string,
-  baseTimestamp: number,
-): void {
-  const [program, script] = language === 'python' ? ['python3', 'send.py'] : ['perl', 'send.pl'];
-  const result = spawnSync(program, [`${CLIENTS}${script}`, input, where, topic, String(count), prefix, String(baseTimestamp)], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (result.status !== 0)
-    throw new Error(`${script} ${input} failed (${result.status}): ${result.stdout}${result.stderr}${result.error ?? ''}`);
-}
