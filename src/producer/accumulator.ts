@@ -313,7 +313,9 @@ export class Accumulator {
   hasEarlierNotOnWire(batch: ProducerBatch): boolean {
     const queue = this.queue(batch.topic, batch.partition);
     const earlier = (other: ProducerBatch) => other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence;
-    return queue.ready.some(earlier) || queue.inFlight.some((other) => earlier(other) && !other.onWire && !other.expired);
+    // `ready` is in sequence order (numbered batches first): its front is the earliest.
+    const front = queue.ready[0];
+    return (front !== undefined && earlier(front)) || queue.inFlight.some((other) => earlier(other) && !other.onWire && !other.expired);
   }
 
   /** Is a batch with a lower sequence of the same partition still unacknowledged (waiting or in flight)? */
