@@ -58,7 +58,7 @@ export interface ProducerBatch {
    */
   possiblyWritten: boolean;
   /** Its current attempt has been written to a connection (false from markSent() until its request is written). */
-  onWire?: boolean;
+  onWire: boolean;
   /** Why its last attempt failed, for the error its records get if they time out waiting for the next. */
   lastError: Error | undefined;
   /** The numbers ("producerId:epoch:baseSequence:records") under which the durable producer's journal has it; undefined: not journaled. */
@@ -93,6 +93,11 @@ export function batchDue(batch: ProducerBatch, now: number): boolean {
   let first = Number.POSITIVE_INFINITY;
   for (const record of batch.records) if (record.deadline < first) first = record.deadline;
   return first <= now;
+}
+
+/** Is `other` a numbered batch that comes before `batch` in their partition's sequence? */
+function isEarlier(other: ProducerBatch, batch: ProducerBatch): boolean {
+  return other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence;
 }
 
 /** Sequence order, with batches not numbered yet after all the numbered ones, oldest first. */
@@ -159,6 +164,7 @@ export class Accumulator {
       resequenced: false,
       inDoubt: false,
       possiblyWritten: false,
+      onWire: false,
       lastError: undefined,
     };
   }
@@ -194,6 +200,7 @@ export class Accumulator {
       resequenced: false,
       inDoubt: true,
       possiblyWritten: true,
+      onWire: false,
       lastError: undefined,
     });
   }
@@ -312,16 +319,18 @@ export class Accumulator {
    */
   hasEarlierNotOnWire(batch: ProducerBatch): boolean {
     const queue = this.queue(batch.topic, batch.partition);
-    const earlier = (other: ProducerBatch) => other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence;
     // `ready` is in sequence order (numbered batches first): its front is the earliest.
     const front = queue.ready[0];
-    return (front !== undefined && earlier(front)) || queue.inFlight.some((other) => earlier(other) && !other.onWire && !other.expired);
+    return (
+      (front !== undefined && isEarlier(front, batch)) ||
+      queue.inFlight.some((other) => isEarlier(other, batch) && !other.onWire && !other.expired)
+    );
   }
 
   /** Is a batch with a lower sequence of the same partition still unacknowledged (waiting or in flight)? */
   hasEarlierUnacknowledged(batch: ProducerBatch): boolean {
     const queue = this.queue(batch.topic, batch.partition);
-    const earlier = (other: ProducerBatch) => other !== batch && other.baseSequence >= 0 && other.baseSequence < batch.baseSequence;
+    const earlier = (other: ProducerBatch) => isEarlier(other, batch);
     return queue.inFlight.some(earlier) || queue.ready.some(earlier);
   }
 
@@ -342,6 +351,7 @@ export class Accumulator {
       inDoubt: false,
       // Split (too large to have been written) or stripped of records the broker refused: this content was never written.
       possiblyWritten: false,
+      onWire: false,
     };
     for (const record of records.slice(1)) {
       if (!replacement.builder?.tryAppend(record)) throw new Error('internal error: a record no longer fits the batch it came from');

@@ -318,14 +318,19 @@ export class Sender {
     // Write-ahead: a batch's numbers are in the journal before the batch can reach the broker, so a restart resends it as it was.
     const journaled = this.journal && journalBatches(this.journal, batches, this.state.producerId);
     this.inFlightByBroker.set(broker, inFlight + 1);
-    const settled = requestStarted(this.metrics, broker, batches.length, requestBytes);
-    let sent = false;
+    // Set when the request is written (batches held back are not sent, nor counted); returns its duration.
+    let settled: (() => number) | undefined;
     const request = async (): Promise<ProduceAnswer | undefined> => {
       if (journaled) await journaled;
       const connection = await this.transport.connect(broker);
-      if (this.settings.idempotent) this.holdBack(batches);
-      if (batches.length === 0) return undefined;
-      sent = true;
+      if (this.settings.idempotent && this.holdBack(batches)) {
+        if (batches.length === 0) return undefined;
+        requestBytes = batches.reduce(
+          (sum, batch) => sum + (batch.built as NonNullable<ProducerBatch['built']>).size,
+          REQUEST_OVERHEAD_BYTES,
+        );
+      }
+      settled = requestStarted(this.metrics, broker, batches.length, requestBytes);
       for (const batch of batches) batch.onWire = true;
       return connection.produce({
         acks: this.settings.acks,
@@ -338,8 +343,9 @@ export class Sender {
     // The request's bookkeeping is done before its outcome is applied, so whoever a settled record wakes sees it counted.
     const finished = (error?: Error) => {
       this.inFlightByBroker.set(broker, (this.inFlightByBroker.get(broker) ?? 1) - 1);
+      if (!settled) return;
       const durationMs = settled();
-      if (produceChannel.hasSubscribers && batches.length > 0) {
+      if (produceChannel.hasSubscribers) {
         const records = batches.reduce((sum, batch) => sum + batch.records.length, 0);
         produceChannel.publish({ broker, batches: batches.length, records, bytes: requestBytes, durationMs, error });
       }
@@ -352,7 +358,7 @@ export class Sender {
         },
         (error: unknown) => {
           finished(error as Error);
-          this.onRequestFailed(batches, error as Error, sent);
+          this.onRequestFailed(batches, error as Error, settled !== undefined);
         },
       )
       .catch((error: unknown) => this.internalError(error))
@@ -366,9 +372,11 @@ export class Sender {
    * would be refused as out of order, or, when the earlier one had landed before its answer was
    * lost, be written while the earlier one waits: then more than the 5 batches the broker
    * remembers per producer could follow it, and its resend would no longer be recognised as a
-   * duplicate. The batches taken out go back in sequence order, unsent (not an attempt).
+   * duplicate. The batches taken out go back in sequence order, unsent (not an attempt); returns
+   * whether any was.
    */
-  private holdBack(batches: ProducerBatch[]): void {
+  private holdBack(batches: ProducerBatch[]): boolean {
+    const before = batches.length;
     for (let i = batches.length - 1; i >= 0; i--) {
       const batch = batches[i] as ProducerBatch;
       if (!this.accumulator.hasEarlierNotOnWire(batch)) continue;
@@ -377,6 +385,7 @@ export class Sender {
       batch.attempts--;
       this.accumulator.putBack(batch);
     }
+    return batches.length < before;
   }
 
   /** Numbers (with idempotence) and builds a batch for the wire; a batch that cannot be built fails its records. */

@@ -374,6 +374,7 @@ describe('sender: a batch never reaches the wire before an earlier batch of its 
     expect(written(h)).toEqual(['p0:s0', 'p1:s0', 'p0:s0', 'p0:s1']);
     for (const outcome of [a, b, c]) expect(outcome.result).toMatchObject({ offset: 0n });
     expect(h.retries.map((retry) => retry.partition)).toEqual([0]); // a hold-back is not an attempt
+    expect(h.metrics.batchesSent).toBe(4); // nor a batch sent: p0:s1 counts once, when it is written
   });
 });
 
