@@ -1,5 +1,5 @@
 import { runKafkaTool } from '../test/support/java-tools.js';
-import { Ledger, type Load } from './load.js';
+import { Ledger, type Load, TransactionalLoad } from './load.js';
 
 export interface Verdict {
   sent: number;
@@ -16,31 +16,77 @@ export interface Verdict {
   unsettled: number;
   /** null where the client says nothing per record (the daemon): only whether all settled is known. */
   worstSettleMs: number | null;
+  /** The transactional producer's transactions, read with isolation read_committed. */
+  transactions?: TransactionsVerdict;
+}
+
+export interface TransactionsVerdict {
+  committed: number;
+  aborted: number;
+  /** Not known to have committed or aborted (the producer was replaced): all or none of its records may show. */
+  unknown: number;
+  /** Records of aborted transactions that a read_committed reader sees. */
+  abortedVisible: number;
+  /** Transactions of which a read_committed reader sees some records but not all. */
+  torn: number;
 }
 
 /** The verdict on a load: the producer within its delivery timeout; the others (they never give up) must settle at all. */
 export function verdictOf(load: Load, version: string, bootstrap: string, deliveryTimeoutMs: number): Verdict {
-  const verdict = check(version, bootstrap, load.topic, load.sent, load.kind === 'producer' ? deliveryTimeoutMs : undefined);
+  const transactional = load instanceof TransactionalLoad;
+  const read = readTopic(version, bootstrap, load.topic, transactional);
+  const givesUp = load.kind === 'producer' || load.kind === 'transactional';
+  const verdict = check(read, load.sent, givesUp ? deliveryTimeoutMs : undefined);
+  if (transactional) return { ...verdict, transactions: checkTransactions(read.seen, load) };
   // The daemon answers nothing per message: its status only says when all were delivered.
   return load.kind === 'daemon' ? { ...verdict, worstSettleMs: null } : verdict;
 }
 
-/**
- * What Apache Kafka's console consumer finds of the records a load sent: each acknowledged one
- * once, each key's records in the order sent.
- */
-export function check(
-  kafkaVersion: string,
-  bootstrap: string,
-  topic: string,
-  sent: Ledger,
-  /** deliveryTimeoutMs for a client that gives up on records; undefined for one that never does (durable, daemon). */
-  deliveryTimeoutMs: number | undefined,
-): Verdict {
+/** Each transaction all or nothing: committed ones whole, aborted ones invisible, unknown ones either. */
+function checkTransactions(seen: ReadonlyMap<string, number>, load: TransactionalLoad): TransactionsVerdict {
+  const visible = new Uint32Array(load.outcomes.length);
+  const size = new Uint32Array(load.outcomes.length);
+  for (let i = 0; i < load.sent.count; i++) {
+    const transaction = load.transactionOf[i] as number;
+    size[transaction] = (size[transaction] as number) + 1;
+    if (seen.has(Ledger.value(i))) visible[transaction] = (visible[transaction] as number) + 1;
+  }
+  const verdict: TransactionsVerdict = { committed: 0, aborted: 0, unknown: 0, abortedVisible: 0, torn: 0 };
+  load.outcomes.forEach((outcome, transaction) => {
+    if (outcome === 'committed') verdict.committed++;
+    else if (outcome === 'aborted') verdict.aborted++;
+    else verdict.unknown++;
+    if (outcome === 'aborted') verdict.abortedVisible += visible[transaction] as number;
+    const count = visible[transaction] as number;
+    if (count > 0 && count < (size[transaction] as number)) verdict.torn++;
+  });
+  return verdict;
+}
+
+interface TopicRead {
+  /** Each value read, with how many times. */
+  seen: Map<string, number>;
+  /** Records of a key read after a later one of the same key. */
+  reordered: number;
+}
+
+/** Reads a topic from the beginning with Apache Kafka's console consumer (read_committed for a transactional load). */
+function readTopic(kafkaVersion: string, bootstrap: string, topic: string, readCommitted: boolean): TopicRead {
   const result = runKafkaTool(
     kafkaVersion,
     'org.apache.kafka.tools.consumer.ConsoleConsumer',
-    ['--bootstrap-server', bootstrap, '--topic', topic, '--from-beginning', '--timeout-ms', '20000', '--property', 'print.partition=true'],
+    [
+      '--bootstrap-server',
+      bootstrap,
+      '--topic',
+      topic,
+      '--from-beginning',
+      '--timeout-ms',
+      '20000',
+      '--property',
+      'print.partition=true',
+      ...(readCommitted ? ['--isolation-level', 'read_committed'] : []),
+    ],
     600_000,
   );
   const seen = new Map<string, number>();
@@ -55,6 +101,19 @@ export function check(
     if (Number(seq) < (lastSeq.get(key) ?? -1)) reordered++;
     lastSeq.set(key, Math.max(Number(seq), lastSeq.get(key) ?? -1));
   }
+  return { seen, reordered };
+}
+
+/**
+ * What Apache Kafka's console consumer finds of the records a load sent: each acknowledged one
+ * once, each key's records in the order sent.
+ */
+function check(
+  { seen, reordered }: TopicRead,
+  sent: Ledger,
+  /** deliveryTimeoutMs for a client that gives up on records; undefined for one that never does (durable, daemon). */
+  deliveryTimeoutMs: number | undefined,
+): Verdict {
   const failed: Record<string, number> = {};
   let acknowledged = 0;
   let lost = 0;

@@ -1,4 +1,14 @@
-import { bootstrapFor, type ClusterState, loadClusterState, startCluster, stopCluster } from '../src/embedded/cluster.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  bootstrapFor,
+  type ClusterState,
+  killNode,
+  loadClusterState,
+  restartNode,
+  startCluster,
+  stopCluster,
+} from '../src/embedded/cluster.js';
 import { freePorts } from '../src/embedded/ports.js';
 import { FaultProxy } from './proxy.js';
 
@@ -60,6 +70,42 @@ export class FaultCluster {
     const node = loadClusterState(this.name)?.nodes.find((candidate) => candidate.id === nodeId);
     if (!node?.pid) throw new Error(`node ${nodeId} of ${this.name} is not running`);
     process.kill(node.pid, paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  /** SIGKILL of a node's JVM (a crash); its proxy stays, refusing what it cannot pass on. */
+  async kill(nodeId: number): Promise<void> {
+    await killNode(nodeId, this.name);
+  }
+
+  /** Starts a killed node again on its data and waits until it answers. */
+  async restart(nodeId: number): Promise<void> {
+    await restartNode(nodeId, this.name);
+  }
+
+  /**
+   * The node leading the KRaft metadata quorum (the active controller), as Apache Kafka's
+   * kafka-metadata-quorum tool reports it. (Metadata's controller id is not it under KRaft:
+   * brokers answer clients with a random broker there.) Run as a child process, not spawnSync,
+   * so the loads in this process keep their pace.
+   */
+  async activeController(): Promise<number> {
+    const { stdout } = await promisify(execFile)(
+      this.state.java,
+      [
+        '-Xmx128m',
+        '-cp',
+        this.state.classpath,
+        'org.apache.kafka.tools.MetadataQuorumCommand',
+        '--bootstrap-server',
+        this.directBootstrap,
+        'describe',
+        '--status',
+      ],
+      { timeout: 60_000 },
+    );
+    const leader = Number(/^LeaderId:\s+(\d+)$/m.exec(stdout)?.[1]);
+    if (!Number.isInteger(leader)) throw new Error(`kafka-metadata-quorum named no leader: ${stdout.slice(0, 500)}`);
+    return leader;
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Admin } from '../src/cluster/admin.js';
+import type { Cluster } from '../src/cluster/cluster.js';
 import { DaemonClient } from '../src/daemon/client.js';
 import { DurableProducer } from '../src/durable/durable-producer.js';
 import { Producer } from '../src/producer/producer.js';
@@ -42,11 +44,15 @@ export class Ledger {
 
   settle(index: number, now: number, error?: Error): void {
     this.settledAt[index] = now;
-    if (error) {
-      let at = this.errorNames.indexOf(error.name);
-      if (at < 0) at = this.errorNames.push(error.name) - 1;
-      this.error[index] = at + 1;
-    }
+    if (error) this.fail(index, error);
+  }
+
+  /** Marks a settled record failed after all (its transaction did not commit); an earlier error stays. */
+  fail(index: number, error: Error): void {
+    if (this.error[index] !== 0) return;
+    let at = this.errorNames.indexOf(error.name);
+    if (at < 0) at = this.errorNames.push(error.name) - 1;
+    this.error[index] = at + 1;
   }
 
   get unsettled(): number {
@@ -58,7 +64,7 @@ export class Ledger {
 
 /** A client kind under test, sending keyed records at a steady rate. */
 export interface Load {
-  readonly kind: 'producer' | 'durable' | 'daemon';
+  readonly kind: 'producer' | 'transactional' | 'durable' | 'daemon';
   readonly topic: string;
   readonly sent: Ledger;
   start(perSecond: number): void;
@@ -88,6 +94,12 @@ abstract class PacedLoad implements Load {
     this.timer = setInterval(() => {
       const now = performance.now();
       for (let i = 0; i < perTick; i++) {
+        if (this.sent.count >= this.sent.capacity) {
+          // The run was sized too small: it goes on and is checked, with what was sent.
+          console.error(`[faults] ${this.kind}: the ledger is full (${this.sent.capacity} records); sending stops`);
+          this.stop();
+          return;
+        }
         const index = this.sent.next(now);
         this.send(index % KEYS, index);
       }
@@ -125,6 +137,146 @@ export class ProducerLoad extends PacedLoad {
 
   close(): Promise<void> {
     return this.producer.close(5000);
+  }
+}
+
+/** How a transaction ended: committed, aborted (confirmed by the coordinator), or not known (the producer had to start again). */
+export type TransactionOutcome = 'open' | 'committed' | 'aborted' | 'unknown';
+
+/** Records per transaction at most: a backlog built up during a fault goes out in several. */
+const TRANSACTION_RECORDS = 5000;
+/** How long records gather before their transaction commits. */
+const TRANSACTION_MS = 100;
+
+/**
+ * The transactional producer (as a Java application would drive it): the records paced in
+ * over ~100 ms go out in one transaction, which commits; a commit that fails with an abortable
+ * error is aborted, one that times out is tried again, and a producer that failed for good is
+ * replaced by a new one with the same transactional id (which fences it and ends what it left
+ * open). Records of a transaction that did not commit are failed with the commit's error;
+ * whether each transaction committed, aborted or is unknown is kept for the checker, which
+ * reads with isolation read_committed.
+ */
+export class TransactionalLoad extends PacedLoad {
+  readonly kind = 'transactional';
+  /** The transaction each record went out in (index into `outcomes`). */
+  readonly transactionOf: Uint32Array;
+  readonly outcomes: TransactionOutcome[] = [];
+  /** Producers replaced after failing for good. */
+  restarts = 0;
+  private producer: Producer | undefined;
+  private readonly pending: number[] = [];
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly bootstrap: string,
+    topic: string,
+    capacity: number,
+    private readonly deliveryTimeoutMs: number,
+  ) {
+    super(topic, capacity);
+    this.transactionOf = new Uint32Array(capacity);
+  }
+
+  private readonly transactionalId = `kafka-wire-faults-${process.pid}-${Date.now().toString(36)}`;
+
+  protected send(_key: number, index: number): void {
+    this.pending.push(index);
+  }
+
+  override start(perSecond: number): void {
+    super.start(perSecond);
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  override stop(): void {
+    super.stop();
+    this.running = false;
+  }
+
+  override async settle(boundMs: number): Promise<void> {
+    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, boundMs))]);
+  }
+
+  private async run(): Promise<void> {
+    while (this.running || this.pending.length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, TRANSACTION_MS));
+      if (this.pending.length > 0) await this.transaction(this.pending.splice(0, TRANSACTION_RECORDS));
+    }
+  }
+
+  private async openProducer(): Promise<Producer> {
+    for (;;) {
+      const producer = new Producer({
+        bootstrap: this.bootstrap,
+        clientId: 'kafka-wire-faults-txn',
+        transactionalId: this.transactionalId,
+        deliveryTimeoutMs: this.deliveryTimeoutMs,
+      });
+      try {
+        await producer.initTransactions();
+        return producer;
+      } catch (error) {
+        // The coordinator is unreachable through the fault: a new producer tries again (each try is bounded by maxBlockMs).
+        console.error(`[faults] transactional producer: initTransactions failed: ${(error as Error).message}`);
+        await producer.close(0).catch(() => undefined);
+      }
+    }
+  }
+
+  /** One transaction of `indices`; settles each record's send and records how the transaction ended. */
+  private async transaction(indices: number[]): Promise<void> {
+    this.producer ??= await this.openProducer();
+    const producer = this.producer;
+    const number = this.outcomes.push('open') - 1;
+    producer.beginTransaction();
+    for (const index of indices) {
+      this.transactionOf[index] = number;
+      // Its send() bound counts from this call, not from when it was paced in (it may have waited for earlier commits).
+      this.sent.sentAt[index] = performance.now();
+      const key = index % KEYS;
+      producer.send({ topic: this.topic, key: `k${key}`, value: Ledger.value(index) }).then(
+        () => this.sent.settle(index, performance.now()),
+        (error: Error) => this.sent.settle(index, performance.now(), error),
+      );
+    }
+    const outcome = await this.end(producer);
+    this.outcomes[number] = outcome.outcome;
+    if (outcome.error) for (const index of indices) this.sent.fail(index, outcome.error);
+  }
+
+  private async end(producer: Producer): Promise<{ outcome: TransactionOutcome; error?: Error }> {
+    let error: Error | undefined;
+    // A commit that timed out may be called again (Java's advice): the outcome is still to be decided.
+    for (let tries = 0; tries < 3; tries++) {
+      try {
+        await producer.commitTransaction();
+        return { outcome: 'committed' };
+      } catch (failure) {
+        error = failure as Error;
+        if (error.name !== 'TransactionTimeoutError') break;
+      }
+    }
+    if (producer.transactionState === 'abortableError') {
+      try {
+        await producer.abortTransaction();
+        return { outcome: 'aborted', error };
+      } catch (failure) {
+        console.error(`[faults] transactional producer: abort failed: ${(failure as Error).message}`);
+      }
+    }
+    console.error(`[faults] transactional producer: starting again after: ${(error as Error).message}`);
+    this.restarts++;
+    this.producer = undefined;
+    await producer.close(0).catch(() => undefined);
+    return { outcome: 'unknown', error };
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.producer?.close(5000);
   }
 }
 
@@ -237,4 +389,36 @@ export class DaemonLoad extends PacedLoad {
     await this.daemon.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A topic per client kind (6 partitions, replication 3, min.insync.replicas 2, node 1 leading
+ * partition 0 of each, so one fault hits all four alike) and the four loads on them, each with
+ * room for `capacity` records.
+ */
+export async function openLoads(
+  admin: Cluster,
+  bootstrap: string,
+  prefix: string,
+  capacity: number,
+  deliveryTimeoutMs: number,
+): Promise<Load[]> {
+  const stamp = Date.now().toString(36);
+  const topic = (kind: Load['kind']) => `${prefix}-${kind}-${stamp}`;
+  const assignment = Array.from({ length: 6 }, (_, partition) => [1, 2, 3].map((_, i) => ((partition + i) % 3) + 1));
+  const kinds: Load['kind'][] = ['producer', 'transactional', 'durable', 'daemon'];
+  await new Admin(admin).createTopics(
+    kinds.map((kind) => ({ name: topic(kind), replicaAssignment: assignment, configs: { 'min.insync.replicas': '2' } })),
+  );
+  const loads: Load[] = [];
+  try {
+    loads.push(new ProducerLoad(bootstrap, topic('producer'), capacity, deliveryTimeoutMs));
+    loads.push(new TransactionalLoad(bootstrap, topic('transactional'), capacity, deliveryTimeoutMs));
+    loads.push(await DurableLoad.open(bootstrap, topic('durable'), capacity));
+    loads.push(await DaemonLoad.open(bootstrap, topic('daemon'), capacity));
+  } catch (error) {
+    await Promise.all(loads.map((load) => load.close().catch(() => undefined)));
+    throw error;
+  }
+  return loads;
 }

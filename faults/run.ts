@@ -1,12 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Admin } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
-import { DaemonLoad, DurableLoad, type Load, ProducerLoad } from './load.js';
+import { type Load, openLoads } from './load.js';
 import { soak } from './soak.js';
 
 /**
@@ -24,8 +23,10 @@ interface Scenario {
   /** Before the producer starts (a fault it must start through). */
   before?: (cluster: FaultCluster, leader: number) => void;
   /** Puts the fault in place; the returned function lifts it. */
-  apply: (cluster: FaultCluster, leader: number) => () => void;
+  apply: (cluster: FaultCluster, leader: number) => Lift | Promise<Lift>;
 }
+
+type Lift = () => void | Promise<void>;
 
 const SCENARIOS: Scenario[] = [
   {
@@ -71,6 +72,17 @@ const SCENARIOS: Scenario[] = [
       return () => cluster.pause(leader, false);
     },
   },
+  {
+    name: 'controller-killed',
+    what: "the metadata quorum's active controller (a broker too) killed with SIGKILL, restarted when the fault ends",
+    faultMs: [60_000, 15_000],
+    apply: async (cluster) => {
+      const controller = await cluster.activeController();
+      log(`controller-killed: killing node ${controller}, the active controller`);
+      await cluster.kill(controller);
+      return () => cluster.restart(controller);
+    },
+  },
 ];
 
 interface Result extends Verdict {
@@ -81,7 +93,10 @@ interface Result extends Verdict {
   peakRssMb: number;
 }
 
-/** --soak MINUTES: the mixed load through rolling faults; fails on a bad verdict, RSS grown by more than 10%, or handles left open. */
+/**
+ * --soak MINUTES: the mixed load through rolling faults; fails on a bad verdict, RSS grown by more
+ * than 10%, handles under load grown by more than a fifth, or handles left open after the loads closed.
+ */
 async function runSoak(minutes: number): Promise<void> {
   if (!(minutes > 0)) throw new Error('--soak takes the minutes to run, e.g. --soak 30');
   const version = process.env.KAFKA_WIRE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
@@ -92,14 +107,15 @@ async function runSoak(minutes: number): Promise<void> {
   console.log(
     `soak of ${minutes} min: RSS ${result.rssAfterWarmUpMb} MB after warm-up, ${result.rssAtEndMb} MB at the end; ` +
       `the daemon's ${result.daemonRssAfterWarmUpMb} → ${result.daemonRssAtEndMb} MB; ` +
-      `active handles ${result.resourcesAfterWarmUp} → ${result.resourcesAtEnd}`,
+      `active handles under load ${result.resourcesAfterWarmUp} → ${result.resourcesAtEnd} (mean of two fault cycles), ` +
+      `${result.resourcesBefore} before the loads and ${result.resourcesAfterClose} after they closed`,
   );
-  console.log('minute  rss MB  heap MB  external MB  daemon rss MB  handles  fault');
+  console.log('minute  rss MB  heap MB (of)  external MB  daemon rss MB  handles  fault');
   for (const s of result.samples.filter((_, i) => i % 6 === 0 || i === result.samples.length - 1)) {
     const cells = [
       (s.at / 60).toFixed(1).padStart(6),
       String(s.rssMb).padStart(6),
-      String(s.heapMb).padStart(7),
+      `${s.heapMb} (${s.heapTotalMb})`.padStart(12),
       String(s.externalMb).padStart(11),
     ];
     console.log(`${cells.join('  ')}  ${String(s.daemonRssMb).padStart(13)}  ${String(s.resources).padStart(7)}  ${s.fault}`);
@@ -116,11 +132,12 @@ async function runSoak(minutes: number): Promise<void> {
   const grown = (before: number, after: number) => after > before * 1.1;
   const problems = [
     ...results
-      .filter((r) => r.lost > 0 || r.duplicated > 0 || r.reordered > 0 || r.unsettled > 0)
-      .map((r) => `${r.client}: records lost, duplicated, reordered or unsettled`),
+      .filter(failed)
+      .map((r) => `${r.client}: records lost, duplicated, reordered or unsettled, or a transaction not all or nothing`),
     ...(grown(result.rssAfterWarmUpMb, result.rssAtEndMb) ? ['RSS grew more than 10%'] : []),
     ...(grown(result.daemonRssAfterWarmUpMb, result.daemonRssAtEndMb) ? ["the daemon's RSS grew more than 10%"] : []),
-    ...(result.resourcesAtEnd > result.resourcesAfterWarmUp + 2 ? ['active handles grew'] : []),
+    ...(result.resourcesAtEnd > result.resourcesAfterWarmUp * 1.2 ? ['active handles under load grew by more than a fifth'] : []),
+    ...(result.leaked.length > 0 ? [`handles left open after the loads closed: ${result.leaked.join(', ')}`] : []),
   ];
   if (problems.length > 0) {
     console.error(`FAILED: ${problems.join('; ')}`);
@@ -134,7 +151,7 @@ const AFTER_MS = 5000;
 const DELIVERY_TIMEOUT_MS = 60_000;
 
 /**
- * One fault, with the three clients running through it at once, each on a topic of its own
+ * One fault, with the four clients running through it at once, each on a topic of its own
  * whose partition 0 is led by the same node (the one the fault hits).
  */
 async function runScenario(scenario: Scenario, quick: boolean, version: string): Promise<Result[]> {
@@ -144,27 +161,18 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
   const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
   const loads: Load[] = [];
   try {
-    const stamp = Date.now().toString(36);
-    const topics = (['producer', 'durable', 'daemon'] as const).map((kind) => `faults-${scenario.name}-${kind}-${stamp}`);
-    // Partition 0 of every topic on the same leader: node 1 leads the first replica of each assignment.
-    const assignment = Array.from({ length: 6 }, (_, partition) => [1, 2, 3].map((_, i) => ((partition + i) % 3) + 1));
-    await new Admin(direct).createTopics(
-      topics.map((name) => ({ name, replicaAssignment: assignment, configs: { 'min.insync.replicas': '2' } })),
-    );
+    // Node 1 leads partition 0 of every topic.
     const leader = 1;
     scenario.before?.(cluster, leader);
-    const [producerTopic, durableTopic, daemonTopic] = topics as [string, string, string];
-    // Room for every record the run can send, and a margin.
-    const capacity = Math.ceil((RATE * (WARM_UP_MS + faultMs + AFTER_MS)) / 1000) + 10_000;
-    loads.push(new ProducerLoad(cluster.bootstrap, producerTopic, capacity, DELIVERY_TIMEOUT_MS));
-    loads.push(await DurableLoad.open(cluster.bootstrap, durableTopic, capacity));
-    loads.push(await DaemonLoad.open(cluster.bootstrap, daemonTopic, capacity));
+    // Room for every record the run can send, and two minutes more (lifting a fault can take that long: a node restarting).
+    const capacity = Math.ceil((RATE * (WARM_UP_MS + faultMs + AFTER_MS + 120_000)) / 1000);
+    loads.push(...(await openLoads(direct, cluster.bootstrap, `faults-${scenario.name}`, capacity, DELIVERY_TIMEOUT_MS)));
     for (const load of loads) load.start(RATE);
     await sleep(WARM_UP_MS);
     log(`${scenario.name}: fault on (leader of partition 0: node ${leader}) for ${faultMs / 1000} s`);
-    const lift = scenario.apply(cluster, leader);
+    const lift = await scenario.apply(cluster, leader);
     await sleep(faultMs);
-    lift();
+    await lift();
     log(`${scenario.name}: fault off`);
     await sleep(AFTER_MS);
     for (const load of loads) load.stop();
@@ -187,6 +195,12 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
   }
 }
 
+/** A record lost, duplicated, reordered or unsettled, or a transaction seen in part or seen though aborted. */
+function failed(r: Verdict): boolean {
+  const torn = r.transactions ? r.transactions.torn + r.transactions.abortedVisible : 0;
+  return r.lost > 0 || r.duplicated > 0 || r.reordered > 0 || r.unsettled > 0 || torn > 0;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.error(`[faults] ${line}`);
 
@@ -200,8 +214,13 @@ export function table(results: readonly Result[]): string {
       Object.entries(r.failed)
         .map(([name, n]) => `${n} ${name}`)
         .join(', ') || '0';
+    const t = r.transactions;
+    const client = t
+      ? `${r.client} (transactions: ${t.committed} committed, ${t.aborted} aborted, ${t.unknown} unknown; ` +
+        `${t.torn} torn, ${t.abortedVisible} aborted records visible)`
+      : r.client;
     rows.push(
-      `| ${r.name} (${r.faultMs / 1000} s) | ${r.client} | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.duplicated} | ${r.reordered} ` +
+      `| ${r.name} (${r.faultMs / 1000} s) | ${client} | ${r.sent} | ${r.acknowledged} | ${r.lost} | ${r.duplicated} | ${r.reordered} ` +
         `| ${failed} | ${r.unsettled} | ${r.worstSettleMs === null ? '–' : (r.worstSettleMs / 1000).toFixed(1)} |`,
     );
   }
@@ -230,9 +249,12 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), kafkaVersion: version, quick, results }, null, 2)}\n`);
   console.log(table(results));
   console.log(`\nwritten: ${file}`);
-  const bad = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.reordered > 0 || r.unsettled > 0);
+  const bad = results.filter(failed);
   if (bad.length > 0) {
-    console.error(`FAILED: ${bad.map((r) => `${r.name} · ${r.client}`).join(', ')} lost, duplicated, reordered or left unsettled records`);
+    console.error(
+      `FAILED: ${bad.map((r) => `${r.name} · ${r.client}`).join(', ')} lost, duplicated, reordered or left unsettled records, ` +
+        'or a transaction was not all or nothing',
+    );
     process.exitCode = 1;
   }
 }

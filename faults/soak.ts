@@ -1,9 +1,8 @@
-import { Admin } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
 import { residentMb } from '../test/support/proc.js';
 import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
-import { DaemonLoad, DurableLoad, type Load, ProducerLoad } from './load.js';
+import { DaemonLoad, type Load, openLoads } from './load.js';
 
 export interface SoakSample {
   /** Seconds since the loads started. */
@@ -11,6 +10,8 @@ export interface SoakSample {
   /** This process (the producer and the durable producer) and the daemon child. */
   rssMb: number;
   heapMb: number;
+  /** The V8 heap's reserved size (used or not): with heapMb, whether growth is V8's or malloc's. */
+  heapTotalMb: number;
   /** Memory outside the V8 heap that V8 knows of: Buffers and other ArrayBuffers. */
   externalMb: number;
   daemonRssMb: number;
@@ -27,8 +28,13 @@ export interface SoakResult {
   rssAtEndMb: number;
   daemonRssAfterWarmUpMb: number;
   daemonRssAtEndMb: number;
+  /** Mean active handles under load over the first two fault cycles after warm-up, and over the last two. */
   resourcesAfterWarmUp: number;
   resourcesAtEnd: number;
+  /** Active handles before the loads opened and after they closed: what is left over leaked (its kinds in `leaked`). */
+  resourcesBefore: number;
+  resourcesAfterClose: number;
+  leaked: string[];
   verdicts: ({ client: Load['kind'] } & Verdict)[];
 }
 
@@ -40,12 +46,23 @@ const HEALTHY_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The resources in `now` beyond those in `before` (by kind, e.g. TCPSocketWrap, Timeout). */
+function extra(now: string[], before: string[]): string[] {
+  const left = [...before];
+  return now.filter((kind) => {
+    const at = left.indexOf(kind);
+    if (at < 0) return true;
+    left.splice(at, 1);
+    return false;
+  });
+}
+
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
 /**
- * Mixed load (the three clients at RATE records/s each) for `minutes` through rolling faults:
+ * Mixed load (the four clients at RATE records/s each) for `minutes` through rolling faults:
  * latency, resets, a leader cut from the client, a paused leader, each in turn with calm between.
  * Memory and handles are sampled every 10 s; after a warm-up (a tenth of the run, at least two
  * full cycles of the faults: 160 s) and at the end, after a garbage collection (node --expose-gc).
@@ -55,20 +72,11 @@ export async function soak(minutes: number, version: string, log: (line: string)
   const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
   const loads: Load[] = [];
   try {
-    const stamp = Date.now().toString(36);
-    const assignment = Array.from({ length: 6 }, (_, partition) => [1, 2, 3].map((_, i) => ((partition + i) % 3) + 1));
-    const topics = (['producer', 'durable', 'daemon'] as const).map((kind) => `faults-soak-${kind}-${stamp}`);
-    await new Admin(direct).createTopics(
-      topics.map((name) => ({ name, replicaAssignment: assignment, configs: { 'min.insync.replicas': '2' } })),
-    );
     const durationMs = minutes * 60_000;
     const capacity = Math.ceil((RATE * durationMs) / 1000) + 10_000;
-    const [producerTopic, durableTopic, daemonTopic] = topics as [string, string, string];
-    loads.push(new ProducerLoad(cluster.bootstrap, producerTopic, capacity, DELIVERY_TIMEOUT_MS));
-    loads.push(await DurableLoad.open(cluster.bootstrap, durableTopic, capacity));
-    const daemonLoad = await DaemonLoad.open(cluster.bootstrap, daemonTopic, capacity);
-    loads.push(daemonLoad);
-    const daemonPid = daemonLoad.daemon.pid;
+    const before = process.getActiveResourcesInfo();
+    loads.push(...(await openLoads(direct, cluster.bootstrap, 'faults-soak', capacity, DELIVERY_TIMEOUT_MS)));
+    const daemonPid = loads.find((load): load is DaemonLoad => load instanceof DaemonLoad)?.daemon.pid;
     const started = performance.now();
     for (const load of loads) load.start(RATE);
 
@@ -110,6 +118,7 @@ export async function soak(minutes: number, version: string, log: (line: string)
         at: Math.round((performance.now() - started) / 1000),
         rssMb: Math.round(memory.rss / 2 ** 20),
         heapMb: Math.round(memory.heapUsed / 2 ** 20),
+        heapTotalMb: Math.round(memory.heapTotal / 2 ** 20),
         externalMb: Math.round(memory.external / 2 ** 20),
         daemonRssMb: daemonPid === undefined ? 0 : residentMb(daemonPid),
         resources: process.getActiveResourcesInfo().length,
@@ -146,6 +155,18 @@ export async function soak(minutes: number, version: string, log: (line: string)
     await Promise.all(loads.map((load) => load.settle(DELIVERY_TIMEOUT_MS + 5000)));
     const finished = loads.splice(0);
     await Promise.all(finished.map((load) => load.close()));
+    // Sockets close a moment after close() resolves: give them up to 10 s to be gone.
+    let leaked = extra(process.getActiveResourcesInfo(), before);
+    for (let waited = 0; waited < 10_000 && leaked.length > 0; waited += 250) {
+      await sleep(250);
+      leaked = extra(process.getActiveResourcesInfo(), before);
+    }
+    const window = (2 * faults.length * (FAULT_MS + HEALTHY_MS)) / 1000;
+    const warmUpAt = afterWarmUp.at;
+    const meanResources = (from: number, to: number) => {
+      const chosen = samples.filter((s) => s.at >= from && s.at <= to);
+      return Math.round((chosen.reduce((sum, s) => sum + s.resources, 0) / Math.max(1, chosen.length)) * 10) / 10;
+    };
     return {
       minutes,
       samples,
@@ -153,8 +174,11 @@ export async function soak(minutes: number, version: string, log: (line: string)
       rssAtEndMb: atEnd.rssMb,
       daemonRssAfterWarmUpMb: afterWarmUp.daemonRssMb,
       daemonRssAtEndMb: atEnd.daemonRssMb,
-      resourcesAfterWarmUp: afterWarmUp.resources,
-      resourcesAtEnd: atEnd.resources,
+      resourcesAfterWarmUp: meanResources(warmUpAt, warmUpAt + window),
+      resourcesAtEnd: meanResources(atEnd.at - window, atEnd.at),
+      resourcesBefore: before.length,
+      resourcesAfterClose: before.length + leaked.length,
+      leaked,
       verdicts: finished.map((load) => ({
         client: load.kind,
         ...verdictOf(load, version, cluster.directBootstrap, DELIVERY_TIMEOUT_MS),

@@ -4,6 +4,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { ConfigError } from '../errors.js';
 import { type Command, type FlagSpec, integerFlag, type ParsedArgs, stringFlag, UsageError } from './args.js';
 import { CONNECTION_OPTIONS, CONNECTION_SWITCHES, CONNECTION_USAGE, connectionOptions } from './cluster-options.js';
+import { reexecWithMallocTuning } from './malloc-tuning.js';
 
 export const DAEMON_USAGE = `usage: kafka-wire daemon [--config FILE] [options]   a Dory-compatible producer daemon
 
@@ -74,6 +75,7 @@ function loadConfig(args: ParsedArgs): DaemonConfig {
 async function daemonCommand(args: ParsedArgs, out: (line: string) => void): Promise<number> {
   if (args.positional.length > 0) throw new UsageError(`"daemon" takes no arguments, not "${args.positional.join(' ')}"`);
   const config = loadConfig(args);
+  reexecWithMallocTuning();
   const log = { info: (line: string) => out(line), warn: (line: string) => console.error(`kafka-wire daemon: ${line}`) };
   const daemon = await Daemon.start(config, connectionOptions(args), log);
   out(`ready (pid ${process.pid})`);

@@ -160,7 +160,7 @@ export function discardsText(report: DiscardReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function prometheus(status: DaemonStatus, report: DiscardReport): string {
+export function prometheus(status: DaemonStatus, report: DiscardReport, memory: NodeJS.MemoryUsage = process.memoryUsage()): string {
   const out: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     out.push(`# HELP kafka_wire_daemon_${name} ${help}`, `# TYPE kafka_wire_daemon_${name} ${type}`);
@@ -205,6 +205,10 @@ export function prometheus(status: DaemonStatus, report: DiscardReport): string 
     ),
   );
   metric('metadata_fetched_timestamp_seconds', 'gauge', 'When metadata was last fetched.', [['', status.metadata.fetchedAt / 1000]]);
+  // The process's memory, so a long-running daemon's growth shows, and where: the V8 heap, Buffers, or neither (malloc).
+  metric('resident_memory_bytes', 'gauge', 'Resident set size of the daemon process.', [['', memory.rss]]);
+  metric('heap_used_bytes', 'gauge', 'V8 heap in use.', [['', memory.heapUsed]]);
+  metric('array_buffers_bytes', 'gauge', 'Memory of Buffers and other ArrayBuffers.', [['', memory.arrayBuffers]]);
   return `${out.join('\n')}\n`;
 }
 

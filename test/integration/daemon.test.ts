@@ -477,6 +477,11 @@ describe.skipIf(kafka.source !== 'embedded' || !kafka.kafkaVersion)('kafka-wire 
       expect(metrics).toContain('kafka_wire_daemon_received_total{input="dgram"} 5');
       expect(metrics).toContain('kafka_wire_daemon_discarded_total{reason="rateLimited"} 20');
       expect(metrics).toContain(`kafka_wire_daemon_delivered_total{topic="${limited}"} 10`);
+      const resident = Number(/^kafka_wire_daemon_resident_memory_bytes (\d+)$/m.exec(metrics)?.[1]);
+      expect(resident).toBeGreaterThan(20 * 2 ** 20); // a Node process: tens of MB, read from the daemon itself
+      expect(resident).toBeLessThan(2 ** 32);
+      // It re-executed itself, keeping its pid, with glibc's mmap threshold fixed (src/cli/malloc-tuning.ts).
+      expect(readFileSync(`/proc/${daemon.pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_MMAP_THRESHOLD_=65536');
       const refreshed = await fetch(`http://127.0.0.1:${daemon.httpPort}/metadata/refresh`, { method: 'POST' });
       expect(await refreshed.json()).toMatchObject({ refreshed: true });
 
