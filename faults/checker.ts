@@ -32,11 +32,10 @@ export interface TransactionsVerdict {
 }
 
 /** The verdict on a load: the producer within its delivery timeout; the others (they never give up) must settle at all. */
-export function verdictOf(load: Load, version: string, bootstrap: string, deliveryTimeoutMs: number): Verdict {
+export function verdictOf(load: Load, version: string, bootstrap: string): Verdict {
   const transactional = load instanceof TransactionalLoad;
   const read = readTopic(version, bootstrap, load.topic, transactional);
-  const givesUp = load.kind === 'producer' || load.kind === 'transactional';
-  const verdict = check(read, load.sent, givesUp ? deliveryTimeoutMs : undefined);
+  const verdict = check(read, load.sent, load.deliveryTimeoutMs);
   if (transactional) return { ...verdict, transactions: checkTransactions(read.seen, load) };
   // The daemon answers nothing per message: its status only says when all were delivered.
   return load.kind === 'daemon' ? { ...verdict, worstSettleMs: null } : verdict;

@@ -67,6 +67,8 @@ export interface Load {
   readonly kind: 'producer' | 'transactional' | 'durable' | 'daemon';
   readonly topic: string;
   readonly sent: Ledger;
+  /** Its sends' bound (each must settle within it + 1 s); undefined for a client that never gives up (durable, daemon). */
+  readonly deliveryTimeoutMs: number | undefined;
   start(perSecond: number): void;
   stop(): void;
   /** Waits until every send settled, at most `boundMs`. */
@@ -77,6 +79,7 @@ export interface Load {
 /** The pacing and numbering all loads share; `send` hands one record to the client. */
 abstract class PacedLoad implements Load {
   abstract readonly kind: Load['kind'];
+  readonly deliveryTimeoutMs: number | undefined = undefined;
   readonly sent: Ledger;
   private timer: NodeJS.Timeout | undefined;
 
@@ -123,8 +126,11 @@ export class ProducerLoad extends PacedLoad {
   readonly kind = 'producer';
   private readonly producer: Producer;
 
+  override readonly deliveryTimeoutMs: number;
+
   constructor(bootstrap: string, topic: string, capacity: number, deliveryTimeoutMs: number) {
     super(topic, capacity);
+    this.deliveryTimeoutMs = deliveryTimeoutMs;
     this.producer = new Producer({ bootstrap, deliveryTimeoutMs, clientId: 'kafka-wire-faults' });
   }
 
@@ -147,6 +153,8 @@ export type TransactionOutcome = 'open' | 'committed' | 'aborted' | 'unknown';
 const TRANSACTION_RECORDS = 5000;
 /** How long records gather before their transaction commits. */
 const TRANSACTION_MS = 100;
+/** Shorter than the faults (12 to 300 s), so that sends time out and their transactions are aborted, and checked invisible. */
+const TRANSACTION_DELIVERY_TIMEOUT_MS = 10_000;
 
 /**
  * The transactional producer (as a Java application would drive it): the records paced in
@@ -159,6 +167,7 @@ const TRANSACTION_MS = 100;
  */
 export class TransactionalLoad extends PacedLoad {
   readonly kind = 'transactional';
+  override readonly deliveryTimeoutMs = TRANSACTION_DELIVERY_TIMEOUT_MS;
   /** The transaction each record went out in (index into `outcomes`). */
   readonly transactionOf: Uint32Array;
   readonly outcomes: TransactionOutcome[] = [];
@@ -173,7 +182,6 @@ export class TransactionalLoad extends PacedLoad {
     private readonly bootstrap: string,
     topic: string,
     capacity: number,
-    private readonly deliveryTimeoutMs: number,
   ) {
     super(topic, capacity);
     this.transactionOf = new Uint32Array(capacity);
@@ -197,7 +205,9 @@ export class TransactionalLoad extends PacedLoad {
   }
 
   override async settle(boundMs: number): Promise<void> {
-    await Promise.race([this.loop, new Promise((resolve) => setTimeout(resolve, boundMs))]);
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise((resolve) => (bound = setTimeout(resolve, boundMs)))]);
+    clearTimeout(bound);
   }
 
   private async run(): Promise<void> {
@@ -391,29 +401,33 @@ export class DaemonLoad extends PacedLoad {
   }
 }
 
+const KINDS: readonly Load['kind'][] = ['producer', 'transactional', 'durable', 'daemon'];
+
 /**
  * A topic per client kind (6 partitions, replication 3, min.insync.replicas 2, node 1 leading
- * partition 0 of each, so one fault hits all four alike) and the four loads on them, each with
- * room for `capacity` records.
+ * partition 0 of each, so one fault hits all four alike); returns the name for a kind.
  */
-export async function openLoads(
-  admin: Cluster,
-  bootstrap: string,
-  prefix: string,
-  capacity: number,
-  deliveryTimeoutMs: number,
-): Promise<Load[]> {
+export async function createLoadTopics(admin: Cluster, prefix: string): Promise<(kind: Load['kind']) => string> {
   const stamp = Date.now().toString(36);
   const topic = (kind: Load['kind']) => `${prefix}-${kind}-${stamp}`;
   const assignment = Array.from({ length: 6 }, (_, partition) => [1, 2, 3].map((_, i) => ((partition + i) % 3) + 1));
-  const kinds: Load['kind'][] = ['producer', 'transactional', 'durable', 'daemon'];
   await new Admin(admin).createTopics(
-    kinds.map((kind) => ({ name: topic(kind), replicaAssignment: assignment, configs: { 'min.insync.replicas': '2' } })),
+    KINDS.map((kind) => ({ name: topic(kind), replicaAssignment: assignment, configs: { 'min.insync.replicas': '2' } })),
   );
+  return topic;
+}
+
+/** The four loads, each on its topic with room for `capacity` records. */
+export async function openLoads(
+  bootstrap: string,
+  topic: (kind: Load['kind']) => string,
+  capacity: number,
+  deliveryTimeoutMs: number,
+): Promise<Load[]> {
   const loads: Load[] = [];
   try {
     loads.push(new ProducerLoad(bootstrap, topic('producer'), capacity, deliveryTimeoutMs));
-    loads.push(new TransactionalLoad(bootstrap, topic('transactional'), capacity, deliveryTimeoutMs));
+    loads.push(new TransactionalLoad(bootstrap, topic('transactional'), capacity));
     loads.push(await DurableLoad.open(bootstrap, topic('durable'), capacity));
     loads.push(await DaemonLoad.open(bootstrap, topic('daemon'), capacity));
   } catch (error) {

@@ -5,7 +5,7 @@ import { Cluster } from '../src/cluster/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
-import { type Load, openLoads } from './load.js';
+import { createLoadTopics, type Load, openLoads } from './load.js';
 import { soak } from './soak.js';
 
 /**
@@ -166,7 +166,8 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
     scenario.before?.(cluster, leader);
     // Room for every record the run can send, and two minutes more (lifting a fault can take that long: a node restarting).
     const capacity = Math.ceil((RATE * (WARM_UP_MS + faultMs + AFTER_MS + 120_000)) / 1000);
-    loads.push(...(await openLoads(direct, cluster.bootstrap, `faults-${scenario.name}`, capacity, DELIVERY_TIMEOUT_MS)));
+    const topics = await createLoadTopics(direct, `faults-${scenario.name}`);
+    loads.push(...(await openLoads(cluster.bootstrap, topics, capacity, DELIVERY_TIMEOUT_MS)));
     for (const load of loads) load.start(RATE);
     await sleep(WARM_UP_MS);
     log(`${scenario.name}: fault on (leader of partition 0: node ${leader}) for ${faultMs / 1000} s`);
@@ -186,7 +187,7 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
       what: scenario.what,
       faultMs,
       peakRssMb,
-      ...verdictOf(load, version, cluster.directBootstrap, DELIVERY_TIMEOUT_MS),
+      ...verdictOf(load, version, cluster.directBootstrap),
     }));
   } finally {
     await Promise.all(loads.map((load) => load.close().catch(() => undefined)));

@@ -2,7 +2,7 @@ import { Cluster } from '../src/cluster/cluster.js';
 import { residentMb } from '../test/support/proc.js';
 import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
-import { DaemonLoad, type Load, openLoads } from './load.js';
+import { createLoadTopics, DaemonLoad, type Load, openLoads } from './load.js';
 
 export interface SoakSample {
   /** Seconds since the loads started. */
@@ -74,8 +74,10 @@ export async function soak(minutes: number, version: string, log: (line: string)
   try {
     const durationMs = minutes * 60_000;
     const capacity = Math.ceil((RATE * durationMs) / 1000) + 10_000;
+    const topics = await createLoadTopics(direct, 'faults-soak');
+    // After the admin's own connections and timers: what the loads leave behind is theirs.
     const before = process.getActiveResourcesInfo();
-    loads.push(...(await openLoads(direct, cluster.bootstrap, 'faults-soak', capacity, DELIVERY_TIMEOUT_MS)));
+    loads.push(...(await openLoads(cluster.bootstrap, topics, capacity, DELIVERY_TIMEOUT_MS)));
     const daemonPid = loads.find((load): load is DaemonLoad => load instanceof DaemonLoad)?.daemon.pid;
     const started = performance.now();
     for (const load of loads) load.start(RATE);
@@ -181,7 +183,7 @@ export async function soak(minutes: number, version: string, log: (line: string)
       leaked,
       verdicts: finished.map((load) => ({
         client: load.kind,
-        ...verdictOf(load, version, cluster.directBootstrap, DELIVERY_TIMEOUT_MS),
+        ...verdictOf(load, version, cluster.directBootstrap),
       })),
     };
   } finally {
