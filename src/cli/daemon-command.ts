@@ -26,6 +26,8 @@ reason and topic; status pages on --http.
 
   SIGTERM or Ctrl-C: stop reading, journal what was read, deliver within 30 s (the rest stays in the
   journal), exit 0. SIGHUP: reread --config for rate limits, topic settings and maxMessageBytes.
+  On Linux it first re-executes itself (same pid) with MALLOC_MMAP_THRESHOLD_=65536, which keeps
+  glibc from holding on to freed buffers; set that variable yourself, or KAFKA_WIRE_MALLOC_TUNING=off.
 
 ${CONNECTION_USAGE}`;
 
