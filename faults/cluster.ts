@@ -9,7 +9,6 @@ import {
   startCluster,
   stopCluster,
 } from '../src/embedded/cluster.js';
-import { freePorts } from '../src/embedded/ports.js';
 import { FaultProxy } from './proxy.js';
 
 /**
@@ -26,19 +25,22 @@ export class FaultCluster {
   ) {}
 
   static async start(name: string, version?: string): Promise<FaultCluster> {
-    const nodeIds = [1, 2, 3];
-    const proxyPorts = await freePorts(nodeIds.length);
-    const proxies: Record<number, number> = Object.fromEntries(nodeIds.map((id, index) => [id, proxyPorts[index] as number]));
-    const state = await startCluster({ name, brokers: 3, portBase: 'auto', proxies, version });
+    // The proxies listen first, on ports the kernel picks, and the brokers advertise those: a port
+    // picked free and bound only after the brokers start can be taken meanwhile by one of their
+    // outgoing connections (EADDRINUSE in CI).
     const started = new Map<number, FaultProxy>();
+    let state: ClusterState | undefined;
     try {
+      for (const id of [1, 2, 3]) started.set(id, await FaultProxy.listen(0));
+      const proxies = Object.fromEntries([...started].map(([id, proxy]) => [id, proxy.port]));
+      state = await startCluster({ name, brokers: 3, portBase: 'auto', proxies, version });
       for (const node of state.nodes) {
         const proxied = node.ports.proxied as { listen: number; proxy: number };
-        started.set(node.id, await FaultProxy.listen(proxied.proxy, proxied.listen));
+        (started.get(node.id) as FaultProxy).forwardTo(proxied.listen);
       }
     } catch (error) {
       for (const proxy of started.values()) await proxy.close();
-      await stopCluster(name);
+      if (state) await stopCluster(name);
       throw error;
     }
     return new FaultCluster(name, state, started);

@@ -126,23 +126,30 @@ export class FaultProxy {
   private constructor(
     private readonly server: Server,
     readonly port: number,
-    readonly target: { host: '127.0.0.1'; port: number },
+    private target: { host: '127.0.0.1'; port: number } | undefined,
   ) {}
 
-  /** Listens on `port` (0: any free port) and forwards to 127.0.0.1:targetPort. */
-  static async listen(port: number, targetPort: number): Promise<FaultProxy> {
+  /**
+   * Listens on `port` (0: any free port) and forwards to 127.0.0.1:targetPort; without a target
+   * yet, connections are refused until forwardTo() names it (a proxy can listen before the broker
+   * behind it has a port, so that the port it advertises is never lost to another bind).
+   */
+  static async listen(port: number, targetPort?: number): Promise<FaultProxy> {
     const server = createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', resolve);
     });
     const address = server.address();
-    const proxy = new FaultProxy(server, typeof address === 'object' && address ? address.port : port, {
-      host: '127.0.0.1',
-      port: targetPort,
-    });
+    const target = targetPort === undefined ? undefined : { host: '127.0.0.1' as const, port: targetPort };
+    const proxy = new FaultProxy(server, typeof address === 'object' && address ? address.port : port, target);
     server.on('connection', (client) => proxy.accept(client));
     return proxy;
+  }
+
+  /** Where connections go from now on (127.0.0.1:port). */
+  forwardTo(port: number): void {
+    this.target = { host: '127.0.0.1', port };
   }
 
   /**
@@ -179,7 +186,7 @@ export class FaultProxy {
   }
 
   private accept(client: Socket): void {
-    if (this.rules.refuse) {
+    if (this.rules.refuse || this.target === undefined) {
       client.resetAndDestroy();
       return;
     }
