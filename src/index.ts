@@ -67,6 +67,7 @@ export { BootstrapParseError } from './connection/bootstrap.js';
 export { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError, TlsError } from './connection/errors.js';
 export { SaslError } from './connection/sasl-mechanisms.js';
 export {
+  BatchNotLocatedError,
   InvalidEntryError,
   JournalClosedError,
   JournalError,

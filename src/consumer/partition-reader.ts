@@ -22,8 +22,11 @@ export interface ConsumedRecord {
 export interface PartitionReaderOptions {
   topic: string;
   partition: number;
-  /** Where to start: 'earliest', 'latest', or an offset. Default 'earliest'. */
-  from?: 'earliest' | 'latest' | bigint;
+  /**
+   * Where to start: 'earliest', 'latest', an offset, or the first record whose timestamp is at or
+   * after `timestamp` (ms; the end when there is none yet). Default 'earliest'.
+   */
+  from?: 'earliest' | 'latest' | bigint | { timestamp: bigint };
   /**
    * Stop (end the iteration) once every record below this offset has been read; 'end' = the
    * partition's end offset when reading starts (for --until-end).
@@ -80,7 +83,10 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
     private readonly options: PartitionReaderOptions,
   ) {
     const { from = 'earliest', until } = options;
-    if (typeof from === 'bigint' && from < 0n) throw new RangeError(`from must be an offset ≥ 0, 'earliest' or 'latest', not ${from}`);
+    if (typeof from === 'bigint' && from < 0n)
+      throw new RangeError(`from must be an offset ≥ 0, 'earliest', 'latest' or { timestamp }, not ${from}`);
+    if (typeof from === 'object' && (typeof from.timestamp !== 'bigint' || from.timestamp < 0n))
+      throw new RangeError(`from.timestamp must be a bigint ≥ 0 (ms since the epoch), not ${String(from.timestamp)}`);
     if (typeof until === 'bigint' && until < 0n) throw new RangeError(`until must be an offset ≥ 0 or 'end', not ${until}`);
     this.next = typeof from === 'bigint' ? from : -1n;
     this.stopAt = typeof until === 'bigint' ? until : undefined;
@@ -94,18 +100,38 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumedRecord, void, undefined> {
+    for await (const data of this.fetches()) yield* this.decode(data.batches, data.abortedTransactions);
+  }
+
+  /**
+   * The record batches from the position on, as the broker stores them (headers read and
+   * checked, records decoded only if asked): control batches and aborted transactions included.
+   */
+  async *batches(): AsyncGenerator<RecordBatch, void, undefined> {
+    for await (const data of this.fetches()) {
+      for (const batch of data.batches) {
+        const last = batch.baseOffset + BigInt(batch.lastOffsetDelta);
+        if (last < this.next) continue;
+        if ((this.stopAt !== undefined && batch.baseOffset >= this.stopAt) || this.options.signal?.aborted) return;
+        this.next = last + 1n;
+        yield batch;
+      }
+    }
+  }
+
+  /** Fetches from the position until `until` (the caller moves the position past what it took of each answer). */
+  private async *fetches(): AsyncGenerator<Awaited<ReturnType<PartitionReader['fetch']>>, void, undefined> {
     if (this.iterating) throw new Error(`a PartitionReader of ${this.subject} is already being iterated`);
     this.iterating = true;
     const signal = this.options.signal;
     try {
-      if (this.next < 0n) this.next = await this.listOffset(this.options.from === 'latest' ? LATEST_TIMESTAMP : EARLIEST_TIMESTAMP);
+      if (this.next < 0n) this.next = await this.start();
       if (this.options.until === 'end') this.stopAt ??= await this.listOffset(LATEST_TIMESTAMP);
       const minPollMs = Math.min(this.maxWaitMs, 100);
       while (!signal?.aborted && (this.stopAt === undefined || this.next < this.stopAt)) {
         const startedAt = Date.now();
         const before = this.next;
-        const data = await this.fetch();
-        yield* this.decode(data.batches, data.abortedTransactions);
+        yield await this.fetch();
         // The broker's long poll does the waiting; this only guards against one that answers empty at once.
         if (this.next === before && Date.now() - startedAt < minPollMs) await delay(minPollMs, undefined, { signal });
       }
@@ -117,6 +143,15 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
       for (const connection of this.connections.values()) connection.close();
       this.connections.clear();
     }
+  }
+
+  /** The offset `from` names. */
+  private async start(): Promise<bigint> {
+    const { from } = this.options;
+    if (typeof from !== 'object') return this.listOffset(from === 'latest' ? LATEST_TIMESTAMP : EARLIEST_TIMESTAMP);
+    const offset = await this.listOffset(from.timestamp);
+    // −1: no record that late (below the high watermark) yet.
+    return offset >= 0n ? offset : this.listOffset(LATEST_TIMESTAMP);
   }
 
   private get maxWaitMs(): number {
@@ -257,7 +292,10 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
     return data;
   }
 
-  /** The earliest (−2) or latest (−1) offset, asked of the leader; latest is the last stable offset when read_committed. */
+  /**
+   * The earliest (−2) or latest (−1) offset, or the first at or after a timestamp (−1 when none),
+   * asked of the leader; latest is the last stable offset when read_committed.
+   */
   private listOffset(timestamp: bigint): Promise<bigint> {
     const { topic, partition } = this.options;
     return this.retrying('ListOffsets', async (leader) => {

@@ -3,6 +3,7 @@ import type { ProducerBatch } from '../producer/accumulator.js';
 import { InvalidRecordError, RecordTooLargeError } from '../producer/errors.js';
 import type { SenderJournal } from '../producer/sender.js';
 import { KafkaProtocolError } from '../protocol/kafka-errors.js';
+import type { BatchInDoubt } from './batch-locator.js';
 import { EntryType, encodeAck, encodeBatch } from './entries.js';
 import type { Journal } from './journal.js';
 
@@ -17,7 +18,16 @@ export class BatchJournal implements SenderJournal {
     private readonly journal: Journal,
     /** Records of a batch that may be on the broker went out again under other numbers: the broker cannot match a copy. */
     private readonly mayDuplicate: (records: number, reason: string) => void,
+    /** Asks the cluster whether a batch is in the log (locateBatch). */
+    private readonly locator: (batch: BatchInDoubt) => Promise<bigint | undefined>,
   ) {}
+
+  locate(batch: ProducerBatch, producerId: bigint): Promise<bigint | undefined> {
+    let earliestTimestamp = Number.POSITIVE_INFINITY;
+    for (const record of batch.records) earliestTimestamp = Math.min(earliestTimestamp, record.timestamp);
+    const { topic, partition, epoch, baseSequence } = batch;
+    return this.locator({ topic, partition, producerId, epoch, baseSequence, records: batch.records.length, earliestTimestamp });
+  }
 
   batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined {
     const first = batch.records[0];

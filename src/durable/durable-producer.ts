@@ -17,6 +17,7 @@ import {
 } from '../producer/record-input.js';
 import { recordSize } from '../records/batch-builder.js';
 import { BatchJournal, failsForGood } from './batch-journal.js';
+import { locateBatch } from './batch-locator.js';
 import {
   decodeRecord,
   EntryType,
@@ -181,9 +182,11 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     this.topics = state.topics;
     this.maxRequestSize = options.maxRequestSize ?? PRODUCER_DEFAULTS.maxRequestSize;
     const internals: ProducerInternals = {
-      journal: new BatchJournal(journal, (records, reason) => {
-        this.reportMayDuplicate(records, reason);
-      }),
+      journal: new BatchJournal(
+        journal,
+        (records, reason) => this.reportMayDuplicate(records, reason),
+        (batch) => locateBatch(this.parts.cluster, batch),
+      ),
     };
     const { durable: _, ...producerOptions } = options;
     this.producer = new Producer(producerOptions, internals);

@@ -67,3 +67,12 @@ export function ioError(doing: string, path: string, cause: unknown): JournalIOE
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new JournalIOError(path, errno, `journal: could not ${doing} ${path}: ${detail}`, { cause });
 }
+
+/**
+ * Whether a batch that may be on the broker is in its log cannot be told (the broker keeps no
+ * state for the producer, has seen a newer epoch, or holds other records under its numbers): the
+ * batch is then sent again renumbered, and its records counted as possible duplicates.
+ */
+export class BatchNotLocatedError extends KafkaWireError {
+  override name = 'BatchNotLocatedError';
+}

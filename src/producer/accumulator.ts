@@ -297,6 +297,11 @@ export class Accumulator {
     queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
   }
 
+  /** The partition sends nothing more while this batch is in flight: what comes of it is being worked out. */
+  holdPartition(batch: ProducerBatch): void {
+    this.queue(batch.topic, batch.partition).recovering = true;
+  }
+
   /** The batch was written: it leaves its in-flight list, and a partition with nothing more in flight has recovered. */
   completed(batch: ProducerBatch): void {
     const queue = this.queue(batch.topic, batch.partition);

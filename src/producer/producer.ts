@@ -44,7 +44,14 @@ export interface ProducerEvents extends ClusterEvents {
 export interface ProducerInternals {
   journal?: SenderJournal;
   /** Filled in by the constructor. */
-  parts?: { accumulator: Accumulator; state: ProducerState; buffer: BufferMemory; admission: Admission; metadata: MetadataCache };
+  parts?: {
+    accumulator: Accumulator;
+    state: ProducerState;
+    buffer: BufferMemory;
+    admission: Admission;
+    metadata: MetadataCache;
+    cluster: Cluster;
+  };
 }
 
 const CLUSTER_EVENTS: readonly (keyof ClusterEvents)[] = ['connect', 'disconnect', 'connectFailed', 'metadataChange'];
@@ -146,6 +153,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
         buffer: this.buffer,
         admission: this.admission,
         metadata: this.cluster.metadata,
+        cluster: this.cluster,
       };
     }
     if (options.logger) {

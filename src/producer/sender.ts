@@ -58,6 +58,11 @@ export interface SenderJournal {
   /** Journals the batch's producer id, epoch, sequence and records if not yet journaled so; resolves once written. */
   batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined;
   batchAcknowledged(batch: ProducerBatch): void;
+  /**
+   * Whether a batch that may be on the broker, refused as out of sequence, is in the log: its base
+   * offset, or undefined when it is not (nor can be later); rejects when that cannot be told.
+   */
+  locate?(batch: ProducerBatch, producerId: bigint): Promise<bigint | undefined>;
 }
 
 export interface SenderParts {
@@ -438,9 +443,43 @@ export class Sender {
         earlierUnacknowledged: this.accumulator.hasEarlierUnacknowledged(batch),
         broker: label,
       });
+      if (outcome.kind === 'retry' && outcome.resequence && batch.possiblyWritten && this.journal?.locate) {
+        this.locateThenApply(batch, outcome, this.journal);
+        continue;
+      }
       this.apply(batch, outcome);
     }
     this.events.progress();
+  }
+
+  /**
+   * A batch that may be on the broker was refused as out of sequence. A broker recognises a resent
+   * batch among a producer's last five only, so a restarted durable producer's resend of an older
+   * one meets this whether or not it was written, and renumbered it would be written twice if it
+   * was. So the journal asks the broker first, while the partition sends nothing more: a batch
+   * found is complete (at its offset), one surely absent is renumbered with no copy to fear, and
+   * one the broker cannot tell about is renumbered as before, announced as a possible duplicate.
+   */
+  private locateThenApply(batch: ProducerBatch, outcome: ProduceOutcome & { kind: 'retry' }, journal: SenderJournal): void {
+    this.accumulator.holdPartition(batch);
+    (journal.locate as NonNullable<SenderJournal['locate']>)
+      .call(journal, batch, this.state.producerId)
+      .then(
+        (offset) => {
+          if (offset !== undefined) return this.complete(batch, offset, -1n);
+          batch.inDoubt = batch.possiblyWritten = false;
+          this.apply(batch, outcome);
+        },
+        (error: unknown) => {
+          outcome.error.message += `; whether the broker has the batch is unknown: ${(error as Error).message}`;
+          this.apply(batch, outcome);
+        },
+      )
+      .catch((error: unknown) => this.internalError(error))
+      .finally(() => {
+        this.events.progress();
+        this.wake();
+      });
   }
 
   private apply(batch: ProducerBatch, outcome: ProduceOutcome): void {

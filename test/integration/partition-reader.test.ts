@@ -167,6 +167,25 @@ describe('PartitionReader', () => {
     }
   });
 
+  test('from a timestamp: the first record that late; past the last one, the end', async () => {
+    // Record i is stamped STAMP + i: 73 is inside a compressed batch.
+    expectSame(await collect({ topic, partition: 0, from: { timestamp: BigInt(STAMP + 73) }, until: 'end' }), written.slice(73), 73n);
+    const late = new PartitionReader(cluster, { topic, partition: 0, from: { timestamp: BigInt(STAMP + 86_400_000) }, until: 'end' });
+    for await (const r of late) expect.unreachable(`nothing is that late, but offset ${r.offset} came`);
+    expect(late.position).toBe(1000n);
+    expect(() => new PartitionReader(cluster, { topic, partition: 0, from: { timestamp: -5n } })).toThrow(RangeError);
+  });
+
+  test('batches() hands out whole batches from the one holding the position, headers read', async () => {
+    const reader = new PartitionReader(cluster, { topic, partition: 0, from: 60n, until: 'end' });
+    const batches = [];
+    for await (const batch of reader.batches()) batches.push(batch);
+    expect(batches.map((batch) => batch.baseOffset)).toEqual(Array.from({ length: 19 }, (_, i) => BigInt(50 + 50 * i)));
+    expect(batches.map((batch) => batch.compression)).toEqual(Array.from({ length: 19 }, (_, i) => codecs[(i + 1) % 5]));
+    expect(batches.every((batch) => batch.recordCount === 50)).toBe(true);
+    expect(reader.position).toBe(1000n);
+  });
+
   test('until stops at an offset in the middle of a batch', async () => {
     const consumed = await collect({ topic, partition: 0, from: 120n, until: 133n });
     expectSame(consumed, written.slice(120, 133), 120n);

@@ -653,3 +653,89 @@ describe('sender: the batches of a transaction', () => {
     expect(next.result).toMatchObject({ partition: 0 });
   });
 });
+
+// Found by CI's crash loop (Kafka 3.9.2): a restarted durable producer resent a batch that was on the broker but no longer among
+// the last five it remembers for the producer; refused as out of order, it was renumbered and written twice.
+describe('sender: an out-of-order answer to a batch that may be on the broker is looked into before renumbering', () => {
+  function locatingJournal() {
+    const asked: { baseSequence: number; epoch: number; producerId: bigint }[] = [];
+    const answers: { resolve: (offset: bigint | undefined) => void; reject: (error: Error) => void }[] = [];
+    const journal: SenderJournal = {
+      batchGoingOut: () => undefined,
+      batchAcknowledged: () => undefined,
+      locate: (batch, producerId) => {
+        asked.push({ baseSequence: batch.baseSequence, epoch: batch.epoch, producerId });
+        return new Promise((resolve, reject) => answers.push({ resolve, reject }));
+      },
+    };
+    return { journal, asked, answers };
+  }
+
+  /** One record whose first attempt is lost on the wire, resent under its numbers and refused as out of order. */
+  async function refusedInDoubt(h: Harness): Promise<Outcome> {
+    const record = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.lose();
+    await h.clock.advance(100);
+    expect(h.transport.requests[1]!.batches).toEqual([expect.objectContaining({ epoch: 0, baseSequence: 0 })]);
+    h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) });
+    await h.clock.settle();
+    return record;
+  }
+
+  test('found in the log: the batch is complete at its offset, nothing renumbered, and the partition goes on', async () => {
+    const { journal, asked, answers } = locatingJournal();
+    const h = harness({ lingerMs: 0 }, new ScriptedTransport(), undefined, journal);
+    const record = await refusedInDoubt(h);
+    expect(asked).toEqual([{ baseSequence: 0, epoch: 0, producerId: h.state.producerId }]);
+    const later = h.send(0);
+    await h.clock.advance(1000);
+    expect(h.transport.requests).toHaveLength(2); // the partition waits while the batch is looked for
+    answers[0]!.resolve(17n);
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ partition: 0, offset: 17n });
+    expect(h.state.epoch).toBe(0);
+    await h.clock.advance(1000);
+    expect(h.transport.requests[2]!.batches).toEqual([expect.objectContaining({ epoch: 0, baseSequence: 1 })]);
+    h.transport.requests[2]!.answer({ 't-0': { baseOffset: 18n } });
+    await h.clock.settle();
+    expect(later.result).toMatchObject({ offset: 18n });
+  });
+
+  test('surely not in the log: renumbered under a bumped epoch, no longer possibly written', async () => {
+    const { journal, answers } = locatingJournal();
+    const goingOut: { epoch: number; possiblyWritten: boolean }[] = [];
+    journal.batchGoingOut = (batch) => {
+      goingOut.push({ epoch: batch.epoch, possiblyWritten: batch.possiblyWritten });
+      return undefined;
+    };
+    const h = harness({ lingerMs: 0 }, new ScriptedTransport(), undefined, journal);
+    const record = await refusedInDoubt(h);
+    answers[0]!.resolve(undefined);
+    await h.clock.advance(1000);
+    expect(h.transport.requests[2]!.batches).toEqual([expect.objectContaining({ epoch: 1, baseSequence: 0 })]);
+    expect(goingOut.at(-1)).toEqual({ epoch: 1, possiblyWritten: false });
+    h.transport.requests[2]!.answer({ 't-0': { baseOffset: 3n } });
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ offset: 3n });
+  });
+
+  test('the broker cannot tell: renumbered as before, the reason kept with the error', async () => {
+    const { journal, answers } = locatingJournal();
+    const goingOut: boolean[] = [];
+    journal.batchGoingOut = (batch) => {
+      goingOut.push(batch.possiblyWritten);
+      return undefined;
+    };
+    const h = harness({ lingerMs: 0 }, new ScriptedTransport(), undefined, journal);
+    const record = await refusedInDoubt(h);
+    answers[0]!.reject(new Error('no state for the producer'));
+    await h.clock.advance(1000);
+    expect(h.transport.requests[2]!.batches).toEqual([expect.objectContaining({ epoch: 1, baseSequence: 0 })]);
+    expect(goingOut.at(-1)).toBe(true); // the journal announces a possible duplicate
+    expect(h.retries.at(-1)?.error.message).toContain('whether the broker has the batch is unknown: no state for the producer');
+    h.transport.requests[2]!.answer({ 't-0': { baseOffset: 3n } });
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ offset: 3n });
+  });
+});
