@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster } from '../cluster/cluster.js';
 import { PartitionReader } from '../consumer/partition-reader.js';
+import { isRetriable } from '../errors.js';
 import { DescribeProducers, type DescribeProducersResponseProducerState } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import type { RecordBatch } from '../records/batch-parser.js';
@@ -41,7 +42,16 @@ export async function locateBatch(cluster: Cluster, batch: BatchInDoubt): Promis
     `epoch ${batch.epoch}, sequence ${batch.baseSequence}`;
   const lastSequence = (batch.baseSequence + batch.records - 1) % SEQUENCES;
   for (;;) {
-    const state = await producerState(cluster, batch);
+    let state: DescribeProducersResponseProducerState | undefined;
+    try {
+      state = await producerState(cluster, batch);
+    } catch (error) {
+      // A leader moving, a connection lost: asked again, within the same bound.
+      if (!isRetriable(error) || Date.now() >= deadline) throw error;
+      cluster.metadata.requestRefresh();
+      await delay(RECHECK_MS);
+      continue;
+    }
     if (!state) {
       throw new BatchNotLocatedError(
         `cannot tell whether ${subject} is on the broker: it keeps no state for the producer (expired, or the topic was recreated)`,
