@@ -4,8 +4,18 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
 import { PartitionReader } from '../../src/consumer/partition-reader.js';
+import { locateBatch } from '../../src/durable/batch-locator.js';
 import { DurableProducer } from '../../src/durable/durable-producer.js';
-import { EntryType, encodeBatch, encodeCheckpoint, encodeRecord } from '../../src/durable/entries.js';
+import {
+  decodeBatch,
+  EntryType,
+  encodeBatch,
+  encodeCheckpoint,
+  encodeFailed,
+  encodeRecord,
+  type JournalBatch,
+} from '../../src/durable/entries.js';
+import { BatchNotLocatedError } from '../../src/durable/errors.js';
 import { Journal } from '../../src/durable/journal.js';
 import { RecoveryFold } from '../../src/durable/recovery-state.js';
 import { testKafka } from '../helpers/kafka.js';
@@ -17,6 +27,7 @@ import { uniqueTopic } from '../support/topics.js';
  * 13, point 3): the broker no longer knows the producer id's state (the topic was recreated, or the
  * journal sat idle past producer.id.expiration.ms), or the epoch was fenced. It falls back to new
  * numbers, delivers everything, and counts the records that may be duplicates: never silently.
+ * And where it can after all: a batch the broker has but no longer remembers is found in the log.
  *
  * Each test first leaves a journal as a crash right after journaling a batch would (its BATCH
  * entry written, no acknowledgement), then changes the broker's side, then restarts.
@@ -188,5 +199,84 @@ describe('a restarted durable producer that cannot resend as it journaled', () =
     const kept = await restart(again, { producerIdExpirationMs: 7 * 86_400_000 });
     expect(kept.recovery).toMatchObject({ replaying: 5, inDoubtBatches: 1, mayDuplicate: 0 });
     expect(kept.events).toEqual([]);
+  });
+});
+
+/** Every record of partition 0 with its offset. */
+async function offsetsAndValues(topic: string): Promise<{ offset: bigint; value: string }[]> {
+  const list: { offset: bigint; value: string }[] = [];
+  for await (const record of new PartitionReader(cluster, { topic, partition: 0, until: 'end' })) {
+    list.push({ offset: record.offset, value: record.value?.toString() ?? '' });
+  }
+  return list;
+}
+
+/** Copies a closed journal entry by entry (ids kept), its first acknowledgement replaced by an entry that changes nothing. */
+async function copyWithoutFirstAck(from: string, to: string): Promise<JournalBatch[]> {
+  const { journal: source } = await Journal.open({ dir: from });
+  const { journal: target } = await Journal.open({ dir: to });
+  const batches: JournalBatch[] = [];
+  let ackDropped = false;
+  let last: Promise<void> = Promise.resolve();
+  for await (const entry of source.readFrom(1)) {
+    const payload = Buffer.from(entry.payload);
+    if (entry.type === EntryType.BATCH) batches.push(decodeBatch(payload));
+    const dropAck: boolean = entry.type === EntryType.ACK && !ackDropped;
+    ackDropped ||= dropAck;
+    const appended = dropAck ? target.append(EntryType.FAILED, encodeFailed([])) : target.append(entry.type, payload);
+    expect(appended.id).toBe(entry.id);
+    last = appended.durable;
+  }
+  await last;
+  await source.close();
+  await target.close();
+  expect(ackDropped).toBe(true);
+  return batches;
+}
+
+/**
+ * A broker recognises a resent batch by its numbers only among a producer's last five batches of
+ * the partition: a restart whose journal lost an acknowledgement (killed before it was written)
+ * resends an older batch that is on the broker, and is refused as out of order. Found by CI's
+ * crash loop on Kafka 3.9.2 (70 records renumbered, announced as may-duplicate); made exact here by
+ * taking the acknowledgement out of a real journal.
+ */
+describe('a batch on the broker beyond the five it remembers per producer', () => {
+  test('a restart finds it in the log instead of writing it twice; locateBatch tells written, absent and unknown apart', async () => {
+    const topic = uniqueTopic('durable-locate');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const first = dirs.make();
+    const producer = await DurableProducer.open({ bootstrap: kafka.bootstrap, lingerMs: 0, durable: { dir: first } });
+    // Eight batches, one record each, each acknowledged before the next: the broker remembers the last five.
+    for (let i = 0; i < 8; i++) await producer.send({ topic, partition: 0, value: `v${i}` });
+    await producer.close();
+    const written = await offsetsAndValues(topic);
+    expect(written.map((record) => record.value)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7']);
+
+    const second = dirs.make();
+    const batches = await copyWithoutFirstAck(first, second);
+    expect(batches.map((batch) => batch.baseSequence)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const { producerId, epoch } = batches[0] as JournalBatch;
+
+    const restarted = await DurableProducer.open({ bootstrap: kafka.bootstrap, durable: { dir: second } });
+    const replayed: unknown[] = [];
+    const mayDuplicate: unknown[] = [];
+    restarted.on('replayed', (event) => replayed.push(event));
+    restarted.on('mayDuplicate', (event) => mayDuplicate.push(event));
+    expect(restarted.recovery).toMatchObject({ inDoubtBatches: 1, replaying: 1, mayDuplicate: 0 });
+    await restarted.flush();
+    await restarted.close();
+    expect(mayDuplicate).toEqual([]);
+    const recordId = (batches[0] as JournalBatch).recordIds[0];
+    expect(replayed).toEqual([{ id: recordId, topic, partition: 0, offset: written[0]?.offset }]);
+    expect((await offsetsAndValues(topic)).map((record) => record.value)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7']);
+
+    const batch = { topic, partition: 0, producerId, epoch, records: 1, earliestTimestamp: 0 };
+    expect(await locateBatch(cluster, { ...batch, baseSequence: 3 })).toBe(written[3]?.offset);
+    expect(await locateBatch(cluster, { ...batch, baseSequence: 8 })).toBeUndefined();
+    await expect(locateBatch(cluster, { ...batch, baseSequence: 0, records: 2 })).rejects.toThrow(
+      /holds 2 records, but the log's batch with those numbers \(offset \d+\) holds 1/,
+    );
+    await expect(locateBatch(cluster, { ...batch, producerId: producerId + 1000n, baseSequence: 0 })).rejects.toThrow(BatchNotLocatedError);
   });
 });
