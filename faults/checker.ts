@@ -1,4 +1,4 @@
-import { runKafkaTool } from '../test/support/java-tools.js';
+import { runKafkaToolAsync } from '../test/support/java-tools.js';
 import { Ledger, type Load, TransactionalLoad } from './load.js';
 
 export interface Verdict {
@@ -32,9 +32,9 @@ export interface TransactionsVerdict {
 }
 
 /** The verdict on a load: the producer within its delivery timeout; the others (they never give up) must settle at all. */
-export function verdictOf(load: Load, version: string, bootstrap: string): Verdict {
+export async function verdictOf(load: Load, version: string, bootstrap: string): Promise<Verdict> {
   const transactional = load instanceof TransactionalLoad;
-  const read = readTopic(version, bootstrap, load.topic, transactional);
+  const read = await readTopic(version, bootstrap, load.topic, transactional);
   const verdict = check(read, load.sent, load.deliveryTimeoutMs);
   if (transactional) return { ...verdict, transactions: checkTransactions(read.seen, load) };
   // The daemon answers nothing per message: its status only says when all were delivered.
@@ -70,8 +70,9 @@ interface TopicRead {
 }
 
 /** Reads a topic from the beginning with Apache Kafka's console consumer (read_committed for a transactional load). */
-function readTopic(kafkaVersion: string, bootstrap: string, topic: string, readCommitted: boolean): TopicRead {
-  const result = runKafkaTool(
+async function readTopic(kafkaVersion: string, bootstrap: string, topic: string, readCommitted: boolean): Promise<TopicRead> {
+  // Not spawnSync: the brokers talk to each other through this process's proxies, which must keep running.
+  const result = await runKafkaToolAsync(
     kafkaVersion,
     'org.apache.kafka.tools.consumer.ConsoleConsumer',
     [
@@ -88,6 +89,10 @@ function readTopic(kafkaVersion: string, bootstrap: string, topic: string, readC
     ],
     600_000,
   );
+  // It ends by counting what it printed: without that line it failed, and every load writes something, so 0 is a failure too.
+  if (!/^Processed a total of [1-9]\d* messages$/m.test(result.output)) {
+    throw new Error(`the console consumer failed on ${topic} (exit ${result.status}):\n${result.output.slice(-3000)}`);
+  }
   const seen = new Map<string, number>();
   const lastSeq = new Map<string, number>();
   let reordered = 0;

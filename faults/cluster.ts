@@ -14,36 +14,79 @@ import { FaultProxy } from './proxy.js';
 /**
  * A 3-node embedded Apache Kafka cluster whose clients reach every broker through a FaultProxy
  * (the PROXIED listener advertises the proxy's port), so faults can be put between the client
- * and any one broker while the brokers keep talking to each other directly; plus SIGSTOP/SIGCONT
- * of a broker's JVM (a long pause).
+ * and any one broker; plus SIGSTOP/SIGCONT of a broker's JVM (a long pause). The brokers reach
+ * each other through proxies too (each one's replication listener, and each node's way to each
+ * other controller), so one can be cut off from the rest of the cluster while clients reach it.
  */
 export class FaultCluster {
   private constructor(
     readonly name: string,
     readonly state: ClusterState,
     readonly proxies: ReadonlyMap<number, FaultProxy>,
+    /** In front of each node's replication listener. */
+    private readonly replicationProxies: ReadonlyMap<number, FaultProxy>,
+    /** "i>j": node i's way to controller j. */
+    private readonly controllerProxies: ReadonlyMap<string, FaultProxy>,
   ) {}
 
   static async start(name: string, version?: string): Promise<FaultCluster> {
     // The proxies listen first, on ports the kernel picks, and the brokers advertise those: a port
     // picked free and bound only after the brokers start can be taken meanwhile by one of their
     // outgoing connections (EADDRINUSE in CI).
+    const ids = [1, 2, 3];
     const started = new Map<number, FaultProxy>();
+    const replication = new Map<number, FaultProxy>();
+    const controllers = new Map<string, FaultProxy>();
+    const all = () => [...started.values(), ...replication.values(), ...controllers.values()];
     let state: ClusterState | undefined;
     try {
-      for (const id of [1, 2, 3]) started.set(id, await FaultProxy.listen(0));
-      const proxies = Object.fromEntries([...started].map(([id, proxy]) => [id, proxy.port]));
-      state = await startCluster({ name, brokers: 3, portBase: 'auto', proxies, version });
-      for (const node of state.nodes) {
-        const proxied = node.ports.proxied as { listen: number; proxy: number };
-        (started.get(node.id) as FaultProxy).forwardTo(proxied.listen);
+      for (const id of ids) {
+        started.set(id, await FaultProxy.listen(0));
+        replication.set(id, await FaultProxy.listen(0));
+        for (const other of ids) if (other !== id) controllers.set(`${id}>${other}`, await FaultProxy.listen(0));
       }
+      const ports = (proxies: Map<number, FaultProxy>) => Object.fromEntries([...proxies].map(([id, proxy]) => [id, proxy.port]));
+      const via = (id: number) =>
+        Object.fromEntries(
+          ids.filter((other) => other !== id).map((other) => [other, (controllers.get(`${id}>${other}`) as FaultProxy).port]),
+        );
+      state = await startCluster({
+        name,
+        brokers: 3,
+        portBase: 'auto',
+        proxies: ports(started),
+        peerProxies: { replication: ports(replication), controllers: Object.fromEntries(ids.map((id) => [id, via(id)])) },
+        version,
+        // The nodes reach each other through the proxies from their first moment.
+        portsChosen: (chosen) => {
+          for (const [id, node] of chosen) {
+            (started.get(id) as FaultProxy).forwardTo((node.proxied as { listen: number }).listen);
+            (replication.get(id) as FaultProxy).forwardTo((node.replication as { listen: number }).listen);
+            for (const [other, peer] of chosen)
+              if (other !== id) (controllers.get(`${id}>${other}`) as FaultProxy).forwardTo(peer.controller);
+          }
+        },
+      });
     } catch (error) {
-      for (const proxy of started.values()) await proxy.close();
+      for (const proxy of all()) await proxy.close();
       if (state) await stopCluster(name);
       throw error;
     }
-    return new FaultCluster(name, state, started);
+    return new FaultCluster(name, state, started, replication, controllers);
+  }
+
+  /**
+   * Cuts a node off from the rest of the cluster, not from clients: nothing passes between it
+   * and the other controllers (so the active controller fences it, and a new leader is elected for
+   * its partitions), and its followers cannot fetch from it. Still leader in its own eyes, it
+   * answers clients until heal().
+   */
+  isolate(nodeId: number): void {
+    (this.replicationProxies.get(nodeId) as FaultProxy).set({ blackHole: true });
+    for (const [pair, proxy] of this.controllerProxies) {
+      const [from, to] = pair.split('>').map(Number);
+      if (from === nodeId || to === nodeId) proxy.set({ blackHole: true });
+    }
   }
 
   /** Through the proxies: what the client under test uses. */
@@ -64,7 +107,7 @@ export class FaultCluster {
 
   /** Every proxy back to passing everything. */
   heal(): void {
-    for (const proxy of this.proxies.values()) proxy.set({});
+    for (const proxy of [...this.proxies.values(), ...this.replicationProxies.values(), ...this.controllerProxies.values()]) proxy.set({});
   }
 
   /** SIGSTOP (true) or SIGCONT (false) of a node's JVM: the broker neither answers nor closes anything while stopped. */
@@ -111,7 +154,8 @@ export class FaultCluster {
   }
 
   async stop(): Promise<void> {
-    for (const proxy of this.proxies.values()) await proxy.close();
+    for (const proxy of [...this.proxies.values(), ...this.replicationProxies.values(), ...this.controllerProxies.values()])
+      await proxy.close();
     for (const node of loadClusterState(this.name)?.nodes ?? []) {
       if (node.pid) {
         try {

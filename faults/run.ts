@@ -39,6 +39,15 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'leader-fenced-by-cluster',
+    what: 'a partition leader cut off from the other brokers and controllers (fenced, led elsewhere) while clients still reach it',
+    faultMs: [60_000, 20_000],
+    apply: (cluster, leader) => {
+      cluster.isolate(leader);
+      return () => cluster.heal();
+    },
+  },
+  {
     name: 'bootstrap-black-holed',
     what: 'the first bootstrap broker black-holed before the producer starts, and for the fault',
     faultMs: [60_000, 15_000],
@@ -181,14 +190,12 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
     const finished = loads.splice(0);
     await Promise.all(finished.map((load) => load.close()));
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-    return finished.map((load) => ({
-      name: scenario.name,
-      client: load.kind,
-      what: scenario.what,
-      faultMs,
-      peakRssMb,
-      ...verdictOf(load, version, cluster.directBootstrap),
-    }));
+    const results: Result[] = [];
+    for (const load of finished) {
+      const verdict = await verdictOf(load, version, cluster.directBootstrap);
+      results.push({ name: scenario.name, client: load.kind, what: scenario.what, faultMs, peakRssMb, ...verdict });
+    }
+    return results;
   } finally {
     await Promise.all(loads.map((load) => load.close().catch(() => undefined)));
     direct.close();

@@ -181,10 +181,9 @@ export async function soak(minutes: number, version: string, log: (line: string)
       resourcesBefore: before.length,
       resourcesAfterClose: before.length + leaked.length,
       leaked,
-      verdicts: finished.map((load) => ({
-        client: load.kind,
-        ...verdictOf(load, version, cluster.directBootstrap),
-      })),
+      verdicts: await Promise.all(
+        finished.map(async (load) => ({ client: load.kind, ...(await verdictOf(load, version, cluster.directBootstrap)) })),
+      ),
     };
   } finally {
     await Promise.all(loads.map((load) => load.close().catch(() => undefined)));

@@ -41,6 +41,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly bootstrap: BrokerAddress[];
   /** Set by the first Metadata answer: until then, a failure that points at the settings is final. */
   private reached = false;
+  /** Where anyConnection() starts looking next (turns round the brokers). */
+  private anyTurn = 0;
   /** Nodes connected to at least once: a node never reached may be advertising an address only it can reach. */
   private readonly reachedNodes = new Set<number>();
 
@@ -125,10 +127,18 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * resolve, a listener of another kind).
    */
   async anyConnection(): Promise<Connection> {
-    for (const nodeId of this.metadata.brokers.keys()) {
-      const open = this.pool.peek(`node:${nodeId}`);
-      if (open) return open;
+    // The open connection with the fewest requests awaiting answers (Java's least loaded node), looked for
+    // from a different broker each time: a broker that stopped answering holds requests and is asked last,
+    // and one behind the cluster (cut off from the controller, still sure it leads) is not the only one asked.
+    const nodeIds = [...this.metadata.brokers.keys()];
+    const start = this.anyTurn++;
+    let leastLoaded: Connection | undefined;
+    for (let i = 0; i < nodeIds.length; i++) {
+      const open = this.pool.peek(`node:${nodeIds[(start + i) % nodeIds.length]}`);
+      if (open && (!leastLoaded || open.inFlight < leastLoaded.inFlight)) leastLoaded = open;
+      if (leastLoaded?.inFlight === 0) break;
     }
+    if (leastLoaded) return leastLoaded;
     const candidates: { key: string; address: BrokerAddress; label: string }[] = [
       ...[...this.metadata.brokers.values()].map((broker) => ({
         key: `node:${broker.nodeId}`,

@@ -69,6 +69,9 @@ export const DEFAULT_METADATA_MAX_AGE_MS = 5 * 60_000;
 export const DEFAULT_MIN_REFRESH_INTERVAL_MS = 100;
 export const DEFAULT_PARTITION_COUNT_REFRESH_MS = 60_000;
 
+/** The topic id of a broker that has none for the topic (before topic ids existed). */
+const NO_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
 /** Errors after which the cached leaders are known to be wrong or stale. */
 const LEADERSHIP_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -245,6 +248,13 @@ export class MetadataCache {
       const partitions: PartitionInfo[] = [];
       for (const partition of topic.partitions) {
         const index = partition.partitionIndex;
+        const known = before?.topicId === topic.topicId && topic.topicId !== NO_TOPIC_ID ? before.partitions[index] : undefined;
+        if (known && partition.leaderEpoch >= 0 && known.leaderEpoch > partition.leaderEpoch) {
+          // An answer from a broker behind the cluster (cut off from the controller, it still thinks it leads): the newer
+          // leader already known is kept (KIP-320).
+          partitions[index] = known;
+          continue;
+        }
         partitions[index] = {
           partition: index,
           leader: partition.leaderId,

@@ -63,6 +63,18 @@ export interface StartOptions {
    * through the proxy only; replication and the controllers stay direct.
    */
   proxies?: Readonly<Record<number, number>>;
+  /**
+   * Ports of (fault) proxies between the nodes: `replication[i]` stands in front of node i's
+   * replication listener (the other brokers fetch from it there), `controllers[i][j]` is where
+   * node i reaches controller j. Through them a node can be cut off from the rest of the cluster
+   * while clients still reach it.
+   */
+  peerProxies?: {
+    replication: Readonly<Record<number, number>>;
+    controllers: Readonly<Record<number, Readonly<Record<number, number>>>>;
+  };
+  /** Told each node's ports once they are chosen, before any node starts (proxies between nodes must pass by then). */
+  portsChosen?: (ports: ReadonlyMap<number, NodePorts>) => void;
   log?: (line: string) => void;
 }
 
@@ -298,7 +310,19 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
         (ports.get(id) as NodePorts).proxied = { listen: listen[index] as number, proxy };
       });
     }
+    const peers = options.peerProxies;
+    if (peers) {
+      const listen = await freePorts(nodeIds.length);
+      nodeIds.forEach((id, index) => {
+        const proxy = peers.replication[id];
+        if (proxy === undefined) throw new EmbeddedKafkaError('BAD_ARGUMENT', `peerProxies names no replication port for node ${id}`);
+        const node = ports.get(id) as NodePorts;
+        node.replication = { listen: listen[index] as number, proxy };
+        node.controllersVia = peers.controllers[id] ?? {};
+      });
+    }
     await assertPortsFree([...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]));
+    options.portsChosen?.(ports);
 
     // An earlier cluster of this name goes, all but the lock this call holds.
     for (const entry of readdirSync(dir)) if (entry !== LOCK_FILE) rmSync(join(dir, entry), { recursive: true, force: true });

@@ -12,6 +12,13 @@ export interface NodePorts {
    * through them, while brokers talk to each other directly.
    */
   proxied?: { listen: number; proxy: number };
+  /**
+   * With StartOptions.peerProxies: the port of the listener the other brokers replicate from
+   * (REPLICATION), advertised at its proxy's port (`proxy`).
+   */
+  replication?: { listen: number; proxy: number };
+  /** With StartOptions.peerProxies: where this node reaches each other controller (node id → proxy port). */
+  controllersVia?: Readonly<Record<number, number>>;
 }
 
 /** The SASL user every embedded cluster creates, for PLAIN and both SCRAM mechanisms. */
@@ -59,16 +66,25 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
   const own = ports.get(nodeId);
   if (!own) throw new Error(`no ports for node ${nodeId}`);
   const nodeCount = ports.size;
-  const voters = [...ports].map(([id, p]) => `${id}@${LOOPBACK}:${p.controller}`).join(',');
+  // Static voters: each node's own list says where it reaches the others (through a proxy, when given).
+  const voters = [...ports]
+    .map(([id, p]) => `${id}@${LOOPBACK}:${id === nodeId ? p.controller : (own.controllersVia?.[id] ?? p.controller)}`)
+    .join(',');
   const clientListeners = [
     `PLAINTEXT://${LOOPBACK}:${own.plaintext}`,
     `SASL_PLAINTEXT://${LOOPBACK}:${own.saslPlaintext}`,
     `SSL://${LOOPBACK}:${own.ssl}`,
   ].join(',');
-  const proxied = own.proxied;
-  const listeners = proxied ? `${clientListeners},PROXIED://${LOOPBACK}:${proxied.listen}` : clientListeners;
-  const advertised = proxied ? `${clientListeners},PROXIED://${LOOPBACK}:${proxied.proxy}` : clientListeners;
-  const protocols = `PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT${proxied ? ',PROXIED:PLAINTEXT' : ''}`;
+  // Extra plaintext listeners, each advertised at its proxy's port.
+  const extra = Object.entries({ PROXIED: own.proxied, REPLICATION: own.replication }).filter(
+    (entry): entry is [string, { listen: number; proxy: number }] => entry[1] !== undefined,
+  );
+  const listeners = [clientListeners, ...extra.map(([name, p]) => `${name}://${LOOPBACK}:${p.listen}`)].join(',');
+  const advertised = [clientListeners, ...extra.map(([name, p]) => `${name}://${LOOPBACK}:${p.proxy}`)].join(',');
+  const protocols = [
+    'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT',
+    ...extra.map(([name]) => `${name}:PLAINTEXT`),
+  ].join(',');
   const replication = Math.min(3, nodeCount);
   const scram = jaas('org.apache.kafka.common.security.scram.ScramLoginModule');
   const properties: Record<string, string | number> = {
@@ -79,7 +95,7 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
     listeners: `${listeners},CONTROLLER://${LOOPBACK}:${own.controller}`,
     'advertised.listeners': advertised,
     'listener.security.protocol.map': protocols,
-    'inter.broker.listener.name': 'PLAINTEXT',
+    'inter.broker.listener.name': own.replication ? 'REPLICATION' : 'PLAINTEXT',
     'log.dirs': dataDir,
     'num.partitions': 1,
     'default.replication.factor': replication,

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cachedKafka } from '../../src/embedded/artifacts.js';
 import { findJavaTools } from '../../src/embedded/tools.js';
 
@@ -20,4 +20,29 @@ export function runKafkaTool(
     maxBuffer: 256 * 1024 * 1024,
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+/**
+ * runKafkaTool without blocking the event loop: for callers whose process must keep working
+ * meanwhile (the fault suite's proxies carry the brokers' own traffic).
+ */
+export function runKafkaToolAsync(
+  kafkaVersion: string,
+  mainClass: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ status: number | null; output: string }> {
+  const artifacts = cachedKafka(kafkaVersion);
+  if (!artifacts) throw new Error(`Kafka ${kafkaVersion} is not in the cache; run "kafka-wire broker fetch --version ${kafkaVersion}"`);
+  return new Promise((resolve) => {
+    execFile(
+      findJavaTools().java,
+      ['-Xmx256m', '-cp', artifacts.classpath, mainClass, ...args],
+      { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const status = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ status, output: `${stdout}${stderr}` });
+      },
+    );
+  });
 }
