@@ -31,6 +31,8 @@ export interface ProducerBatch {
   built: BuiltBatch | undefined;
   settings: BatchSettings;
   createdAt: number;
+  /** The earliest delivery deadline of its records (kept as records join, so that checking it is cheap). */
+  deadline: number;
   /** bufferMemory this batch's records hold. */
   bytes: number;
   /** Assigned when the batch is first sent (idempotence); −1 before. */
@@ -90,9 +92,13 @@ export interface AccumulatorOptions {
  * deadline rather than its first one long after.
  */
 export function batchDue(batch: ProducerBatch, now: number): boolean {
+  return batch.deadline <= now;
+}
+
+function earliestDeadline(records: readonly PendingRecord[]): number {
   let first = Number.POSITIVE_INFINITY;
-  for (const record of batch.records) if (record.deadline < first) first = record.deadline;
-  return first <= now;
+  for (const record of records) if (record.deadline < first) first = record.deadline;
+  return first;
 }
 
 /** Is `other` a numbered batch that comes before `batch` in their partition's sequence? */
@@ -142,6 +148,7 @@ export class Accumulator {
     if (open?.builder?.tryAppend(record)) {
       open.records.push(record);
       open.bytes += record.size;
+      if (record.deadline < open.deadline) open.deadline = record.deadline;
       if (open.builder.sizeInBytes >= this.options.batchSize) this.close(queue);
       return;
     }
@@ -155,6 +162,7 @@ export class Accumulator {
       built: undefined,
       settings,
       createdAt: this.clock.now(),
+      deadline: record.deadline,
       bytes: record.size,
       baseSequence: -1,
       epoch: -1,
@@ -191,6 +199,7 @@ export class Accumulator {
       built: undefined,
       settings,
       createdAt: this.clock.now(),
+      deadline: earliestDeadline(records),
       bytes: records.reduce((sum, record) => sum + record.size, 0),
       baseSequence,
       epoch,
@@ -350,6 +359,7 @@ export class Accumulator {
       builder: new RecordBatchBuilder(settings, this.options.batchSize, first),
       built: undefined,
       settings,
+      deadline: earliestDeadline(records),
       bytes: records.reduce((sum, record) => sum + record.size, 0),
       baseSequence,
       expired: false,
