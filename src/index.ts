@@ -75,6 +75,7 @@ export {
   JournalLockedError,
   JournalTimeoutError,
   QueueFullError,
+  RecordLostError,
 } from './durable/errors.js';
 export { ConfigError, isRetriable, KafkaWireError, type KafkaWireErrorOptions } from './errors.js';
 export {

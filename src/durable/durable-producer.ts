@@ -29,7 +29,7 @@ import {
   recordPayloadBytes,
   writeRecordPayload,
 } from './entries.js';
-import { QueueFullError } from './errors.js';
+import { QueueFullError, RecordLostError } from './errors.js';
 import { Feeder, pendingFromJournal } from './feeder.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
 import { Journal, type RecoveryReport } from './journal.js';
@@ -201,13 +201,18 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     this.feeder = new Feeder({
       journal,
       admission: this.parts.admission,
+      buffer: this.parts.buffer,
       outcome,
       // The producer's own bufferMemory holds batches; as much again may wait in memory before records wait on disk only.
       topics: this.topics,
       memoryBytes: options.bufferMemory ?? PRODUCER_DEFAULTS.bufferMemory,
-      missing: (id) => {
-        skipped.push({ id, reason: 'recovered as pending, but no longer in the journal' });
-        this.open.done(id);
+      missing: (id, reason) => {
+        // Not an open record: another kind of entry, or settled already.
+        if (!this.open.done(id)) return;
+        skipped.push({ id, reason });
+        const error = new RecordLostError(`the record with journal id ${id} cannot be delivered: ${reason}`);
+        this.tell(id, error);
+        this.tellReplayed(id, error);
       },
     });
     this.replaying = new Set(state.pending);
@@ -474,13 +479,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   }
 
   private settled(id: number, result: RecordMetadata | Error): void {
-    if (this.listenerCount('settled') > 0) this.emit('settled', id, result);
-    const waiter = this.waiting.get(id);
-    if (waiter) {
-      this.waiting.delete(id);
-      if (result instanceof Error) waiter.reject(result);
-      else waiter.resolve(result);
-    }
+    this.tell(id, result);
     if (result instanceof Error) {
       // Stays in the journal for the next start: not the record's own failure (e.g. the producer id refused), or the
       // producer is closing. Until then it is held: the producer gave it up (and told deliveryFailed), flush() no longer waits.
@@ -493,6 +492,22 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       this.journal.append(EntryType.FAILED, encodeFailed([BigInt(id)])).durable.catch(() => undefined);
     }
     this.open.done(id);
+    this.tellReplayed(id, result);
+  }
+
+  /** Tells a record's outcome as `settled`, and to its send() if one waits. */
+  private tell(id: number, result: RecordMetadata | Error): void {
+    if (this.listenerCount('settled') > 0) this.emit('settled', id, result);
+    const waiter = this.waiting.get(id);
+    if (waiter) {
+      this.waiting.delete(id);
+      if (result instanceof Error) waiter.reject(result);
+      else waiter.resolve(result);
+    }
+  }
+
+  /** A final outcome of a record accepted before the restart, told as `replayed`. */
+  private tellReplayed(id: number, result: RecordMetadata | Error): void {
     if (this.replaying.delete(id)) {
       this.emit(
         'replayed',

@@ -45,6 +45,14 @@ export class JournalIOError extends JournalError {
   }
 }
 
+/**
+ * An accepted record whose journal entry was found damaged (or gone) when it was read back to be
+ * sent: its bytes are lost, so it is not delivered. Reported once, as the record's outcome.
+ */
+export class RecordLostError extends JournalError {
+  override name = 'RecordLostError';
+}
+
 /** append() or readFrom() after close() began. */
 export class JournalClosedError extends JournalError {
   override name = 'JournalClosedError';

@@ -1,24 +1,38 @@
 import type { PendingRecord } from '../producer/accumulator.js';
 import type { Admission } from '../producer/admission.js';
+import type { BufferMemory } from '../producer/buffer-memory.js';
 import type { RecordOutcome } from '../producer/outcomes.js';
+import { recordSize } from '../records/batch-builder.js';
 import { decodeRecord, EntryType, type JournalRecord } from './entries.js';
 import type { Journal } from './journal.js';
 import type { TopicTable } from './topic-table.js';
 
-/** Records handed to the producer and waiting there for metadata or buffer room: beyond this, the feeder waits. */
+/** Records handed to the producer and waiting there for metadata: beyond this, the feeder waits. */
 const IN_ADMISSION = 1024;
+/**
+ * Once the producer's bufferMemory is full, feeding resumes when this much of it (at most a
+ * quarter) is free again: records go over in runs, not one per acknowledged batch, and none
+ * waits in the producer's slower line for buffer room.
+ */
+const REFILL_BYTES = 1 << 20;
 
 export interface FeederParts {
   journal: Journal;
   admission: Admission;
+  /** The producer's bufferMemory: records are handed over while they fit in it. */
+  buffer: BufferMemory;
   /** Takes every fed record's outcome, with its journal id as the index. */
   outcome: RecordOutcome;
   /** The journal's topics, for RECORD entries read back. */
   topics: TopicTable;
   /** Bytes of accepted records kept in memory for the producer; records beyond wait on disk only. */
   memoryBytes: number;
-  /** A recovered record id that is no longer in the journal (trimmed or damaged): reported, skipped. */
-  missing: (id: number) => void;
+  /**
+   * An id whose record, if it is one, cannot be read back: recovered as pending but no longer in
+   * the journal (trimmed or damaged), or accepted, then found damaged on disk. Called for every
+   * such id, records or not; `reason` says which.
+   */
+  missing: (id: number, reason: string) => void;
 }
 
 /**
@@ -48,9 +62,13 @@ export class Feeder {
   private spilledFrom: number | undefined;
   private lastAdded = 0;
   private room: (() => void) | undefined;
+  /** Cancels the wait for bufferMemory room, if one is set. */
+  private cancelBufferWait: (() => void) | undefined;
   private readonly wake = (): void => {
     const room = this.room;
     this.room = undefined;
+    this.cancelBufferWait?.();
+    this.cancelBufferWait = undefined;
     room?.();
   };
   private running = false;
@@ -87,7 +105,7 @@ export class Feeder {
     this.lastAdded = record.journalId;
     if (this.spilledFrom === undefined && this.memoryUsed + record.size <= this.parts.memoryBytes) {
       // Straight through when nothing is ahead of it and the producer has room.
-      if (!this.held && !this.running && this.memoryAt === this.memoryRecords.length && !this.full()) {
+      if (!this.held && !this.running && this.memoryAt === this.memoryRecords.length && !this.blocked(record.size)) {
         this.admission.admitJournaled(topic, partition, record, this.wake);
         return;
       }
@@ -111,8 +129,9 @@ export class Feeder {
     this.wake();
   }
 
-  private full(): boolean {
-    return this.admission.waiting >= IN_ADMISSION;
+  /** Whether a record of `size` bytes must wait before it is handed over (the producer would line it up). */
+  private blocked(size: number): boolean {
+    return this.admission.waiting >= IN_ADMISSION || !this.parts.buffer.fitsNow(size);
   }
 
   private run(): void {
@@ -131,17 +150,21 @@ export class Feeder {
 
   private async feed(): Promise<void> {
     while (!this.stopped) {
-      if (this.full()) await this.whenRoom();
-      else if (this.recoveredAt < this.recovered.length) await this.feedRecovered();
-      else if (this.memoryAt < this.memoryRecords.length) this.feedFromMemory();
+      if (this.recoveredAt < this.recovered.length) await this.feedRecovered();
+      else if (this.memoryAt < this.memoryRecords.length) await this.feedFromMemory();
       else if (this.spilledFrom !== undefined) await this.feedSpilled(this.spilledFrom);
       else return;
     }
   }
 
-  /** Accepted records kept in memory, for as long as the producer has room. */
-  private feedFromMemory(): void {
-    while (this.memoryAt < this.memoryRecords.length && !this.full() && !this.stopped) {
+  /** Accepted records kept in memory, as the producer has room. */
+  private async feedFromMemory(): Promise<void> {
+    while (this.memoryAt < this.memoryRecords.length && !this.stopped) {
+      const size = (this.memoryRecords[this.memoryAt] as PendingRecord).size;
+      if (this.blocked(size)) {
+        await this.whenRoom(size);
+        continue;
+      }
       const at = this.memoryAt++;
       const record = this.memoryRecords[at] as PendingRecord;
       this.memoryRecords[at] = undefined;
@@ -161,40 +184,68 @@ export class Feeder {
     for await (const entry of this.parts.journal.readFrom(this.recovered[this.recoveredAt])) {
       if (this.stopped) return;
       while (this.recoveredAt < this.recovered.length && (this.recovered[this.recoveredAt] as number) < entry.id) {
-        this.parts.missing(this.recovered[this.recoveredAt++] as number);
+        this.parts.missing(this.recovered[this.recoveredAt++] as number, NOT_IN_JOURNAL);
       }
       if (this.recoveredAt >= this.recovered.length) return;
       if (entry.id !== this.recovered[this.recoveredAt] || entry.type !== EntryType.RECORD) continue;
       this.recoveredAt++;
-      await this.handFromDisk(entry.id, decodeRecord(Buffer.from(entry.payload), this.parts.topics));
+      const record = this.fromDisk(entry.id, entry.payload);
+      if (this.blocked(record.size)) await this.whenRoom(record.size);
+      if (this.stopped) return;
+      this.admission.admitJournaled(record.topic, record.partition, record.pending, this.wake);
     }
-    while (this.recoveredAt < this.recovered.length) this.parts.missing(this.recovered[this.recoveredAt++] as number);
+    while (this.recoveredAt < this.recovered.length) this.parts.missing(this.recovered[this.recoveredAt++] as number, NOT_IN_JOURNAL);
   }
 
-  /** Accepted records that went to disk only, from `from` on, in order; memory takes over again once they are all fed. */
+  /**
+   * Accepted records that went to disk only, from `from` to what the journal holds now, in order;
+   * memory takes over again once they are all fed. An id the read skipped (damage found since the
+   * record was accepted) is reported missing: read again, it would only fail again.
+   */
   private async feedSpilled(from: number): Promise<void> {
-    let next = from;
+    const end = this.parts.journal.nextId;
+    let expected = from;
     for await (const entry of this.parts.journal.readFrom(from)) {
       if (this.stopped) return;
-      next = entry.id + 1;
+      while (expected < entry.id) this.parts.missing(expected++, DAMAGED_ON_DISK);
+      expected = entry.id + 1;
       if (entry.type !== EntryType.RECORD) continue;
-      await this.handFromDisk(entry.id, decodeRecord(Buffer.from(entry.payload), this.parts.topics));
+      const record = this.fromDisk(entry.id, entry.payload);
+      if (this.blocked(record.size)) await this.whenRoom(record.size);
+      if (this.stopped) return;
+      this.admission.admitJournaled(record.topic, record.partition, record.pending, this.wake);
     }
-    // Everything added before this point has been read: later records may go through memory again.
-    this.spilledFrom = this.lastAdded >= next ? next : undefined;
-  }
-
-  /** Hands one record read back from the journal to the producer, once it has room. */
-  private async handFromDisk(id: number, stored: JournalRecord): Promise<void> {
-    if (this.full()) await this.whenRoom();
     if (this.stopped) return;
-    this.admission.admitJournaled(stored.topic, stored.partition, pendingFromJournal(stored, id, this.outcome), this.wake);
+    while (expected < end) this.parts.missing(expected++, DAMAGED_ON_DISK);
+    // Everything added before this point has been read: later records may go through memory again.
+    this.spilledFrom = this.lastAdded >= end ? end : undefined;
   }
 
-  private async whenRoom(): Promise<void> {
-    while (this.full() && !this.stopped) await new Promise<void>((resolve) => (this.room = resolve));
+  /** A RECORD entry read back, as the producer will hold it (sized). */
+  private fromDisk(id: number, payload: Buffer): { topic: string; partition: number; size: number; pending: PendingRecord } {
+    const stored = decodeRecord(payload, this.parts.topics);
+    const pending = pendingFromJournal(stored, id, this.outcome);
+    pending.size = recordSize(pending, 0, 0);
+    return { topic: stored.topic, partition: stored.partition, size: pending.size, pending };
+  }
+
+  /** Until a record of `size` bytes can be handed over: the producer's line is short enough and bufferMemory has room. */
+  private async whenRoom(size: number): Promise<void> {
+    const buffer = this.parts.buffer;
+    while (this.blocked(size) && !this.stopped) {
+      await new Promise<void>((resolve) => {
+        this.room = resolve;
+        // Woken by a record leaving the line (wake), or by enough bufferMemory freed.
+        if (this.admission.waiting < IN_ADMISSION) {
+          this.cancelBufferWait = buffer.onRoomFor(Math.max(size, Math.min(REFILL_BYTES, buffer.limit / 4)), this.wake);
+        }
+      });
+    }
   }
 }
+
+const NOT_IN_JOURNAL = 'recovered as pending, but no longer in the journal';
+const DAMAGED_ON_DISK = 'accepted, but its journal entry was found damaged when read back to be sent';
 
 /** A record read back from the journal, as the producer holds it: no delivery deadline (it waits on disk for the cluster). */
 export function pendingFromJournal(stored: JournalRecord, id: number, outcome: RecordOutcome): PendingRecord {

@@ -21,10 +21,11 @@ export class OpenRecords {
     this.count++;
   }
 
-  done(id: number): void {
+  /** Marks `id` done; false if it was not open. */
+  done(id: number): boolean {
     const { ids, finished } = this;
     let at = this.head;
-    if (at === this.tail) return;
+    if (at === this.tail) return false;
     if (ids[at] !== id) {
       // Finished out of order: find it among the open ones (and ignore an id that is not open).
       let low = at + 1;
@@ -34,15 +35,16 @@ export class OpenRecords {
         if ((ids[middle] as number) < id) low = middle + 1;
         else high = middle;
       }
-      if (low >= this.tail || ids[low] !== id || finished[low] === 1) return;
+      if (low >= this.tail || ids[low] !== id || finished[low] === 1) return false;
       finished[low] = 1;
       this.count--;
-      return;
+      return true;
     }
     this.count--;
     at++;
     while (at < this.tail && finished[at] === 1) finished[at++] = 0;
     this.head = at;
+    return true;
   }
 
   get size(): number {

@@ -18,6 +18,8 @@ export class BufferMemory {
   /** Entries before `head` have left the line. */
   private waiters: Waiter[] = [];
   private head = 0;
+  /** Called once their bytes fit (onRoomFor). */
+  private roomListeners: { bytes: number; listener: () => void }[] = [];
 
   constructor(
     readonly limit: number,
@@ -85,6 +87,31 @@ export class BufferMemory {
     this.usedBytes -= size;
     this.metrics.bufferUsed = this.usedBytes;
     this.grant();
+    if (this.roomListeners.length > 0) this.tellRoom();
+  }
+
+  /**
+   * Calls `listener` once `bytes` fit now (fitsNow), at the latest with the free() that makes them
+   * fit; returns a function that cancels it. For a feeder that holds records back while the budget
+   * is full, instead of lining each up in reserve().
+   */
+  onRoomFor(bytes: number, listener: () => void): () => void {
+    if (this.fitsNow(bytes)) {
+      listener();
+      return () => {};
+    }
+    const entry = { bytes, listener };
+    this.roomListeners.push(entry);
+    return () => {
+      this.roomListeners = this.roomListeners.filter((other) => other !== entry);
+    };
+  }
+
+  private tellRoom(): void {
+    const ready = this.roomListeners.filter((entry) => this.fitsNow(entry.bytes));
+    if (ready.length === 0) return;
+    this.roomListeners = this.roomListeners.filter((entry) => !ready.includes(entry));
+    for (const entry of ready) entry.listener();
   }
 
   /** Lets everybody still waiting in (on close: what they hold is failed by the caller right after). */

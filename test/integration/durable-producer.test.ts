@@ -1,13 +1,14 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FaultProxy } from '../../faults/proxy.js';
 import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
 import { UnknownTopicOrPartitionError } from '../../src/cluster/errors.js';
 import { PartitionReader } from '../../src/consumer/partition-reader.js';
 import { DurableProducer } from '../../src/durable/durable-producer.js';
-import { QueueFullError } from '../../src/durable/errors.js';
+import { QueueFullError, RecordLostError } from '../../src/durable/errors.js';
 import type { Journal } from '../../src/durable/journal.js';
 import { InvalidRecordError, RecordTooLargeError } from '../../src/producer/errors.js';
 import { testKafka } from '../helpers/kafka.js';
@@ -262,6 +263,50 @@ describe('the durable producer against a real broker', () => {
     await online.close();
     const expected = Array.from({ length: 100 }, (_, i) => `d${String(i).padStart(3, '0')}`).filter((v) => v !== 'd050' && v !== 'd099');
     expect((await readAll(topic, 1))[0]?.map((record) => record.value)).toEqual(expected);
+  });
+
+  test('accepted, then damaged on disk before it is read back: lost (RecordLostError), the rest delivered, flush() ends', async () => {
+    const topic = uniqueTopic('durable-spill-damage');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const dir = journalDir();
+    // The bootstrap goes through a proxy that refuses connections until it is pointed at the broker: records pile up,
+    // and beyond the producer's line (1,024 records) and its memory (bufferMemory) they wait on disk only.
+    const proxy = await FaultProxy.listen(0);
+    const brokerPort = Number(kafka.bootstrap.split(',')[0]?.split(':')[1]);
+    const producer = await DurableProducer.open({
+      bootstrap: `127.0.0.1:${proxy.port}`,
+      bufferMemory: 64 * 1024,
+      durable: { dir, sync: 'none' },
+    });
+    try {
+      const outcomes = new Map<number, unknown>();
+      producer.on('settled', (id, result) => outcomes.set(id, result));
+      const values = Array.from({ length: 3000 }, (_, i) => `s${String(i).padStart(4, '0')}${'.'.repeat(95)}`);
+      const { ids } = await producer.enqueueMany(values.map((value) => ({ topic, value })));
+      // Record 2,500's value garbled in the segment file, in place: it fails its checksum when read back.
+      const segment = join(dir, readdirSync(dir).find((name) => name.endsWith('.seg')) as string);
+      const at = readFileSync(segment).indexOf('s2500');
+      expect(at).toBeGreaterThan(0);
+      const fd = openSync(segment, 'r+');
+      writeSync(fd, 'XXXXX', at);
+      closeSync(fd);
+
+      proxy.forwardTo(brokerPort);
+      await producer.flush();
+      const lostId = ids[2500] as number;
+      expect(outcomes.get(lostId)).toBeInstanceOf(RecordLostError);
+      expect(String(outcomes.get(lostId))).toMatch(/damaged when read back/);
+      expect(producer.recovery.skipped.map((skip) => skip.reason)).toEqual([
+        expect.stringMatching(/fails its CRC check/),
+        expect.stringMatching(/damaged when read back/),
+      ]);
+      expect(producer.pending).toBe(0);
+      const delivered = (await readAll(topic, 1))[0]?.map((record) => record.value);
+      expect(delivered).toEqual(values.filter((_, i) => i !== 2500));
+    } finally {
+      await producer.close();
+      await proxy.close();
+    }
   });
 
   test('SIGKILLed at random moments (in replay too), restarted: every accepted record once, per-key order kept', async () => {
