@@ -498,6 +498,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
   /** Tells a record's outcome as `settled`, and to its send() if one waits. */
   private tell(id: number, result: RecordMetadata | Error): void {
     if (this.listenerCount('settled') > 0) this.emit('settled', id, result);
+    if (this.waiting.size === 0) return;
     const waiter = this.waiting.get(id);
     if (waiter) {
       this.waiting.delete(id);
@@ -508,7 +509,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
 
   /** A final outcome of a record accepted before the restart, told as `replayed`. */
   private tellReplayed(id: number, result: RecordMetadata | Error): void {
-    if (this.replaying.delete(id)) {
+    if (this.replaying.size > 0 && this.replaying.delete(id)) {
       this.emit(
         'replayed',
         result instanceof Error ? { id, error: result } : { id, topic: result.topic, partition: result.partition, offset: result.offset },

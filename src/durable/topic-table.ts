@@ -8,9 +8,18 @@ import { JournalEntryError } from './entries.js';
 export class TopicTable {
   private readonly ids = new Map<string, number>();
   private readonly names: string[] = [];
+  /** The last topic asked for: records mostly come in runs of one topic, and every accepted record asks. */
+  private lastName: string | undefined;
+  private lastId = -1;
 
   idOf(name: string): number | undefined {
-    return this.ids.get(name);
+    if (name === this.lastName) return this.lastId;
+    const id = this.ids.get(name);
+    if (id !== undefined) {
+      this.lastName = name;
+      this.lastId = id;
+    }
+    return id;
   }
 
   nameOf(id: number): string | undefined {
