@@ -12,6 +12,7 @@ import {
   OffsetFetch,
 } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { ZERO_UUID } from '../protocol/primitives/elements.js';
 import type { Cluster } from './cluster.js';
 import { Coordinators, coordinatorMoved } from './coordinators.js';
 import type { BrokerInfo, TopicInfo } from './metadata.js';
@@ -145,7 +146,7 @@ export class Admin {
       DeleteTopics,
       DeleteTopics.request.create({
         topicNames: version < 6 ? names : [],
-        topics: version >= 6 ? names.map((name) => ({ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' })) : [],
+        topics: version >= 6 ? names.map((name) => ({ name, topicId: ZERO_UUID })) : [],
         timeoutMs: options.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS,
       }),
       { version },

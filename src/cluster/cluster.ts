@@ -6,6 +6,7 @@ import { ConnectionPool } from '../connection/pool.js';
 import { isRetriable } from '../errors.js';
 import { safeLogger } from '../logger.js';
 import { Metadata, type MetadataResponse } from '../protocol/generated/index.js';
+import { ZERO_UUID } from '../protocol/primitives/elements.js';
 import type { ApiDefinition } from '../protocol/primitives/index.js';
 import { MetadataCache, type MetadataChange } from './metadata.js';
 import { type ClusterOptions, checkClusterOptions } from './options.js';
@@ -206,7 +207,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const connection = await this.anyConnection();
     const version = connection.version(Metadata);
     const request = Metadata.request.create({
-      topics: topics === null ? null : topics.map((name) => ({ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' })),
+      topics: topics === null ? null : topics.map((name) => ({ name, topicId: ZERO_UUID })),
       allowAutoTopicCreation: this.options.allowAutoTopicCreation ?? false,
     });
     // Metadata v0 has no null for "all topics": an empty list means all there.

@@ -1,5 +1,6 @@
 import type { MetadataResponse } from '../protocol/generated/index.js';
 import { ErrorCode } from '../protocol/kafka-errors.js';
+import { ZERO_UUID } from '../protocol/primitives/elements.js';
 
 export interface BrokerInfo {
   nodeId: number;
@@ -68,9 +69,6 @@ export type MetadataFetcher = (topics: string[] | null) => Promise<MetadataRespo
 export const DEFAULT_METADATA_MAX_AGE_MS = 5 * 60_000;
 export const DEFAULT_MIN_REFRESH_INTERVAL_MS = 100;
 export const DEFAULT_PARTITION_COUNT_REFRESH_MS = 60_000;
-
-/** The topic id of a broker that has none for the topic (before topic ids existed). */
-const NO_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /** Errors after which the cached leaders are known to be wrong or stale. */
 const LEADERSHIP_ERRORS: ReadonlySet<number> = new Set([
@@ -248,7 +246,7 @@ export class MetadataCache {
       const partitions: PartitionInfo[] = [];
       for (const partition of topic.partitions) {
         const index = partition.partitionIndex;
-        const known = before?.topicId === topic.topicId && topic.topicId !== NO_TOPIC_ID ? before.partitions[index] : undefined;
+        const known = before?.topicId === topic.topicId && topic.topicId !== ZERO_UUID ? before.partitions[index] : undefined;
         if (known && partition.leaderEpoch >= 0 && known.leaderEpoch > partition.leaderEpoch) {
           // An answer from a broker behind the cluster (cut off from the controller, it still thinks it leads): the newer
           // leader already known is kept (KIP-320).

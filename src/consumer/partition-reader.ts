@@ -6,6 +6,7 @@ import type { Connection } from '../connection/connection.js';
 import { isRetriable } from '../errors.js';
 import { Fetch, type FetchResponseAbortedTransaction, type FetchResponsePartitionData, ListOffsets } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { ZERO_UUID } from '../protocol/primitives/elements.js';
 import { OFFSETS } from '../records/batch-builder.js';
 import { parseRecordBatches, type RecordBatch } from '../records/batch-parser.js';
 
@@ -264,7 +265,7 @@ export class PartitionReader implements AsyncIterable<ConsumedRecord> {
                 lastFetchedEpoch: -1,
                 logStartOffset: -1n,
                 partitionMaxBytes: this.fetchBytes,
-                replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA',
+                replicaDirectoryId: ZERO_UUID,
                 highWatermark: 9223372036854775807n,
               },
             ],

@@ -444,7 +444,7 @@ export class Sender {
         broker: label,
       });
       if (outcome.kind === 'retry' && outcome.resequence && batch.possiblyWritten && this.journal?.locate) {
-        this.locateThenApply(batch, outcome, this.journal);
+        this.locateThenApply(batch, outcome, this.journal.locate(batch, this.state.producerId));
         continue;
       }
       this.apply(batch, outcome);
@@ -460,10 +460,9 @@ export class Sender {
    * found is complete (at its offset), one surely absent is renumbered with no copy to fear, and
    * one the broker cannot tell about is renumbered as before, announced as a possible duplicate.
    */
-  private locateThenApply(batch: ProducerBatch, outcome: ProduceOutcome & { kind: 'retry' }, journal: SenderJournal): void {
+  private locateThenApply(batch: ProducerBatch, outcome: ProduceOutcome & { kind: 'retry' }, located: Promise<bigint | undefined>): void {
     this.accumulator.holdPartition(batch);
-    (journal.locate as NonNullable<SenderJournal['locate']>)
-      .call(journal, batch, this.state.producerId)
+    located
       .then(
         (offset) => {
           if (offset !== undefined) return this.complete(batch, offset, -1n);

@@ -8,6 +8,7 @@ import {
   TxnOffsetCommit,
 } from '../protocol/generated/index.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { ZERO_UUID } from '../protocol/primitives/elements.js';
 import type { ApiDefinition } from '../protocol/primitives/message-codec.js';
 import { encodeProduceFrame, type ProducePartition } from '../records/produce-frame.js';
 import type { TransactionTransport } from './transaction-manager.js';
@@ -47,8 +48,6 @@ export interface ProducerTransport {
   /** A new idempotent producer id and epoch (InitProducerId without a transactional id). */
   initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }>;
 }
-
-const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /** The transport over a real cluster: its metadata, its connection pool and the Produce codec. */
 export class ClusterTransport implements ProducerTransport, TransactionTransport {

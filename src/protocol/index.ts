@@ -25,4 +25,5 @@ export {
   ProtocolError,
   type TaggedField,
   UnsupportedVersionError,
+  ZERO_UUID,
 } from './primitives/index.js';

@@ -53,6 +53,9 @@ export const float64Element = fixed<number>(
   (w, x) => w.float64(x),
   (r) => r.float64(),
 );
+/** Kafka's Uuid.ZERO_UUID, as the codecs carry uuids (22 characters of URL-safe base64): "no topic id". */
+export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
 export const uuidElement: Element<string> = {
   size: (c, x) => c.uuid(x, 'array element'),
   write: (w, x) => w.uuid(x),
