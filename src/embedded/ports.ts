@@ -13,8 +13,46 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** Ports the OS hands out now; a later bind by Kafka may still race, and the start then fails loudly. */
+/** Linux's default ip_local_port_range, where it finds none to read. */
+const DEFAULT_EPHEMERAL: [number, number] = [32768, 60999];
+/** Ports below this are left to services. */
+const LOWEST_CHOSEN = 10_000;
+
+/** The range the kernel takes the source ports of outgoing connections (and port 0 binds) from. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low as number, high as number];
+  } catch {
+    // Not Linux, or no /proc: the default range.
+  }
+  return DEFAULT_EPHEMERAL;
+}
+
+/**
+ * `count` distinct ports nothing listens on now, chosen at random outside the kernel's ephemeral
+ * range: a port from inside it (what a bind to port 0 gives) can be taken as the source port of
+ * any outgoing connection in the seconds before Kafka binds it, and on a busy machine it was
+ * (a faults run's broker failed to start: "Address already in use"). A port outside the range is
+ * taken only by another explicit bind. Where the range leaves no room, the OS's ports.
+ */
 export async function freePorts(count: number): Promise<number[]> {
+  const [low, high] = ephemeralRange();
+  const [from, to] = low - LOWEST_CHOSEN >= 1000 ? [LOWEST_CHOSEN, low] : 65_536 - (high + 1) >= 1000 ? [high + 1, 65_536] : [0, 0];
+  if (from === to) return osAssignedPorts(count);
+  const chosen = new Set<number>();
+  for (let tries = 0; chosen.size < count; tries++) {
+    if (tries >= count * 100) {
+      throw new EmbeddedKafkaError('PORT_IN_USE', `found only ${chosen.size} of ${count} free ports in ${from}-${to - 1}`);
+    }
+    const port = from + Math.floor(Math.random() * (to - from));
+    if (!chosen.has(port) && (await portIsFree(port))) chosen.add(port);
+  }
+  return [...chosen];
+}
+
+/** Ports the OS hands out now for port 0 binds (from the ephemeral range). */
+async function osAssignedPorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => {
       const server = createServer();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { EmbeddedKafkaError } from '../../src/embedded/errors.js';
@@ -14,10 +15,12 @@ function hold(): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
-test('freePorts hands out distinct ports that are free', async () => {
+test('freePorts hands out distinct ports that are free, outside the range outgoing connections take theirs from', async () => {
   const ports = await freePorts(8);
   expect(new Set(ports).size).toBe(8);
   for (const port of ports) expect(await portIsFree(port)).toBe(true);
+  const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+  for (const port of ports) expect(port < low || port > high).toBe(true);
 });
 
 test('a held port is reported with its port number and holder', async () => {
