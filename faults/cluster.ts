@@ -14,9 +14,11 @@ import { FaultProxy } from './proxy.js';
 /**
  * A 3-node embedded Apache Kafka cluster whose clients reach every broker through a FaultProxy
  * (the PROXIED listener advertises the proxy's port), so faults can be put between the client
- * and any one broker; plus SIGSTOP/SIGCONT of a broker's JVM (a long pause). The brokers reach
- * each other through proxies too (each one's replication listener, and each node's way to each
- * other controller), so one can be cut off from the rest of the cluster while clients reach it.
+ * and any one broker; plus SIGSTOP/SIGCONT of a broker's JVM (a long pause). With `isolatable`,
+ * the brokers reach each other through proxies too (each one's replication listener, and each
+ * node's way to each other controller), so one can be cut off from the rest of the cluster while
+ * clients reach it. Only then: those proxies carry all replication and quorum traffic through
+ * this process's event loop, which the loads under test share.
  */
 export class FaultCluster {
   private constructor(
@@ -29,7 +31,8 @@ export class FaultCluster {
     private readonly controllerProxies: ReadonlyMap<string, FaultProxy>,
   ) {}
 
-  static async start(name: string, version?: string): Promise<FaultCluster> {
+  static async start(name: string, options: { version?: string; isolatable?: boolean } = {}): Promise<FaultCluster> {
+    const { version, isolatable = false } = options;
     // The proxies listen first, on ports the kernel picks, and the brokers advertise those: a port
     // picked free and bound only after the brokers start can be taken meanwhile by one of their
     // outgoing connections (EADDRINUSE in CI).
@@ -42,6 +45,7 @@ export class FaultCluster {
     try {
       for (const id of ids) {
         started.set(id, await FaultProxy.listen(0));
+        if (!isolatable) continue;
         replication.set(id, await FaultProxy.listen(0));
         for (const other of ids) if (other !== id) controllers.set(`${id}>${other}`, await FaultProxy.listen(0));
       }
@@ -55,12 +59,15 @@ export class FaultCluster {
         brokers: 3,
         portBase: 'auto',
         proxies: ports(started),
-        peerProxies: { replication: ports(replication), controllers: Object.fromEntries(ids.map((id) => [id, via(id)])) },
+        peerProxies: isolatable
+          ? { replication: ports(replication), controllers: Object.fromEntries(ids.map((id) => [id, via(id)])) }
+          : undefined,
         version,
         // The nodes reach each other through the proxies from their first moment.
         portsChosen: (chosen) => {
           for (const [id, node] of chosen) {
             (started.get(id) as FaultProxy).forwardTo((node.proxied as { listen: number }).listen);
+            if (!isolatable) continue;
             (replication.get(id) as FaultProxy).forwardTo((node.replication as { listen: number }).listen);
             for (const [other, peer] of chosen)
               if (other !== id) (controllers.get(`${id}>${other}`) as FaultProxy).forwardTo(peer.controller);
@@ -82,7 +89,9 @@ export class FaultCluster {
    * answers clients until heal().
    */
   isolate(nodeId: number): void {
-    (this.replicationProxies.get(nodeId) as FaultProxy).set({ blackHole: true });
+    const replication = this.replicationProxies.get(nodeId);
+    if (!replication) throw new Error(`${this.name} was started without isolatable: its brokers talk to each other directly`);
+    replication.set({ blackHole: true });
     for (const [pair, proxy] of this.controllerProxies) {
       const [from, to] = pair.split('>').map(Number);
       if (from === nodeId || to === nodeId) proxy.set({ blackHole: true });

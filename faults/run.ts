@@ -20,6 +20,8 @@ interface Scenario {
   what: string;
   /** The fault's length, full and --quick. */
   faultMs: [number, number];
+  /** Cuts a broker off from the others (FaultCluster.isolate): their traffic goes through proxies. */
+  isolates?: boolean;
   /** Before the producer starts (a fault it must start through). */
   before?: (cluster: FaultCluster, leader: number) => void;
   /** Puts the fault in place; the returned function lifts it. */
@@ -42,6 +44,7 @@ const SCENARIOS: Scenario[] = [
     name: 'leader-fenced-by-cluster',
     what: 'a partition leader cut off from the other brokers and controllers (fenced, led elsewhere) while clients still reach it',
     faultMs: [60_000, 20_000],
+    isolates: true,
     apply: (cluster, leader) => {
       cluster.isolate(leader);
       return () => cluster.heal();
@@ -166,7 +169,7 @@ const DELIVERY_TIMEOUT_MS = 60_000;
 async function runScenario(scenario: Scenario, quick: boolean, version: string): Promise<Result[]> {
   const override = Number(process.env.KAFKA_WIRE_FAULT_SECONDS);
   const faultMs = override > 0 ? override * 1000 : scenario.faultMs[quick ? 1 : 0];
-  const cluster = await FaultCluster.start(`faults-${process.pid}`, version);
+  const cluster = await FaultCluster.start(`faults-${process.pid}`, { version, isolatable: scenario.isolates });
   const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
   const loads: Load[] = [];
   try {

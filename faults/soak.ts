@@ -68,7 +68,7 @@ function gc(): void {
  * full cycles of the faults: 160 s) and at the end, after a garbage collection (node --expose-gc).
  */
 export async function soak(minutes: number, version: string, log: (line: string) => void): Promise<SoakResult> {
-  const cluster = await FaultCluster.start(`faults-soak-${process.pid}`, version);
+  const cluster = await FaultCluster.start(`faults-soak-${process.pid}`, { version });
   const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
   const loads: Load[] = [];
   try {
