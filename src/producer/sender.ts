@@ -234,7 +234,11 @@ export class Sender {
       }
     }
     const { batches, nextRetryAt } = this.accumulator.sendable(now, this.settings.maxInFlight);
-    const leaderless = this.sendGrouped(batches);
+    let { sent, leaderless } = this.sendGrouped(batches);
+    // Up to maxInFlight requests deep now, as Java's sender polls again at once while batches are
+    // ready: a backlog draining with no new record appended has no other wake than each answer,
+    // and one request per answer is one batch per partition per round trip.
+    while (sent > 0) sent = this.sendGrouped(this.accumulator.sendable(now, this.settings.maxInFlight).batches).sent;
     this.schedule(
       Math.min(
         nextLinger,
@@ -246,8 +250,8 @@ export class Sender {
     this.events.progress();
   }
 
-  /** Sends batches to their partitions' leaders, one request per broker; true when some partition has no leader now. */
-  private sendGrouped(batches: ProducerBatch[]): boolean {
+  /** Sends batches to their partitions' leaders, one request per broker; how many went, and whether some partition has no leader now. */
+  private sendGrouped(batches: ProducerBatch[]): { sent: number; leaderless: boolean } {
     const byBroker = new Map<number, ProducerBatch[]>();
     let leaderless = false;
     for (const batch of batches) {
@@ -263,8 +267,9 @@ export class Sender {
       list.push(batch);
     }
     if (leaderless) this.transport.refreshMetadata();
-    for (const [broker, list] of byBroker) this.sendTo(broker, list);
-    return leaderless;
+    let sent = 0;
+    for (const [broker, list] of byBroker) sent += this.sendTo(broker, list);
+    return { sent, leaderless };
   }
 
   private schedule(at: number): void {
@@ -305,10 +310,13 @@ export class Sender {
     }
   }
 
-  /** Sends one Produce request to a broker carrying the first ready batch of each of its partitions (within the request size). */
-  private sendTo(broker: number, candidates: ProducerBatch[]): void {
+  /**
+   * Sends one Produce request to a broker carrying the first ready batch of each of its partitions
+   * (within the request size); returns how many batches it carries.
+   */
+  private sendTo(broker: number, candidates: ProducerBatch[]): number {
     const inFlight = this.inFlightByBroker.get(broker) ?? 0;
-    if (inFlight >= this.settings.maxInFlight) return;
+    if (inFlight >= this.settings.maxInFlight) return 0;
     const batches: ProducerBatch[] = [];
     let requestBytes = REQUEST_OVERHEAD_BYTES;
     for (const batch of candidates) {
@@ -319,7 +327,7 @@ export class Sender {
       this.accumulator.markSent(batch);
       batches.push(batch);
     }
-    if (batches.length === 0) return;
+    if (batches.length === 0) return 0;
     // Write-ahead: a batch's numbers are in the journal before the batch can reach the broker, so a restart resends it as it was.
     const journaled = this.journal && journalBatches(this.journal, batches, this.state.producerId);
     this.inFlightByBroker.set(broker, inFlight + 1);
@@ -368,6 +376,7 @@ export class Sender {
       )
       .catch((error: unknown) => this.internalError(error))
       .finally(() => this.wake());
+    return batches.length;
   }
 
   /**

@@ -377,6 +377,30 @@ describe('producer', () => {
     }
   });
 
+  test('a backlog with nothing new appended goes out maxInFlight requests deep, not one request per answer (found by npm run faults)', async () => {
+    const { default: diagnostics } = await import('node:diagnostics_channel');
+    const { PRODUCE_REQUEST_CHANNEL } = await import('../../src/producer/producer.js');
+    const topic = uniqueTopic('backlog');
+    await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, batchSize: 1024, maxInFlight: 5 });
+    // Beside each answer as it arrives: how many of the producer's other requests were still out.
+    const othersOut: number[] = [];
+    const listener = () => othersOut.push(producer.metrics.requestsInFlight);
+    diagnostics.subscribe(PRODUCE_REQUEST_CHANNEL, listener);
+    try {
+      // All appended before the first request goes: about 150 batches of one partition, and no send() after them.
+      const sends = Array.from({ length: 10_000 }, (_, i) => producer.send({ topic, value: `record ${i}` }));
+      const offsets = (await Promise.all(sends)).map((result) => Number(result.offset));
+      await producer.close();
+      expect(offsets).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
+      expect(othersOut.length).toBeGreaterThan(100);
+      // One request per answer would leave none out when each answer arrives.
+      expect(Math.max(...othersOut)).toBe(4);
+    } finally {
+      diagnostics.unsubscribe(PRODUCE_REQUEST_CHANNEL, listener);
+    }
+  });
+
   test('a producer that never sent closes at once', async () => {
     const idle = new Producer({ bootstrap: kafka.bootstrap });
     const started = Date.now();

@@ -502,6 +502,24 @@ describe('sender: its own loop', () => {
     expect(transport.requests.flatMap((request) => request.batches.map((batch) => batch.partition)).sort()).toEqual([0, 1, 2]);
   });
 
+  test('a backlog goes out maxInFlight requests deep with no new record to wake the sender (found by npm run faults)', async () => {
+    // One record per batch: twelve batches of one partition, all closed before the first round.
+    const h = harness({ lingerMs: 0, batchSize: 1, maxInFlight: 5 });
+    const records = Array.from({ length: 12 }, () => h.send(0));
+    await h.clock.settle();
+    expect(h.transport.open).toHaveLength(5);
+    // Each answer frees a place, taken at once by the next batch.
+    h.transport.requests[0]!.answer({ 't-0': { baseOffset: 0n } });
+    await h.clock.settle();
+    expect(h.transport.open).toHaveLength(5);
+    for (let answered = 1; answered < 12; answered++) {
+      h.transport.requests[answered]!.answer({ 't-0': { baseOffset: BigInt(answered) } });
+      await h.clock.settle();
+    }
+    expect(h.transport.requests).toHaveLength(12);
+    expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual(Array.from({ length: 12 }, (_, i) => BigInt(i)));
+  });
+
   test('a failure inside the drain fails the waiting records loudly and is counted', async () => {
     const transport = new ScriptedTransport();
     transport.failLeaderLookup = new TypeError('a bug');
