@@ -189,10 +189,7 @@ export class Feeder {
       if (this.recoveredAt >= this.recovered.length) return;
       if (entry.id !== this.recovered[this.recoveredAt] || entry.type !== EntryType.RECORD) continue;
       this.recoveredAt++;
-      const record = this.fromDisk(entry.id, entry.payload);
-      if (this.blocked(record.size)) await this.whenRoom(record.size);
-      if (this.stopped) return;
-      this.admission.admitJournaled(record.topic, record.partition, record.pending, this.wake);
+      if (!(await this.handOverFromDisk(entry.id, entry.payload))) return;
     }
     while (this.recoveredAt < this.recovered.length) this.parts.missing(this.recovered[this.recoveredAt++] as number, NOT_IN_JOURNAL);
   }
@@ -210,10 +207,7 @@ export class Feeder {
       while (expected < entry.id) this.parts.missing(expected++, DAMAGED_ON_DISK);
       expected = entry.id + 1;
       if (entry.type !== EntryType.RECORD) continue;
-      const record = this.fromDisk(entry.id, entry.payload);
-      if (this.blocked(record.size)) await this.whenRoom(record.size);
-      if (this.stopped) return;
-      this.admission.admitJournaled(record.topic, record.partition, record.pending, this.wake);
+      if (!(await this.handOverFromDisk(entry.id, entry.payload))) return;
     }
     if (this.stopped) return;
     while (expected < end) this.parts.missing(expected++, DAMAGED_ON_DISK);
@@ -221,12 +215,18 @@ export class Feeder {
     this.spilledFrom = this.lastAdded >= end ? end : undefined;
   }
 
-  /** A RECORD entry read back, as the producer will hold it (sized). */
-  private fromDisk(id: number, payload: Buffer): { topic: string; partition: number; size: number; pending: PendingRecord } {
+  /**
+   * A RECORD entry read back, handed to the producer once it has room; false when the feeder
+   * stopped meanwhile. No await when there is room: a read-back runs at the pace of the decode.
+   */
+  private async handOverFromDisk(id: number, payload: Buffer): Promise<boolean> {
     const stored = decodeRecord(payload, this.parts.topics);
     const pending = pendingFromJournal(stored, id, this.outcome);
     pending.size = recordSize(pending, 0, 0);
-    return { topic: stored.topic, partition: stored.partition, size: pending.size, pending };
+    if (this.blocked(pending.size)) await this.whenRoom(pending.size);
+    if (this.stopped) return false;
+    this.admission.admitJournaled(stored.topic, stored.partition, pending, this.wake);
+    return true;
   }
 
   /** Until a record of `size` bytes can be handed over: the producer's line is short enough and bufferMemory has room. */

@@ -29,6 +29,15 @@ function ephemeralRange(): [number, number] {
   return DEFAULT_EPHEMERAL;
 }
 
+/** Ports [from, to) below the ephemeral range, or above it when there is more room there. */
+function rangeOutsideEphemeral(): [number, number] {
+  const [low, high] = ephemeralRange();
+  const below = low - LOWEST_CHOSEN;
+  const above = 65_536 - (high + 1);
+  if (below >= above) return [LOWEST_CHOSEN, low];
+  return [high + 1, 65_536];
+}
+
 /**
  * `count` distinct ports nothing listens on now, chosen at random outside the kernel's ephemeral
  * range: a port from inside it (what a bind to port 0 gives) can be taken as the source port of
@@ -37,9 +46,8 @@ function ephemeralRange(): [number, number] {
  * taken only by another explicit bind. Where the range leaves no room, the OS's ports.
  */
 export async function freePorts(count: number): Promise<number[]> {
-  const [low, high] = ephemeralRange();
-  const [from, to] = low - LOWEST_CHOSEN >= 1000 ? [LOWEST_CHOSEN, low] : 65_536 - (high + 1) >= 1000 ? [high + 1, 65_536] : [0, 0];
-  if (from === to) return osAssignedPorts(count);
+  const [from, to] = rangeOutsideEphemeral();
+  if (to - from < 1000) return osAssignedPorts(count);
   const chosen = new Set<number>();
   for (let tries = 0; chosen.size < count; tries++) {
     if (tries >= count * 100) {
