@@ -71,7 +71,7 @@ interface TopicRead {
 
 /** Reads a topic from the beginning with Apache Kafka's console consumer (read_committed for a transactional load). */
 async function readTopic(kafkaVersion: string, bootstrap: string, topic: string, readCommitted: boolean): Promise<TopicRead> {
-  // Not spawnSync: the brokers talk to each other through this process's proxies, which must keep running.
+  // Not spawnSync: whatever else runs in this process (a load still closing) keeps running.
   const result = await runKafkaToolAsync(
     kafkaVersion,
     'org.apache.kafka.tools.consumer.ConsoleConsumer',

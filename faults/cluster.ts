@@ -9,7 +9,8 @@ import {
   startCluster,
   stopCluster,
 } from '../src/embedded/cluster.js';
-import { FaultProxy } from './proxy.js';
+import type { FaultRules } from './proxy.js';
+import { ProxyHost, type RemoteProxy } from './proxy-host.js';
 
 /**
  * A 3-node embedded Apache Kafka cluster whose clients reach every broker through a FaultProxy
@@ -17,18 +18,19 @@ import { FaultProxy } from './proxy.js';
  * and any one broker; plus SIGSTOP/SIGCONT of a broker's JVM (a long pause). With `isolatable`,
  * the brokers reach each other through proxies too (each one's replication listener, and each
  * node's way to each other controller), so one can be cut off from the rest of the cluster while
- * clients reach it. Only then: those proxies carry all replication and quorum traffic through
- * this process's event loop, which the loads under test share.
+ * clients reach it; only then, as those proxies carry all replication and quorum traffic. The
+ * proxies run in a process of their own (ProxyHost), not beside the clients under test.
  */
 export class FaultCluster {
   private constructor(
     readonly name: string,
     readonly state: ClusterState,
-    readonly proxies: ReadonlyMap<number, FaultProxy>,
+    private readonly host: ProxyHost,
+    readonly proxies: ReadonlyMap<number, RemoteProxy>,
     /** In front of each node's replication listener. */
-    private readonly replicationProxies: ReadonlyMap<number, FaultProxy>,
+    private readonly replicationProxies: ReadonlyMap<number, RemoteProxy>,
     /** "i>j": node i's way to controller j. */
-    private readonly controllerProxies: ReadonlyMap<string, FaultProxy>,
+    private readonly controllerProxies: ReadonlyMap<string, RemoteProxy>,
   ) {}
 
   static async start(name: string, options: { version?: string; isolatable?: boolean } = {}): Promise<FaultCluster> {
@@ -37,22 +39,22 @@ export class FaultCluster {
     // picked free and bound only after the brokers start can be taken meanwhile by one of their
     // outgoing connections (EADDRINUSE in CI).
     const ids = [1, 2, 3];
-    const started = new Map<number, FaultProxy>();
-    const replication = new Map<number, FaultProxy>();
-    const controllers = new Map<string, FaultProxy>();
-    const all = () => [...started.values(), ...replication.values(), ...controllers.values()];
+    const host = await ProxyHost.start();
+    const started = new Map<number, RemoteProxy>();
+    const replication = new Map<number, RemoteProxy>();
+    const controllers = new Map<string, RemoteProxy>();
     let state: ClusterState | undefined;
     try {
       for (const id of ids) {
-        started.set(id, await FaultProxy.listen(0));
+        started.set(id, await host.listen());
         if (!isolatable) continue;
-        replication.set(id, await FaultProxy.listen(0));
-        for (const other of ids) if (other !== id) controllers.set(`${id}>${other}`, await FaultProxy.listen(0));
+        replication.set(id, await host.listen());
+        for (const other of ids) if (other !== id) controllers.set(`${id}>${other}`, await host.listen());
       }
-      const ports = (proxies: Map<number, FaultProxy>) => Object.fromEntries([...proxies].map(([id, proxy]) => [id, proxy.port]));
+      const ports = (proxies: Map<number, RemoteProxy>) => Object.fromEntries([...proxies].map(([id, proxy]) => [id, proxy.port]));
       const via = (id: number) =>
         Object.fromEntries(
-          ids.filter((other) => other !== id).map((other) => [other, (controllers.get(`${id}>${other}`) as FaultProxy).port]),
+          ids.filter((other) => other !== id).map((other) => [other, (controllers.get(`${id}>${other}`) as RemoteProxy).port]),
         );
       state = await startCluster({
         name,
@@ -64,22 +66,22 @@ export class FaultCluster {
           : undefined,
         version,
         // The nodes reach each other through the proxies from their first moment.
-        portsChosen: (chosen) => {
+        portsChosen: async (chosen) => {
           for (const [id, node] of chosen) {
-            (started.get(id) as FaultProxy).forwardTo((node.proxied as { listen: number }).listen);
+            await (started.get(id) as RemoteProxy).forwardTo((node.proxied as { listen: number }).listen);
             if (!isolatable) continue;
-            (replication.get(id) as FaultProxy).forwardTo((node.replication as { listen: number }).listen);
+            await (replication.get(id) as RemoteProxy).forwardTo((node.replication as { listen: number }).listen);
             for (const [other, peer] of chosen)
-              if (other !== id) (controllers.get(`${id}>${other}`) as FaultProxy).forwardTo(peer.controller);
+              if (other !== id) await (controllers.get(`${id}>${other}`) as RemoteProxy).forwardTo(peer.controller);
           }
         },
       });
     } catch (error) {
-      for (const proxy of all()) await proxy.close();
+      await host.stop();
       if (state) await stopCluster(name);
       throw error;
     }
-    return new FaultCluster(name, state, started, replication, controllers);
+    return new FaultCluster(name, state, host, started, replication, controllers);
   }
 
   /**
@@ -88,13 +90,13 @@ export class FaultCluster {
    * its partitions), and its followers cannot fetch from it. Still leader in its own eyes, it
    * answers clients until heal().
    */
-  isolate(nodeId: number): void {
+  async isolate(nodeId: number): Promise<void> {
     const replication = this.replicationProxies.get(nodeId);
     if (!replication) throw new Error(`${this.name} was started without isolatable: its brokers talk to each other directly`);
-    replication.set({ blackHole: true });
+    await replication.set({ blackHole: true });
     for (const [pair, proxy] of this.controllerProxies) {
       const [from, to] = pair.split('>').map(Number);
-      if (from === nodeId || to === nodeId) proxy.set({ blackHole: true });
+      if (from === nodeId || to === nodeId) await proxy.set({ blackHole: true });
     }
   }
 
@@ -108,15 +110,21 @@ export class FaultCluster {
     return bootstrapFor(this.state, 'plaintext');
   }
 
-  proxy(nodeId: number): FaultProxy {
+  proxy(nodeId: number): RemoteProxy {
     const proxy = this.proxies.get(nodeId);
     if (!proxy) throw new Error(`no proxy for node ${nodeId}`);
     return proxy;
   }
 
+  /** The same rules on the way to every broker. */
+  async setAll(rules: FaultRules): Promise<void> {
+    await Promise.all([...this.proxies.values()].map((proxy) => proxy.set(rules)));
+  }
+
   /** Every proxy back to passing everything. */
-  heal(): void {
-    for (const proxy of [...this.proxies.values(), ...this.replicationProxies.values(), ...this.controllerProxies.values()]) proxy.set({});
+  async heal(): Promise<void> {
+    const all = [...this.proxies.values(), ...this.replicationProxies.values(), ...this.controllerProxies.values()];
+    await Promise.all(all.map((proxy) => proxy.set({})));
   }
 
   /** SIGSTOP (true) or SIGCONT (false) of a node's JVM: the broker neither answers nor closes anything while stopped. */
@@ -163,8 +171,7 @@ export class FaultCluster {
   }
 
   async stop(): Promise<void> {
-    for (const proxy of [...this.proxies.values(), ...this.replicationProxies.values(), ...this.controllerProxies.values()])
-      await proxy.close();
+    await this.host.stop();
     for (const node of loadClusterState(this.name)?.nodes ?? []) {
       if (node.pid) {
         try {

@@ -23,7 +23,7 @@ interface Scenario {
   /** Cuts a broker off from the others (FaultCluster.isolate): their traffic goes through proxies. */
   isolates?: boolean;
   /** Before the producer starts (a fault it must start through). */
-  before?: (cluster: FaultCluster, leader: number) => void;
+  before?: (cluster: FaultCluster, leader: number) => Promise<void>;
   /** Puts the fault in place; the returned function lifts it. */
   apply: (cluster: FaultCluster, leader: number) => Lift | Promise<Lift>;
 }
@@ -35,8 +35,8 @@ const SCENARIOS: Scenario[] = [
     name: 'leader-cut-from-client',
     what: "the client's path to one partition leader black-holed (the broker keeps running and leading)",
     faultMs: [60_000, 15_000],
-    apply: (cluster, leader) => {
-      cluster.proxy(leader).set({ blackHole: true });
+    apply: async (cluster, leader) => {
+      await cluster.proxy(leader).set({ blackHole: true });
       return () => cluster.heal();
     },
   },
@@ -45,8 +45,8 @@ const SCENARIOS: Scenario[] = [
     what: 'a partition leader cut off from the other brokers and controllers (fenced, led elsewhere) while clients still reach it',
     faultMs: [60_000, 20_000],
     isolates: true,
-    apply: (cluster, leader) => {
-      cluster.isolate(leader);
+    apply: async (cluster, leader) => {
+      await cluster.isolate(leader);
       return () => cluster.heal();
     },
   },
@@ -61,8 +61,8 @@ const SCENARIOS: Scenario[] = [
     name: 'resets-5pct',
     what: '5% of response chunks from every broker turn into a connection reset',
     faultMs: [300_000, 20_000],
-    apply: (cluster) => {
-      for (const proxy of cluster.proxies.values()) proxy.set({ resetResponses: 0.05 });
+    apply: async (cluster) => {
+      await cluster.setAll({ resetResponses: 0.05 });
       return () => cluster.heal();
     },
   },
@@ -70,8 +70,8 @@ const SCENARIOS: Scenario[] = [
     name: 'latency-trickle',
     what: '200 ± 150 ms each way on every broker, responses one byte a millisecond',
     faultMs: [120_000, 15_000],
-    apply: (cluster) => {
-      for (const proxy of cluster.proxies.values()) proxy.set({ latencyMs: 200, jitterMs: 150, trickleMs: 1 });
+    apply: async (cluster) => {
+      await cluster.setAll({ latencyMs: 200, jitterMs: 150, trickleMs: 1 });
       return () => cluster.heal();
     },
   },
@@ -175,7 +175,7 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
   try {
     // Node 1 leads partition 0 of every topic.
     const leader = 1;
-    scenario.before?.(cluster, leader);
+    await scenario.before?.(cluster, leader);
     // Room for every record the run can send, and two minutes more (lifting a fault can take that long: a node restarting).
     const capacity = Math.ceil((RATE * (WARM_UP_MS + faultMs + AFTER_MS + 120_000)) / 1000);
     const topics = await createLoadTopics(direct, `faults-${scenario.name}`);

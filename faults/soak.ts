@@ -82,31 +82,32 @@ export async function soak(minutes: number, version: string, log: (line: string)
     const started = performance.now();
     for (const load of loads) load.start(RATE);
 
-    const faults: [string, () => () => void][] = [
+    type Lift = () => void | Promise<void>;
+    const faults: [string, () => Promise<Lift>][] = [
       [
         'latency',
-        () => {
-          for (const proxy of cluster.proxies.values()) proxy.set({ latencyMs: 100, jitterMs: 80 });
+        async () => {
+          await cluster.setAll({ latencyMs: 100, jitterMs: 80 });
           return () => cluster.heal();
         },
       ],
       [
         'resets',
-        () => {
-          for (const proxy of cluster.proxies.values()) proxy.set({ resetResponses: 0.05 });
+        async () => {
+          await cluster.setAll({ resetResponses: 0.05 });
           return () => cluster.heal();
         },
       ],
       [
         'leader-cut',
-        () => {
-          cluster.proxy(1).set({ blackHole: true });
+        async () => {
+          await cluster.proxy(1).set({ blackHole: true });
           return () => cluster.heal();
         },
       ],
       [
         'leader-paused',
-        () => {
+        async () => {
           cluster.pause(1, true);
           return () => cluster.pause(1, false);
         },
@@ -140,12 +141,12 @@ export async function soak(minutes: number, version: string, log: (line: string)
     let turn = 0;
     while (performance.now() - started < durationMs) {
       if (afterWarmUp === undefined && performance.now() - started >= warmUpMs) afterWarmUp = await measure();
-      const [name, apply] = faults[turn++ % faults.length] as [string, () => () => void];
+      const [name, apply] = faults[turn++ % faults.length] as [string, () => Promise<Lift>];
       fault = name;
       log(`soak: ${name} at ${Math.round((performance.now() - started) / 1000)} s`);
-      const lift = apply();
+      const lift = await apply();
       await sleep(FAULT_MS);
-      lift();
+      await lift();
       fault = 'none';
       await sleep(HEALTHY_MS);
     }

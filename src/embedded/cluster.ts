@@ -74,7 +74,7 @@ export interface StartOptions {
     controllers: Readonly<Record<number, Readonly<Record<number, number>>>>;
   };
   /** Told each node's ports once they are chosen, before any node starts (proxies between nodes must pass by then). */
-  portsChosen?: (ports: ReadonlyMap<number, NodePorts>) => void;
+  portsChosen?: (ports: ReadonlyMap<number, NodePorts>) => void | Promise<void>;
   log?: (line: string) => void;
 }
 
@@ -322,7 +322,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
       });
     }
     await assertPortsFree([...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]));
-    options.portsChosen?.(ports);
+    await options.portsChosen?.(ports);
 
     // An earlier cluster of this name goes, all but the lock this call holds.
     for (const entry of readdirSync(dir)) if (entry !== LOCK_FILE) rmSync(join(dir, entry), { recursive: true, force: true });

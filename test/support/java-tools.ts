@@ -24,7 +24,7 @@ export function runKafkaTool(
 
 /**
  * runKafkaTool without blocking the event loop: for callers whose process must keep working
- * meanwhile (the fault suite's proxies carry the brokers' own traffic).
+ * meanwhile (the fault suite, whose loads must keep their pace).
  */
 export function runKafkaToolAsync(
   kafkaVersion: string,

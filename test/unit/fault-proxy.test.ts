@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { FaultProxy } from '../../faults/proxy.js';
+import { ProxyHost } from '../../faults/proxy-host.js';
 
 /** The fault layer of issue 15 (faults/proxy.ts) against a loopback echo server. */
 
@@ -158,5 +159,40 @@ describe('FaultProxy', () => {
     await until(() => Buffer.concat(c.chunks).length === 20_000);
     // Each way is capped: at least 0.2 s for the request and as long again for the echo, less the first chunk's share.
     expect(performance.now() - sent).toBeGreaterThanOrEqual(190);
+  });
+});
+
+describe('ProxyHost: the proxies in a process of their own', () => {
+  test('a proxy there passes bytes to its target, takes new rules, and goes with the host', async () => {
+    await setUp();
+    const target = ((echo as Server).address() as { port: number }).port;
+    const host = await ProxyHost.start();
+    try {
+      const remote = await host.listen();
+      // No target yet: refused.
+      const early = connect(remote.port, '127.0.0.1');
+      sockets.push(early);
+      expect(
+        await new Promise((resolve) =>
+          early.on('error', (error: NodeJS.ErrnoException) => resolve(error.code)).on('close', () => resolve('closed')),
+        ),
+      ).toMatch(/ECONNRESET|closed/);
+      await remote.forwardTo(target);
+      const socket = connect(remote.port, '127.0.0.1');
+      sockets.push(socket);
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', () => undefined);
+      socket.write('hello');
+      await until(() => Buffer.concat(chunks).toString() === 'hello');
+      await remote.set({ refuse: true });
+      await until(() => socket.destroyed);
+      expect(host.pid).not.toBe(process.pid);
+    } finally {
+      await host.stop();
+    }
+    const pid = host.pid as number;
+    expect(() => process.kill(pid, 0)).toThrow();
+    await expect(host.listen()).rejects.toThrow(/exited/);
   });
 });
