@@ -9,11 +9,7 @@ import { FaultProxy, type FaultRules } from './proxy.js';
  * clients' RSS from the proxies'.
  */
 
-type Command =
-  | { op: 'listen' }
-  | { op: 'forwardTo'; proxy: number; port: number }
-  | { op: 'set'; proxy: number; rules: FaultRules }
-  | { op: 'close'; proxy: number };
+type Command = { op: 'listen' } | { op: 'forwardTo'; proxy: number; port: number } | { op: 'set'; proxy: number; rules: FaultRules };
 
 type Reply = { id: number; value?: unknown; error?: string };
 
@@ -114,10 +110,6 @@ export class RemoteProxy {
   set(rules: FaultRules): Promise<void> {
     return this.host.command({ op: 'set', proxy: this.id, rules }).then(() => undefined);
   }
-
-  close(): Promise<void> {
-    return this.host.command({ op: 'close', proxy: this.id }).then(() => undefined);
-  }
 }
 
 /** The child's side: runs the proxies and answers each command; exits when the parent goes. */
@@ -139,9 +131,6 @@ async function serve(): Promise<void> {
         return undefined;
       case 'set':
         proxy(command.proxy).set(command.rules);
-        return undefined;
-      case 'close':
-        await proxy(command.proxy).close();
         return undefined;
     }
   };
