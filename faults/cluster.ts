@@ -5,6 +5,7 @@ import {
   type ClusterState,
   killNode,
   loadClusterState,
+  nodeDataDir,
   restartNode,
   startCluster,
   stopCluster,
@@ -125,6 +126,11 @@ export class FaultCluster {
   async heal(): Promise<void> {
     const all = [...this.proxies.values(), ...this.replicationProxies.values(), ...this.controllerProxies.values()];
     await Promise.all(all.map((proxy) => proxy.set({})));
+  }
+
+  /** Where a node keeps its logs, the metadata log's included. */
+  dataDir(nodeId: number): string {
+    return nodeDataDir(this.state.dir, nodeId);
   }
 
   /** SIGSTOP (true) or SIGCONT (false) of a node's JVM: the broker neither answers nor closes anything while stopped. */

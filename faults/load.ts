@@ -69,6 +69,8 @@ export interface Load {
   readonly sent: Ledger;
   /** Its sends' bound (each must settle within it + 1 s); undefined for a client that never gives up (durable, daemon). */
   readonly deliveryTimeoutMs: number | undefined;
+  /** Where it journals what it accepted (durable, daemon), for faults of the disk. */
+  readonly journalDir?: string;
   start(perSecond: number): void;
   stop(): void;
   /** Waits until every send settled, at most `boundMs`. */
@@ -313,6 +315,10 @@ export class DurableLoad extends PacedLoad {
     return new DurableLoad(topic, capacity, dir, producer);
   }
 
+  get journalDir(): string {
+    return this.dir;
+  }
+
   protected send(key: number, index: number): void {
     this.producer.send({ topic: this.topic, key: `k${key}`, value: Ledger.value(index) }).then(
       () => this.sent.settle(index, performance.now()),
@@ -356,6 +362,10 @@ export class DaemonLoad extends PacedLoad {
     const daemon = await DaemonProcess.start(['--bootstrap', bootstrap, '--stream', socket, '--journal', join(dir, 'journal')]);
     const client = await DaemonClient.connect({ path: socket });
     return new DaemonLoad(topic, capacity, dir, daemon, client);
+  }
+
+  get journalDir(): string {
+    return join(this.dir, 'journal');
   }
 
   protected send(key: number, index: number): void {
@@ -418,18 +428,22 @@ export async function createLoadTopics(admin: Cluster, prefix: string): Promise<
 }
 
 /** The four loads, each on its topic with room for `capacity` records. */
+export const LOAD_KINDS: readonly Load['kind'][] = ['producer', 'transactional', 'durable', 'daemon'];
+
+/** Opens a load of each kind asked for (all four unless told), each on its own topic. */
 export async function openLoads(
   bootstrap: string,
   topic: (kind: Load['kind']) => string,
   capacity: number,
   deliveryTimeoutMs: number,
+  kinds: readonly Load['kind'][] = LOAD_KINDS,
 ): Promise<Load[]> {
   const loads: Load[] = [];
   try {
-    loads.push(new ProducerLoad(bootstrap, topic('producer'), capacity, deliveryTimeoutMs));
-    loads.push(new TransactionalLoad(bootstrap, topic('transactional'), capacity));
-    loads.push(await DurableLoad.open(bootstrap, topic('durable'), capacity));
-    loads.push(await DaemonLoad.open(bootstrap, topic('daemon'), capacity));
+    if (kinds.includes('producer')) loads.push(new ProducerLoad(bootstrap, topic('producer'), capacity, deliveryTimeoutMs));
+    if (kinds.includes('transactional')) loads.push(new TransactionalLoad(bootstrap, topic('transactional'), capacity));
+    if (kinds.includes('durable')) loads.push(await DurableLoad.open(bootstrap, topic('durable'), capacity));
+    if (kinds.includes('daemon')) loads.push(await DaemonLoad.open(bootstrap, topic('daemon'), capacity));
   } catch (error) {
     await Promise.all(loads.map((load) => load.close().catch(() => undefined)));
     throw error;

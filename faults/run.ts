@@ -5,11 +5,12 @@ import { Cluster } from '../src/cluster/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
-import { createLoadTopics, type Load, openLoads } from './load.js';
+import { createLoadTopics, LOAD_KINDS, type Load, openLoads } from './load.js';
+import { rerunWithSlowDisk, slowDisk, slowDiskReady } from './slow-disk.js';
 import { soak } from './soak.js';
 
 /**
- * `npm run faults [-- --quick] [--scenarios a,b]`: the producer (idempotent, acks=all) through
+ * `npm run faults [-- --quick] [--scenarios a,b] [--clients producer,durable]`: the producer (idempotent, acks=all) through
  * network and broker faults on a 3-node embedded cluster, every acknowledged record checked
  * by Apache Kafka's console consumer. Writes bench/results/faults-latest.json (or
  * faults-quick.json with --quick) and prints the table the README shows.
@@ -24,8 +25,10 @@ interface Scenario {
   isolates?: boolean;
   /** Before the producer starts (a fault it must start through). */
   before?: (cluster: FaultCluster, leader: number) => Promise<void>;
+  /** Needs the slow-disk shim preloaded (faults/slow-disk.ts). */
+  slowsDisks?: boolean;
   /** Puts the fault in place; the returned function lifts it. */
-  apply: (cluster: FaultCluster, leader: number) => Lift | Promise<Lift>;
+  apply: (cluster: FaultCluster, leader: number, loads: readonly Load[]) => Lift | Promise<Lift>;
 }
 
 type Lift = () => void | Promise<void>;
@@ -85,6 +88,19 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'slow-disk',
+    what:
+      "a slow disk under a partition leader's log directory (its metadata log too) and under the durable producer's and " +
+      "the daemon's journals: every write 20 ms longer, every fsync 500 ms",
+    faultMs: [60_000, 15_000],
+    slowsDisks: true,
+    apply: (cluster, leader, loads) => {
+      const dirs = [cluster.dataDir(leader), ...loads.flatMap((load) => (load.journalDir ? [load.journalDir] : []))];
+      slowDisk(dirs.map((dir) => ({ dir, writeMs: 20, fsyncMs: 500 })));
+      return () => slowDisk([]);
+    },
+  },
+  {
     name: 'controller-killed',
     what: "the metadata quorum's active controller (a broker too) killed with SIGKILL, restarted when the fault ends",
     faultMs: [60_000, 15_000],
@@ -109,10 +125,10 @@ interface Result extends Verdict {
  * --soak MINUTES: the mixed load through rolling faults; fails on a bad verdict, RSS grown by more
  * than 10%, handles under load grown by more than a fifth, or handles left open after the loads closed.
  */
-async function runSoak(minutes: number): Promise<void> {
+async function runSoak(minutes: number, kinds: readonly Load['kind'][]): Promise<void> {
   if (!(minutes > 0)) throw new Error('--soak takes the minutes to run, e.g. --soak 30');
   const version = process.env.KAFKA_WIRE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
-  const result = await soak(minutes, version, log);
+  const result = await soak(minutes, version, log, kinds);
   const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'results', `faults-soak-${minutes}min.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), kafkaVersion: version, ...result }, null, 2)}\n`);
@@ -166,7 +182,7 @@ const DELIVERY_TIMEOUT_MS = 60_000;
  * One fault, with the four clients running through it at once, each on a topic of its own
  * whose partition 0 is led by the same node (the one the fault hits).
  */
-async function runScenario(scenario: Scenario, quick: boolean, version: string): Promise<Result[]> {
+async function runScenario(scenario: Scenario, quick: boolean, version: string, kinds: readonly Load['kind'][]): Promise<Result[]> {
   const override = Number(process.env.KAFKA_WIRE_FAULT_SECONDS);
   const faultMs = override > 0 ? override * 1000 : scenario.faultMs[quick ? 1 : 0];
   const cluster = await FaultCluster.start(`faults-${process.pid}`, { version, isolatable: scenario.isolates });
@@ -179,11 +195,11 @@ async function runScenario(scenario: Scenario, quick: boolean, version: string):
     // Room for every record the run can send, and two minutes more (lifting a fault can take that long: a node restarting).
     const capacity = Math.ceil((RATE * (WARM_UP_MS + faultMs + AFTER_MS + 120_000)) / 1000);
     const topics = await createLoadTopics(direct, `faults-${scenario.name}`);
-    loads.push(...(await openLoads(cluster.bootstrap, topics, capacity, DELIVERY_TIMEOUT_MS)));
+    loads.push(...(await openLoads(cluster.bootstrap, topics, capacity, DELIVERY_TIMEOUT_MS, kinds)));
     for (const load of loads) load.start(RATE);
     await sleep(WARM_UP_MS);
     log(`${scenario.name}: fault on (leader of partition 0: node ${leader}) for ${faultMs / 1000} s`);
-    const lift = await scenario.apply(cluster, leader);
+    const lift = await scenario.apply(cluster, leader, loads);
     await sleep(faultMs);
     await lift();
     log(`${scenario.name}: fault off`);
@@ -238,19 +254,31 @@ export function table(results: readonly Result[]): string {
   return rows.join('\n');
 }
 
+/** --clients producer,durable: only these clients (all four unless told). */
+function clientsArgument(value: string | undefined): Load['kind'][] {
+  const kinds = (value ?? '').split(',').filter(Boolean);
+  const unknown = kinds.filter((kind) => !(LOAD_KINDS as string[]).includes(kind));
+  if (kinds.length === 0 || unknown.length > 0) {
+    throw new Error(`--clients takes some of ${LOAD_KINDS.join(', ')}${unknown.length > 0 ? ` (not ${unknown.join(', ')})` : ''}`);
+  }
+  return kinds as Load['kind'][];
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
+  const kinds = args.includes('--clients') ? clientsArgument(args[args.indexOf('--clients') + 1]) : LOAD_KINDS;
   if (args.includes('--soak')) {
-    await runSoak(Number(args[args.indexOf('--soak') + 1]));
+    await runSoak(Number(args[args.indexOf('--soak') + 1]), kinds);
     return;
   }
   const only = args[args.indexOf('--scenarios') + 1]?.split(',');
   const version = process.env.KAFKA_WIRE_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION;
   const chosen = args.includes('--scenarios') ? SCENARIOS.filter((scenario) => only?.includes(scenario.name)) : SCENARIOS;
+  if (chosen.some((scenario) => scenario.slowsDisks) && !slowDiskReady()) await rerunWithSlowDisk();
   const results: Result[] = [];
   for (const scenario of chosen) {
-    for (const result of await runScenario(scenario, quick, version)) {
+    for (const result of await runScenario(scenario, quick, version, kinds)) {
       log(`${scenario.name} · ${result.client}: ${JSON.stringify(result)}`);
       results.push(result);
     }

@@ -2,7 +2,7 @@ import { Cluster } from '../src/cluster/cluster.js';
 import { residentMb } from '../test/support/proc.js';
 import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
-import { createLoadTopics, DaemonLoad, type Load, openLoads } from './load.js';
+import { createLoadTopics, DaemonLoad, LOAD_KINDS, type Load, openLoads } from './load.js';
 
 export interface SoakSample {
   /** Seconds since the loads started. */
@@ -67,7 +67,12 @@ function gc(): void {
  * Memory and handles are sampled every 10 s; after a warm-up (a tenth of the run, at least two
  * full cycles of the faults: 160 s) and at the end, after a garbage collection (node --expose-gc).
  */
-export async function soak(minutes: number, version: string, log: (line: string) => void): Promise<SoakResult> {
+export async function soak(
+  minutes: number,
+  version: string,
+  log: (line: string) => void,
+  kinds: readonly Load['kind'][] = LOAD_KINDS,
+): Promise<SoakResult> {
   const cluster = await FaultCluster.start(`faults-soak-${process.pid}`, { version });
   const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
   const loads: Load[] = [];
@@ -77,7 +82,7 @@ export async function soak(minutes: number, version: string, log: (line: string)
     const topics = await createLoadTopics(direct, 'faults-soak');
     // After the admin's own connections and timers: what the loads leave behind is theirs.
     const before = process.getActiveResourcesInfo();
-    loads.push(...(await openLoads(cluster.bootstrap, topics, capacity, DELIVERY_TIMEOUT_MS)));
+    loads.push(...(await openLoads(cluster.bootstrap, topics, capacity, DELIVERY_TIMEOUT_MS, kinds)));
     const daemonPid = loads.find((load): load is DaemonLoad => load instanceof DaemonLoad)?.daemon.pid;
     const started = performance.now();
     for (const load of loads) load.start(RATE);

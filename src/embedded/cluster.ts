@@ -140,6 +140,11 @@ function lockCluster<T>(dir: string, body: () => Promise<T>): Promise<T> {
   return withLock(join(dir, LOCK_FILE), LOCK_WAIT_MS, body);
 }
 
+/** Where a node keeps its logs (log.dirs), the metadata log's included. */
+export function nodeDataDir(clusterDir: string, nodeId: number): string {
+  return join(clusterDir, `node-${nodeId}`, 'data');
+}
+
 export function nodeIsRunning(node: NodeState): boolean {
   return isOurProcess(node.pid, node.configFile);
 }
@@ -347,7 +352,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
         const configFile = join(nodeDir, 'server.properties');
         writeFileSync(
           configFile,
-          brokerProperties({ nodeId: id, ports, dataDir: join(nodeDir, 'data'), tls, overrides: options.brokerProperties }),
+          brokerProperties({ nodeId: id, ports, dataDir: nodeDataDir(dir, id), tls, overrides: options.brokerProperties }),
         );
         return {
           id,
