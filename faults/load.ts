@@ -427,7 +427,7 @@ export async function createLoadTopics(admin: Cluster, prefix: string): Promise<
   return topic;
 }
 
-/** The four loads, each on its topic with room for `capacity` records. */
+/** The four clients the suite drives. */
 export const LOAD_KINDS: readonly Load['kind'][] = ['producer', 'transactional', 'durable', 'daemon'];
 
 /** Opens a load of each kind asked for (all four unless told), each on its own topic. */

@@ -10,10 +10,12 @@ import { rerunWithSlowDisk, slowDisk, slowDiskReady } from './slow-disk.js';
 import { soak } from './soak.js';
 
 /**
- * `npm run faults [-- --quick] [--scenarios a,b] [--clients producer,durable]`: the producer (idempotent, acks=all) through
- * network and broker faults on a 3-node embedded cluster, every acknowledged record checked
- * by Apache Kafka's console consumer. Writes bench/results/faults-latest.json (or
- * faults-quick.json with --quick) and prints the table the README shows.
+ * `npm run faults [-- --quick] [--scenarios a,b] [--clients producer,durable] [--soak minutes]`:
+ * four clients (the idempotent acks=all producer, the transactional producer, the durable producer
+ * and the daemon) through network and broker faults on a 3-node embedded cluster, every
+ * acknowledged record checked by Apache Kafka's console consumer. Writes
+ * bench/results/faults-latest.json (or faults-quick.json with --quick) and prints the table the
+ * README shows.
  */
 
 interface Scenario {
