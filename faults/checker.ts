@@ -1,5 +1,5 @@
 import { runKafkaToolAsync } from '../test/support/java-tools.js';
-import { Ledger, type Load, TransactionalLoad } from './load.js';
+import { Ledger, type Load, type TransactionLog } from './load.js';
 
 export interface Verdict {
   sent: number;
@@ -33,25 +33,29 @@ export interface TransactionsVerdict {
 
 /** The verdict on a load: the producer within its delivery timeout; the others (they never give up) must settle at all. */
 export async function verdictOf(load: Load, version: string, bootstrap: string): Promise<Verdict> {
-  const transactional = load instanceof TransactionalLoad;
-  const read = await readTopic(version, bootstrap, load.topic, transactional);
+  const { transactions } = load;
+  const read = await readTopic(version, bootstrap, load.topic, transactions !== undefined);
   const verdict = check(read, load.sent, load.deliveryTimeoutMs);
-  if (transactional) return { ...verdict, transactions: checkTransactions(read.seen, load) };
+  if (transactions) return { ...verdict, transactions: checkTransactions(read.seen, load.sent, transactions) };
   // The daemon answers nothing per message: its status only says when all were delivered.
   return load.kind === 'daemon' ? { ...verdict, worstSettleMs: null } : verdict;
 }
 
 /** Each transaction all or nothing: committed ones whole, aborted ones invisible, unknown ones either. */
-function checkTransactions(seen: ReadonlyMap<string, number>, load: TransactionalLoad): TransactionsVerdict {
-  const visible = new Uint32Array(load.outcomes.length);
-  const size = new Uint32Array(load.outcomes.length);
-  for (let i = 0; i < load.sent.count; i++) {
-    const transaction = load.transactionOf[i] as number;
+function checkTransactions(
+  seen: ReadonlyMap<string, number>,
+  sent: Ledger,
+  { transactionOf, outcomes }: TransactionLog,
+): TransactionsVerdict {
+  const visible = new Uint32Array(outcomes.length);
+  const size = new Uint32Array(outcomes.length);
+  for (let i = 0; i < sent.count; i++) {
+    const transaction = transactionOf[i] as number;
     size[transaction] = (size[transaction] as number) + 1;
     if (seen.has(Ledger.value(i))) visible[transaction] = (visible[transaction] as number) + 1;
   }
   const verdict: TransactionsVerdict = { committed: 0, aborted: 0, unknown: 0, abortedVisible: 0, torn: 0 };
-  load.outcomes.forEach((outcome, transaction) => {
+  outcomes.forEach((outcome, transaction) => {
     if (outcome === 'committed') verdict.committed++;
     else if (outcome === 'aborted') verdict.aborted++;
     else verdict.unknown++;

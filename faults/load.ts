@@ -31,6 +31,11 @@ export class Ledger {
     this.error = new Uint16Array(capacity).fill(0);
   }
 
+  /** A ledger as another process kept it (its fields, as structured clone passes them). */
+  static restore(kept: Ledger): Ledger {
+    return Object.assign(Object.create(Ledger.prototype) as Ledger, kept);
+  }
+
   static value(index: number): string {
     return `k${index % KEYS}:${Math.floor(index / KEYS)}`;
   }
@@ -71,6 +76,8 @@ export interface Load {
   readonly deliveryTimeoutMs: number | undefined;
   /** Where it journals what it accepted (durable, daemon), for faults of the disk. */
   readonly journalDir?: string;
+  /** The transactional load's transactions, for the checker. */
+  readonly transactions?: TransactionLog;
   start(perSecond: number): void;
   stop(): void;
   /** Waits until every send settled, at most `boundMs`. */
@@ -151,6 +158,12 @@ export class ProducerLoad extends PacedLoad {
 /** How a transaction ended: committed, aborted (confirmed by the coordinator), or not known (the producer had to start again). */
 export type TransactionOutcome = 'open' | 'committed' | 'aborted' | 'unknown';
 
+export interface TransactionLog {
+  /** The transaction each record went out in (index into `outcomes`). */
+  readonly transactionOf: Uint32Array;
+  readonly outcomes: TransactionOutcome[];
+}
+
 /** Records per transaction at most: a backlog built up during a fault goes out in several. */
 const TRANSACTION_RECORDS = 5000;
 /** How long records gather before their transaction commits. */
@@ -170,11 +183,7 @@ const TRANSACTION_DELIVERY_TIMEOUT_MS = 10_000;
 export class TransactionalLoad extends PacedLoad {
   readonly kind = 'transactional';
   override readonly deliveryTimeoutMs = TRANSACTION_DELIVERY_TIMEOUT_MS;
-  /** The transaction each record went out in (index into `outcomes`). */
-  readonly transactionOf: Uint32Array;
-  readonly outcomes: TransactionOutcome[] = [];
-  /** Producers replaced after failing for good. */
-  restarts = 0;
+  readonly transactions: TransactionLog;
   private producer: Producer | undefined;
   private readonly pending: number[] = [];
   private running = false;
@@ -186,7 +195,7 @@ export class TransactionalLoad extends PacedLoad {
     capacity: number,
   ) {
     super(topic, capacity);
-    this.transactionOf = new Uint32Array(capacity);
+    this.transactions = { transactionOf: new Uint32Array(capacity), outcomes: [] };
   }
 
   private readonly transactionalId = `kafka-wire-faults-${process.pid}-${Date.now().toString(36)}`;
@@ -242,10 +251,11 @@ export class TransactionalLoad extends PacedLoad {
   private async transaction(indices: number[]): Promise<void> {
     this.producer ??= await this.openProducer();
     const producer = this.producer;
-    const number = this.outcomes.push('open') - 1;
+    const { transactionOf, outcomes } = this.transactions;
+    const number = outcomes.push('open') - 1;
     producer.beginTransaction();
     for (const index of indices) {
-      this.transactionOf[index] = number;
+      transactionOf[index] = number;
       // Its send() bound counts from this call, not from when it was paced in (it may have waited for earlier commits).
       this.sent.sentAt[index] = performance.now();
       const key = index % KEYS;
@@ -255,7 +265,7 @@ export class TransactionalLoad extends PacedLoad {
       );
     }
     const outcome = await this.end(producer);
-    this.outcomes[number] = outcome.outcome;
+    outcomes[number] = outcome.outcome;
     if (outcome.error) for (const index of indices) this.sent.fail(index, outcome.error);
   }
 
@@ -280,7 +290,6 @@ export class TransactionalLoad extends PacedLoad {
       }
     }
     console.error(`[faults] transactional producer: starting again after: ${(error as Error).message}`);
-    this.restarts++;
     this.producer = undefined;
     await producer.close(0).catch(() => undefined);
     return { outcome: 'unknown', error };
@@ -411,7 +420,8 @@ export class DaemonLoad extends PacedLoad {
   }
 }
 
-const KINDS: readonly Load['kind'][] = ['producer', 'transactional', 'durable', 'daemon'];
+/** The four clients the suite drives. */
+export const LOAD_KINDS: readonly Load['kind'][] = ['producer', 'transactional', 'durable', 'daemon'];
 
 /**
  * A topic per client kind (6 partitions, replication 3, min.insync.replicas 2, node 1 leading
@@ -422,15 +432,36 @@ export async function createLoadTopics(admin: Cluster, prefix: string): Promise<
   const topic = (kind: Load['kind']) => `${prefix}-${kind}-${stamp}`;
   const assignment = Array.from({ length: 6 }, (_, partition) => [1, 2, 3].map((_, i) => ((partition + i) % 3) + 1));
   await new Admin(admin).createTopics(
-    KINDS.map((kind) => ({ name: topic(kind), replicaAssignment: assignment, configs: { 'min.insync.replicas': '2' } })),
+    LOAD_KINDS.map((kind) => ({ name: topic(kind), replicaAssignment: assignment, configs: { 'min.insync.replicas': '2' } })),
   );
   return topic;
 }
 
-/** The four clients the suite drives. */
-export const LOAD_KINDS: readonly Load['kind'][] = ['producer', 'transactional', 'durable', 'daemon'];
+/** What a load is opened with. */
+export interface LoadSpec {
+  kind: Load['kind'];
+  bootstrap: string;
+  topic: string;
+  /** Records it has room for. */
+  capacity: number;
+  /** The in-memory producer's; the transactional producer has its own, shorter one. */
+  deliveryTimeoutMs: number;
+}
 
-/** Opens a load of each kind asked for (all four unless told), each on its own topic. */
+export async function openLoad({ kind, bootstrap, topic, capacity, deliveryTimeoutMs }: LoadSpec): Promise<Load> {
+  switch (kind) {
+    case 'producer':
+      return new ProducerLoad(bootstrap, topic, capacity, deliveryTimeoutMs);
+    case 'transactional':
+      return new TransactionalLoad(bootstrap, topic, capacity);
+    case 'durable':
+      return await DurableLoad.open(bootstrap, topic, capacity);
+    case 'daemon':
+      return await DaemonLoad.open(bootstrap, topic, capacity);
+  }
+}
+
+/** Opens a load of each kind asked for (all four unless told), each on its own topic, in this process. */
 export async function openLoads(
   bootstrap: string,
   topic: (kind: Load['kind']) => string,
@@ -440,10 +471,7 @@ export async function openLoads(
 ): Promise<Load[]> {
   const loads: Load[] = [];
   try {
-    if (kinds.includes('producer')) loads.push(new ProducerLoad(bootstrap, topic('producer'), capacity, deliveryTimeoutMs));
-    if (kinds.includes('transactional')) loads.push(new TransactionalLoad(bootstrap, topic('transactional'), capacity));
-    if (kinds.includes('durable')) loads.push(await DurableLoad.open(bootstrap, topic('durable'), capacity));
-    if (kinds.includes('daemon')) loads.push(await DaemonLoad.open(bootstrap, topic('daemon'), capacity));
+    for (const kind of kinds) loads.push(await openLoad({ kind, bootstrap, topic: topic(kind), capacity, deliveryTimeoutMs }));
   } catch (error) {
     await Promise.all(loads.map((load) => load.close().catch(() => undefined)));
     throw error;

@@ -124,7 +124,7 @@ interface Result extends Verdict {
 }
 
 /**
- * --soak MINUTES: the mixed load through rolling faults; fails on a bad verdict, RSS grown by more
+ * --soak MINUTES: the mixed load through rolling faults; fails on a bad verdict, or a client whose RSS grew by more
  * than 10%, handles under load grown by more than a fifth, or handles left open after the loads closed.
  */
 async function runSoak(minutes: number, kinds: readonly Load['kind'][]): Promise<void> {
@@ -134,21 +134,25 @@ async function runSoak(minutes: number, kinds: readonly Load['kind'][]): Promise
   const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'results', `faults-soak-${minutes}min.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), kafkaVersion: version, ...result }, null, 2)}\n`);
-  console.log(
-    `soak of ${minutes} min: RSS ${result.rssAfterWarmUpMb} MB after warm-up, ${result.rssAtEndMb} MB at the end; ` +
-      `the daemon's ${result.daemonRssAfterWarmUpMb} → ${result.daemonRssAtEndMb} MB; ` +
-      `active handles under load ${result.resourcesAfterWarmUp} → ${result.resourcesAtEnd} (mean of two fault cycles), ` +
-      `${result.resourcesBefore} before the loads and ${result.resourcesAfterClose} after they closed`,
-  );
-  console.log('minute  rss MB  heap MB (of)  external MB  daemon rss MB  handles  fault');
+  console.log(`soak of ${minutes} min, each client in a process of its own (RSS after a garbage collection):`);
+  for (const c of result.clients) {
+    const daemon = c.daemonRssAtEndMb === undefined ? '' : `; the daemon ${c.daemonRssAfterWarmUpMb} → ${c.daemonRssAtEndMb} MB`;
+    console.log(
+      `  ${c.kind}: RSS ${c.rssAfterWarmUpMb} MB after warm-up, ${c.rssAtEndMb} MB at the end${daemon}; ` +
+        `active handles under load ${c.resourcesAfterWarmUp} → ${c.resourcesAtEnd} (mean of two fault cycles); ` +
+        `left open after close: ${c.leaked.length === 0 ? 'none' : c.leaked.join(', ')}`,
+    );
+  }
+  const kindsRun = result.clients.map((c) => c.kind);
+  const header = kindsRun.map((kind) => (kind === 'daemon' ? 'daemon (feeder) MB' : `${kind} MB`));
+  console.log(`minute  ${header.join('  ')}  handles  fault`);
   for (const s of result.samples.filter((_, i) => i % 6 === 0 || i === result.samples.length - 1)) {
-    const cells = [
-      (s.at / 60).toFixed(1).padStart(6),
-      String(s.rssMb).padStart(6),
-      `${s.heapMb} (${s.heapTotalMb})`.padStart(12),
-      String(s.externalMb).padStart(11),
-    ];
-    console.log(`${cells.join('  ')}  ${String(s.daemonRssMb).padStart(13)}  ${String(s.resources).padStart(7)}  ${s.fault}`);
+    const cells = s.clients.map((c, i) => {
+      const figure = c.daemonRssMb === undefined ? `${c.rssMb}` : `${c.daemonRssMb} (${c.rssMb})`;
+      return figure.padStart((header[i] as string).length);
+    });
+    const handles = s.clients.reduce((sum, c) => sum + c.resources, 0);
+    console.log(`${(s.at / 60).toFixed(1).padStart(6)}  ${cells.join('  ')}  ${String(handles).padStart(7)}  ${s.fault}`);
   }
   const results: Result[] = result.verdicts.map((verdict) => ({
     name: 'soak',
@@ -164,10 +168,12 @@ async function runSoak(minutes: number, kinds: readonly Load['kind'][]): Promise
     ...results
       .filter(failed)
       .map((r) => `${r.client}: records lost, duplicated, reordered or unsettled, or a transaction not all or nothing`),
-    ...(grown(result.rssAfterWarmUpMb, result.rssAtEndMb) ? ['RSS grew more than 10%'] : []),
-    ...(grown(result.daemonRssAfterWarmUpMb, result.daemonRssAtEndMb) ? ["the daemon's RSS grew more than 10%"] : []),
-    ...(result.resourcesAtEnd > result.resourcesAfterWarmUp * 1.2 ? ['active handles under load grew by more than a fifth'] : []),
-    ...(result.leaked.length > 0 ? [`handles left open after the loads closed: ${result.leaked.join(', ')}`] : []),
+    ...result.clients.flatMap((c) => [
+      ...(grown(c.rssAfterWarmUpMb, c.rssAtEndMb) ? [`${c.kind}: RSS grew more than 10%`] : []),
+      ...(grown(c.daemonRssAfterWarmUpMb ?? 0, c.daemonRssAtEndMb ?? 0) ? ["the daemon's RSS grew more than 10%"] : []),
+      ...(c.resourcesAtEnd > c.resourcesAfterWarmUp * 1.2 ? [`${c.kind}: active handles under load grew by more than a fifth`] : []),
+      ...(c.leaked.length > 0 ? [`${c.kind}: handles left open after its load closed: ${c.leaked.join(', ')}`] : []),
+    ]),
   ];
   if (problems.length > 0) {
     console.error(`FAILED: ${problems.join('; ')}`);

@@ -1,40 +1,41 @@
 import { Cluster } from '../src/cluster/cluster.js';
-import { residentMb } from '../test/support/proc.js';
 import { type Verdict, verdictOf } from './checker.js';
 import { FaultCluster } from './cluster.js';
-import { createLoadTopics, DaemonLoad, LOAD_KINDS, type Load, openLoads } from './load.js';
+import { createLoadTopics, LOAD_KINDS, type Load } from './load.js';
+import { RemoteLoad, type WorkerMemory } from './remote-load.js';
+
+/** One client's worker process (and the daemon, for the daemon's load). */
+export interface ClientSample extends WorkerMemory {
+  kind: Load['kind'];
+}
 
 export interface SoakSample {
   /** Seconds since the loads started. */
   at: number;
-  /** This process (the producer and the durable producer) and the daemon child. */
-  rssMb: number;
-  heapMb: number;
-  /** The V8 heap's reserved size (used or not): with heapMb, whether growth is V8's or malloc's. */
-  heapTotalMb: number;
-  /** Memory outside the V8 heap that V8 knows of: Buffers and other ArrayBuffers. */
-  externalMb: number;
-  daemonRssMb: number;
-  /** Active handles and requests of this process (sockets, timers, files). */
-  resources: number;
   fault: string;
+  /** This process: the fault cluster's admin and the soak's bookkeeping, no client. */
+  harnessRssMb: number;
+  clients: ClientSample[];
+}
+
+/** A client's figures after warm-up and at the end (both after a garbage collection in its worker). */
+export interface SoakClient {
+  kind: Load['kind'];
+  rssAfterWarmUpMb: number;
+  rssAtEndMb: number;
+  daemonRssAfterWarmUpMb?: number;
+  daemonRssAtEndMb?: number;
+  /** Mean active handles under load over the first two fault cycles after warm-up, and over the last two. */
+  resourcesAfterWarmUp: number;
+  resourcesAtEnd: number;
+  /** What its load left open after it closed (kinds, e.g. Timeout): leaked. */
+  leaked: string[];
 }
 
 export interface SoakResult {
   minutes: number;
   samples: SoakSample[];
-  /** After warm-up and at the end (garbage collected first). */
-  rssAfterWarmUpMb: number;
-  rssAtEndMb: number;
-  daemonRssAfterWarmUpMb: number;
-  daemonRssAtEndMb: number;
-  /** Mean active handles under load over the first two fault cycles after warm-up, and over the last two. */
-  resourcesAfterWarmUp: number;
-  resourcesAtEnd: number;
-  /** Active handles before the loads opened and after they closed: what is left over leaked (its kinds in `leaked`). */
-  resourcesBefore: number;
-  resourcesAfterClose: number;
-  leaked: string[];
+  clients: SoakClient[];
   verdicts: ({ client: Load['kind'] } & Verdict)[];
 }
 
@@ -46,26 +47,12 @@ const HEALTHY_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The resources in `now` beyond those in `before` (by kind, e.g. TCPSocketWrap, Timeout). */
-function extra(now: string[], before: string[]): string[] {
-  const left = [...before];
-  return now.filter((kind) => {
-    const at = left.indexOf(kind);
-    if (at < 0) return true;
-    left.splice(at, 1);
-    return false;
-  });
-}
-
-function gc(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-
 /**
- * Mixed load (the four clients at RATE records/s each) for `minutes` through rolling faults:
- * latency, resets, a leader cut from the client, a paused leader, each in turn with calm between.
- * Memory and handles are sampled every 10 s; after a warm-up (a tenth of the run, at least two
- * full cycles of the faults: 160 s) and at the end, after a garbage collection (node --expose-gc).
+ * Mixed load (the four clients at RATE records/s each, each in a worker process of its own) for
+ * `minutes` through rolling faults: latency, resets, a leader cut from the client, a paused leader,
+ * each in turn with calm between. Each worker's memory and handles (and the daemon's RSS) are
+ * sampled every 10 s; after a warm-up (a tenth of the run, at least two full cycles of the faults:
+ * 160 s) and at the end, after a garbage collection in each worker (node --expose-gc).
  */
 export async function soak(
   minutes: number,
@@ -75,15 +62,15 @@ export async function soak(
 ): Promise<SoakResult> {
   const cluster = await FaultCluster.start(`faults-soak-${process.pid}`, { version });
   const direct = await Cluster.connect({ bootstrap: cluster.directBootstrap, clientId: 'faults-admin' });
-  const loads: Load[] = [];
+  const loads: RemoteLoad[] = [];
   try {
     const durationMs = minutes * 60_000;
     const capacity = Math.ceil((RATE * durationMs) / 1000) + 10_000;
     const topics = await createLoadTopics(direct, 'faults-soak');
-    // After the admin's own connections and timers: what the loads leave behind is theirs.
-    const before = process.getActiveResourcesInfo();
-    loads.push(...(await openLoads(cluster.bootstrap, topics, capacity, DELIVERY_TIMEOUT_MS, kinds)));
-    const daemonPid = loads.find((load): load is DaemonLoad => load instanceof DaemonLoad)?.daemon.pid;
+    for (const kind of kinds) {
+      const spec = { kind, bootstrap: cluster.bootstrap, topic: topics(kind), capacity, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS };
+      loads.push(await RemoteLoad.open(spec));
+    }
     const started = performance.now();
     for (const load of loads) load.start(RATE);
 
@@ -120,32 +107,31 @@ export async function soak(
     ];
     let fault = 'none';
     const samples: SoakSample[] = [];
-    const sample = () => {
-      const memory = process.memoryUsage();
-      samples.push({
-        at: Math.round((performance.now() - started) / 1000),
-        rssMb: Math.round(memory.rss / 2 ** 20),
-        heapMb: Math.round(memory.heapUsed / 2 ** 20),
-        heapTotalMb: Math.round(memory.heapTotal / 2 ** 20),
-        externalMb: Math.round(memory.external / 2 ** 20),
-        daemonRssMb: daemonPid === undefined ? 0 : residentMb(daemonPid),
-        resources: process.getActiveResourcesInfo().length,
+    const sample = async (collect: boolean): Promise<SoakSample> => {
+      const at = Math.round((performance.now() - started) / 1000);
+      const memories = await Promise.all(loads.map((load) => load.memory(collect)));
+      const taken = {
+        at,
         fault,
-      });
+        harnessRssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
+        clients: memories.map((memory, i) => ({ kind: (loads[i] as RemoteLoad).kind, ...memory })),
+      };
+      samples.push(taken);
+      return taken;
     };
-    const sampler = setInterval(sample, 10_000);
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        await sleep(10_000);
+        if (sampling) await sample(false);
+      }
+    })();
     // Past two full cycles of the faults, so the queues each fault builds have been seen once before.
     const warmUpMs = Math.max(2 * faults.length * (FAULT_MS + HEALTHY_MS), durationMs / 10);
     let afterWarmUp: SoakSample | undefined;
-    const measure = async () => {
-      gc();
-      await sleep(200);
-      sample();
-      return samples[samples.length - 1] as SoakSample;
-    };
     let turn = 0;
     while (performance.now() - started < durationMs) {
-      if (afterWarmUp === undefined && performance.now() - started >= warmUpMs) afterWarmUp = await measure();
+      if (afterWarmUp === undefined && performance.now() - started >= warmUpMs) afterWarmUp = await sample(true);
       const [name, apply] = faults[turn++ % faults.length] as [string, () => Promise<Lift>];
       fault = name;
       log(`soak: ${name} at ${Math.round((performance.now() - started) / 1000)} s`);
@@ -155,40 +141,38 @@ export async function soak(
       fault = 'none';
       await sleep(HEALTHY_MS);
     }
-    afterWarmUp ??= await measure();
+    afterWarmUp ??= await sample(true);
     // Still under load, after a calm spell: comparable with the warm-up's figure.
-    const atEnd = await measure();
-    clearInterval(sampler);
+    const atEnd = await sample(true);
+    sampling = false;
+    await sampler;
     for (const load of loads) load.stop();
     await Promise.all(loads.map((load) => load.settle(DELIVERY_TIMEOUT_MS + 5000)));
-    const finished = loads.splice(0);
-    await Promise.all(finished.map((load) => load.close()));
-    // Sockets close a moment after close() resolves: give them up to 10 s to be gone.
-    let leaked = extra(process.getActiveResourcesInfo(), before);
-    for (let waited = 0; waited < 10_000 && leaked.length > 0; waited += 250) {
-      await sleep(250);
-      leaked = extra(process.getActiveResourcesInfo(), before);
-    }
+    await Promise.all(loads.map((load) => load.close()));
     const window = (2 * faults.length * (FAULT_MS + HEALTHY_MS)) / 1000;
-    const warmUpAt = afterWarmUp.at;
-    const meanResources = (from: number, to: number) => {
-      const chosen = samples.filter((s) => s.at >= from && s.at <= to);
-      return Math.round((chosen.reduce((sum, s) => sum + s.resources, 0) / Math.max(1, chosen.length)) * 10) / 10;
+    const meanResources = (kind: Load['kind'], from: number, to: number) => {
+      const chosen = samples.filter((s) => s.at >= from && s.at <= to).map((s) => s.clients.find((c) => c.kind === kind) as ClientSample);
+      return Math.round((chosen.reduce((sum, c) => sum + c.resources, 0) / Math.max(1, chosen.length)) * 10) / 10;
     };
+    const clients = loads.map(({ kind, leaked }, i): SoakClient => {
+      const first = afterWarmUp.clients[i] as ClientSample;
+      const last = atEnd.clients[i] as ClientSample;
+      return {
+        kind,
+        rssAfterWarmUpMb: first.rssMb,
+        rssAtEndMb: last.rssMb,
+        ...(first.daemonRssMb === undefined ? {} : { daemonRssAfterWarmUpMb: first.daemonRssMb, daemonRssAtEndMb: last.daemonRssMb }),
+        resourcesAfterWarmUp: meanResources(kind, afterWarmUp.at, afterWarmUp.at + window),
+        resourcesAtEnd: meanResources(kind, atEnd.at - window, atEnd.at),
+        leaked,
+      };
+    });
     return {
       minutes,
       samples,
-      rssAfterWarmUpMb: afterWarmUp.rssMb,
-      rssAtEndMb: atEnd.rssMb,
-      daemonRssAfterWarmUpMb: afterWarmUp.daemonRssMb,
-      daemonRssAtEndMb: atEnd.daemonRssMb,
-      resourcesAfterWarmUp: meanResources(warmUpAt, warmUpAt + window),
-      resourcesAtEnd: meanResources(atEnd.at - window, atEnd.at),
-      resourcesBefore: before.length,
-      resourcesAfterClose: before.length + leaked.length,
-      leaked,
+      clients,
       verdicts: await Promise.all(
-        finished.map(async (load) => ({ client: load.kind, ...(await verdictOf(load, version, cluster.directBootstrap)) })),
+        loads.map(async (load) => ({ client: load.kind, ...(await verdictOf(load, version, cluster.directBootstrap)) })),
       ),
     };
   } finally {
