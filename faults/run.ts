@@ -134,7 +134,7 @@ async function runSoak(minutes: number, kinds: readonly Load['kind'][]): Promise
   const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'results', `faults-soak-${minutes}min.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), kafkaVersion: version, ...result }, null, 2)}\n`);
-  console.log(`soak of ${minutes} min, each client in a process of its own (RSS after a garbage collection):`);
+  console.log(`soak of ${minutes} min, each client in a process of its own (RSS after a last-resort garbage collection):`);
   for (const c of result.clients) {
     const daemon = c.daemonRssAtEndMb === undefined ? '' : `; the daemon ${c.daemonRssAfterWarmUpMb} → ${c.daemonRssAtEndMb} MB`;
     console.log(
