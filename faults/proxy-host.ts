@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { type IpcReply, IpcRequests } from './ipc-requests.js';
 import { FaultProxy, type FaultRules } from './proxy.js';
 
 /**
@@ -11,30 +12,17 @@ import { FaultProxy, type FaultRules } from './proxy.js';
 
 type Command = { op: 'listen' } | { op: 'forwardTo'; proxy: number; port: number } | { op: 'set'; proxy: number; rules: FaultRules };
 
-type Reply = { id: number; value?: unknown; error?: string };
-
 /** Each command waits at most this long for its answer: the host is local, so only a hung host takes longer. */
 const COMMAND_TIMEOUT_MS = 30_000;
 
 /** The parent's handle on the proxy process. */
 export class ProxyHost {
-  private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  private exited: Error | undefined;
+  private readonly requests: IpcRequests<Command>;
+  private exited = false;
 
   private constructor(private readonly child: ChildProcess) {
-    child.on('message', (reply: Reply) => {
-      const waiter = this.waiting.get(reply.id);
-      if (!waiter) return;
-      this.waiting.delete(reply.id);
-      if (reply.error !== undefined) waiter.reject(new Error(`fault proxy host: ${reply.error}`));
-      else waiter.resolve(reply.value);
-    });
-    child.on('exit', (code, signal) => {
-      this.exited = new Error(`the fault proxy host exited (${signal ?? `code ${code}`})`);
-      for (const waiter of this.waiting.values()) waiter.reject(this.exited);
-      this.waiting.clear();
-    });
+    this.requests = new IpcRequests(child, 'fault proxy host');
+    child.once('exit', () => (this.exited = true));
   }
 
   static async start(): Promise<ProxyHost> {
@@ -57,25 +45,7 @@ export class ProxyHost {
   }
 
   command(command: Command): Promise<unknown> {
-    if (this.exited) return Promise.reject(this.exited);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`fault proxy host: no answer to ${command.op} within ${COMMAND_TIMEOUT_MS} ms`));
-      }, COMMAND_TIMEOUT_MS);
-      this.waiting.set(id, {
-        resolve: (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      this.child.send({ id, ...command });
-    });
+    return this.requests.send(command, COMMAND_TIMEOUT_MS);
   }
 
   /** The host's pid (its RSS is the network's, not the clients'). */
@@ -136,8 +106,8 @@ async function serve(): Promise<void> {
   };
   process.on('message', (message: { id: number } & Command) => {
     handle(message).then(
-      (value) => process.send?.({ id: message.id, value } satisfies Reply),
-      (error: unknown) => process.send?.({ id: message.id, error: (error as Error).message } satisfies Reply),
+      (result) => process.send?.({ id: message.id, result } satisfies IpcReply),
+      (error: unknown) => process.send?.({ id: message.id, error: (error as Error).message } satisfies IpcReply),
     );
   });
   process.on('disconnect', () => {

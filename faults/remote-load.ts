@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type IpcReply, IpcRequests } from './ipc-requests.js';
 import { Ledger, type Load, type LoadSpec, type TransactionLog } from './load.js';
 
 /** What RemoteLoad asks of its worker (faults/load-worker.ts). */
@@ -13,7 +14,7 @@ type WorkerOperation =
 
 export type WorkerRequest = { id: number } & WorkerOperation;
 
-export type WorkerReply = { id: number; result?: unknown; error?: string };
+export type WorkerReply = IpcReply;
 
 /** A worker's memory and handles; the daemon's RSS too for the daemon's load. */
 export interface WorkerMemory {
@@ -45,27 +46,16 @@ export class RemoteLoad implements Load {
   deliveryTimeoutMs: number | undefined;
   journalDir: string | undefined;
   leaked: string[] = [];
-  private readonly waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
-  private nextId = 1;
-  private exited: Promise<void>;
+  private readonly requests: IpcRequests<WorkerOperation>;
+  private readonly exited: Promise<void>;
 
   private constructor(
     private readonly spec: LoadSpec,
     private readonly worker: ChildProcess,
   ) {
     this.sent = new Ledger(0);
+    this.requests = new IpcRequests(worker, `${spec.kind} load worker`);
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    worker.on('message', (reply: WorkerReply) => {
-      const waiter = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      if (reply.error !== undefined) waiter?.reject(new Error(`${spec.kind} load worker: ${reply.error}`));
-      else waiter?.resolve(reply.result);
-    });
-    worker.once('exit', (code, signal) => {
-      const gone = new Error(`${spec.kind} load worker exited (${signal ?? `code ${code}`})`);
-      for (const waiter of this.waiting.values()) waiter.reject(gone);
-      this.waiting.clear();
-    });
   }
 
   get kind(): Load['kind'] {
@@ -88,7 +78,7 @@ export class RemoteLoad implements Load {
     });
     const load = new RemoteLoad(spec, worker);
     // The worker's first message (id 0) says it is ready.
-    const ready = (await load.reply(0, OPEN_MS).catch((error: Error) => {
+    const ready = (await load.requests.reply(0, 'open', OPEN_MS).catch((error: Error) => {
       worker.kill('SIGKILL');
       throw error;
     })) as { journalDir?: string; deliveryTimeoutMs?: number };
@@ -98,27 +88,31 @@ export class RemoteLoad implements Load {
   }
 
   start(perSecond: number): void {
-    void this.request({ op: 'start', perSecond }, REQUEST_MS).catch((error: Error) => console.error(`[faults] ${error.message}`));
+    void this.requests.send({ op: 'start', perSecond }, REQUEST_MS).catch((error: Error) => console.error(`[faults] ${error.message}`));
   }
 
   stop(): void {
-    void this.request({ op: 'stop' }, REQUEST_MS).catch((error: Error) => console.error(`[faults] ${error.message}`));
+    void this.requests.send({ op: 'stop' }, REQUEST_MS).catch((error: Error) => console.error(`[faults] ${error.message}`));
   }
 
   async settle(boundMs: number): Promise<void> {
-    await this.request({ op: 'settle', boundMs }, boundMs + REQUEST_MS);
+    await this.requests.send({ op: 'settle', boundMs }, boundMs + REQUEST_MS);
   }
 
   /** The worker's memory now, or after a garbage collection (`collect`). */
   async memory(collect: boolean): Promise<WorkerMemory> {
-    return (await this.request({ op: 'memory', collect }, REQUEST_MS)) as WorkerMemory;
+    return (await this.requests.send({ op: 'memory', collect }, REQUEST_MS)) as WorkerMemory;
   }
 
   /** Closes the load and takes its ledger; the worker then exits (killed if it does not within the bound). */
   async close(): Promise<void> {
     if (this.worker.exitCode !== null || this.worker.signalCode !== null) return;
     try {
-      const closed = (await this.request({ op: 'close' }, REQUEST_MS)) as { sent: Ledger; transactions?: TransactionLog; leaked: string[] };
+      const closed = (await this.requests.send({ op: 'close' }, REQUEST_MS)) as {
+        sent: Ledger;
+        transactions?: TransactionLog;
+        leaked: string[];
+      };
       this.sent = Ledger.restore(closed.sent);
       this.transactions = closed.transactions;
       this.leaked = closed.leaked;
@@ -128,31 +122,5 @@ export class RemoteLoad implements Load {
       await this.exited;
       clearTimeout(bound);
     }
-  }
-
-  private request(request: WorkerOperation, boundMs: number): Promise<unknown> {
-    const id = this.nextId++;
-    if (!this.worker.connected) return Promise.reject(new Error(`${this.spec.kind} load worker is gone`));
-    this.worker.send({ ...request, id });
-    return this.reply(id, boundMs);
-  }
-
-  private reply(id: number, boundMs: number): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const bound = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`${this.spec.kind} load worker did not answer within ${boundMs} ms`));
-      }, boundMs);
-      this.waiting.set(id, {
-        resolve: (result) => {
-          clearTimeout(bound);
-          resolve(result);
-        },
-        reject: (error) => {
-          clearTimeout(bound);
-          reject(error);
-        },
-      });
-    });
   }
 }
