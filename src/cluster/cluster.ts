@@ -8,7 +8,7 @@ import { safeLogger } from '../logger.js';
 import { Metadata, type MetadataResponse } from '../protocol/generated/index.js';
 import { ZERO_UUID } from '../protocol/primitives/elements.js';
 import type { ApiDefinition } from '../protocol/primitives/index.js';
-import { MetadataCache, type MetadataChange } from './metadata.js';
+import { isLeadershipError, MetadataCache, type MetadataChange } from './metadata.js';
 import { type ClusterOptions, checkClusterOptions } from './options.js';
 
 export type { ClusterOptions } from './options.js';
@@ -36,6 +36,9 @@ export interface ConnectionChoice {
  * requests addressed to a node id (or to any broker). Connection losses and leadership errors
  * trigger a metadata refresh.
  */
+/** How long a broker that answered a leadership error is asked for metadata only when no other is open. */
+const DOUBT_MS = 10_000;
+
 export class Cluster extends EventEmitter<ClusterEvents> {
   readonly metadata: MetadataCache;
   private readonly pool: ConnectionPool;
@@ -46,6 +49,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private anyTurn = 0;
   /** Nodes connected to at least once: a node never reached may be advertising an address only it can reach. */
   private readonly reachedNodes = new Set<number>();
+  /** When each node last answered a leadership error (noteError): anyConnection() asks the others first for a while. */
+  private readonly doubtedAt = new Map<number, number>();
 
   constructor(private readonly options: ClusterOptions) {
     super();
@@ -116,6 +121,31 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
   }
 
+  /**
+   * Told every error a broker answers for a partition: a leadership error asks for fresh
+   * metadata, from another broker for the next DOUBT_MS.
+   */
+  noteError(code: number, nodeId: number): void {
+    if (!isLeadershipError(code)) return;
+    this.doubtedAt.set(nodeId, Date.now());
+    this.metadata.requestRefresh();
+  }
+
+  private leastLoadedOpen(skipDoubted: boolean): Connection | undefined {
+    const nodeIds = [...this.metadata.brokers.keys()];
+    const start = this.anyTurn++;
+    const now = Date.now();
+    let leastLoaded: Connection | undefined;
+    for (let i = 0; i < nodeIds.length; i++) {
+      const nodeId = nodeIds[(start + i) % nodeIds.length] as number;
+      if (skipDoubted && now - (this.doubtedAt.get(nodeId) ?? Number.NEGATIVE_INFINITY) < DOUBT_MS) continue;
+      const open = this.pool.peek(`node:${nodeId}`);
+      if (open && (!leastLoaded || open.inFlight < leastLoaded.inFlight)) leastLoaded = open;
+      if (leastLoaded?.inFlight === 0) break;
+    }
+    return leastLoaded;
+  }
+
   private isBootstrapAddress(address: BrokerAddress): boolean {
     return this.bootstrap.some((entry) => entry.host === address.host && entry.port === address.port);
   }
@@ -131,14 +161,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     // The open connection with the fewest requests awaiting answers (Java's least loaded node), looked for
     // from a different broker each time: a broker that stopped answering holds requests and is asked last,
     // and one behind the cluster (cut off from the controller, still sure it leads) is not the only one asked.
-    const nodeIds = [...this.metadata.brokers.keys()];
-    const start = this.anyTurn++;
-    let leastLoaded: Connection | undefined;
-    for (let i = 0; i < nodeIds.length; i++) {
-      const open = this.pool.peek(`node:${nodeIds[(start + i) % nodeIds.length]}`);
-      if (open && (!leastLoaded || open.inFlight < leastLoaded.inFlight)) leastLoaded = open;
-      if (leastLoaded?.inFlight === 0) break;
-    }
+    // A broker that just answered a leadership error is asked only when no other is open: one the controller
+    // fenced answers errors quickly (so it holds no requests) and would only confirm the stale view.
+    const leastLoaded = this.leastLoadedOpen(true) ?? this.leastLoadedOpen(false);
     if (leastLoaded) return leastLoaded;
     const candidates: { key: string; address: BrokerAddress; label: string }[] = [
       ...[...this.metadata.brokers.values()].map((broker) => ({

@@ -70,14 +70,21 @@ export const DEFAULT_METADATA_MAX_AGE_MS = 5 * 60_000;
 export const DEFAULT_MIN_REFRESH_INTERVAL_MS = 100;
 export const DEFAULT_PARTITION_COUNT_REFRESH_MS = 60_000;
 
-/** Errors after which the cached leaders are known to be wrong or stale. */
+/**
+ * Errors after which the cached leaders may be wrong or stale. REQUEST_TIMED_OUT and the two
+ * NOT_ENOUGH_REPLICAS are what a leader cut off from the rest of the cluster answers: the
+ * controller has fenced it and moved its partitions, but it does not know, and its followers
+ * no longer fetch from it. Asking again (any broker but it tells the new leader) is cheap.
+ */
 const LEADERSHIP_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
   ErrorCode.LEADER_NOT_AVAILABLE,
   ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   ErrorCode.FENCED_LEADER_EPOCH,
   ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.REQUEST_TIMED_OUT,
   ErrorCode.NOT_ENOUGH_REPLICAS,
+  ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
   ErrorCode.REPLICA_NOT_AVAILABLE,
   ErrorCode.BROKER_NOT_AVAILABLE,
   ErrorCode.KAFKA_STORAGE_ERROR,

@@ -443,7 +443,7 @@ export class Sender {
         this.complete(batch, result.baseOffset, result.logAppendTimeMs);
         continue;
       }
-      if (result !== undefined && result !== 'missing') this.transport.noteError(result.errorCode);
+      if (result !== undefined && result !== 'missing') this.transport.noteError(result.errorCode, broker);
       const outcome = produceOutcome(batch, result, {
         // A transactional producer cannot bump its own epoch: a sequence error fails the transaction instead.
         idempotent: this.settings.idempotent && !this.transaction,

@@ -40,8 +40,8 @@ export interface ProducerTransport {
   /** Node id of the partition's leader, or −1 while there is none. */
   leaderFor(topic: string, partition: number): number;
   brokerLabel(nodeId: number): string;
-  /** Told every error code a broker answers with (leadership errors refresh the metadata). */
-  noteError(code: number): void;
+  /** Told every error code a broker answers for a partition (leadership errors refresh the metadata, asking another broker). */
+  noteError(code: number, nodeId: number): void;
   refreshMetadata(): void;
   /** The connection to a broker; when this fails, nothing was sent. */
   connect(nodeId: number): Promise<ProduceConnection>;
@@ -65,8 +65,8 @@ export class ClusterTransport implements ProducerTransport, TransactionTransport
     return this.cluster.brokerLabel(nodeId);
   }
 
-  noteError(code: number): void {
-    this.cluster.metadata.noteError(code);
+  noteError(code: number, nodeId: number): void {
+    this.cluster.noteError(code, nodeId);
   }
 
   refreshMetadata(): void {

@@ -78,7 +78,7 @@ export class ScriptedTransport implements ProducerTransport {
     return `broker ${nodeId}`;
   }
 
-  noteError(code: number): void {
+  noteError(code: number, _nodeId: number): void {
     this.noted.push(code);
   }
 
