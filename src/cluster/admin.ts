@@ -260,7 +260,7 @@ export class Admin {
         return response.topics.flatMap((result) =>
           result.partitions.map((partition) => {
             if (partition.errorCode !== ErrorCode.NONE) {
-              this.cluster.metadata.noteError(partition.errorCode);
+              this.cluster.noteError(partition.errorCode, leader);
               throw new KafkaProtocolError(partition.errorCode, {
                 api: 'ListOffsets',
                 broker: this.cluster.brokerLabel(leader),

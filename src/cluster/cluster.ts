@@ -31,14 +31,14 @@ export interface ConnectionChoice {
   lane?: string;
 }
 
+/** How long a broker that answered a leadership error is asked for metadata only when no other is open. */
+const DOUBT_MS = 10_000;
+
 /**
  * The cluster as the layers above see it: a metadata cache and a pool of connections, with
  * requests addressed to a node id (or to any broker). Connection losses and leadership errors
  * trigger a metadata refresh.
  */
-/** How long a broker that answered a leadership error is asked for metadata only when no other is open. */
-const DOUBT_MS = 10_000;
-
 export class Cluster extends EventEmitter<ClusterEvents> {
   readonly metadata: MetadataCache;
   private readonly pool: ConnectionPool;
@@ -126,9 +126,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * metadata, from another broker for the next DOUBT_MS.
    */
   noteError(code: number, nodeId: number): void {
-    if (!isLeadershipError(code)) return;
-    this.doubtedAt.set(nodeId, Date.now());
-    this.metadata.requestRefresh();
+    if (isLeadershipError(code)) this.doubtedAt.set(nodeId, Date.now());
+    this.metadata.noteError(code);
   }
 
   private leastLoadedOpen(skipDoubted: boolean): Connection | undefined {
