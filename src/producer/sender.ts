@@ -288,26 +288,34 @@ export class Sender {
     const { inFlight, waiting } = this.accumulator.expire(now);
     const timeout = this.settings.deliveryTimeoutMs;
     for (const batch of inFlight) {
-      const error = new DeliveryTimeoutError(
-        `not acknowledged within deliveryTimeoutMs (${timeout} ms); ` +
-          `the request to ${batch.topic}-${batch.partition} was still unanswered (it may have been written)`,
-      );
+      // A request still waiting for the journal or a connection will leave this batch out (dropExpired).
+      const error = batch.onWire
+        ? new DeliveryTimeoutError(
+            `not acknowledged within deliveryTimeoutMs (${timeout} ms); ` +
+              `the request to ${batch.topic}-${batch.partition} was still unanswered (it may have been written)`,
+          )
+        : this.timeoutError(batch, batch.attempts - 1, '; its next request was still waiting for a connection');
       for (const record of batch.records) this.settleRecord(record, error);
       this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
       if (this.settings.idempotent) this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} expired in flight`);
     }
     for (const batch of waiting) {
-      const error = new DeliveryTimeoutError(
-        `${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs ` +
-          `(${timeout} ms) after ${batch.attempts} attempt(s)` +
-          (batch.inDoubt ? ' (an earlier attempt may have been written)' : '') +
-          (batch.lastError ? `; last error: ${batch.lastError.message}` : ''),
-        { cause: batch.lastError },
-      );
-      this.failBatch(batch, error);
+      this.failBatch(batch, this.timeoutError(batch, batch.attempts, ''));
       if (this.settings.idempotent && batch.baseSequence >= 0)
         this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} expired`);
     }
+  }
+
+  /** The error of a batch that expired before (another) attempt reached the wire, naming the last failure. */
+  private timeoutError(batch: ProducerBatch, attempts: number, note: string): DeliveryTimeoutError {
+    return new DeliveryTimeoutError(
+      `${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs ` +
+        `(${this.settings.deliveryTimeoutMs} ms) after ${attempts} attempt(s)` +
+        (batch.inDoubt ? ' (an earlier attempt may have been written)' : '') +
+        note +
+        (batch.lastError ? `; last error: ${batch.lastError.message}` : ''),
+      { cause: batch.lastError },
+    );
   }
 
   /**
@@ -335,7 +343,8 @@ export class Sender {
     let settled: (() => number) | undefined;
     const request = async (): Promise<ProduceAnswer | undefined> => {
       if (journaled) await journaled;
-      const connection = await this.transport.connect(broker);
+      const connection = await this.transport.connect(broker).finally(() => this.dropExpired(batches));
+      if (batches.length === 0) return undefined;
       if (this.settings.idempotent && this.holdBack(batches)) {
         if (batches.length === 0) return undefined;
         requestBytes = batches.reduce(
@@ -377,6 +386,21 @@ export class Sender {
       .catch((error: unknown) => this.internalError(error))
       .finally(() => this.wake());
     return batches.length;
+  }
+
+  /**
+   * Takes out of a request that waited for the journal or a connection the batches that expired
+   * meanwhile: their records have failed, and unwritten they cannot turn up on the broker later.
+   */
+  private dropExpired(batches: ProducerBatch[]): void {
+    for (let i = batches.length - 1; i >= 0; i--) {
+      const batch = batches[i] as ProducerBatch;
+      if (!batch.expired) continue;
+      batches.splice(i, 1);
+      this.accumulator.returned(batch);
+      batch.built?.release();
+      batch.built = undefined;
+    }
   }
 
   /**
@@ -600,17 +624,9 @@ export class Sender {
     }
     const now = this.clock.now();
     const expired = batchDue(batch, now);
+    batch.lastError = error;
     if (!retriable || expired || (this.closed && this.flushing === 0)) {
-      const timeout = this.settings.deliveryTimeoutMs;
-      const reason =
-        expired && retriable
-          ? new DeliveryTimeoutError(
-              `not acknowledged within deliveryTimeoutMs (${timeout} ms) ` +
-                `after ${batch.attempts} attempt(s)${batch.inDoubt ? ' (one may have been written)' : ''}; last error: ${error.message}`,
-              { cause: error },
-            )
-          : error;
-      this.failBatch(batch, reason);
+      this.failBatch(batch, expired && retriable ? this.timeoutError(batch, batch.attempts, '') : error);
       // The broker never took this sequence range: the next batches of this partition would be out of order.
       if (this.settings.idempotent && batch.baseSequence >= 0)
         this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} failed`);
@@ -619,7 +635,6 @@ export class Sender {
     this.metrics.recordsRetried += batch.records.length;
     const backoffMs = backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
     batch.retryAt = now + backoffMs;
-    batch.lastError = error;
     this.accumulator.putBack(batch);
     const { topic, partition, records, attempts: attempt } = batch;
     this.events.retry({ topic, partition, records: records.length, attempt, backoffMs, error });

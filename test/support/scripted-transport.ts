@@ -86,7 +86,11 @@ export class ScriptedTransport implements ProducerTransport {
     this.refreshes++;
   }
 
+  /** What the next connect() calls do before they return, in turn (each may reject, or wait); then they return at once. */
+  readonly connects: (() => Promise<void>)[] = [];
+
   async connect(nodeId: number): Promise<ProduceConnection> {
+    await this.connects.shift()?.();
     return { produce: (request) => this.produce(nodeId, request) };
   }
 

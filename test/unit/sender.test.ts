@@ -1,4 +1,5 @@
 import { describe, expect, onTestFinished, test, vi } from 'vitest';
+import { ConnectionError } from '../../src/connection/errors.js';
 import { KafkaWireError } from '../../src/errors.js';
 import { Accumulator, type PendingRecord } from '../../src/producer/accumulator.js';
 import { BufferMemory } from '../../src/producer/buffer-memory.js';
@@ -216,6 +217,28 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     await h.clock.settle();
     expect(record.result).toBeInstanceOf(DeliveryTimeoutError); // settled once, not twice
     expect(h.metrics).toMatchObject({ recordsSent: 0, recordsFailed: 1 });
+  });
+
+  test('a batch expiring while its request waits for a connection names the last error, never written (a CI flake)', async () => {
+    const h = harness({ lingerMs: 0, deliveryTimeoutMs: 3000 });
+    const refused = new ConnectionError('broker 1', 'connect ECONNREFUSED 127.0.0.1:9092', { retriable: true });
+    let connected: () => void = () => {};
+    h.transport.connects.push(
+      () => Promise.reject(refused),
+      () => new Promise<void>((resolve) => (connected = resolve)),
+    );
+    const record = h.send(0);
+    await h.clock.settle();
+    expect(h.retries).toHaveLength(1);
+    await h.clock.advance(3100); // the retry's connect is still pending at the deadline
+    expect(record.result).toBeInstanceOf(DeliveryTimeoutError);
+    expect(String(record.result)).toContain('after 1 attempt(s); its next request was still waiting for a connection');
+    expect(String(record.result)).toContain('last error: broker 1: connect ECONNREFUSED');
+    expect(String(record.result)).not.toContain('may have been written');
+    connected();
+    await h.clock.settle();
+    expect(h.transport.requests).toHaveLength(0); // the expired batch was left out of the request
+    expect(h.metrics).toMatchObject({ recordsSent: 0, recordsFailed: 1, bufferUsed: 0 });
   });
 
   test("a batch's records fail at its first record's deadline, not its last one's (found by npm run faults)", async () => {
