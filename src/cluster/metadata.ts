@@ -112,11 +112,16 @@ export class MetadataCache {
   controllerId = -1;
   /** When the last successful refresh finished (0 before the first). */
   updatedAt = 0;
-  /** Metadata requests made so far. */
+  /** Metadata requests made so far; each refresh is numbered by it. */
   refreshCount = 0;
+  /** The number of the latest refresh that answered (0 before any). */
+  answeredRefresh = 0;
 
   private readonly watched = new Set<string>();
   private readonly listeners = new Set<(change: MetadataChange) => void>();
+  private readonly answerListeners = new Set<() => void>();
+  /** A refresh is waiting out minRefreshIntervalMs: its request is not made yet. */
+  private startPending = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
@@ -178,6 +183,18 @@ export class MetadataCache {
     if (!this.running) this.refreshInBackground();
   }
 
+  /**
+   * Asks for a refresh whose request is made from now on (one made earlier may carry what a
+   * broker said before the error that prompts this), without waiting for it. Returns its number:
+   * answeredRefresh reaches it once that refresh, or a later one, has answered.
+   */
+  requestFreshRefresh(): number {
+    const number = this.refreshCount + 1;
+    // One still waiting out the minimum interval will make its request later: it serves.
+    if (!(this.running && this.startPending)) this.refreshInBackground();
+    return number;
+  }
+
   /** Call with every error code a broker returns: leadership errors schedule a refresh. */
   noteError(code: number): void {
     if (isLeadershipError(code)) this.requestRefresh();
@@ -199,6 +216,12 @@ export class MetadataCache {
     return () => this.listeners.delete(listener);
   }
 
+  /** Told after every refresh that answered, changed or not. */
+  onAnswer(listener: () => void): () => void {
+    this.answerListeners.add(listener);
+    return () => this.answerListeners.delete(listener);
+  }
+
   onPartitionCountChange(listener: (change: PartitionCountChange) => void): () => void {
     return this.onChange((change) => {
       for (const count of change.partitionCounts) listener(count);
@@ -209,6 +232,7 @@ export class MetadataCache {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.listeners.clear();
+    this.answerListeners.clear();
   }
 
   private refreshInBackground(): void {
@@ -218,13 +242,20 @@ export class MetadataCache {
 
   private async run(): Promise<void> {
     const wait = this.lastStartedAt + this.minIntervalMs - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0) {
+      this.startPending = true;
+      await new Promise((resolve) => setTimeout(resolve, wait)).finally(() => {
+        this.startPending = false;
+      });
+    }
     if (this.closed) return;
     this.lastStartedAt = Date.now();
-    this.refreshCount++;
+    const number = ++this.refreshCount;
     const asked = [...this.watched];
     const response = await this.fetch(asked);
     this.apply(response, asked);
+    this.answeredRefresh = Math.max(this.answeredRefresh, number);
+    for (const listener of this.answerListeners) listener();
   }
 
   private apply(response: MetadataResponse, asked: string[]): void {

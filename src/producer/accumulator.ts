@@ -42,6 +42,12 @@ export interface ProducerBatch {
   attempts: number;
   /** Not sent again before this time (retry backoff). */
   retryAt: number;
+  /**
+   * After a failure that may mean its leader moved: the number of the metadata refresh asked for
+   * then, which must answer before the batch goes again (0: none), or metadataWaitUntil pass.
+   */
+  awaitsMetadata: number;
+  metadataWaitUntil: number;
   /** Its records were failed at their delivery deadline while it was in flight; its answer only frees it. */
   expired: boolean;
   /** Already resent once under a bumped epoch after a sequence error (KIP-360). */
@@ -93,6 +99,11 @@ export interface AccumulatorOptions {
  */
 export function batchDue(batch: ProducerBatch, now: number): boolean {
   return batch.deadline <= now;
+}
+
+/** When a batch put back may go again: after its backoff, and after the metadata it awaits (or the wait for it) if any. */
+export function retryTime(batch: ProducerBatch, metadataAnswered: number): number {
+  return batch.awaitsMetadata > metadataAnswered ? Math.max(batch.retryAt, batch.metadataWaitUntil) : batch.retryAt;
 }
 
 function earliestDeadline(records: readonly PendingRecord[]): number {
@@ -168,6 +179,8 @@ export class Accumulator {
       epoch: -1,
       attempts: 0,
       retryAt: 0,
+      awaitsMetadata: 0,
+      metadataWaitUntil: 0,
       expired: false,
       resequenced: false,
       inDoubt: false,
@@ -205,6 +218,8 @@ export class Accumulator {
       epoch,
       attempts: 0,
       retryAt: 0,
+      awaitsMetadata: 0,
+      metadataWaitUntil: 0,
       expired: false,
       resequenced: false,
       inDoubt: true,
@@ -264,17 +279,18 @@ export class Accumulator {
 
   /**
    * The batch each partition may send now (its first waiting one), and the earliest time a
-   * partition held back by a retry backoff may send. A partition recovering from an error sends
-   * one batch at a time; none has more than `maxInFlight` out.
+   * partition held back by a retry backoff, or waiting for metadata, may send. A partition
+   * recovering from an error sends one batch at a time; none has more than `maxInFlight` out.
    */
-  sendable(now: number, maxInFlight: number): { batches: ProducerBatch[]; nextRetryAt: number } {
+  sendable(now: number, maxInFlight: number, metadataAnswered: number): { batches: ProducerBatch[]; nextRetryAt: number } {
     const batches: ProducerBatch[] = [];
     let nextRetryAt = Infinity;
     for (const queue of this.queues) {
       const batch = queue.ready[0];
       if (!batch) continue;
-      if (batch.retryAt > now) {
-        nextRetryAt = Math.min(nextRetryAt, batch.retryAt);
+      const at = retryTime(batch, metadataAnswered);
+      if (at > now) {
+        nextRetryAt = Math.min(nextRetryAt, at);
         continue;
       }
       if (queue.recovering && queue.inFlight.length > 0) continue;
@@ -291,6 +307,7 @@ export class Accumulator {
     queue.inFlight.push(batch);
     batch.attempts++;
     batch.onWire = false;
+    batch.awaitsMetadata = 0;
   }
 
   /** Takes a waiting batch out (it could not be built, or it failed for good before going out). */

@@ -1,9 +1,10 @@
 import diagnostics from 'node:diagnostics_channel';
+import { isLeadershipError } from '../cluster/metadata.js';
 import { backoffDelay } from '../connection/backoff.js';
 import { isRetriable, KafkaWireError } from '../errors.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import { restampBatch } from '../records/restamp.js';
-import { type Accumulator, batchDue, type PendingRecord, type ProducerBatch } from './accumulator.js';
+import { type Accumulator, batchDue, type PendingRecord, type ProducerBatch, retryTime } from './accumulator.js';
 import type { BufferMemory } from './buffer-memory.js';
 import type { Clock, Timer } from './clock.js';
 import { DeliveryTimeoutError } from './errors.js';
@@ -27,6 +28,12 @@ const REQUEST_OVERHEAD_BYTES = 200;
 const IDLE_LOOK_MS = 250;
 /** How soon to look again for a leader, or to retry a failed InitProducerId. */
 const SHORT_WAIT_MS = 100;
+/**
+ * The longest a batch whose leader may have moved waits for the metadata refresh asked for then,
+ * before it goes to the leader last known anyway. Going back to a broker that no longer leads
+ * unseen (cut off from the cluster, it still takes requests) costs a whole request timeout.
+ */
+export const METADATA_WAIT_MAX_MS = 1000;
 
 /** What the sender tells the producer: retries, failed records, and that it may have become idle. */
 export interface SenderEvents {
@@ -98,6 +105,7 @@ export class Sender {
   private readonly transaction: SenderTransaction | undefined;
   private readonly journal: SenderJournal | undefined;
   private readonly inFlightByBroker = new Map<number, number>();
+  private readonly stopWatchingMetadata: () => void;
   private producerIdReady: Promise<void> | undefined;
   private timer: Timer | undefined;
   private drainScheduled = false;
@@ -119,6 +127,8 @@ export class Sender {
     this.events = parts.events;
     this.transaction = parts.transaction;
     this.journal = parts.journal;
+    // A batch may be waiting for a metadata refresh to answer.
+    this.stopWatchingMetadata = this.transport.onMetadataAnswer(() => this.wake());
   }
 
   /** Schedules a drain once the current turn is done (many sends in one turn share it). */
@@ -135,6 +145,7 @@ export class Sender {
   stop(): void {
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.stopWatchingMetadata();
   }
 
   /** Makes sure the idempotent producer has an id and a current epoch (and renumbers waiting batches after a bump). */
@@ -218,8 +229,9 @@ export class Sender {
         if (this.accumulator.hasInFlight) return;
         const inDoubt = this.accumulator.inDoubt();
         if (inDoubt.length > 0) {
-          this.sendGrouped(inDoubt.filter((batch) => batch.retryAt <= now));
-          this.schedule(Math.min(...inDoubt.map((batch) => batch.retryAt), now + IDLE_LOOK_MS));
+          const answered = this.transport.metadataAnswered();
+          this.sendGrouped(inDoubt.filter((batch) => retryTime(batch, answered) <= now));
+          this.schedule(Math.min(...inDoubt.map((batch) => retryTime(batch, answered)), now + IDLE_LOOK_MS));
           return;
         }
       }
@@ -233,12 +245,13 @@ export class Sender {
         return;
       }
     }
-    const { batches, nextRetryAt } = this.accumulator.sendable(now, this.settings.maxInFlight);
+    const answered = this.transport.metadataAnswered();
+    const { batches, nextRetryAt } = this.accumulator.sendable(now, this.settings.maxInFlight, answered);
     let { sent, leaderless } = this.sendGrouped(batches);
     // Up to maxInFlight requests deep now, as Java's sender polls again at once while batches are
     // ready: a backlog draining with no new record appended has no other wake than each answer,
     // and one request per answer is one batch per partition per round trip.
-    while (sent > 0) sent = this.sendGrouped(this.accumulator.sendable(now, this.settings.maxInFlight).batches).sent;
+    while (sent > 0) sent = this.sendGrouped(this.accumulator.sendable(now, this.settings.maxInFlight, answered).batches).sent;
     this.schedule(
       Math.min(
         nextLinger,
@@ -460,6 +473,8 @@ export class Sender {
       for (const partition of topic.partitions) partitions.set(partition.index, partition);
     }
     const label = this.transport.brokerLabel(broker);
+    // The refresh a leadership error asks for is made after this answer came: one already under way may be older than it.
+    let metadataAsked = 0;
     for (const batch of batches) {
       const result = answer === undefined ? undefined : (answers.get(batch.topic)?.get(batch.partition) ?? 'missing');
       // The common answer needs no outcome worked out.
@@ -467,7 +482,10 @@ export class Sender {
         this.complete(batch, result.baseOffset, result.logAppendTimeMs);
         continue;
       }
-      if (result !== undefined && result !== 'missing') this.transport.noteError(result.errorCode, broker);
+      if (result !== undefined && result !== 'missing') {
+        if (isLeadershipError(result.errorCode)) batch.awaitsMetadata = metadataAsked ||= this.transport.refreshMetadata();
+        this.transport.noteError(result.errorCode, broker);
+      }
       const outcome = produceOutcome(batch, result, {
         // A transactional producer cannot bump its own epoch: a sequence error fails the transaction instead.
         idempotent: this.settings.idempotent && !this.transaction,
@@ -540,9 +558,11 @@ export class Sender {
   }
 
   private onRequestFailed(batches: ProducerBatch[], error: Error, sent: boolean): void {
-    this.transport.refreshMetadata();
+    // The broker may be gone, and its partitions led elsewhere.
+    const metadataAsked = this.transport.refreshMetadata();
     const retriable = isRetriable(error);
     for (const batch of batches) {
+      batch.awaitsMetadata = metadataAsked;
       // Once on the wire, an attempt that got no answer may have been written.
       if (sent) batch.inDoubt = batch.possiblyWritten = true;
       this.retryOrFail(batch, error, retriable);
@@ -635,6 +655,7 @@ export class Sender {
     this.metrics.recordsRetried += batch.records.length;
     const backoffMs = backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
     batch.retryAt = now + backoffMs;
+    batch.metadataWaitUntil = now + METADATA_WAIT_MAX_MS;
     this.accumulator.putBack(batch);
     const { topic, partition, records, attempts: attempt } = batch;
     this.events.retry({ topic, partition, records: records.length, attempt, backoffMs, error });

@@ -42,7 +42,14 @@ export interface ProducerTransport {
   brokerLabel(nodeId: number): string;
   /** Told every error code a broker answers for a partition (leadership errors refresh the metadata, asking another broker). */
   noteError(code: number, nodeId: number): void;
-  refreshMetadata(): void;
+  /**
+   * Asks for a metadata refresh made from now on; returns its number, which metadataAnswered()
+   * reaches once it (or a later one) has answered.
+   */
+  refreshMetadata(): number;
+  metadataAnswered(): number;
+  /** Calls `listener` after each metadata refresh that answered; returns the unsubscribe. */
+  onMetadataAnswer(listener: () => void): () => void;
   /** The connection to a broker; when this fails, nothing was sent. */
   connect(nodeId: number): Promise<ProduceConnection>;
   /** A new idempotent producer id and epoch (InitProducerId without a transactional id). */
@@ -69,8 +76,16 @@ export class ClusterTransport implements ProducerTransport, TransactionTransport
     this.cluster.noteError(code, nodeId);
   }
 
-  refreshMetadata(): void {
-    this.cluster.metadata.requestRefresh();
+  refreshMetadata(): number {
+    return this.cluster.metadata.requestFreshRefresh();
+  }
+
+  metadataAnswered(): number {
+    return this.cluster.metadata.answeredRefresh;
+  }
+
+  onMetadataAnswer(listener: () => void): () => void {
+    return this.cluster.metadata.onAnswer(listener);
   }
 
   async connect(nodeId: number): Promise<ProduceConnection> {

@@ -61,6 +61,10 @@ export class ScriptedTransport implements ProducerTransport {
   readonly initProducerIdCalls: number[] = [];
   readonly noted: number[] = [];
   refreshes = 0;
+  /** Metadata refreshes answer when the test says (answerMetadata()); by default at once, naming the same leaders. */
+  holdMetadata = false;
+  private answeredRefreshes = 0;
+  private readonly answerListeners = new Set<() => void>();
   /** Throws from leaderFor() when set: a bug inside the drain, for the test of how it is reported. */
   failLeaderLookup: Error | undefined;
 
@@ -82,8 +86,27 @@ export class ScriptedTransport implements ProducerTransport {
     this.noted.push(code);
   }
 
-  refreshMetadata(): void {
+  refreshMetadata(): number {
     this.refreshes++;
+    const number = this.answeredRefreshes + 1;
+    if (!this.holdMetadata) this.answerMetadata();
+    return number;
+  }
+
+  metadataAnswered(): number {
+    return this.answeredRefreshes;
+  }
+
+  onMetadataAnswer(listener: () => void): () => void {
+    this.answerListeners.add(listener);
+    return () => this.answerListeners.delete(listener);
+  }
+
+  /** A metadata refresh answers, with the partitions' leaders now as `leaders` says (partition → node). */
+  answerMetadata(leaders: Record<string, number> = {}): void {
+    Object.assign(this.leaders, leaders);
+    this.answeredRefreshes++;
+    for (const listener of this.answerListeners) listener();
   }
 
   /** What the next connect() calls do before they return, in turn (each may reject, or wait); then they return at once. */

@@ -77,3 +77,67 @@ describe('metadata cache: errors that send it looking for leaders', () => {
     cache.close();
   });
 });
+
+describe('metadata cache: a refresh made after an error', () => {
+  /** A cache whose fetches wait until the test answers them. */
+  function scripted(minRefreshIntervalMs: number) {
+    const waiting: (() => void)[] = [];
+    let fetches = 0;
+    const cache = new MetadataCache(
+      () => {
+        fetches++;
+        return new Promise<MetadataResponse>((resolve) => waiting.push(() => resolve(answer(2, 5))));
+      },
+      { minRefreshIntervalMs },
+    );
+    const answerNext = async () => {
+      while (waiting.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      (waiting.shift() as () => void)();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    return { cache, answerNext, fetches: () => fetches };
+  }
+
+  test('one whose request was made before it does not count: another is made, and its number is what to wait for', async () => {
+    const { cache, answerNext, fetches } = scripted(0);
+    const first = cache.refresh();
+    expect(fetches()).toBe(1);
+    expect(cache.requestFreshRefresh()).toBe(2);
+    expect(cache.requestFreshRefresh()).toBe(2); // errors meanwhile share it
+    let answers = 0;
+    cache.onAnswer(() => answers++);
+    await answerNext();
+    await first;
+    expect(cache.answeredRefresh).toBe(1);
+    await answerNext(); // the second request, made once the first had answered
+    expect(fetches()).toBe(2);
+    expect(cache.answeredRefresh).toBe(2);
+    expect(answers).toBe(2);
+    cache.close();
+  });
+
+  test('one still waiting out the minimum interval makes its request later: it serves, and no other is made', async () => {
+    const { cache, answerNext, fetches } = scripted(30);
+    const first = cache.refresh();
+    await answerNext();
+    await first;
+    const second = cache.refresh(); // within 30 ms of the first: it waits before its request
+    expect(cache.requestFreshRefresh()).toBe(2);
+    await answerNext();
+    await second;
+    expect(fetches()).toBe(2);
+    expect(cache.answeredRefresh).toBe(2);
+    cache.close();
+  });
+
+  test('a leadership error while a refresh runs still adds none (the old behaviour for noteError)', async () => {
+    const { cache, answerNext, fetches } = scripted(0);
+    const first = cache.refresh();
+    cache.noteError(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    await answerNext();
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(fetches()).toBe(1);
+    cache.close();
+  });
+});

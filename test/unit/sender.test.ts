@@ -8,7 +8,7 @@ import { newMetrics } from '../../src/producer/metrics.js';
 import { type ProducerOptions, producerSettings } from '../../src/producer/options.js';
 import { type RecordMetadata, SingleSend } from '../../src/producer/outcomes.js';
 import { ProducerState } from '../../src/producer/producer-state.js';
-import { Sender, type SenderJournal, type SenderTransaction } from '../../src/producer/sender.js';
+import { METADATA_WAIT_MAX_MS, Sender, type SenderJournal, type SenderTransaction } from '../../src/producer/sender.js';
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
 import { recordSize } from '../../src/records/batch-builder.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -299,6 +299,61 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     h.transport.requests[1]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
     await h.clock.settle();
     expect(record.result).toMatchObject({ offset: -1n });
+  });
+});
+
+describe('sender: a batch whose leader may have moved waits for metadata asked for after its failure (found by npm run faults)', () => {
+  // leader-fenced-by-cluster: the fenced leader answers REQUEST_TIMED_OUT after 30 s; a retry sent back to it before the
+  // refresh answered waited another 30 s, and records failed at their 60 s delivery timeout.
+  const fenced = async (failure: (h: Harness) => void) => {
+    const h = harness({ lingerMs: 0 });
+    h.transport.holdMetadata = true;
+    const record = h.send(0);
+    await h.clock.settle();
+    failure(h);
+    await h.clock.advance(500); // well past the retry backoff (100 ms)
+    const whileWaiting = h.transport.requests.length;
+    h.transport.answerMetadata({ 't-0': 2 });
+    await h.clock.settle();
+    return { h, record, whileWaiting };
+  };
+
+  test.each([
+    ['REQUEST_TIMED_OUT', (h: Harness) => h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.REQUEST_TIMED_OUT) })],
+    ['NOT_LEADER_OR_FOLLOWER', (h: Harness) => h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.NOT_LEADER_OR_FOLLOWER) })],
+    ['a lost connection', (h: Harness) => h.transport.requests[0]!.lose()],
+  ])('after %s the retry goes to the leader the refresh names, not back to the old one', async (_name, failure) => {
+    const { h, record, whileWaiting } = await fenced(failure);
+    expect(whileWaiting).toBe(1);
+    expect(h.transport.requests.map((request) => request.broker)).toEqual([1, 2]);
+    h.transport.requests[1]!.answer({ 't-0': { baseOffset: 9n } });
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ offset: 9n });
+  });
+
+  test('a refresh that never answers holds the retry METADATA_WAIT_MAX_MS at most, then it goes to the leader known', async () => {
+    const h = harness({ lingerMs: 0 });
+    h.transport.holdMetadata = true;
+    const record = h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.NOT_LEADER_OR_FOLLOWER) });
+    await h.clock.advance(METADATA_WAIT_MAX_MS - 1);
+    expect(h.transport.requests).toHaveLength(1);
+    await h.clock.advance(1);
+    expect(h.transport.requests.map((request) => request.broker)).toEqual([1, 1]);
+    h.transport.requests[1]!.answer();
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ partition: 0 });
+  });
+
+  test('an error that says nothing about leaders does not wait for metadata', async () => {
+    const h = harness({ lingerMs: 0 });
+    h.transport.holdMetadata = true;
+    h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.CORRUPT_MESSAGE) }); // retriable: a bit flipped on the way
+    await h.clock.advance(100);
+    expect(h.transport.requests).toHaveLength(2);
   });
 });
 
