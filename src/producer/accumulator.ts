@@ -237,19 +237,36 @@ export class Accumulator {
   }
 
   /**
-   * Closes every open batch that has lingered long enough (all of them when `everything`);
-   * returns the earliest linger deadline still pending.
+   * Closes each open batch that has lingered long enough and can go now: nothing waits before it
+   * in its partition, which has room in flight, as does its leader (`leaderHasRoom`). One that
+   * cannot go stays open and keeps taking records until it can, as Java's accumulator appends to
+   * a partition's last batch until it is drained: behind a slow broker the backlog then travels
+   * in full batches, not in one small batch per linger (found by npm run faults: under a slow
+   * disk a producer sent 5 records a request and fell behind its load). `everything` closes
+   * every open batch. Returns the earliest linger deadline still to come.
    */
-  closeLingering(now: number, everything: boolean): number {
+  closeLingering(
+    now: number,
+    everything: boolean,
+    maxInFlight: number,
+    leaderHasRoom: (topic: string, partition: number) => boolean,
+  ): number {
     let next = Infinity;
     for (const queue of this.queues) {
       const open = queue.open;
       if (!open) continue;
       const due = open.createdAt + this.options.lingerMs;
-      if (everything || due <= now) this.close(queue);
-      else next = Math.min(next, due);
+      if (everything) this.close(queue);
+      else if (due > now) next = Math.min(next, due);
+      else if (queue.ready.length === 0 && this.hasRoom(queue, maxInFlight) && leaderHasRoom(queue.topic, queue.partition))
+        this.close(queue);
     }
     return next;
+  }
+
+  /** May the partition put another batch in flight? One recovering from an error sends one at a time. */
+  private hasRoom(queue: PartitionQueue, maxInFlight: number): boolean {
+    return queue.inFlight.length < (queue.recovering ? 1 : maxInFlight);
   }
 
   /** Records held per topic: in open batches, in closed batches waiting to be sent, and in flight (waiting for acks). */
@@ -293,8 +310,7 @@ export class Accumulator {
         nextRetryAt = Math.min(nextRetryAt, at);
         continue;
       }
-      if (queue.recovering && queue.inFlight.length > 0) continue;
-      if (queue.inFlight.length >= maxInFlight) continue;
+      if (!this.hasRoom(queue, maxInFlight)) continue;
       batches.push(batch);
     }
     return { batches, nextRetryAt };
@@ -412,7 +428,7 @@ export class Accumulator {
   /**
    * Batches whose every record is past its delivery deadline: those in flight (marked expired,
    * left in flight for their answer) and those waiting at the front of a partition with nothing
-   * in flight (taken out).
+   * in flight, open ones included (taken out).
    */
   expire(now: number): { inFlight: ProducerBatch[]; waiting: ProducerBatch[] } {
     const inFlight: ProducerBatch[] = [];
@@ -426,6 +442,12 @@ export class Accumulator {
       // Behind batches still in flight, a waiting one expires once those have (their answers only free them).
       while (queue.ready.length > 0 && queue.inFlight.every((batch) => batch.expired) && batchDue(queue.ready[0] as ProducerBatch, now)) {
         waiting.push(queue.ready.shift() as ProducerBatch);
+      }
+      // An open batch kept open because its partition could not send (closeLingering) expires as a closed one would.
+      const open = queue.open;
+      if (open && queue.ready.length === 0 && queue.inFlight.every((batch) => batch.expired) && batchDue(open, now)) {
+        waiting.push(open);
+        queue.open = undefined;
       }
     }
     return { inFlight, waiting };

@@ -210,7 +210,12 @@ export class Sender {
   /** One round: close lingering batches, then send what is ready to each broker with room in flight. */
   private async drain(): Promise<void> {
     const now = this.clock.now();
-    const nextLinger = this.accumulator.closeLingering(now, this.flushing > 0 || this.closed);
+    const nextLinger = this.accumulator.closeLingering(
+      now,
+      this.flushing > 0 || this.closed,
+      this.settings.maxInFlight,
+      this.leaderHasRoom,
+    );
     this.expire(now);
     const blocked = this.transaction?.sendBlockedBy();
     if (blocked) this.failWaiting(blocked);
@@ -262,6 +267,12 @@ export class Sender {
     );
     this.events.progress();
   }
+
+  /** Has the partition's leader room for another request in flight? */
+  private readonly leaderHasRoom = (topic: string, partition: number): boolean => {
+    const leader = this.transport.leaderFor(topic, partition);
+    return leader >= 0 && (this.inFlightByBroker.get(leader) ?? 0) < this.settings.maxInFlight;
+  };
 
   /** Sends batches to their partitions' leaders, one request per broker; how many went, and whether some partition has no leader now. */
   private sendGrouped(batches: ProducerBatch[]): { sent: number; leaderless: boolean } {

@@ -357,6 +357,51 @@ describe('sender: a batch whose leader may have moved waits for metadata asked f
   });
 });
 
+describe('sender: a batch that cannot go yet keeps taking records (found by npm run faults: slow-disk)', () => {
+  test('behind a request still in flight, records over many lingers go out in one batch when it answers', async () => {
+    const h = harness({ lingerMs: 5, maxInFlight: 1 });
+    const first = h.send(0);
+    await h.clock.advance(5);
+    expect(h.transport.requests).toHaveLength(1);
+    const later: Outcome[] = [];
+    for (let i = 0; i < 10; i++) {
+      later.push(h.send(0));
+      await h.clock.advance(5);
+    }
+    expect(h.transport.requests).toHaveLength(1);
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(h.transport.requests.map((request) => request.batches.map((batch) => batch.records))).toEqual([[1], [10]]);
+    h.transport.requests[1]!.answer();
+    await h.clock.settle();
+    expect(first.result).toMatchObject({ partition: 0 });
+    for (const outcome of later) expect(outcome.result).toMatchObject({ partition: 0 });
+  });
+
+  test("a leader with no room for another request holds its partitions' lingered batches open too", async () => {
+    const h = harness({ lingerMs: 5, maxInFlight: 1 }, new ScriptedTransport({ 't-0': 1, 't-1': 1 }));
+    h.send(0);
+    await h.clock.advance(5);
+    for (let i = 0; i < 4; i++) {
+      h.send(1);
+      await h.clock.advance(5);
+    }
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(h.transport.requests[1]!.batches.map((batch) => [batch.partition, batch.records])).toEqual([[1, 4]]);
+  });
+
+  test('a batch held open still fails at its delivery deadline', async () => {
+    const h = harness({ lingerMs: 5, maxInFlight: 1, deliveryTimeoutMs: 1000 });
+    h.send(0);
+    await h.clock.advance(5);
+    const held = h.send(0);
+    await h.clock.advance(1100);
+    expect(held.result).toBeInstanceOf(DeliveryTimeoutError);
+    expect(h.transport.requests).toHaveLength(1);
+  });
+});
+
 describe('sender: write-ahead journal waits do not reorder a partition (found by npm run faults)', () => {
   test('a batch whose journal write ends after an earlier batch failed waits for that batch to go again first', async () => {
     let releaseSecond: () => void = () => undefined;
