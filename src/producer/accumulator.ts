@@ -67,6 +67,8 @@ export interface ProducerBatch {
   possiblyWritten: boolean;
   /** Its current attempt has been written to a connection (false from markSent() until its request is written). */
   onWire: boolean;
+  /** Its current attempt's request is waiting for the durable producer's journal (then for a connection). */
+  awaitsJournal?: boolean;
   /** Why its last attempt failed, for the error its records get if they time out waiting for the next. */
   lastError: Error | undefined;
   /** The numbers ("producerId:epoch:baseSequence:records") under which the durable producer's journal has it; undefined: not journaled. */

@@ -318,7 +318,11 @@ export class Sender {
             `not acknowledged within deliveryTimeoutMs (${timeout} ms); ` +
               `the request to ${batch.topic}-${batch.partition} was still unanswered (it may have been written)`,
           )
-        : this.timeoutError(batch, batch.attempts - 1, '; its next request was still waiting for a connection');
+        : this.timeoutError(
+            batch,
+            batch.attempts - 1,
+            `; its next request was still waiting for ${batch.awaitsJournal ? "the journal's write" : 'a connection'}`,
+          );
       for (const record of batch.records) this.settleRecord(record, error);
       this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
       if (this.settings.idempotent) this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} expired in flight`);
@@ -366,7 +370,12 @@ export class Sender {
     // Set when the request is written (batches held back are not sent, nor counted); returns its duration.
     let settled: (() => number) | undefined;
     const request = async (): Promise<ProduceAnswer | undefined> => {
-      if (journaled) await journaled;
+      if (journaled) {
+        for (const batch of batches) batch.awaitsJournal = true;
+        await journaled.finally(() => {
+          for (const batch of batches) batch.awaitsJournal = false;
+        });
+      }
       const connection = await this.transport.connect(broker).finally(() => this.dropExpired(batches));
       if (batches.length === 0) return undefined;
       if (this.settings.idempotent && this.holdBack(batches)) {

@@ -477,6 +477,18 @@ describe('sender: a batch never reaches the wire before an earlier batch of its 
     expect(second.result).toMatchObject({ partition: 0 });
   });
 
+  test('a batch expiring while its request waits for the journal says so, not that it waited for a connection', async () => {
+    const { journal, release } = slowJournal([1]);
+    const h = harness({ lingerMs: 0, deliveryTimeoutMs: 3000 }, new ScriptedTransport(), undefined, journal);
+    const record = h.send(0);
+    await h.clock.settle();
+    await h.clock.advance(3100);
+    expect(String(record.result)).toContain("after 0 attempt(s); its next request was still waiting for the journal's write");
+    release();
+    await h.clock.settle();
+    expect(h.transport.requests).toHaveLength(0); // left out of the request: never written
+  });
+
   // In the fault run, a held-back request took an in-doubt batch of another partition with it; that partition's later
   // batches went on, more than 5 landed after the in-doubt one, and its resend was refused as out of order and renumbered.
   test('a batch held back leaves the other partitions of its request to go', async () => {
