@@ -4,10 +4,10 @@ import type { SegmentWindow } from './segment-window.js';
 /** How the frame at an offset of a segment stands: the one judgement recovery and readers share. */
 
 export type FrameCheck =
-  /** The CRC holds. `frame` is a view of the whole frame, header included. */
+  /** The checksum holds. `frame` is a view of the whole frame, header included. */
   | { status: 'intact'; end: number; id: number; type: number; frame: Buffer }
-  /** Delimited by its length, but the CRC fails. */
-  | { status: 'bad-crc'; end: number }
+  /** Delimited by its length, but the checksum fails. */
+  | { status: 'bad-checksum'; end: number }
   /** The header, or the payload its length declares, runs past the end of what may be read. */
   | { status: 'truncated'; payloadBytes: number | undefined }
   /** The length field is above MAX_PAYLOAD_BYTES. */
@@ -25,7 +25,7 @@ export function inspectFrame(window: SegmentWindow, offset: number): FrameCheck 
   if (end > window.size) return { status: 'truncated', payloadBytes: header.payloadBytes };
   const frame = window.loaded(offset, end - offset);
   if (frame === undefined) return { status: 'need', bytes: end - offset };
-  if (!frameIntact(frame, header)) return { status: 'bad-crc', end };
+  if (!frameIntact(frame, header)) return { status: 'bad-checksum', end };
   return { status: 'intact', end, id: header.id, type: header.type, frame };
 }
 

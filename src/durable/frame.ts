@@ -1,10 +1,12 @@
 import { crc32c } from '../records/crc32c.js';
+import { xxhash32 } from './xxhash32.js';
 
 /**
  * One journal entry on disk:
  *
  *   length   uint32 BE   payload bytes
- *   crc      uint32 BE   CRC-32C of everything after it: id, type and payload
+ *   checksum uint32 BE   xxHash32 of everything after it: id, type and payload (CRC-32C in
+ *                        journals written before 2026-12-02, still read)
  *   id       uint64 BE   the entry's id (a safe integer)
  *   type     uint8       chosen by the caller
  *   payload  length bytes
@@ -15,8 +17,8 @@ import { crc32c } from '../records/crc32c.js';
  */
 
 export const FRAME_HEADER_BYTES = 17;
-/** Where the bytes the CRC covers begin. */
-export const CRC_FROM = 8;
+/** Where the bytes the checksum covers begin. */
+export const CHECKSUM_FROM = 8;
 
 /** The largest payload append() takes; a length field above it can only be corruption. */
 export const MAX_PAYLOAD_BYTES = 1 << 30;
@@ -47,7 +49,7 @@ export function writeFrameWith<T>(
   putUint32(target, offset + 12, id >>> 0);
   target[offset + 16] = type;
   encode(target, offset + FRAME_HEADER_BYTES, item);
-  putUint32(target, offset + 4, crc32c(target.subarray(offset + CRC_FROM, end)));
+  putUint32(target, offset + 4, xxhash32(target, offset + CHECKSUM_FROM, end));
   return end;
 }
 
@@ -66,7 +68,7 @@ export function putUint32(target: Uint8Array, offset: number, value: number): nu
 
 export interface FrameHeader {
   payloadBytes: number;
-  crc: number;
+  checksum: number;
   id: number;
   type: number;
 }
@@ -75,13 +77,16 @@ export interface FrameHeader {
 export function readFrameHeader(source: Buffer, offset: number): FrameHeader {
   return {
     payloadBytes: source.readUInt32BE(offset),
-    crc: source.readUInt32BE(offset + 4),
+    checksum: source.readUInt32BE(offset + 4),
     id: source.readUInt32BE(offset + 8) * TWO_TO_32 + source.readUInt32BE(offset + 12),
     type: source[offset + 16]!,
   };
 }
 
-/** Whether `frame` (a whole frame, header first) matches the CRC its header holds. */
+/**
+ * Whether `frame` (a whole frame, header first) matches the checksum its header holds: its
+ * xxHash32, or the CRC-32C that journals written before 2026-12-02 hold, so that they are still read.
+ */
 export function frameIntact(frame: Buffer, header: FrameHeader): boolean {
-  return crc32c(frame.subarray(CRC_FROM)) === header.crc;
+  return xxhash32(frame, CHECKSUM_FROM, frame.length) === header.checksum || crc32c(frame.subarray(CHECKSUM_FROM)) === header.checksum;
 }

@@ -97,6 +97,11 @@ export class JournalWriter {
     this.pump();
   }
 
+  /** The last id written to its segment file (not necessarily synced). */
+  get writtenThrough(): number {
+    return this.writtenThroughId;
+  }
+
   /** Resolves once the entry `id` is written (at once if it is), or rejects with the writer's failure. */
   whenWritten(id: number): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);

@@ -55,13 +55,13 @@ export async function* readSegmentEntries(
         if (frame.id >= toId) return;
         lastId = frame.id;
         yield { id: frame.id, type: frame.type, payload: frame.frame.subarray(FRAME_HEADER_BYTES) };
-      } else if (frame.status === 'intact' || frame.status === 'bad-crc') {
+      } else if (frame.status === 'intact' || frame.status === 'bad-checksum') {
         // An entry before fromId, on the way from the index's nearest entry, is no damage.
-        if (!damaged.has(offset) && (frame.status === 'bad-crc' || frame.id >= fromId)) {
+        if (!damaged.has(offset) && (frame.status === 'bad-checksum' || frame.id >= fromId)) {
           report(
             offset,
-            frame.status === 'bad-crc'
-              ? `the frame at byte ${offset} fails its CRC check; skipped`
+            frame.status === 'bad-checksum'
+              ? `the frame at byte ${offset} fails its checksum; skipped`
               : `entry ${frame.id} at byte ${offset} is out of order; skipped`,
           );
         }

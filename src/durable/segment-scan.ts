@@ -7,13 +7,13 @@ import type { SegmentFile } from './segment-files.js';
 import { SegmentWindow } from './segment-window.js';
 
 /**
- * Recovery of one segment file: walks its frames, checking each CRC, and decides what to keep.
+ * Recovery of one segment file: walks its frames, checking each checksum, and decides what to keep.
  * Never throws on bad data, only when the file cannot be read.
  */
 
 export type RecoveryIssueKind =
   /**
-   * Frames that fail the CRC check (or hold an id out of place) whose lengths lead to an intact
+   * Frames that fail their checksum (or hold an id out of place) whose lengths lead to an intact
    * frame with a later id: skipped, the entries after them kept.
    */
   | 'corrupt-entry'
@@ -134,7 +134,7 @@ async function scanFrames(window: SegmentWindow, file: SegmentFile, limitId: num
     // A bad frame. If its length, and those of any bad frames right after it, lead to an intact
     // frame with a later id, the damage is confined to those frames: skip them and go on.
     const bad = [offset];
-    let crcFailures = frame.status === 'bad-crc' ? 1 : 0;
+    let checksumFailures = frame.status === 'bad-checksum' ? 1 : 0;
     let next = frame.end;
     let resumeId: number | undefined;
     while (next < window.size) {
@@ -143,23 +143,25 @@ async function scanFrames(window: SegmentWindow, file: SegmentFile, limitId: num
         resumeId = after.id;
         break;
       }
-      if (after.status !== 'intact' && after.status !== 'bad-crc') break;
-      if (after.status === 'bad-crc') crcFailures++;
+      if (after.status !== 'intact' && after.status !== 'bad-checksum') break;
+      if (after.status === 'bad-checksum') checksumFailures++;
       bad.push(next);
       next = after.end;
     }
     if (resumeId === undefined) {
       const why =
-        frame.status === 'bad-crc' ? `entry ${expected} failed the CRC check` : `a frame holds id ${frame.id} where ${expected} belongs`;
+        frame.status === 'bad-checksum'
+          ? `entry ${expected} failed its checksum`
+          : `a frame holds id ${frame.id} where ${expected} belongs`;
       cut(offset, expected, 'corrupt-tail', `${why} and no intact entry follows it`);
       break;
     }
     for (const at of bad) segment.damagedOffsets.push(at);
     const lost = resumeId - expected;
     const ids = lost === 0 ? 'no entry' : lost === 1 ? `entry ${expected}` : `entries ${expected}-${resumeId - 1}`;
-    const misplaced = bad.length - crcFailures;
+    const misplaced = bad.length - checksumFailures;
     const damage = [
-      crcFailures > 0 ? `${crcFailures} failing the CRC check` : '',
+      checksumFailures > 0 ? `${checksumFailures} failing the checksum` : '',
       misplaced > 0 ? `${misplaced} with ids out of place` : '',
     ]
       .filter(Boolean)

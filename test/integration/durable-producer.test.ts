@@ -297,7 +297,7 @@ describe('the durable producer against a real broker', () => {
       expect(outcomes.get(lostId)).toBeInstanceOf(RecordLostError);
       expect(String(outcomes.get(lostId))).toMatch(/damaged when read back/);
       expect(producer.recovery.skipped.map((skip) => skip.reason)).toEqual([
-        expect.stringMatching(/fails its CRC check/),
+        expect.stringMatching(/fails its checksum/),
         expect.stringMatching(/damaged when read back/),
       ]);
       expect(producer.pending).toBe(0);

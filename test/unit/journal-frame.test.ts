@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { FRAME_HEADER_BYTES, frameIntact, readFrameHeader, writeFrame } from '../../src/durable/frame.js';
 import { parseSegmentFileName, segmentFileName } from '../../src/durable/segment-files.js';
-import { crc32cJavaScript } from '../../src/records/crc32c.js';
+import { xxhash32 } from '../../src/durable/xxhash32.js';
+import { crc32c } from '../../src/records/crc32c.js';
 
 describe('frames', () => {
-  test('length, CRC-32C of id + type + payload, id, type, payload: in that order, big-endian', () => {
+  test('length, xxHash32 of id + type + payload, id, type, payload: in that order, big-endian', () => {
     const payload = Buffer.from('hello journal');
     const target = Buffer.alloc(64);
     const end = writeFrame(target, 3, 2 ** 40 + 7, 200, payload);
@@ -15,12 +16,17 @@ describe('frames', () => {
     expect(frame.readUInt32BE(12)).toBe(7);
     expect(frame[16]).toBe(200);
     expect(frame.subarray(17).equals(payload)).toBe(true);
-    expect(frame.readUInt32BE(4)).toBe(crc32cJavaScript(frame.subarray(8)));
-    expect(readFrameHeader(frame, 0)).toEqual({ payloadBytes: payload.length, crc: frame.readUInt32BE(4), id: 2 ** 40 + 7, type: 200 });
+    expect(frame.readUInt32BE(4)).toBe(xxhash32(frame, 8, frame.length));
+    expect(readFrameHeader(frame, 0)).toEqual({
+      payloadBytes: payload.length,
+      checksum: frame.readUInt32BE(4),
+      id: 2 ** 40 + 7,
+      type: 200,
+    });
     expect(frameIntact(frame, readFrameHeader(frame, 0))).toBe(true);
   });
 
-  test('the CRC catches a change to the id, the type or the payload', () => {
+  test('the checksum catches a change to the id, the type or the payload', () => {
     for (const at of [8, 15, 16, 17, 29]) {
       const frame = Buffer.alloc(FRAME_HEADER_BYTES + 13);
       writeFrame(frame, 0, 42, 1, Buffer.from('hello journal'));
@@ -29,12 +35,32 @@ describe('frames', () => {
     }
   });
 
-  test('payloads past the native CRC threshold give the same CRC as the JavaScript one', () => {
+  test('a frame of a journal written before the checksum was xxHash32 (CRC-32C) is still intact, and still checked', () => {
     const payload = Buffer.alloc(4000, 0x5a);
     const frame = Buffer.alloc(FRAME_HEADER_BYTES + payload.length);
     writeFrame(frame, 0, Number.MAX_SAFE_INTEGER, 255, payload);
-    expect(frame.readUInt32BE(4)).toBe(crc32cJavaScript(frame.subarray(8)));
+    frame.writeUInt32BE(crc32c(frame.subarray(8)), 4);
+    expect(frameIntact(frame, readFrameHeader(frame, 0))).toBe(true);
     expect(readFrameHeader(frame, 0).id).toBe(Number.MAX_SAFE_INTEGER);
+    frame[2000]! ^= 1;
+    expect(frameIntact(frame, readFrameHeader(frame, 0))).toBe(false);
+  });
+});
+
+describe('xxHash32', () => {
+  // Reference values from the xxhash Python package (the C library's xxh32, seed 0).
+  test.each([
+    ['', 0x02cc5d05],
+    ['a', 0x550d7456],
+    ['abc', 0x32d153ff],
+    ['Nobody inspects the spammish repetition', 0xe2293b2f],
+    ['0123456789abcdef0123456789abcdef!', 0x0c66a739],
+  ])('%j', (text, expected) => {
+    const bytes = Buffer.from(text);
+    expect(xxhash32(bytes, 0, bytes.length)).toBe(expected);
+    // Of a range inside a larger buffer: the same.
+    const padded = Buffer.concat([Buffer.from('xyz'), bytes, Buffer.from('!!')]);
+    expect(xxhash32(padded, 3, 3 + bytes.length)).toBe(expected);
   });
 });
 

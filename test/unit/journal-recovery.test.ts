@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FRAME_HEADER_BYTES } from '../../src/durable/frame.js';
 import { segmentFileName } from '../../src/durable/segment-files.js';
+import { crc32c } from '../../src/records/crc32c.js';
 import { allGenuine, appendThrough, ids, openJournal, range, readAll, segmentNames, tempDir } from '../support/journal.js';
 import { Random } from '../support/random.js';
 
@@ -49,6 +50,19 @@ describe('a clean journal', () => {
   });
 });
 
+test('a journal whose frames hold CRC-32C (written before the checksum became xxHash32) reopens whole, and takes appends', async () => {
+  const dir = await journalOnDisk(20);
+  damage(segmentPath(dir), (bytes) => {
+    for (let at = 0; at < bytes.length; at += FRAME) bytes.writeUInt32BE(crc32c(bytes.subarray(at + 8, at + FRAME)), at + 4);
+  });
+  const { journal, recovery } = await openJournal({ dir });
+  expect(recovery).toMatchObject({ entries: 20, droppedEntries: 0, issues: [] });
+  appendThrough(journal, 25, twenty);
+  const entries = await readAll(journal);
+  expect(ids(entries)).toEqual(range(1, 25));
+  expect(allGenuine(entries, twenty)).toBe(true);
+});
+
 describe('a damaged tail is truncated at the first bad entry', () => {
   test('an entry cut short by a crash mid-write', async () => {
     const dir = await journalOnDisk(10);
@@ -86,12 +100,12 @@ describe('a damaged tail is truncated at the first bad entry', () => {
     expect(journal.nextId).toBe(11);
   });
 
-  test('a last entry whose CRC fails', async () => {
+  test('a last entry whose checksum fails', async () => {
     const dir = await journalOnDisk(10);
     damage(segmentPath(dir), (bytes) => void (bytes[payloadByteOf(10)]! ^= 1));
     const { journal, recovery } = await openJournal({ dir });
     expect(recovery.issues).toMatchObject([{ kind: 'corrupt-tail', action: 'truncated', offset: 9 * FRAME, bytes: FRAME, firstId: 10 }]);
-    expect(recovery.issues[0]!.message).toContain('entry 10 failed the CRC check and no intact entry follows it');
+    expect(recovery.issues[0]!.message).toContain('entry 10 failed its checksum and no intact entry follows it');
     expect(ids(await readAll(journal))).toEqual(range(1, 9));
   });
 
@@ -133,7 +147,7 @@ describe('damage in the middle', () => {
         lastId: 4,
         entries: 1,
         message:
-          `journal recovery: ${file} at byte ${3 * FRAME}: 1 damaged frame (1 failing the CRC check, ${FRAME} bytes) skipped: ` +
+          `journal recovery: ${file} at byte ${3 * FRAME}: 1 damaged frame (1 failing the checksum, ${FRAME} bytes) skipped: ` +
           'entry 4 lost; the entries after it, from 5, are kept',
       },
     ]);
@@ -152,7 +166,7 @@ describe('damage in the middle', () => {
     });
     const { journal, recovery } = await openJournal({ dir });
     expect(recovery.issues).toMatchObject([{ kind: 'corrupt-entry', firstId: 4, lastId: 6, entries: 3, bytes: 3 * FRAME }]);
-    expect(recovery.issues[0]!.message).toContain('3 damaged frames (3 failing the CRC check, 111 bytes) skipped: entries 4-6 lost');
+    expect(recovery.issues[0]!.message).toContain('3 damaged frames (3 failing the checksum, 111 bytes) skipped: entries 4-6 lost');
     expect(ids(await readAll(journal))).toEqual([1, 2, 3, 7, 8, 9, 10]);
   });
 
@@ -225,7 +239,7 @@ describe('damage in the middle', () => {
 
   test('a run of zeros inside a segment (pages a power loss never wrote) never shifts ids: entries after it keep their own', async () => {
     const dir = await journalOnDisk(30);
-    // Zeros look like 17-byte frames with bad CRCs; whatever they swallow, an entry after them is read under its own id.
+    // Zeros look like 17-byte frames with bad checksums; whatever they swallow, an entry after them is read under its own id.
     damage(segmentPath(dir), (bytes) => bytes.fill(0, 3 * FRAME + 5, 3 * FRAME + 5 + 4 * 17));
     const { journal, recovery } = await openJournal({ dir });
     const entries = await readAll(journal);

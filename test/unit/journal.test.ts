@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { InvalidEntryError, JournalClosedError, JournalTimeoutError, QueueFullError } from '../../src/durable/errors.js';
 import { FRAME_HEADER_BYTES } from '../../src/durable/frame.js';
 import { ConfigError, isRetriable, KafkaWireError } from '../../src/errors.js';
@@ -80,6 +80,30 @@ describe('appending and reading back', () => {
     const entries = await readAll(journal);
     expect(entries.map((entry) => entry.payload.length)).toEqual([300, 5 << 20, 300]);
     expect(allGenuine(entries, big)).toBe(true);
+  });
+
+  test('a full write buffer is used again once written, never before: every entry reads back intact', async () => {
+    const { journal } = await openJournal({ dir: tempDir(), sync: 'none' });
+    const kib = () => 1000;
+    const allocations = vi.spyOn(Buffer, 'allocUnsafe');
+    const buffersMade = () => allocations.mock.calls.filter(([size]) => size === 1 << 20).length;
+    try {
+      // 3 MiB a tick, nothing awaited: buffers whose writes have not even begun must not be taken again.
+      for (let tick = 0; tick < 4; tick++) {
+        appendThrough(journal, journal.nextId + 3000, kib);
+        await nextTurn();
+      }
+      const busy = buffersMade();
+      expect(busy).toBeGreaterThanOrEqual(12);
+      // Each tick waits for its writes: the written buffers serve the next ticks.
+      for (let tick = 0; tick < 8; tick++) await appendThrough(journal, journal.nextId + 3000, kib)?.durable;
+      expect(buffersMade() - busy).toBeLessThanOrEqual(4);
+    } finally {
+      allocations.mockRestore();
+    }
+    const entries = await readAll(journal);
+    expect(entries).toHaveLength(journal.nextId - 1);
+    expect(allGenuine(entries, kib)).toBe(true);
   });
 
   test('appends of one tick share a promise; a later tick gets another', async () => {
@@ -375,6 +399,6 @@ test('damage that appears after open is skipped by reads and reported through on
   bytes[2 * FRAME + FRAME_HEADER_BYTES + 3]! ^= 0xff; // a payload byte of entry 3
   writeFileSync(file, bytes);
   expect(ids(await readAll(journal))).toEqual([1, 2, 4, 5]);
-  expect(issues).toEqual([`journal: ${file}: the frame at byte ${2 * FRAME} fails its CRC check; skipped`]);
+  expect(issues).toEqual([`journal: ${file}: the frame at byte ${2 * FRAME} fails its checksum; skipped`]);
   expect(journal.stats().readIssues).toBe(1);
 });
