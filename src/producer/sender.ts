@@ -231,7 +231,11 @@ export class Sender {
     if (this.settings.idempotent && !this.state.ready) {
       if (this.state.bumpRequested) {
         // Answers of the old epoch first; then what may already be written is settled under its old numbers.
-        if (this.accumulator.hasInFlight) return;
+        // Meanwhile deadlines are still kept: an answer may never come before its request times out.
+        if (this.accumulator.hasInFlight) {
+          this.schedule(now + IDLE_LOOK_MS);
+          return;
+        }
         const inDoubt = this.accumulator.inDoubt();
         if (inDoubt.length > 0) {
           const answered = this.transport.metadataAnswered();

@@ -253,6 +253,20 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     expect(second.result).toBeInstanceOf(DeliveryTimeoutError);
   });
 
+  test('a batch in flight fails at its deadline while an epoch bump waits for the answers of the old epoch', async () => {
+    const h = harness({ lingerMs: 0, deliveryTimeoutMs: 5000 });
+    h.send(1); // never answered: expiring in flight, it asks for an epoch bump
+    await h.clock.settle();
+    await h.clock.advance(1000);
+    const later = h.send(0); // in flight too, never answered
+    await h.clock.settle();
+    await h.clock.advance(4000);
+    expect(h.state.bumpRequested).toBe(true);
+    expect(later.result).toBeUndefined();
+    await h.clock.advance(1000);
+    expect(later.result).toBeInstanceOf(DeliveryTimeoutError);
+  });
+
   test('a batch waiting behind an expired one still in flight fails at its own deadline (found by npm run faults)', async () => {
     const h = harness({ lingerMs: 0, deliveryTimeoutMs: 5000, maxInFlight: 1 });
     const inFlight = h.send(0);
