@@ -239,29 +239,44 @@ export class Accumulator {
   }
 
   /**
-   * Closes each open batch that has lingered long enough and can go now: nothing waits before it
-   * in its partition, which has room in flight, as does its leader (`leaderHasRoom`). One that
-   * cannot go stays open and keeps taking records until it can, as Java's accumulator appends to
-   * a partition's last batch until it is drained: behind a slow broker the backlog then travels
-   * in full batches, not in one small batch per linger (found by npm run faults: under a slow
-   * disk a producer sent 5 records a request and fell behind its load). `everything` closes
-   * every open batch. Returns the earliest linger deadline still to come.
+   * Closes each open batch that can go now and should: at once when its leader has nothing in
+   * flight (an idle connection gains nothing by waiting: low latency at modest rates), else once
+   * it has lingered lingerMs, so that batches fill while requests are in flight (full batches at
+   * high rates). Either way only when nothing waits before it in its partition, which has room
+   * in flight, as does its leader (`leaderInFlight`: requests in flight to the partition's
+   * leader, Infinity without one). One that cannot go stays open and keeps taking records until
+   * it can, as Java's accumulator appends to a partition's last batch until it is drained: behind
+   * a slow broker the backlog then travels in full batches, not in one small batch per linger
+   * (found by npm run faults: under a slow disk a producer sent 5 records a request and fell
+   * behind its load). `everything` closes every open batch. Returns the earliest linger deadline
+   * still to come.
    */
   closeLingering(
     now: number,
     everything: boolean,
     maxInFlight: number,
-    leaderHasRoom: (topic: string, partition: number) => boolean,
+    leaderInFlight: (topic: string, partition: number) => number,
   ): number {
     let next = Infinity;
     for (const queue of this.queues) {
       const open = queue.open;
       if (!open) continue;
-      const due = open.createdAt + this.options.lingerMs;
-      if (everything) this.close(queue);
-      else if (due > now) next = Math.min(next, due);
-      else if (queue.ready.length === 0 && this.hasRoom(queue, maxInFlight) && leaderHasRoom(queue.topic, queue.partition))
+      if (everything) {
         this.close(queue);
+        continue;
+      }
+      const due = open.createdAt + this.options.lingerMs;
+      if (queue.ready.length > 0) {
+        if (due > now) next = Math.min(next, due);
+        continue;
+      }
+      const leaderLoad = leaderInFlight(queue.topic, queue.partition);
+      if (due > now) {
+        if (leaderLoad === 0 && queue.inFlight.length === 0) this.close(queue);
+        else next = Math.min(next, due);
+      } else if (this.hasRoom(queue, maxInFlight) && leaderLoad < maxInFlight) {
+        this.close(queue);
+      }
     }
     return next;
   }

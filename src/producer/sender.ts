@@ -214,7 +214,7 @@ export class Sender {
       now,
       this.flushing > 0 || this.closed,
       this.settings.maxInFlight,
-      this.leaderHasRoom,
+      this.leaderInFlight,
     );
     this.expire(now);
     const blocked = this.transaction?.sendBlockedBy();
@@ -272,10 +272,10 @@ export class Sender {
     this.events.progress();
   }
 
-  /** Has the partition's leader room for another request in flight? */
-  private readonly leaderHasRoom = (topic: string, partition: number): boolean => {
+  /** Requests in flight to the partition's leader (Infinity while it has none). */
+  private readonly leaderInFlight = (topic: string, partition: number): number => {
     const leader = this.transport.leaderFor(topic, partition);
-    return leader >= 0 && (this.inFlightByBroker.get(leader) ?? 0) < this.settings.maxInFlight;
+    return leader < 0 ? Infinity : (this.inFlightByBroker.get(leader) ?? 0);
   };
 
   /** Sends batches to their partitions' leaders, one request per broker; how many went, and whether some partition has no leader now. */

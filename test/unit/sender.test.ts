@@ -242,12 +242,16 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
   });
 
   test("a batch's records fail at its first record's deadline, not its last one's (found by npm run faults)", async () => {
-    const h = harness({ lingerMs: 3000, deliveryTimeoutMs: 5000 });
+    const h = harness({ lingerMs: 3000, deliveryTimeoutMs: 8000 });
+    h.send(1); // goes at once (its leader is idle) and is never answered: partition 0's batch lingers behind it
+    await h.clock.advance(3000);
     const first = h.send(0);
     await h.clock.advance(2000);
     const second = h.send(0); // same open batch, a deadline 2 s later
     await h.clock.advance(1000); // lingered: the batch goes out, and no answer ever comes
-    expect(h.transport.requests).toHaveLength(1);
+    expect(h.transport.requests).toHaveLength(2);
+    await h.clock.advance(3000);
+    expect(first.result).toBeUndefined();
     await h.clock.advance(2000);
     expect(first.result).toBeInstanceOf(DeliveryTimeoutError);
     expect(second.result).toBeInstanceOf(DeliveryTimeoutError);
@@ -368,6 +372,64 @@ describe('sender: a batch whose leader may have moved waits for metadata asked f
     h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.CORRUPT_MESSAGE) }); // retriable: a bit flipped on the way
     await h.clock.advance(100);
     expect(h.transport.requests).toHaveLength(2);
+  });
+});
+
+describe('sender: lingerMs is an upper bound: a batch goes at once when its leader has nothing in flight', () => {
+  const sizes = (h: Harness) => h.transport.requests.map((request) => request.batches.map((batch) => [batch.partition, batch.records]));
+
+  test('to an idle leader a record goes at once, however long lingerMs is', async () => {
+    const h = harness({ lingerMs: 5000 });
+    const record = h.send(0);
+    await h.clock.settle();
+    expect(sizes(h)).toEqual([[[0, 1]]]);
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ partition: 0 });
+  });
+
+  test('records of one turn go together; while a request is in flight the next ones gather, and go when it answers', async () => {
+    const h = harness({ lingerMs: 5000 }, new ScriptedTransport({ 't-0': 1, 't-1': 1 }));
+    h.send(0);
+    h.send(0);
+    h.send(1);
+    await h.clock.settle();
+    expect(sizes(h)).toEqual([
+      [
+        [0, 2],
+        [1, 1],
+      ],
+    ]);
+    for (let i = 0; i < 5; i++) h.send(0);
+    await h.clock.advance(100);
+    expect(h.transport.requests).toHaveLength(1); // the leader is busy: they wait (up to lingerMs)
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(sizes(h)[1]).toEqual([[0, 5]]); // idle again: they go at once, 4.9 s before their linger is up
+  });
+
+  test('a leader with a request in flight makes a batch wait lingerMs at most, not for the answer', async () => {
+    const h = harness({ lingerMs: 20 }, new ScriptedTransport({ 't-0': 1, 't-1': 1 }));
+    h.send(1); // in flight, unanswered
+    await h.clock.settle();
+    h.send(0);
+    await h.clock.advance(19);
+    expect(h.transport.requests).toHaveLength(1);
+    await h.clock.advance(1);
+    expect(sizes(h)).toEqual([[[1, 1]], [[0, 1]]]);
+  });
+
+  test('an idle leader lets no batch go before one of its partition waiting to be retried', async () => {
+    const h = harness({ lingerMs: 5000 });
+    h.send(0);
+    await h.clock.settle();
+    h.transport.requests[0]!.lose(); // to be retried after its backoff
+    await h.clock.settle();
+    h.send(0); // behind the batch waiting to be retried: it must not go first
+    await h.clock.settle();
+    expect(h.transport.requests).toHaveLength(1);
+    await h.clock.advance(1000);
+    expect(sizes(h).slice(1)).toEqual([[[0, 1]]]); // the retry first, alone
   });
 });
 
