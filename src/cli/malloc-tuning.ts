@@ -1,7 +1,8 @@
 /**
  * glibc's malloc raises its mmap threshold to the size of the largest mmapped block freed (up to
- * 32 MiB). After that, a long-running daemon's large, short-lived buffers (1 MiB journal arenas
- * and read windows, Produce requests) come from the main heap among small long-lived blocks, and
+ * 32 MiB). After that, a long-running daemon's large, short-lived buffers (journal read windows,
+ * Produce requests; journal arenas too when more than the four a journal keeps for reuse are
+ * busy) come from the main heap among small long-lived blocks, and
  * the heap keeps the freed space: in a 9-minute soak through rolling faults the daemon's RSS grew
  * 57 MB in 5 minutes with its heap and Buffers flat, and malloc_trim(0) gave back 186 MB. With the
  * threshold fixed at 64 KiB (setting it turns the dynamic raise off) such buffers are mmapped and

@@ -166,7 +166,7 @@ export class JournalWriter {
   }
 
   private written(batches: WriteBatch[]): void {
-    this.writtenThroughId = batches[batches.length - 1]!.lastId;
+    this.writtenThroughId = Math.max(this.writtenThroughId, batches[batches.length - 1]!.lastId);
     if (this.writeWaiters.length > 0) {
       const ready = this.writeWaiters.filter((waiter) => waiter.id <= this.writtenThroughId);
       this.writeWaiters = this.writeWaiters.filter((waiter) => waiter.id > this.writtenThroughId);

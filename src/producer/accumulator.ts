@@ -274,7 +274,8 @@ export class Accumulator {
       if (due > now) {
         if (leaderLoad === 0 && queue.inFlight.length === 0) this.close(queue);
         else next = Math.min(next, due);
-      } else if (this.hasRoom(queue, maxInFlight) && leaderLoad < maxInFlight) {
+      } else if (leaderLoad === Infinity || (this.hasRoom(queue, maxInFlight) && leaderLoad < maxInFlight)) {
+        // Without a leader it goes to the sender all the same, which asks for metadata and looks again soon.
         this.close(queue);
       }
     }

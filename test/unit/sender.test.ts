@@ -419,6 +419,21 @@ describe('sender: lingerMs is an upper bound: a batch goes at once when its lead
     expect(sizes(h)).toEqual([[[1, 1]], [[0, 1]]]);
   });
 
+  test('a partition with no leader: its lingered batch still asks for metadata, and goes once a leader is known', async () => {
+    const h = harness({ lingerMs: 5 }, new ScriptedTransport({ 't-0': -1 }));
+    h.transport.holdMetadata = true; // a refresh answers when the test says
+    const record = h.send(0);
+    await h.clock.advance(5);
+    expect(h.transport.refreshes).toBeGreaterThan(0);
+    expect(h.transport.requests).toHaveLength(0);
+    h.transport.answerMetadata({ 't-0': 1 });
+    await h.clock.advance(200);
+    expect(sizes(h)).toEqual([[[0, 1]]]);
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ partition: 0 });
+  });
+
   test('an idle leader lets no batch go before one of its partition waiting to be retried', async () => {
     const h = harness({ lingerMs: 5000 });
     h.send(0);
