@@ -1,5 +1,5 @@
 import { crc32c } from '../records/crc32c.js';
-import { xxhash32 } from './xxhash32.js';
+import { xxhash32Range } from '../records/xxhash32.js';
 
 /**
  * One journal entry on disk:
@@ -49,7 +49,7 @@ export function writeFrameWith<T>(
   putUint32(target, offset + 12, id >>> 0);
   target[offset + 16] = type;
   encode(target, offset + FRAME_HEADER_BYTES, item);
-  putUint32(target, offset + 4, xxhash32(target, offset + CHECKSUM_FROM, end));
+  putUint32(target, offset + 4, xxhash32Range(target, 0, offset + CHECKSUM_FROM, end));
   return end;
 }
 
@@ -88,5 +88,7 @@ export function readFrameHeader(source: Buffer, offset: number): FrameHeader {
  * xxHash32, or the CRC-32C that journals written before 2026-12-02 hold, so that they are still read.
  */
 export function frameIntact(frame: Buffer, header: FrameHeader): boolean {
-  return xxhash32(frame, CHECKSUM_FROM, frame.length) === header.checksum || crc32c(frame.subarray(CHECKSUM_FROM)) === header.checksum;
+  return (
+    xxhash32Range(frame, 0, CHECKSUM_FROM, frame.length) === header.checksum || crc32c(frame.subarray(CHECKSUM_FROM)) === header.checksum
+  );
 }

@@ -33,6 +33,14 @@ export function xxhash32(data: Uint8Array, seed = 0, start = 0, end = data.lengt
   if (start < 0 || end > data.length || start > end) {
     throw new RangeError(`xxhash32: range [${start}, ${end}) outside 0..${data.length}`);
   }
+  return xxhash32Range(data, seed, start, end);
+}
+
+/**
+ * xxhash32() without default parameters or range checks, for hot callers that pass a valid
+ * range (the durable journal's per-entry checksum): with defaults V8 ran it about a third slower.
+ */
+export function xxhash32Range(data: Uint8Array, seed: number, start: number, end: number): number {
   const length = end - start;
   let i = start;
   let h: number;
