@@ -297,6 +297,8 @@ export class TransactionalLoad extends PacedLoad {
 
   async close(): Promise<void> {
     this.stop();
+    // Closed before its records settled (the run was cut short): the loop must not begin another transaction.
+    this.pending.length = 0;
     await this.producer?.close(5000);
   }
 }
@@ -368,7 +370,10 @@ export class DaemonLoad extends PacedLoad {
   static async open(bootstrap: string, topic: string, capacity: number): Promise<DaemonLoad> {
     const dir = mkdtempSync(join(tmpdir(), 'kw-faults-daemon-'));
     const socket = join(dir, 'in.sock');
-    const daemon = await DaemonProcess.start(['--bootstrap', bootstrap, '--stream', socket, '--journal', join(dir, 'journal')]);
+    // With an inspector on loopback, so the soak can collect its garbage before reading its RSS.
+    const daemon = await DaemonProcess.start(['--bootstrap', bootstrap, '--stream', socket, '--journal', join(dir, 'journal')], {
+      nodeFlags: ['--inspect=127.0.0.1:0'],
+    });
     const client = await DaemonClient.connect({ path: socket });
     return new DaemonLoad(topic, capacity, dir, daemon, client);
   }

@@ -52,7 +52,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * `minutes` through rolling faults: latency, resets, a leader cut from the client, a paused leader,
  * each in turn with calm between. Each worker's memory and handles (and the daemon's RSS) are
  * sampled every 10 s; after a warm-up (a tenth of the run, at least two full cycles of the faults:
- * 160 s) and at the end, after a last-resort garbage collection in each worker (node --expose-gc).
+ * 160 s) and at the end, after a last-resort garbage collection in each worker (node --expose-gc)
+ * and in the daemon (through its inspector).
  */
 export async function soak(
   minutes: number,

@@ -33,9 +33,12 @@ export class CliProcess {
   stderr = '';
   private readonly exit: Promise<{ status: number | null; signal: NodeJS.Signals | null; at: number }>;
 
-  /** `entry`: the script that runs the CLI; bin/kafka-wire.js (the sources in a checkout) unless given, e.g. dist/cli/main.js. */
-  constructor(args: string[], entry = CLI) {
-    this.child = spawn(process.execPath, [entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /**
+   * `entry`: the script that runs the CLI; bin/kafka-wire.js (the sources in a checkout) unless given, e.g. dist/cli/main.js.
+   * `nodeFlags` go to Node before it (e.g. --inspect=127.0.0.1:0).
+   */
+  constructor(args: string[], entry = CLI, nodeFlags: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeFlags, entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout = bounded(this.stdout + chunk)));
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr = bounded(this.stderr + chunk)));
     this.exit = new Promise((resolve) => this.child.on('exit', (status, signal) => resolve({ status, signal, at: Date.now() })));

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { DiscardReport } from '../../src/daemon/discards.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { CliProcess } from './cli.js';
+import { collectGarbage, inspectorUrl } from './inspector.js';
 
 /** A `kafka-wire daemon` child process for the integration tests, the bench and the fault suite, with its status pages. */
 export class DaemonProcess {
@@ -10,8 +11,8 @@ export class DaemonProcess {
   httpPort = 0;
   tcpPort = 0;
 
-  private constructor(args: string[], entry: string | undefined) {
-    this.cli = new CliProcess(['daemon', '--http', '0', ...args], entry);
+  private constructor(args: string[], entry: string | undefined, nodeFlags: readonly string[] | undefined) {
+    this.cli = new CliProcess(['daemon', '--http', '0', ...args], entry, nodeFlags);
   }
 
   get pid(): number {
@@ -20,11 +21,14 @@ export class DaemonProcess {
 
   /**
    * Starts it and waits for "ready" (journal replay included), at most timeoutMs; `entry` is the
-   * CLI script to run (see CliProcess).
+   * CLI script to run and `nodeFlags` Node's own flags (see CliProcess).
    */
-  static async start(args: string[], options: { timeoutMs?: number; entry?: string } = {}): Promise<DaemonProcess> {
+  static async start(
+    args: string[],
+    options: { timeoutMs?: number; entry?: string; nodeFlags?: readonly string[] } = {},
+  ): Promise<DaemonProcess> {
     const timeoutMs = options.timeoutMs ?? 60_000;
-    const daemon = new DaemonProcess(args, options.entry);
+    const daemon = new DaemonProcess(args, options.entry, options.nodeFlags);
     const deadline = Date.now() + timeoutMs;
     while (!/^ready \(pid \d+\)$/m.test(daemon.cli.stdout)) {
       if (daemon.cli.child.exitCode !== null || daemon.cli.child.signalCode !== null) {
@@ -62,6 +66,13 @@ export class DaemonProcess {
       if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; status:\n${JSON.stringify(status, null, 2)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** A full garbage collection in the daemon; it must have been started with nodeFlags ['--inspect=127.0.0.1:0']. */
+  async collectGarbage(): Promise<void> {
+    const url = inspectorUrl(this.cli.stderr);
+    if (url === undefined) throw new Error('the daemon was not started with an inspector (nodeFlags --inspect=127.0.0.1:0)');
+    await collectGarbage(url);
   }
 
   /** SIGTERM, and its exit code. */
