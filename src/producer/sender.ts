@@ -507,8 +507,9 @@ export class Sender {
         continue;
       }
       if (result !== undefined && result !== 'missing') {
-        if (isLeadershipError(result.errorCode)) batch.awaitsMetadata = metadataAsked ||= this.transport.refreshMetadata();
+        // Noted first: the refresh picks its broker as it starts, and must not pick this one, which may be fenced.
         this.transport.noteError(result.errorCode, broker);
+        if (isLeadershipError(result.errorCode)) batch.awaitsMetadata = metadataAsked ||= this.transport.refreshMetadata();
       }
       const outcome = produceOutcome(batch, result, {
         // A transactional producer cannot bump its own epoch: a sequence error fails the transaction instead.

@@ -61,6 +61,8 @@ export class ScriptedTransport implements ProducerTransport {
   readonly initProducerIdCalls: number[] = [];
   readonly noted: number[] = [];
   refreshes = 0;
+  /** noteError and refreshMetadata calls, in their order. */
+  readonly metadataCalls: ('noteError' | 'refreshMetadata')[] = [];
   /** Metadata refreshes answer when the test says (answerMetadata()); by default at once, naming the same leaders. */
   holdMetadata = false;
   private answeredRefreshes = 0;
@@ -84,10 +86,12 @@ export class ScriptedTransport implements ProducerTransport {
 
   noteError(code: number, _nodeId: number): void {
     this.noted.push(code);
+    this.metadataCalls.push('noteError');
   }
 
   refreshMetadata(): number {
     this.refreshes++;
+    this.metadataCalls.push('refreshMetadata');
     const number = this.answeredRefreshes + 1;
     if (!this.holdMetadata) this.answerMetadata();
     return number;

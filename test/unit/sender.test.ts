@@ -118,6 +118,8 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     await h.clock.settle();
     expect(h.retries).toMatchObject([{ topic: 't', partition: 0, attempt: 1 }]);
     expect(h.transport.noted).toEqual([ErrorCode.NOT_LEADER_OR_FOLLOWER]);
+    // The broker is doubted before the refresh starts, which picks the broker it asks as it starts (Cluster.anyConnection).
+    expect(h.transport.metadataCalls.slice(0, 2)).toEqual(['noteError', 'refreshMetadata']);
     // The backoff is jittered within [50, 100] ms for the first retry.
     expect(h.transport.requests).toHaveLength(1);
     await h.clock.advance(49);
