@@ -20,6 +20,8 @@ export interface RunResult {
    * are the commit markers, one per partition a transaction wrote to.
    */
   markers?: number;
+  /** Read runs: how the client reads (a consumer group or not, which call). */
+  readPath?: string;
 }
 
 /** A client's figures for a scenario: medians over the rounds (peak RSS: the largest). */
@@ -35,6 +37,8 @@ export interface ClientResult {
   valid: boolean;
   invalidReason?: string;
   rounds: number;
+  /** Read scenarios: how the client reads. */
+  readPath?: string;
 }
 
 export interface Report {
@@ -52,6 +56,8 @@ export interface Report {
     durable?: string;
     /** Sent through kafka-wire daemon: CPU is the daemon process's. */
     daemon?: boolean;
+    /** A read scenario: records/s are records read. */
+    read?: boolean;
     results: ClientResult[];
     skipped: { client: string; reason: string }[];
   }[];
@@ -73,20 +79,24 @@ const round = (value: number, digits: number) => (Number.isFinite(value) ? Numbe
  * A run's figures and whether it is valid: every record acknowledged and none failed, and the
  * topic holding exactly the workload. That is judged by the sum of its end offsets (`written`),
  * or, for a transactional run, by the records a read_committed reader sees (`committed`), since
- * transaction markers take offsets too. -1 stands for a topic that could not be read.
+ * transaction markers take offsets too. -1 stands for a topic that could not be read. A read run
+ * is valid when it read exactly the workload and its checksum is the topic's (`checksum`).
  */
 export function runResult(
-  run: { client: string; scenario: Scenario; round: number },
+  run: { client: string; scenario: Scenario; round: number; readPath?: string },
   outcome: { done?: DoneLine; error?: string },
-  topic: { written: number; committed?: number },
+  topic: { written: number; committed?: number; checksum?: number },
 ): RunResult {
   const { scenario } = run;
-  const base = { client: run.client, scenario: scenario.name, round: run.round };
+  const base = { client: run.client, scenario: scenario.name, round: run.round, readPath: run.readPath };
   const line = outcome.done;
   if (!line) return { ...base, valid: false, invalidReason: outcome.error ?? 'no result' };
   const reasons: string[] = [];
-  if (line.failed > 0) reasons.push(`${line.failed} sends failed${line.firstError ? ` (${line.firstError.slice(0, 160)})` : ''}`);
-  if (line.acked !== scenario.count) reasons.push(`${line.acked} of ${scenario.count} acknowledged`);
+  const what = scenario.read ? { failed: 'reads failed', counted: 'read' } : { failed: 'sends failed', counted: 'acknowledged' };
+  if (line.failed > 0) reasons.push(`${line.failed} ${what.failed}${line.firstError ? ` (${line.firstError.slice(0, 160)})` : ''}`);
+  if (line.acked !== scenario.count) reasons.push(`${line.acked} of ${scenario.count} ${what.counted}`);
+  if (topic.checksum !== undefined && line.checksum !== topic.checksum)
+    reasons.push(`checksum ${line.checksum ?? 'missing'}, the topic's is ${topic.checksum}`);
   if (topic.committed === undefined && topic.written !== scenario.count)
     reasons.push(`the topic holds ${topic.written} records, expected ${scenario.count}`);
   if (topic.committed !== undefined && topic.committed !== scenario.count)
@@ -144,10 +154,11 @@ export function aggregate(input: {
           valid: invalid.length === 0 && measured.length > 0,
           invalidReason: invalid.length > 0 ? invalid.map((run) => `round ${run.round}: ${run.invalidReason}`).join('; ') : undefined,
           rounds: runs.length,
+          readPath: runs.find((run) => run.readPath)?.readPath,
         };
       });
-    const { name, summary, durable, daemon } = scenario;
-    return { name, summary, paced: scenario.rate > 0, durable, daemon, results, skipped };
+    const { name, summary, durable, daemon, read } = scenario;
+    return { name, summary, paced: scenario.rate > 0, durable, daemon, read, results, skipped };
   });
   return {
     machine: input.machine,
@@ -173,7 +184,7 @@ export function markdownTable(report: Report): string {
     '| scenario | client | records/s | MB/s | kafka-wire × | CPU µs/record | peak RSS MB | p50 / p99 / p99.9 ms |',
     '|---|---|---:|---:|---:|---:|---:|---|',
   ];
-  for (const scenario of report.scenarios.filter((scenario) => !scenario.durable)) {
+  for (const scenario of report.scenarios.filter((scenario) => !scenario.durable && !scenario.read)) {
     const home = scenario.results.find((result) => result.client === HOME);
     for (const result of scenario.results) {
       let ratio = '–';
@@ -191,11 +202,36 @@ export function markdownTable(report: Report): string {
     for (const entry of scenario.skipped)
       rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
   }
-  const durable = durableTable(report);
+  const tables = [rows.length > 2 ? rows.join('\n') : '', readTable(report), durableTable(report)].filter((table) => table);
   const invalid = report.scenarios.flatMap((scenario) =>
     scenario.results.filter((result) => !result.valid).map((result) => `- ${scenario.name} · ${result.client}: ${result.invalidReason}`),
   );
-  return `${rows.join('\n')}${durable ? `\n\n${durable}` : ''}${invalid.length > 0 ? `\n\nInvalid results:\n${invalid.join('\n')}` : ''}`;
+  return `${tables.join('\n\n')}${invalid.length > 0 ? `\n\nInvalid results:\n${invalid.join('\n')}` : ''}`;
+}
+
+/**
+ * The read scenarios: records/s read from offset 0 to the end offsets, "kafka-wire ×" as in the
+ * produce table, and how each client reads. Empty when the run had no read scenario.
+ */
+export function readTable(report: Report): string {
+  const read = report.scenarios.filter((scenario) => scenario.read);
+  if (read.length === 0) return '';
+  const rows = [
+    '| read scenario | client | records/s | MB/s | kafka-wire × | CPU µs/record | peak RSS MB | how it reads |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const scenario of read) {
+    const home = scenario.results.find((result) => result.client === HOME);
+    for (const result of scenario.results) {
+      const ratio = home && result.client !== HOME ? (home.recordsPerSec / result.recordsPerSec).toFixed(2) : '–';
+      const name = `${result.client === HOME ? `**${HOME}**` : result.client}${result.valid ? '' : ' ⚠ invalid'}`;
+      const measured = [count(result.recordsPerSec), String(result.mbPerSec), ratio, String(result.cpuUsPerRecord), String(result.rssMb)];
+      rows.push(`| ${scenario.name} | ${[name, ...measured, result.readPath ?? ''].join(' | ')} |`);
+    }
+    for (const entry of scenario.skipped)
+      rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
+  }
+  return rows.join('\n');
 }
 
 /**
@@ -233,6 +269,7 @@ const COLORS: Record<string, string> = {
   kafkajs: '#37b24d',
   'confluent-kafka-javascript': '#7048e8',
   'java (ProducerPerformance)': '#868e96',
+  'java (KafkaConsumer)': '#868e96',
 };
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -247,7 +284,11 @@ export function svgChart(report: Report): string {
   for (const scenario of report.scenarios.filter((scenario) => !scenario.durable)) {
     const value = (result: ClientResult) => (scenario.paced ? (result.p99Ms ?? 0) : result.recordsPerSec);
     const max = Math.max(1, ...scenario.results.map(value));
-    const measure = scenario.paced ? ' — p99 send-to-ack latency, ms (shorter is better)' : ' — records/s';
+    const measure = scenario.paced
+      ? ' — p99 send-to-ack latency, ms (shorter is better)'
+      : scenario.read
+        ? ' — records/s read'
+        : ' — records/s';
     parts.push(`<text x="10" y="${y}" font-weight="bold">${escapeXml(scenario.name)}${measure}</text>`);
     y += 8;
     for (const result of scenario.results) {
@@ -263,7 +304,10 @@ export function svgChart(report: Report): string {
     }
     y += 22;
   }
-  const title = `Produce throughput and latency, Kafka ${report.kafkaVersion}${report.quick ? ' (quick run)' : ''}`;
+  const reads = report.scenarios.some((scenario) => scenario.read);
+  const produces = report.scenarios.some((scenario) => !scenario.read);
+  const what = !produces ? 'Read throughput' : reads ? 'Produce and read throughput and latency' : 'Produce throughput and latency';
+  const title = `${what}, Kafka ${report.kafkaVersion}${report.quick ? ' (quick run)' : ''}`;
   const footer = `${report.machine}; ${report.date.slice(0, 10)}; ${report.command}`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 20}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="#ffffff"/>

@@ -1,12 +1,14 @@
 /**
  * npm run bench [-- --quick] [--rounds N] [--clients a,b] [--scenarios x,y] [--kafka-version V] [--profile]
  *
- * The same produce workloads, against the same real broker (the embedded one, or
+ * The same produce and read workloads, against the same real broker (the embedded one, or
  * KAFKA_BOOTSTRAP), from kafka-wire and the clients people would otherwise pick, each in its own
  * process. Clients take turns (A B C … A B C …) over the rounds, so drift of the machine hits
- * all of them alike. Every run is checked by the topic's end offsets, a transactional one by the
- * records a read_committed reader sees. --profile writes a V8 CPU profile of every kafka-wire
- * run to bench/results/profiles/ (open it in Chrome's DevTools).
+ * all of them alike. Every produce run is checked by the topic's end offsets, a transactional one
+ * by the records a read_committed reader sees; every read run by the count and checksum of the
+ * records it read, against those of the topic it read (filled once per scenario, read-topics.ts).
+ * --profile writes a V8 CPU profile of every kafka-wire run to bench/results/profiles/ (open it
+ * in Chrome's DevTools).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -19,9 +21,10 @@ import { bootstrapFor, startCluster, stopCluster } from '../src/embedded/cluster
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { Producer } from '../src/producer/producer.js';
 import type { DoneLine, RunConfig } from './clients/kit.js';
-import { type BenchClient, CLIENTS } from './clients.js';
+import { type BenchClient, CLIENTS, resultName } from './clients.js';
+import { type ReadTopic, ReadTopics } from './read-topics.js';
 import { aggregate, type RunResult, runResult, writeResults } from './report.js';
-import { scenarios as allScenarios, PARTITIONS, type Scenario, TUNING } from './scenarios.js';
+import { scenarios as allScenarios, PARTITIONS, READ_TUNING, type Scenario, TUNING } from './scenarios.js';
 
 const CLUSTER_NAME = 'bench';
 /** How long counting a transactional run's committed records may take, waiting for its last markers included. */
@@ -92,6 +95,7 @@ class Display {
 
 async function runOne(
   client: BenchClient,
+  runner: string,
   scenario: Scenario,
   config: RunConfig,
   label: string,
@@ -100,7 +104,7 @@ async function runOne(
 ): Promise<{ done?: DoneLine; error?: string }> {
   const profiling = profile && client.name === 'kafka-wire' ? ['--cpu-prof', `--cpu-prof-dir=bench/results/profiles/${scenario.name}`] : [];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', `bench/clients/${client.runner}`, JSON.stringify(config)], {
+    const child = spawn(process.execPath, [...profiling, '--import', 'tsx', `bench/clients/${runner}`, JSON.stringify(config)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let done: DoneLine | undefined;
@@ -185,6 +189,8 @@ async function main(): Promise<void> {
   const cluster = await Cluster.connect({ bootstrap, clientId: 'bench-orchestrator', partitionCountRefreshMs: 0 });
   const admin = new Admin(cluster);
   const runs: RunResult[] = [];
+  const readTopics = new ReadTopics(admin, bootstrap);
+  const context: RunContext = { bootstrap, cluster, admin, readTopics, kafkaLibDir: artifacts.libDir, display, profile: options.profile };
   try {
     // Only kafka-wire has a durable producer (and a daemon): the other clients sit those scenarios out.
     const clientsOf = (scenario: Scenario) =>
@@ -201,25 +207,15 @@ async function main(): Promise<void> {
       for (const scenario of options.scenarios) {
         for (const client of clientsOf(scenario)) {
           index++;
-          const label = `[${index}/${total}] round ${round} ${scenario.name} · ${client.name}`;
+          const label = `[${index}/${total}] round ${round} ${scenario.name} · ${resultName(client, scenario)}`;
           const skip = client.cannot?.(scenario);
           if (skip) {
-            runs.push({ client: client.name, scenario: scenario.name, round, skipped: skip });
+            runs.push({ client: resultName(client, scenario), scenario: scenario.name, round, skipped: skip });
             display.done(`${label}: skipped (${skip})`);
             continue;
           }
-          const topic = `bench-${scenario.name}-${client.runner.replace('.ts', '')}-${round}-${Date.now().toString(36)}`;
-          await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
-          const config: RunConfig = { bootstrap, topic, ...TUNING, ...scenario, kafkaLibDir: artifacts.libDir };
-          // A transactional id of the run's own, so no run fences or waits for another's.
-          if (scenario.transactionRecords) config.transactionalId = `${topic}-txn`;
-          const outcome = await runOne(client, scenario, config, label, display, options.profile);
-          const ends = await admin.listOffsets(topic).catch(() => undefined);
-          const written = ends ? ends.reduce((sum, entry) => sum + Number(entry.offset), 0) : -1;
-          if (scenario.transactionRecords && ends) display.line(`${label}: counting the committed records`);
-          const committed = scenario.transactionRecords && ends ? await committedRecords(cluster, topic, ends).catch(() => -1) : undefined;
-          await admin.deleteTopics([topic]).catch(() => {});
-          const result = runResult({ client: client.name, scenario, round }, outcome, { written, committed });
+          const run = { client, scenario, round, label };
+          const result = scenario.read ? await readRun(context, run) : await produceRun(context, run);
           runs.push(result);
           const rate = `${Math.round(result.recordsPerSec ?? 0).toLocaleString('en-US')} records/s`;
           display.done(`${label}: ${result.valid ? rate : `INVALID (${result.invalidReason})`}`);
@@ -227,6 +223,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await readTopics.deleteAll();
     cluster.close();
     await stop();
   }
@@ -251,9 +248,71 @@ async function main(): Promise<void> {
   }
 }
 
+/** What every run needs besides its client and scenario. */
+interface RunContext {
+  bootstrap: string;
+  cluster: Cluster;
+  admin: Admin;
+  readTopics: ReadTopics;
+  kafkaLibDir: string;
+  display: Display;
+  profile: boolean;
+}
+
+interface Run {
+  client: BenchClient;
+  scenario: Scenario;
+  round: number;
+  label: string;
+}
+
+/** A produce run: to a topic of its own, checked by the topic's end offsets (transactional: the committed records), then deleted. */
+async function produceRun(context: RunContext, { client, scenario, round, label }: Run): Promise<RunResult> {
+  const { admin, cluster } = context;
+  const topic = `bench-${scenario.name}-${client.runner.replace('.ts', '')}-${round}-${Date.now().toString(36)}`;
+  await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
+  const config: RunConfig = { bootstrap: context.bootstrap, topic, ...TUNING, ...scenario, kafkaLibDir: context.kafkaLibDir };
+  // A transactional id of the run's own, so no run fences or waits for another's.
+  if (scenario.transactionRecords) config.transactionalId = `${topic}-txn`;
+  const outcome = await runOne(client, client.runner, scenario, config, label, context.display, context.profile);
+  const ends = await admin.listOffsets(topic).catch(() => undefined);
+  const written = ends ? ends.reduce((sum, entry) => sum + Number(entry.offset), 0) : -1;
+  if (scenario.transactionRecords && ends) context.display.line(`${label}: counting the committed records`);
+  const committed = scenario.transactionRecords && ends ? await committedRecords(cluster, topic, ends).catch(() => -1) : undefined;
+  await admin.deleteTopics([topic]).catch(() => {});
+  return runResult({ client: client.name, scenario, round }, outcome, { written, committed });
+}
+
+/** A read run: the scenario's topic (filled on first use, untimed), read to its end offsets, checked by count and checksum. */
+async function readRun(context: RunContext, { client, scenario, round, label }: Run): Promise<RunResult> {
+  const run = { client: resultName(client, scenario), scenario, round, readPath: client.reader.path };
+  let filled: ReadTopic;
+  try {
+    filled = await context.readTopics.of(scenario, (line) => context.display.line(`${label}: ${line}`));
+  } catch (error) {
+    return runResult(
+      run,
+      { error: `the topic to read was not filled: ${error instanceof Error ? error.message : String(error)}` },
+      { written: -1 },
+    );
+  }
+  const reading = { partitionEnds: filled.partitionEnds, ...READ_TUNING };
+  const config: RunConfig = {
+    bootstrap: context.bootstrap,
+    topic: filled.topic,
+    ...TUNING,
+    ...scenario,
+    kafkaLibDir: context.kafkaLibDir,
+    reading,
+  };
+  const outcome = await runOne(client, client.reader.runner, scenario, config, label, context.display, context.profile);
+  return runResult(run, outcome, { written: scenario.count, checksum: filled.checksum });
+}
+
 /**
  * A freshly started broker is slow until its JIT has warmed up, which would penalize whichever
- * client runs first: 500,000 records go to a scratch topic before any run is measured.
+ * client runs first: 500,000 records go to a scratch topic before any run is measured, and the
+ * group coordinator is started.
  */
 async function warmUpBroker(admin: Admin, bootstrap: string, display: Display): Promise<void> {
   const topic = `bench-warm-up-${Date.now().toString(36)}`;
@@ -266,7 +325,9 @@ async function warmUpBroker(admin: Admin, bootstrap: string, display: Display): 
   }
   await producer.close();
   await admin.deleteTopics([topic]).catch(() => {});
-  display.done('broker warmed up with 500,000 records');
+  // The first group lookup makes the broker create __consumer_offsets: done here, not while KafkaJS joins its group to read.
+  await admin.listGroupOffsets('bench-warm-up').catch(() => {});
+  display.done('broker warmed up with 500,000 records and its group coordinator');
 }
 
 /**

@@ -26,19 +26,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { JVM_FLAGS } from './jvm.js';
 import { type DoneLine, emit, readConfig, recordValues, runClient } from './kit.js';
-
-/** What bin/kafka-producer-perf-test.sh and bin/kafka-run-class.sh give the JVM. */
-const JVM_FLAGS = [
-  '-Xmx512M',
-  '-server',
-  '-XX:+UseG1GC',
-  '-XX:MaxGCPauseMillis=20',
-  '-XX:InitiatingHeapOccupancyPercent=35',
-  '-XX:+ExplicitGCInvokesConcurrent',
-  '-XX:MaxInlineLevel=15',
-  '-Djava.awt.headless=true',
-];
 
 /**
  * The shortest transaction the tool allows (a whole number of milliseconds above 0). On the

@@ -30,6 +30,21 @@ export interface RunConfig {
   durable?: 'none' | 'interval' | 'always';
   /** kafka-wire only: send through `kafka-wire daemon` (journal sync `durable`). */
   daemon?: boolean;
+  /** Read runs: what to read and the fetch settings; absent for a produce run. */
+  reading?: ReadPlan;
+}
+
+/** A read run reads every partition of `topic` from offset 0 up to its end offset. */
+export interface ReadPlan {
+  /** The end offset of each partition, by partition number. */
+  partitionEnds: number[];
+  /** Most bytes a Fetch may return for one partition, and for the whole request. */
+  maxBytesPerPartition: number;
+  maxBytes: number;
+  /** How long the broker may hold a Fetch waiting for records. */
+  maxWaitMs: number;
+  /** Most records handed over per poll, for the clients that take the number. */
+  maxPollRecords: number;
 }
 
 export function readConfig(): RunConfig {
@@ -225,6 +240,7 @@ export async function runTransactions(config: RunConfig, transaction: (from: num
 }
 
 export interface DoneLine {
+  /** Records acknowledged; in a read run, records read. */
   acked: number;
   failed: number;
   elapsedMs: number;
@@ -233,6 +249,8 @@ export interface DoneLine {
   cpuUs: number;
   maxRssMb: number;
   firstError?: string;
+  /** Read runs: the sum, modulo 2^32, of the CRC-32C of every record value read. */
+  checksum?: number;
 }
 
 export function done(line: DoneLine): void {

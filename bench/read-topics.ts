@@ -1,0 +1,82 @@
+/**
+ * The topics of the read scenarios: each filled once, by kafka-wire's producer, before any run
+ * of its scenario is timed, then read by every client in every round, and deleted at the end.
+ */
+import type { Admin } from '../src/cluster/admin.js';
+import { Producer } from '../src/producer/producer.js';
+import { recordValues, valueAt } from './clients/kit.js';
+import { addChecksum } from './clients/read/tally.js';
+import { PARTITIONS, type Scenario, TUNING } from './scenarios.js';
+
+/** Records handed to the producer per sendMany() while filling. */
+const CHUNK = 10_000;
+
+/** A filled topic: what a client must read from it, and what it must find. */
+export interface ReadTopic {
+  topic: string;
+  /** The end offset of each partition, by partition number. */
+  partitionEnds: number[];
+  /** The sum, modulo 2^32, of the CRC-32C of every value produced (as the readers compute it). */
+  checksum: number;
+}
+
+export class ReadTopics {
+  private readonly filled = new Map<string, ReadTopic>();
+
+  constructor(
+    private readonly admin: Admin,
+    private readonly bootstrap: string,
+  ) {}
+
+  /** The scenario's topic, filled with its workload the first time it is asked for. */
+  async of(scenario: Scenario, progress: (line: string) => void): Promise<ReadTopic> {
+    const known = this.filled.get(scenario.name);
+    if (known) return known;
+    const topic = `bench-${scenario.name}-${Date.now().toString(36)}`;
+    await this.admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
+    const checksum = await this.fill(topic, scenario, progress);
+    const ends = await this.admin.listOffsets(topic);
+    const partitionEnds = ends.sort((a, b) => a.partition - b.partition).map((entry) => Number(entry.offset));
+    const written = partitionEnds.reduce((sum, end) => sum + end, 0);
+    if (written !== scenario.count) throw new Error(`filling ${topic} left ${written} records, not ${scenario.count}`);
+    const filled = { topic, partitionEnds, checksum };
+    this.filled.set(scenario.name, filled);
+    return filled;
+  }
+
+  async deleteAll(): Promise<void> {
+    await this.admin.deleteTopics([...this.filled.values()].map((entry) => entry.topic)).catch(() => {});
+    this.filled.clear();
+  }
+
+  /** Produces the scenario's records (keyless, with its acks, idempotence and compression); returns their checksum. */
+  private async fill(topic: string, scenario: Scenario, progress: (line: string) => void): Promise<number> {
+    const producer = new Producer({
+      bootstrap: this.bootstrap,
+      clientId: 'bench-read-fill',
+      acks: scenario.acks,
+      idempotent: scenario.idempotent,
+      compression: scenario.compression,
+      lingerMs: TUNING.lingerMs,
+      batchSize: TUNING.batchSize,
+    });
+    const values = recordValues(scenario.size);
+    let checksum = 0;
+    try {
+      for (let from = 0; from < scenario.count; from += CHUNK) {
+        const records = [];
+        for (let i = from; i < Math.min(scenario.count, from + CHUNK); i++) {
+          const value = valueAt(values, i);
+          checksum = addChecksum(checksum, value);
+          records.push({ topic, value });
+        }
+        const failed = (await producer.sendMany(records)).find((result) => result.status === 'rejected');
+        if (failed) throw new Error(`filling ${topic} failed: ${String(failed.reason)}`);
+        progress(`filling ${topic}: ${(from + records.length).toLocaleString('en-US')} records`);
+      }
+    } finally {
+      await producer.close();
+    }
+    return checksum;
+  }
+}
