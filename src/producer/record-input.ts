@@ -42,11 +42,13 @@ function invalid(field: string, expected: string, value: unknown, hint = ''): In
   return new InvalidRecordError(`record.${field} must be ${expected}, not ${describeValue(value)}${hint}`);
 }
 
-function bytes(field: string, value: unknown, hint = ''): Uint8Array | null {
+/** `serializerHint`: the error names serializers.key/value as the way to send other types. */
+function bytes(field: string, value: unknown, serializerHint = false): Uint8Array | null {
   if (value === null) return null;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (value instanceof Uint8Array) return value;
-  throw invalid(field, BYTES, value, hint);
+  // The hint is built here, not by the caller: a string built for every record is garbage for every record.
+  throw invalid(field, BYTES, value, serializerHint ? ` (or give serializers.${field} to send other types)` : '');
 }
 
 function serialized(
@@ -55,7 +57,7 @@ function serialized(
   topic: string,
   serializer: ((input: never, topic: string) => RecordBytes) | undefined,
 ) {
-  if (!serializer) return bytes(field, value, ` (or give serializers.${field} to send other types)`);
+  if (!serializer) return bytes(field, value, true);
   let output: unknown;
   try {
     output = serializer(value as never, topic);

@@ -135,11 +135,14 @@ export class Sender {
   wake(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
-    this.clock.soon(() => {
-      this.drainScheduled = false;
-      this.runDrain();
-    });
+    this.clock.soon(this.scheduledDrain);
   }
+
+  /** Made once: an arrow function in wake() would make every call, once per record, allocate a context for `this`. */
+  private readonly scheduledDrain = () => {
+    this.drainScheduled = false;
+    this.runDrain();
+  };
 
   /** Stops the timer (on close). */
   stop(): void {
