@@ -4,6 +4,8 @@
  * orchestrator reads on stdout ({"progress"}, then one {"done"} or {"error"}).
  */
 
+import { residentMb } from '../../test/support/proc.js';
+
 export interface RunConfig {
   bootstrap: string;
   topic: string;
@@ -273,6 +275,11 @@ export function cpuMicros(): number {
   return usage.user + usage.system;
 }
 
+/**
+ * This process's peak RSS: VmHWM, the high-water mark of its own memory. Not getrusage's maxRSS,
+ * which Linux carries across exec: a runner spawned by the harness reported the harness's own
+ * peak (207 MB for every client of a round) whenever that was above its own.
+ */
 export function maxRssMb(): number {
-  return Math.round(process.resourceUsage().maxRSS / 1024);
+  return residentMb(process.pid, 'peak') || Math.round(process.resourceUsage().maxRSS / 1024);
 }
