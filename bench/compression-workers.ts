@@ -132,32 +132,55 @@ function inline(codec: Codec, sections: Buffer[], batches: number): Measure {
   return { wallMs, mainCpuUs: cpuUs(process.threadCpuUsage(cpu)), workerCpuUs: 0, inputBytes, outputBytes };
 }
 
+/**
+ * Calls start(0) … start(count - 1), never more than `inFlight` pending at once, and resolves to the sum
+ * of what they resolve to. The first failure (a rejection or a throw) rejects it and stops further
+ * starts, so a failed batch ends the run instead of leaving it waiting.
+ */
+function keepInFlight(count: number, inFlight: number, start: (i: number) => Promise<number>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let pending = 0;
+    let total = 0;
+    let failed = false;
+    const fail = (error: unknown) => {
+      failed = true;
+      reject(error);
+    };
+    const submit = () => {
+      while (!failed && pending < inFlight && next < count) {
+        let started: Promise<number>;
+        try {
+          started = start(next++);
+        } catch (error) {
+          return fail(error);
+        }
+        pending++;
+        started.then((length) => {
+          total += length;
+          pending--;
+          if (next === count && pending === 0) resolve(total);
+          else submit();
+        }, fail);
+      }
+    };
+    // With nothing to start, no completion would ever resolve it.
+    if (count === 0) resolve(0);
+    else submit();
+  });
+}
+
 /** node:zlib's async functions: the work runs on the libuv threadpool. */
 async function libuv(codec: 'zstd' | 'gzip', sections: Buffer[], batches: number, window: number): Promise<Measure> {
   const run = codec === 'zstd' ? zlib.zstdCompress : zlib.gzip;
   let inputBytes = 0;
-  let outputBytes = 0;
   const cpu = process.threadCpuUsage();
   const processCpu = process.cpuUsage();
   const started = performance.now();
-  let next = 0;
-  await new Promise<void>((resolve, reject) => {
-    let pending = 0;
-    const submit = () => {
-      while (pending < window && next < batches) {
-        const section = sections[next++ % sections.length] as Buffer;
-        inputBytes += section.length;
-        pending++;
-        run(section, (error, out) => {
-          if (error) return reject(error);
-          outputBytes += out.length;
-          pending--;
-          if (next === batches && pending === 0) resolve();
-          else submit();
-        });
-      }
-    };
-    submit();
+  const outputBytes = await keepInFlight(batches, window, (i) => {
+    const section = sections[i % sections.length] as Buffer;
+    inputBytes += section.length;
+    return new Promise((resolve, reject) => run(section, (error, out) => (error ? reject(error) : resolve(out.length))));
   });
   const wallMs = performance.now() - started;
   const mainCpuUs = cpuUs(process.threadCpuUsage(cpu));
@@ -234,37 +257,23 @@ async function pooled(
   window: number,
 ): Promise<Measure> {
   let inputBytes = 0;
-  let outputBytes = 0;
   const workerCpu = await pool.cpuUs();
   const cpu = process.threadCpuUsage();
   const started = performance.now();
-  let next = 0;
-  await new Promise<void>((resolve) => {
-    let pending = 0;
-    const submit = () => {
-      while (pending < window && next < batches) {
-        const n = next++ % sections.length;
-        let job: Omit<Job, 'id'>;
-        let transfer: ArrayBuffer[] = [];
-        if (handover === 'copy') {
-          const owned = new Uint8Array(sections[n] as Buffer); // one copy, into a buffer the worker may take
-          job = { codec, buffer: owned.buffer, offset: 0, length: owned.length };
-          transfer = [owned.buffer];
-        } else {
-          const { sab, length } = shared[n] as { sab: SharedArrayBuffer; length: number };
-          job = { codec, buffer: sab, offset: 0, length };
-        }
-        inputBytes += job.length;
-        pending++;
-        void pool.run(job, transfer).then((done) => {
-          outputBytes += done.out.length;
-          pending--;
-          if (next === batches && pending === 0) resolve();
-          else submit();
-        });
-      }
-    };
-    submit();
+  const outputBytes = await keepInFlight(batches, window, (i) => {
+    const n = i % sections.length;
+    let job: Omit<Job, 'id'>;
+    let transfer: ArrayBuffer[] = [];
+    if (handover === 'copy') {
+      const owned = new Uint8Array(sections[n] as Buffer); // one copy, into a buffer the worker may take
+      job = { codec, buffer: owned.buffer, offset: 0, length: owned.length };
+      transfer = [owned.buffer];
+    } else {
+      const { sab, length } = shared[n] as { sab: SharedArrayBuffer; length: number };
+      job = { codec, buffer: sab, offset: 0, length };
+    }
+    inputBytes += job.length;
+    return pool.run(job, transfer).then((done) => done.out.length);
   });
   const wallMs = performance.now() - started;
   const mainCpuUs = cpuUs(process.threadCpuUsage(cpu));
