@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { DoneLine } from './clients/kit.js';
+import type { WindowLoad } from './load.js';
 import { DURABLE_BASELINE, type Scenario } from './scenarios.js';
 
 /** One client's run of one scenario in one round. */
@@ -13,6 +14,10 @@ export interface RunResult {
   recordsPerSec?: number;
   mbPerSec?: number;
   cpuUsPerRecord?: number;
+  /** The broker JVM's CPU time (user + system) over the run's timed window, per record acknowledged; absent for an external broker. */
+  brokerCpuUsPerRecord?: number;
+  /** The share of all the machine's cores busy (neither idle nor waiting for I/O) over the run's timed window, 0–1. */
+  machineBusy?: number;
   rssMb?: number;
   latencyMs?: { p50: number; p99: number; p999: number };
   /**
@@ -30,6 +35,10 @@ export interface ClientResult {
   recordsPerSec: number;
   mbPerSec: number;
   cpuUsPerRecord: number;
+  /** Median over the rounds that measured it; absent when none did (an external broker). */
+  brokerCpuUsPerRecord?: number;
+  /** Median over the rounds of the share of all cores busy, 0–1. */
+  machineBusy?: number;
   p50Ms: number | null;
   p99Ms: number | null;
   p999Ms: number | null;
@@ -75,6 +84,12 @@ function median(values: number[]): number {
 
 const round = (value: number, digits: number) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : value);
 
+/** The median of the figures the runs have, rounded; undefined when none has one. */
+function medianOfPresent(values: (number | undefined)[], digits: number): number | undefined {
+  const present = values.filter((value): value is number => value !== undefined);
+  return present.length > 0 ? round(median(present), digits) : undefined;
+}
+
 /**
  * A run's figures and whether it is valid: every record acknowledged and none failed, and the
  * topic holding exactly the workload. That is judged by the sum of its end offsets (`written`),
@@ -84,7 +99,7 @@ const round = (value: number, digits: number) => (Number.isFinite(value) ? Numbe
  */
 export function runResult(
   run: { client: string; scenario: Scenario; round: number; readPath?: string },
-  outcome: { done?: DoneLine; error?: string },
+  outcome: { done?: DoneLine; error?: string; load?: WindowLoad },
   topic: { written: number; committed?: number; checksum?: number },
 ): RunResult {
   const { scenario } = run;
@@ -103,6 +118,7 @@ export function runResult(
     reasons.push(`a read_committed reader sees ${topic.committed} records, expected ${scenario.count}`);
   const seconds = line.elapsedMs / 1000;
   const counted = topic.committed !== undefined && topic.committed >= 0 && topic.written >= 0;
+  const brokerCpuUs = outcome.load?.brokerCpuUs;
   return {
     ...base,
     valid: reasons.length === 0,
@@ -110,6 +126,8 @@ export function runResult(
     recordsPerSec: scenario.count / seconds,
     mbPerSec: (scenario.count * scenario.size) / seconds / 1e6,
     cpuUsPerRecord: line.cpuUs / scenario.count,
+    brokerCpuUsPerRecord: brokerCpuUs !== undefined && line.acked > 0 ? brokerCpuUs / line.acked : undefined,
+    machineBusy: outcome.load?.machineBusy,
     rssMb: line.maxRssMb,
     latencyMs: line.latencyMs ?? undefined,
     markers: counted ? topic.written - (topic.committed as number) : undefined,
@@ -147,6 +165,14 @@ export function aggregate(input: {
           recordsPerSec: Math.round(median(measured.map((run) => run.recordsPerSec as number))),
           mbPerSec: round(median(measured.map((run) => run.mbPerSec as number)), 1),
           cpuUsPerRecord: round(median(measured.map((run) => run.cpuUsPerRecord as number)), 2),
+          brokerCpuUsPerRecord: medianOfPresent(
+            measured.map((run) => run.brokerCpuUsPerRecord),
+            2,
+          ),
+          machineBusy: medianOfPresent(
+            measured.map((run) => run.machineBusy),
+            3,
+          ),
           p50Ms: latency((l) => l.p50),
           p99Ms: latency((l) => l.p99),
           p999Ms: latency((l) => l.p999),
@@ -174,15 +200,27 @@ export function aggregate(input: {
 
 const count = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
 
+/** The headings of cpuCells(). */
+const CPU_HEADINGS = 'CPU µs/record | broker CPU µs/record | machine busy %';
+
+/** CPU µs/record, then the broker's and the machine's figures beside it ('–' where not measured). */
+function cpuCells(result: ClientResult): string[] {
+  const broker = result.brokerCpuUsPerRecord === undefined ? '–' : String(result.brokerCpuUsPerRecord);
+  const busy = result.machineBusy === undefined ? '–' : (result.machineBusy * 100).toFixed(0);
+  return [String(result.cpuUsPerRecord), broker, busy];
+}
+
 /**
  * Markdown: one row per client and scenario. "kafka-wire ×" is kafka-wire's records/s divided
  * by the client's (above 1: kafka-wire is faster); in the paced scenario it is the client's p99
- * divided by kafka-wire's (above 1: kafka-wire answers sooner).
+ * divided by kafka-wire's (above 1: kafka-wire answers sooner). "broker CPU µs/record" and
+ * "machine busy %" are of the run's timed window: with the client's CPU they show whether the
+ * shared cores, rather than the client, set the pace.
  */
 export function markdownTable(report: Report): string {
   const rows = [
-    '| scenario | client | records/s | MB/s | kafka-wire × | CPU µs/record | peak RSS MB | p50 / p99 / p99.9 ms |',
-    '|---|---|---:|---:|---:|---:|---:|---|',
+    `| scenario | client | records/s | MB/s | kafka-wire × | ${CPU_HEADINGS} | peak RSS MB | p50 / p99 / p99.9 ms |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const scenario of report.scenarios.filter((scenario) => !scenario.durable && !scenario.read)) {
     const home = scenario.results.find((result) => result.client === HOME);
@@ -195,12 +233,12 @@ export function markdownTable(report: Report): string {
       const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
       const name = result.client === HOME ? `**${HOME}**` : result.client;
       const valid = result.valid ? '' : ' ⚠ invalid';
-      const measured = [count(result.recordsPerSec), String(result.mbPerSec), ratio, String(result.cpuUsPerRecord), String(result.rssMb)];
+      const measured = [count(result.recordsPerSec), String(result.mbPerSec), ratio, ...cpuCells(result), String(result.rssMb)];
       const cells = [`${name}${valid}`, ...measured, latency];
       rows.push(`| ${scenario.name} | ${cells.join(' | ')} |`);
     }
     for (const entry of scenario.skipped)
-      rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
+      rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | – | – | not run: ${entry.reason} |`);
   }
   const tables = [rows.length > 2 ? rows.join('\n') : '', readTable(report), durableTable(report)].filter((table) => table);
   const invalid = report.scenarios.flatMap((scenario) =>
@@ -217,19 +255,19 @@ export function readTable(report: Report): string {
   const read = report.scenarios.filter((scenario) => scenario.read);
   if (read.length === 0) return '';
   const rows = [
-    '| read scenario | client | records/s | MB/s | kafka-wire × | CPU µs/record | peak RSS MB | how it reads |',
-    '|---|---|---:|---:|---:|---:|---:|---|',
+    `| read scenario | client | records/s | MB/s | kafka-wire × | ${CPU_HEADINGS} | peak RSS MB | how it reads |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const scenario of read) {
     const home = scenario.results.find((result) => result.client === HOME);
     for (const result of scenario.results) {
       const ratio = home && result.client !== HOME ? (home.recordsPerSec / result.recordsPerSec).toFixed(2) : '–';
       const name = `${result.client === HOME ? `**${HOME}**` : result.client}${result.valid ? '' : ' ⚠ invalid'}`;
-      const measured = [count(result.recordsPerSec), String(result.mbPerSec), ratio, String(result.cpuUsPerRecord), String(result.rssMb)];
+      const measured = [count(result.recordsPerSec), String(result.mbPerSec), ratio, ...cpuCells(result), String(result.rssMb)];
       rows.push(`| ${scenario.name} | ${[name, ...measured, result.readPath ?? ''].join(' | ')} |`);
     }
     for (const entry of scenario.skipped)
-      rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | not run: ${entry.reason} |`);
+      rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | – | – | not run: ${entry.reason} |`);
   }
   return rows.join('\n');
 }
@@ -244,11 +282,11 @@ export function durableTable(report: Report): string {
   if (durable.length === 0) return '';
   const baseline = report.scenarios.find((scenario) => scenario.name === DURABLE_BASELINE)?.results.find((r) => r.client === HOME);
   const rows = [
-    `| kafka-wire producer | records/s | of in-memory | CPU µs/record | peak RSS MB | acceptance p50 / p99 / p99.9 ms |`,
-    '|---|---:|---:|---:|---:|---|',
+    `| kafka-wire producer | records/s | of in-memory | ${CPU_HEADINGS} | peak RSS MB | acceptance p50 / p99 / p99.9 ms |`,
+    '|---|---:|---:|---:|---:|---:|---:|---|',
   ];
   if (baseline) {
-    const cells = [count(baseline.recordsPerSec), '1.00', String(baseline.cpuUsPerRecord), String(baseline.rssMb), '(send → ack only)'];
+    const cells = [count(baseline.recordsPerSec), '1.00', ...cpuCells(baseline), String(baseline.rssMb), '(send → ack only)'];
     rows.push(`| in memory (${DURABLE_BASELINE})${baseline.valid ? '' : ' ⚠ invalid'} | ${cells.join(' | ')} |`);
   }
   for (const scenario of durable) {
@@ -256,7 +294,7 @@ export function durableTable(report: Report): string {
     if (!result) continue;
     const share = baseline ? (result.recordsPerSec / baseline.recordsPerSec).toFixed(2) : '–';
     const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
-    const cells = [count(result.recordsPerSec), share, String(result.cpuUsPerRecord), String(result.rssMb), latency];
+    const cells = [count(result.recordsPerSec), share, ...cpuCells(result), String(result.rssMb), latency];
     const what = scenario.daemon ? `daemon (stream socket), sync ${scenario.durable}, daemon CPU` : `durable, sync ${scenario.durable}`;
     rows.push(`| ${what}${result.valid ? '' : ' ⚠ invalid'} | ${cells.join(' | ')} |`);
   }

@@ -7,6 +7,8 @@
  * all of them alike. Every produce run is checked by the topic's end offsets, a transactional one
  * by the records a read_committed reader sees; every read run by the count and checksum of the
  * records it read, against those of the topic it read (filled once per scenario, read-topics.ts).
+ * Over each run's timed window the broker's CPU time and the share of the machine's cores busy are
+ * measured too (load.ts): the broker shares the cores, and can be what limits a client.
  * --profile writes a V8 CPU profile of every kafka-wire run to bench/results/profiles/ (open it
  * in Chrome's DevTools).
  */
@@ -22,6 +24,7 @@ import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { Producer } from '../src/producer/producer.js';
 import type { DoneLine, RunConfig } from './clients/kit.js';
 import { type BenchClient, CLIENTS, resultName } from './clients.js';
+import { startLoadWindow, type WindowLoad } from './load.js';
 import { type ReadTopic, ReadTopics } from './read-topics.js';
 import { aggregate, type RunResult, runResult, writeResults } from './report.js';
 import { scenarios as allScenarios, PARTITIONS, READ_TUNING, type Scenario, TUNING } from './scenarios.js';
@@ -93,21 +96,26 @@ class Display {
   }
 }
 
+/**
+ * Runs one client process to its done line. The broker's CPU and the machine's load are measured
+ * over the client's timed window: from its {"started"} line (until one comes, from the spawn)
+ * to its done line.
+ */
 async function runOne(
-  client: BenchClient,
+  context: RunContext,
+  { client, scenario, label }: Run,
   runner: string,
-  scenario: Scenario,
   config: RunConfig,
-  label: string,
-  display: Display,
-  profile: boolean,
-): Promise<{ done?: DoneLine; error?: string }> {
+): Promise<{ done?: DoneLine; error?: string; load?: WindowLoad }> {
+  const { display, profile } = context;
   const profiling = profile && client.name === 'kafka-wire' ? ['--cpu-prof', `--cpu-prof-dir=bench/results/profiles/${scenario.name}`] : [];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...profiling, '--import', 'tsx', `bench/clients/${runner}`, JSON.stringify(config)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const loadWindow = startLoadWindow(context.brokerPids);
     let done: DoneLine | undefined;
+    let load: WindowLoad | undefined;
     let error: string | undefined;
     let stderr = '';
     let buffered = '';
@@ -122,28 +130,31 @@ async function runOne(
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const text = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        let message: { progress?: number; done?: boolean; error?: string } & Partial<DoneLine>;
+        let message: { started?: boolean; progress?: number; done?: boolean; error?: string } & Partial<DoneLine>;
         try {
           message = JSON.parse(text);
         } catch {
           stderr += `${text}\n`; // a client library printing to stdout
           continue;
         }
-        if (typeof message.progress === 'number') {
+        if (message.started) loadWindow.restart();
+        else if (typeof message.progress === 'number') {
           const seconds = (performance.now() - started) / 1000;
           const share = Math.min(1, message.progress / scenario.count);
           const bar = '█'.repeat(Math.round(share * 24)).padEnd(24, '░');
           const rate = Math.round(message.progress / seconds).toLocaleString('en-US');
           display.line(`${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}%  ${rate} records/s`);
-        } else if (message.done) done = message as DoneLine;
-        else if (message.error) error = message.error;
+        } else if (message.done) {
+          load = loadWindow.stop();
+          done = message as DoneLine;
+        } else if (message.error) error = message.error;
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
     child.on('close', (code) => {
       clearTimeout(timer);
       if (!done && !error) error = `exited with code ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
-      resolve({ done, error });
+      resolve({ done, error, load });
     });
   });
 }
@@ -173,6 +184,8 @@ async function main(): Promise<void> {
   let bootstrap = process.env.KAFKA_BOOTSTRAP;
   let kafkaVersion = bootstrap ? 'external' : options.kafkaVersion;
   let started = false;
+  // The embedded broker's JVMs, whose CPU each run measures; none for an external broker.
+  let brokerPids: number[] = [];
   const stop = async () => {
     if (started) await stopCluster(CLUSTER_NAME).catch(() => {});
     started = false;
@@ -184,13 +197,23 @@ async function main(): Promise<void> {
     started = true;
     const state = await startCluster({ name: CLUSTER_NAME, version: options.kafkaVersion, portBase: 'auto' });
     bootstrap = bootstrapFor(state, 'plaintext');
+    brokerPids = state.nodes.flatMap((node) => (node.pid === null ? [] : [node.pid]));
     kafkaVersion = state.kafkaVersion;
   }
   const cluster = await Cluster.connect({ bootstrap, clientId: 'bench-orchestrator', partitionCountRefreshMs: 0 });
   const admin = new Admin(cluster);
   const runs: RunResult[] = [];
   const readTopics = new ReadTopics(admin, bootstrap);
-  const context: RunContext = { bootstrap, cluster, admin, readTopics, kafkaLibDir: artifacts.libDir, display, profile: options.profile };
+  const context: RunContext = {
+    bootstrap,
+    brokerPids,
+    cluster,
+    admin,
+    readTopics,
+    kafkaLibDir: artifacts.libDir,
+    display,
+    profile: options.profile,
+  };
   try {
     // Only kafka-wire has a durable producer (and a daemon): the other clients sit those scenarios out.
     const clientsOf = (scenario: Scenario) =>
@@ -251,6 +274,8 @@ async function main(): Promise<void> {
 /** What every run needs besides its client and scenario. */
 interface RunContext {
   bootstrap: string;
+  /** The broker JVMs on this machine (empty for an external broker, whose CPU is not measured). */
+  brokerPids: readonly number[];
   cluster: Cluster;
   admin: Admin;
   readTopics: ReadTopics;
@@ -267,17 +292,18 @@ interface Run {
 }
 
 /** A produce run: to a topic of its own, checked by the topic's end offsets (transactional: the committed records), then deleted. */
-async function produceRun(context: RunContext, { client, scenario, round, label }: Run): Promise<RunResult> {
+async function produceRun(context: RunContext, run: Run): Promise<RunResult> {
+  const { client, scenario, round } = run;
   const { admin, cluster } = context;
   const topic = `bench-${scenario.name}-${client.runner.replace('.ts', '')}-${round}-${Date.now().toString(36)}`;
   await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
   const config: RunConfig = { bootstrap: context.bootstrap, topic, ...TUNING, ...scenario, kafkaLibDir: context.kafkaLibDir };
   // A transactional id of the run's own, so no run fences or waits for another's.
   if (scenario.transactionRecords) config.transactionalId = `${topic}-txn`;
-  const outcome = await runOne(client, client.runner, scenario, config, label, context.display, context.profile);
+  const outcome = await runOne(context, run, client.runner, config);
   const ends = await admin.listOffsets(topic).catch(() => undefined);
   const written = ends ? ends.reduce((sum, entry) => sum + Number(entry.offset), 0) : -1;
-  if (scenario.transactionRecords && ends) context.display.line(`${label}: counting the committed records`);
+  if (scenario.transactionRecords && ends) context.display.line(`${run.label}: counting the committed records`);
   const committed = scenario.transactionRecords && ends ? await committedRecords(cluster, topic, ends).catch(() => -1) : undefined;
   await admin.deleteTopics([topic]).catch(() => {});
   return runResult({ client: client.name, scenario, round }, outcome, { written, committed });
@@ -305,7 +331,7 @@ async function readRun(context: RunContext, { client, scenario, round, label }: 
     kafkaLibDir: context.kafkaLibDir,
     reading,
   };
-  const outcome = await runOne(client, client.reader.runner, scenario, config, label, context.display, context.profile);
+  const outcome = await runOne(context, { client, scenario, round, label }, client.reader.runner, config);
   return runResult(run, outcome, { written: scenario.count, checksum: filled.checksum });
 }
 

@@ -14,7 +14,9 @@
  * it runs, and reported as the last values seen (so the last <100 ms are missed). cpuUs counts
  * from its "Number of records read" line, printed once the JVM is up and before it creates its
  * producer, like the Node clients' count from the workload's start; jvmCpuUs includes the JVM's
- * start-up (about a CPU second of class loading and JIT).
+ * start-up (about a CPU second of class loading and JIT). That line is also when it says
+ * {"started"}, and its done line comes once the JVM has exited: the orchestrator's window for the
+ * broker's CPU and the machine's load is that of cpuUs.
  *
  * In transactions (--transactional-id) the tool commits by time, not by record count: it commits
  * once --transaction-duration-ms has passed since the transaction began, then begins the next.
@@ -109,7 +111,10 @@ runClient(async () => {
     if (window) emit({ progress: (progress += Number(window[1])) });
     else if (total) summary = total;
     else {
-      if (text.startsWith('Number of records read')) atStart = sample(pid, ticksPerSecond);
+      if (text.startsWith('Number of records read')) {
+        atStart = sample(pid, ticksPerSecond);
+        emit({ started: true }); // as kit's startClock() does, for the orchestrator's window
+      }
       process.stderr.write(`java: ${text}\n`);
     }
   });

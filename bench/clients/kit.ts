@@ -1,7 +1,8 @@
 /**
  * What every benchmark client process shares: the run's configuration (argv[2], JSON), the
  * workload's records, pacing for fixed-rate runs, latency percentiles, and the JSON lines the
- * orchestrator reads on stdout ({"progress"}, then one {"done"} or {"error"}).
+ * orchestrator reads on stdout ({"started"} when the clock starts, {"progress"}, then one
+ * {"done"} or {"error"}).
  */
 
 import { residentMb } from '../../test/support/proc.js';
@@ -191,8 +192,12 @@ export class Tally {
   }
 }
 
-/** The measured part of a run: CPU time and progress reports from now until stop(). */
+/**
+ * The measured part of a run: CPU time and progress reports from now until stop(). It says so on
+ * stdout, for the orchestrator to measure the broker and the machine over the same window.
+ */
 export function startClock(acked: () => number): { started: number; stop(): { cpuUs: number } } {
+  emit({ started: true });
   const stopProgress = reportProgress(acked);
   const cpuAtStart = cpuMicros();
   return {

@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { recordValues, valueAt } from '../../bench/clients/kit.js';
+import { startLoadWindow } from '../../bench/load.js';
 import { aggregate, markdownTable, type RunResult, runResult, svgChart, writeResults } from '../../bench/report.js';
 import { scenarios } from '../../bench/scenarios.js';
 
@@ -27,13 +28,14 @@ const base = { machine: 'test machine', kafkaVersion: '4.3.1', quick: false, rou
 
 describe('bench report', () => {
   test('medians over rounds, the largest RSS, invalid rounds and skipped clients kept apart', () => {
+    // kafkajs's runs as against an external broker: the machine's load measured, the broker's CPU not.
     const runs = [
-      run('kafka-wire', throughput!.name, 1, 900),
-      run('kafka-wire', throughput!.name, 2, 1000),
-      run('kafka-wire', throughput!.name, 3, 1200),
-      run('kafkajs', throughput!.name, 1, 200),
-      run('kafkajs', throughput!.name, 2, 400, { valid: false, invalidReason: 'the topic holds 7 records, expected 8' }),
-      run('kafkajs', throughput!.name, 3, 300),
+      run('kafka-wire', throughput!.name, 1, 900, { brokerCpuUsPerRecord: 2.5, machineBusy: 0.95 }),
+      run('kafka-wire', throughput!.name, 2, 1000, { brokerCpuUsPerRecord: 4, machineBusy: 0.8 }),
+      run('kafka-wire', throughput!.name, 3, 1200, { brokerCpuUsPerRecord: 3, machineBusy: 0.9 }),
+      run('kafkajs', throughput!.name, 1, 200, { machineBusy: 0.5 }),
+      run('kafkajs', throughput!.name, 2, 400, { valid: false, invalidReason: 'the topic holds 7 records, expected 8', machineBusy: 0.7 }),
+      run('kafkajs', throughput!.name, 3, 300, { machineBusy: 0.6 }),
       { client: 'java', scenario: throughput!.name, round: 1, skipped: 'keyless only' },
     ];
     const report = aggregate({ ...base, scenarios: [throughput!], runs });
@@ -41,28 +43,39 @@ describe('bench report', () => {
     expect(scenario!.skipped).toEqual([{ client: 'java', reason: 'keyless only' }]);
     const [home, peer] = scenario!.results;
     expect(home).toMatchObject({ client: 'kafka-wire', recordsPerSec: 1000, rssMb: 103, valid: true, p50Ms: null });
-    expect(peer).toMatchObject({ client: 'kafkajs', recordsPerSec: 300, valid: false });
+    expect(home).toMatchObject({ brokerCpuUsPerRecord: 3, machineBusy: 0.9 });
+    expect(peer).toMatchObject({ client: 'kafkajs', recordsPerSec: 300, valid: false, machineBusy: 0.6 });
+    expect(peer!.brokerCpuUsPerRecord).toBeUndefined();
     expect(peer!.invalidReason).toContain('round 2: the topic holds 7 records');
 
     const table = markdownTable(report);
-    expect(table).toContain(`| ${throughput!.name} | kafkajs ⚠ invalid | 300 |`);
+    // CPU µs/record, then the broker's per record and the machine's busy share in percent ('–': not measured).
+    expect(table).toContain(`| ${throughput!.name} | **kafka-wire** | 1,000 | 0.1 | – | 1000 | 3 | 90 | 103 |`);
+    expect(table).toContain(`| ${throughput!.name} | kafkajs ⚠ invalid | 300 | 0 | 3.33 | 3333.33 | – | 60 | 103 |`);
     expect(table).toContain('| 3.33 |'); // kafka-wire's 1000 records/s over kafkajs's 300
     expect(table).toContain('not run: keyless only');
     expect(table).toContain('Invalid results:');
+    // Every row, the skipped client's included, has a cell under every heading.
+    const rows = table.split('\n').filter((line) => line.startsWith('| '));
+    expect(new Set(rows.map((line) => line.split(' | ').length))).toEqual(new Set([rows[0]!.split(' | ').length]));
   });
 
   test('durable scenarios: their own table, against the in-memory baseline, with acceptance latency', () => {
     expect(durableInterval!.durable).toBe('interval');
     const runs = [
       run('kafka-wire', throughput!.name, 1, 1000),
-      run('kafka-wire', durableInterval!.name, 1, 800, { latencyMs: { p50: 2, p99: 11, p999: 15 } }),
+      run('kafka-wire', durableInterval!.name, 1, 800, {
+        latencyMs: { p50: 2, p99: 11, p999: 15 },
+        brokerCpuUsPerRecord: 4.5,
+        machineBusy: 0.97,
+      }),
     ];
     const report = aggregate({ ...base, scenarios: [throughput!, durableInterval!], runs });
     expect(report.scenarios[1]!.results[0]).toMatchObject({ p50Ms: 2, p99Ms: 11, p999Ms: 15 });
     const table = markdownTable(report);
     // Not in the side-by-side table (no other client runs it), but in the durable one, as a share of the in-memory 1000.
     expect(table).not.toContain(`| ${durableInterval!.name} |`);
-    expect(table).toContain('| durable, sync interval | 800 | 0.80 | 1250 | 101 | 2 / 11 / 15 |');
+    expect(table).toContain('| durable, sync interval | 800 | 0.80 | 1250 | 4.5 | 97 | 101 | 2 / 11 / 15 |');
     expect(svgChart(report)).not.toContain(durableInterval!.name);
   });
 
@@ -105,6 +118,34 @@ describe('bench report', () => {
       valid: false,
       invalidReason: 'no result within 260 s',
     });
+  });
+
+  test("the broker's CPU is per record acknowledged, and absent without a broker pid; the machine's load is kept as measured", () => {
+    const done = { acked: 1_000_000, failed: 0, elapsedMs: 2000, latencyMs: null, cpuUs: 1_000_000, maxRssMb: 100 };
+    const plain = { client: 'kafka-wire', scenario: throughput!, round: 1 };
+    const load = { brokerCpuUs: 3_000_000, machineBusy: 0.75 };
+    expect(runResult(plain, { done, load }, { written: 1_000_000 })).toMatchObject({ brokerCpuUsPerRecord: 3, machineBusy: 0.75 });
+    // Half acknowledged: the broker's CPU is shared among those.
+    const half = runResult(plain, { done: { ...done, acked: 500_000 }, load }, { written: 500_000 });
+    expect(half).toMatchObject({ valid: false, cpuUsPerRecord: 1, brokerCpuUsPerRecord: 6 });
+    const external = runResult(plain, { done, load: { machineBusy: 0.5 } }, { written: 1_000_000 });
+    expect(external).toMatchObject({ machineBusy: 0.5 });
+    expect(external.brokerCpuUsPerRecord).toBeUndefined();
+  });
+
+  test("the load window: a process's CPU from /proc/<pid>/stat and all cores' busy share from /proc/stat", () => {
+    const loadWindow = startLoadWindow([process.pid]);
+    const started = performance.now();
+    while (performance.now() - started < 300); // a core busy for 300 ms
+    const elapsedMs = performance.now() - started;
+    const { brokerCpuUs, machineBusy } = loadWindow.stop();
+    expect(brokerCpuUs).toBeGreaterThan(200_000); // clock ticks of 10 ms: 300 ms less a tick or two
+    const cores = cpus().length; // the cpuN lines of /proc/stat, whose total the share is of
+    expect(brokerCpuUs).toBeLessThan(elapsedMs * 1000 * cores + 20_000); // at most all cores, all the time
+    // This process kept one core busy; others can only add to that.
+    expect(machineBusy).toBeGreaterThan(0.6 / cores);
+    expect(machineBusy).toBeLessThanOrEqual(1);
+    expect(startLoadWindow([]).stop().brokerCpuUs).toBeUndefined();
   });
 
   test('--quick keeps the transactional scenario to 20 transactions, every other one to a quarter or 3 s', () => {

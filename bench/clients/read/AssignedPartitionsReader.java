@@ -19,10 +19,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * The bench's Java reader: Kafka's own KafkaConsumer without a consumer group, assign() of the
  * partitions and seek() to offset 0, then poll() until every partition's position is at its end
- * offset. It speaks the bench runners' JSON lines on stdout ({"progress"} every 250 ms, then one
- * {"done"}), with the CPU time of the whole JVM (all threads) and the elapsed time from assign()
- * to the last poll, and its peak RSS (VmHWM). The checksum is the same as the Node runners': the
- * sum, modulo 2^32, of the CRC-32C of every record value.
+ * offset. It speaks the bench runners' JSON lines on stdout ({"started"} when its clock starts,
+ * {"progress"} every 250 ms, then one {"done"}), with the CPU time of the whole JVM (all threads)
+ * and the elapsed time from assign() to the last poll, and its peak RSS (VmHWM). The checksum is
+ * the same as the Node runners': the sum, modulo 2^32, of the CRC-32C of every record value.
  *
  * Arguments: bootstrap topic partitionEnds(comma-separated) maxBytesPerPartition maxBytes maxWaitMs maxPollRecords
  */
@@ -50,6 +50,7 @@ public final class AssignedPartitionsReader {
       for (int partition = 0; partition < ends.length; partition++) {
         if (ends[partition] > 0) toRead.add(new TopicPartition(topic, partition));
       }
+      System.out.println("{\"started\":true}");
       long cpuAtStart = os.getProcessCpuTime();
       long started = System.nanoTime();
       consumer.assign(toRead);
