@@ -195,7 +195,7 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       (this.producer as EventEmitter).on(name, (event: unknown) => (this.emit as (name: string, event: unknown) => boolean)(name, event));
     }
     const outcome: RecordOutcome = {
-      resolved: (id, metadata) => this.settled(id, metadata),
+      resolved: (id, topic, partition, offset, timestamp) => this.settled(id, { topic, partition, offset, timestamp }),
       rejected: (id, error) => this.settled(id, error),
     };
     this.feeder = new Feeder({

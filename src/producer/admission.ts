@@ -256,9 +256,9 @@ export class Admission {
     // Stop listening once settled; a record of a sendMany() wraps its group's outcome for that.
     const inner = pending.outcome;
     pending.outcome = {
-      resolved: (index, metadata) => {
+      resolved: (index, topic, partition, offset, timestamp) => {
         signal.removeEventListener('abort', onAbort);
-        inner.resolved(index, metadata);
+        inner.resolved(index, topic, partition, offset, timestamp);
       },
       rejected: (index, error) => {
         signal.removeEventListener('abort', onAbort);

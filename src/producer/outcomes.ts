@@ -8,9 +8,13 @@ export interface RecordMetadata {
   timestamp: number;
 }
 
-/** Takes the outcome of record number `index` of a send() or sendMany() call. */
+/**
+ * Takes the outcome of record number `index` of a send() or sendMany() call. A written record's
+ * place comes as separate values, not a RecordMetadata: an outcome that holds many records until
+ * the last settles keeps them in arrays, so that no object per record outlives V8's scavenges.
+ */
 export interface RecordOutcome {
-  resolved(index: number, metadata: RecordMetadata): void;
+  resolved(index: number, topic: string, partition: number, offset: bigint, timestamp: number): void;
   rejected(index: number, error: Error): void;
 }
 
@@ -27,8 +31,8 @@ export class SingleSend implements RecordOutcome {
     });
   }
 
-  resolved(_index: number, metadata: RecordMetadata): void {
-    this.resolve(metadata);
+  resolved(_index: number, topic: string, partition: number, offset: bigint, timestamp: number): void {
+    this.resolve({ topic, partition, offset, timestamp });
   }
 
   rejected(_index: number, error: Error): void {
@@ -36,29 +40,74 @@ export class SingleSend implements RecordOutcome {
   }
 }
 
-/** The one promise of a sendMany(): settles with every record's outcome, in call order, once the last has settled. */
+/**
+ * The one promise of a sendMany(): settles with every record's outcome, in call order, once the
+ * last has settled. Until then each record's place is kept in typed arrays, and the result objects
+ * are made only at the end, when the caller takes them: records acknowledged early would
+ * otherwise survive scavenges (or be allocated in the old space) as objects, which grows V8's
+ * young generation and the process's RSS under load.
+ */
 export class ManySends implements RecordOutcome {
   readonly promise: Promise<PromiseSettledResult<RecordMetadata>[]>;
-  private readonly results: PromiseSettledResult<RecordMetadata>[];
+  private readonly count: number;
   private left: number;
+  /** The topic of every record so far, until a record of another topic comes. */
+  private topic: string | undefined;
+  /** Each record's topic, once they differ. */
+  private topics: string[] | undefined;
+  private readonly partitions: Int32Array;
+  private readonly offsets: BigInt64Array;
+  private readonly timestamps: Float64Array;
+  private errors: Error[] | undefined;
   private resolve!: (results: PromiseSettledResult<RecordMetadata>[]) => void;
 
   constructor(count: number) {
-    this.results = new Array(count);
+    this.count = count;
     this.left = count;
+    this.partitions = new Int32Array(count);
+    this.offsets = new BigInt64Array(count);
+    this.timestamps = new Float64Array(count);
     this.promise = new Promise((resolve) => {
       this.resolve = resolve;
       if (count === 0) resolve([]);
     });
   }
 
-  resolved(index: number, metadata: RecordMetadata): void {
-    this.results[index] = { status: 'fulfilled', value: metadata };
-    if (--this.left === 0) this.resolve(this.results);
+  resolved(index: number, topic: string, partition: number, offset: bigint, timestamp: number): void {
+    if (this.topics) this.topics[index] = topic;
+    else if (this.topic === undefined) this.topic = topic;
+    else if (topic !== this.topic) {
+      this.topics = new Array<string>(this.count).fill(this.topic);
+      this.topics[index] = topic;
+    }
+    this.partitions[index] = partition;
+    this.offsets[index] = offset;
+    this.timestamps[index] = timestamp;
+    if (--this.left === 0) this.finish();
   }
 
   rejected(index: number, error: Error): void {
-    this.results[index] = { status: 'rejected', reason: error };
-    if (--this.left === 0) this.resolve(this.results);
+    (this.errors ??= new Array<Error>(this.count))[index] = error;
+    if (--this.left === 0) this.finish();
+  }
+
+  private finish(): void {
+    const { count, topics, topic, partitions, offsets, timestamps, errors } = this;
+    const results = new Array<PromiseSettledResult<RecordMetadata>>(count);
+    for (let i = 0; i < count; i++) {
+      const error = errors?.[i];
+      results[i] = error
+        ? { status: 'rejected', reason: error }
+        : {
+            status: 'fulfilled',
+            value: {
+              topic: topics ? (topics[i] as string) : (topic as string),
+              partition: partitions[i] as number,
+              offset: offsets[i] as bigint,
+              timestamp: timestamps[i] as number,
+            },
+          };
+    }
+    this.resolve(results);
   }
 }

@@ -10,7 +10,6 @@ import type { Clock, Timer } from './clock.js';
 import { DeliveryTimeoutError } from './errors.js';
 import { type ProducerMetrics, requestStarted } from './metrics.js';
 import type { ProducerSettings } from './options.js';
-import type { RecordMetadata } from './outcomes.js';
 import { type ProduceOutcome, produceOutcome } from './produce-outcome.js';
 import type { ProducerState } from './producer-state.js';
 import type { ProduceAnswer, ProducerTransport } from './transport.js';
@@ -330,7 +329,7 @@ export class Sender {
             batch.attempts - 1,
             `; its next request was still waiting for ${batch.awaitsJournal ? "the journal's write" : 'a connection'}`,
           );
-      for (const record of batch.records) this.settleRecord(record, error);
+      for (const record of batch.records) this.failRecord(record, error);
       this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
       if (this.settings.idempotent) this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} expired in flight`);
     }
@@ -604,19 +603,20 @@ export class Sender {
     batch.built?.release();
     batch.built = undefined;
     if (batch.expired) return;
-    // settleRecord() inlined for the common path: buffer memory and metrics once per batch.
+    // Written: buffer memory and metrics once per batch: buffer memory and metrics once per batch.
     const { topic, partition, records } = batch;
     const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
     let offset = baseOffset;
     let freed = 0;
     for (const record of records) {
       freed += record.size;
-      record.outcome.resolved(record.index, {
+      record.outcome.resolved(
+        record.index,
         topic,
         partition,
-        offset: baseOffset < 0n ? -1n : offset++,
-        timestamp: appendTime >= 0 ? appendTime : record.timestamp,
-      });
+        baseOffset < 0n ? -1n : offset++,
+        appendTime >= 0 ? appendTime : record.timestamp,
+      );
     }
     this.metrics.recordsSent += records.length;
     this.buffer.free(freed);
@@ -652,10 +652,7 @@ export class Sender {
         return;
       }
       const subject = `topic ${batch.topic} partition ${batch.partition} record ${index} of its batch`;
-      this.settleRecord(
-        record,
-        new KafkaProtocolError(error.code, { api: 'Produce', subject, detail: invalid.get(index) ?? error.detail }),
-      );
+      this.failRecord(record, new KafkaProtocolError(error.code, { api: 'Produce', subject, detail: invalid.get(index) ?? error.detail }));
     });
     if (keep.length > 0) this.accumulator.putBack(this.accumulator.rebatch(batch, keep, batch.baseSequence));
     if (this.settings.idempotent && batch.baseSequence >= 0)
@@ -689,16 +686,12 @@ export class Sender {
     this.events.retry({ topic, partition, records: records.length, attempt, backoffMs, error });
   }
 
-  private settleRecord(record: PendingRecord, result: RecordMetadata | Error): void {
+  /** Fails one record and frees what it holds. */
+  private failRecord(record: PendingRecord, error: Error): void {
     this.buffer.free(record.size);
-    if (result instanceof Error) {
-      this.metrics.recordsFailed++;
-      this.transaction?.recordFailed(result);
-      record.outcome.rejected(record.index, result);
-    } else {
-      this.metrics.recordsSent++;
-      record.outcome.resolved(record.index, result);
-    }
+    this.metrics.recordsFailed++;
+    this.transaction?.recordFailed(error);
+    record.outcome.rejected(record.index, error);
   }
 
   /** Fails every record of a batch (no longer on the wire) and frees what it holds. */
@@ -707,7 +700,7 @@ export class Sender {
     batch.builder?.discard();
     batch.built = undefined;
     batch.builder = undefined;
-    for (const record of batch.records) this.settleRecord(record, error);
+    for (const record of batch.records) this.failRecord(record, error);
     this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
   }
 

@@ -1,0 +1,51 @@
+import { describe, expect, test } from 'vitest';
+import { ManySends, SingleSend } from '../../src/producer/outcomes.js';
+
+describe('SingleSend', () => {
+  test('resolves with the record metadata', async () => {
+    const single = new SingleSend();
+    single.resolved(0, 't', 3, 42n, 1_700_000_000_000);
+    await expect(single.promise).resolves.toEqual({ topic: 't', partition: 3, offset: 42n, timestamp: 1_700_000_000_000 });
+  });
+
+  test('rejects with the error', async () => {
+    const single = new SingleSend();
+    single.rejected(0, new Error('refused'));
+    await expect(single.promise).rejects.toThrow('refused');
+  });
+});
+
+describe('ManySends', () => {
+  test('resolves once every record settled, in call order, whatever order they settled in', async () => {
+    const many = new ManySends(4);
+    let settled = false;
+    void many.promise.then(() => (settled = true));
+    many.resolved(2, 'a', 1, 7n, 300);
+    many.rejected(1, new Error('too large'));
+    many.resolved(0, 'a', 0, 9_007_199_254_740_993n, 100); // above 2^53: kept exact
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    many.resolved(3, 'a', 5, -1n, 400);
+    const results = await many.promise;
+    expect(results).toEqual([
+      { status: 'fulfilled', value: { topic: 'a', partition: 0, offset: 9_007_199_254_740_993n, timestamp: 100 } },
+      { status: 'rejected', reason: new Error('too large') },
+      { status: 'fulfilled', value: { topic: 'a', partition: 1, offset: 7n, timestamp: 300 } },
+      { status: 'fulfilled', value: { topic: 'a', partition: 5, offset: -1n, timestamp: 400 } },
+    ]);
+  });
+
+  test('keeps each record its own topic once topics differ', async () => {
+    const many = new ManySends(4);
+    many.resolved(3, 'x', 0, 1n, 1);
+    many.resolved(0, 'x', 0, 2n, 2);
+    many.resolved(1, 'y', 0, 3n, 3);
+    many.resolved(2, 'x', 0, 4n, 4);
+    const topics = (await many.promise).map((result) => (result.status === 'fulfilled' ? result.value.topic : undefined));
+    expect(topics).toEqual(['x', 'y', 'x', 'x']);
+  });
+
+  test('an empty call resolves at once with no results', async () => {
+    await expect(new ManySends(0).promise).resolves.toEqual([]);
+  });
+});
