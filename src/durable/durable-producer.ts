@@ -403,6 +403,9 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
     toJournal.topicId = this.topics.idOf(record.topic) as number;
     toJournal.partition = requestedPartition(record);
     toJournal.timestamp = pending.timestamp;
+    // The journal stores bytes: a string key or value is encoded once, and the record keeps the bytes.
+    if (typeof pending.key === 'string') pending.key = Buffer.from(pending.key, 'utf8');
+    if (typeof pending.value === 'string') pending.value = Buffer.from(pending.value, 'utf8');
     toJournal.key = pending.key;
     toJournal.value = pending.value;
     toJournal.headers = pending.headers;

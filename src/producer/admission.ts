@@ -3,7 +3,7 @@ import type { MetadataCache, TopicInfo } from '../cluster/metadata.js';
 import { ConfigError, isRetriable } from '../errors.js';
 import { describeValue } from '../option-checks.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
-import { type RecordInput, recordSize } from '../records/batch-builder.js';
+import { type RecordInput, type RecordPayload, recordSize } from '../records/batch-builder.js';
 import type { Accumulator, PendingRecord } from './accumulator.js';
 import type { BufferMemory } from './buffer-memory.js';
 import type { Clock } from './clock.js';
@@ -336,7 +336,13 @@ export class Admission {
     const available = this.availablePartitions(info);
     const partitioner = this.partitioner;
     if (partitioner) {
-      const chosen = partitioner({ topic: info.name, key: input.key, value: input.value, partitionCount: count, available });
+      const chosen = partitioner({
+        topic: info.name,
+        key: asBytes(input.key),
+        value: asBytes(input.value),
+        partitionCount: count,
+        available,
+      });
       if (!Number.isInteger(chosen) || chosen < 0 || chosen >= count)
         throw new InvalidRecordError(`the custom partitioner chose partition ${chosen}; topic ${info.name} has partitions 0-${count - 1}`);
       return chosen;
@@ -353,4 +359,9 @@ export function checkRecordFits(size: number, maxRequestSize: number): void {
       `a record of ${size} bytes cannot fit a Produce request of at most ${maxRequestSize} bytes (maxRequestSize)`,
     );
   }
+}
+
+/** A custom partitioner is given bytes, as documented, whatever form the record holds its key and value in. */
+function asBytes(payload: RecordPayload): Uint8Array | null {
+  return typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
 }

@@ -1,3 +1,5 @@
+import { utf8Length, writeUtf8 } from '../records/utf8.js';
+
 /**
  * Partition choice, as the Java client's default partitioner makes it: keyed records go to
  * `toPositive(murmur2(key)) % partitionCount`; null-key records use the "uniform sticky" behaviour (KIP-480, KIP-794).
@@ -12,8 +14,7 @@ const R = 24;
  * computes it (seed 0x9747b28c, m 0x5bd1e995, r 24; note Java's handling of the 1-3 trailing
  * bytes with fall-through, and the final mixing).
  */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+export function murmur2(data: Uint8Array, length = data.length): number {
   let h = (SEED ^ length) | 0;
   const length4 = length >>> 2;
   for (let i = 0; i < length4; i++) {
@@ -46,11 +47,18 @@ export function toPositive(value: number): number {
 }
 
 /** Where the Java client's default partitioner puts a keyed record. */
-export function keyPartition(key: Uint8Array, partitionCount: number): number {
+export function keyPartition(key: Uint8Array | string, partitionCount: number): number {
   if (!Number.isInteger(partitionCount) || partitionCount < 1)
     throw new RangeError(`partitionCount must be a positive integer, got ${partitionCount}`);
-  return toPositive(murmur2(key)) % partitionCount;
+  if (typeof key !== 'string') return toPositive(murmur2(key)) % partitionCount;
+  // A string key is hashed as its UTF-8 bytes, written to a buffer kept for the purpose rather than one per record.
+  const length = utf8Length(key);
+  if (length > keyScratch.length) keyScratch = Buffer.allocUnsafe(Math.max(length, 2 * keyScratch.length));
+  writeUtf8(keyScratch, 0, key, length);
+  return toPositive(murmur2(keyScratch, length)) % partitionCount;
 }
+
+let keyScratch = Buffer.allocUnsafe(256);
 
 export interface PartitionChoice {
   topic: string;

@@ -1,5 +1,5 @@
 import { describeValue } from '../option-checks.js';
-import type { RecordHeader } from '../records/batch-builder.js';
+import type { RecordHeader, RecordPayload } from '../records/batch-builder.js';
 import type { PendingRecord } from './accumulator.js';
 import { InvalidRecordError } from './errors.js';
 import type { RecordOutcome } from './outcomes.js';
@@ -42,11 +42,21 @@ function invalid(field: string, expected: string, value: unknown, hint = ''): In
   return new InvalidRecordError(`record.${field} must be ${expected}, not ${describeValue(value)}${hint}`);
 }
 
-/** `serializerHint`: the error names serializers.key/value as the way to send other types. */
-function bytes(field: string, value: unknown, serializerHint = false): Uint8Array | null {
+/** A header value as bytes (a string is encoded as UTF-8). */
+function bytes(field: string, value: unknown): Uint8Array | null {
   if (value === null) return null;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   if (value instanceof Uint8Array) return value;
+  throw invalid(field, BYTES, value);
+}
+
+/**
+ * A key or value as the batch takes it (`serializerHint`: the error names serializers.key/value
+ * as the way to send other types): a string stays a string, written as UTF-8 straight into
+ * its batch, rather than becoming a Buffer held until the record is acknowledged.
+ */
+function payload(field: string, value: unknown, serializerHint = false): RecordPayload {
+  if (value === null || typeof value === 'string' || value instanceof Uint8Array) return value;
   // The hint is built here, not by the caller: a string built for every record is garbage for every record.
   throw invalid(field, BYTES, value, serializerHint ? ` (or give serializers.${field} to send other types)` : '');
 }
@@ -57,7 +67,7 @@ function serialized(
   topic: string,
   serializer: ((input: never, topic: string) => RecordBytes) | undefined,
 ) {
-  if (!serializer) return bytes(field, value, true);
+  if (!serializer) return payload(field, value, true);
   let output: unknown;
   try {
     output = serializer(value as never, topic);
@@ -66,7 +76,7 @@ function serialized(
       cause: error,
     });
   }
-  if (output === null || typeof output === 'string' || output instanceof Uint8Array) return bytes(field, output);
+  if (output === null || typeof output === 'string' || output instanceof Uint8Array) return output;
   throw new InvalidRecordError(`serializers.${field} must return ${BYTES}; it returned ${describeValue(output)}`);
 }
 

@@ -2,6 +2,7 @@ import { COMPRESSION_CODES, type CompressionName, compress } from './compression
 import { crc32c } from './crc32c.js';
 import { defaultMemoryPool, type MemoryPool, type PooledBuffer } from './memory-pool.js';
 import { varintSize, varlongSize, writeVarint, writeVarlong } from './record-varint.js';
+import { utf8Length, writeUtf8 } from './utf8.js';
 
 /** RecordBatch v2 (magic 2) layout: the 61-byte header's field offsets. */
 export const BATCH_HEADER_SIZE = 61;
@@ -31,9 +32,15 @@ export interface RecordHeader {
   value: Uint8Array | null;
 }
 
+/**
+ * A key or value: bytes, or a string written as UTF-8 straight into the batch (no Buffer of its
+ * own, which a producer would otherwise hold until the record is acknowledged), or null.
+ */
+export type RecordPayload = Uint8Array | string | null;
+
 export interface RecordInput {
-  key: Uint8Array | null;
-  value: Uint8Array | null;
+  key: RecordPayload;
+  value: RecordPayload;
   headers?: readonly RecordHeader[];
   /** Milliseconds since the epoch (CreateTime). */
   timestamp: number;
@@ -66,12 +73,24 @@ export function recordSize(record: RecordInput, timestampDelta: number, offsetDe
   return varintSize(body) + body;
 }
 
+/** Bytes of a key or value on the wire: a string's are its UTF-8; −1 for null. */
+function payloadLength(payload: RecordPayload): number {
+  if (payload === null) return -1;
+  return typeof payload === 'string' ? utf8Length(payload) : payload.length;
+}
+
+/** A length-prefixed key or value field: zigzag(−1) alone for null. */
+function payloadFieldSize(length: number): number {
+  return length < 0 ? 1 : varintSize(length) + length;
+}
+
 function recordBodySize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
-  const key = record.key;
-  const value = record.value;
+  return bodySize(record, payloadLength(record.key), payloadLength(record.value), timestampDelta, offsetDelta);
+}
+
+function bodySize(record: RecordInput, keyLength: number, valueLength: number, timestampDelta: number, offsetDelta: number): number {
   let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta);
-  size += key === null ? 1 : varintSize(key.length) + key.length;
-  size += value === null ? 1 : varintSize(value.length) + value.length;
+  size += payloadFieldSize(keyLength) + payloadFieldSize(valueLength);
   const headers = record.headers;
   if (headers === undefined || headers.length === 0) return size + 1;
   size += varintSize(headers.length);
@@ -135,7 +154,11 @@ export class RecordBatchBuilder {
       this.maxTimestamp = record.timestamp;
     }
     const timestampDelta = record.timestamp - this.baseTimestamp;
-    const body = recordBodySize(record, timestampDelta, count);
+    const key = record.key;
+    const value = record.value;
+    const keyLength = payloadLength(key);
+    const valueLength = payloadLength(value);
+    const body = bodySize(record, keyLength, valueLength, timestampDelta, count);
     const total = varintSize(body) + body;
     if (this.offset + total > this.buffer.length) return false;
 
@@ -144,21 +167,8 @@ export class RecordBatchBuilder {
     buffer[at++] = 0; // record attributes: unused
     at = writeVarlong(buffer, at, timestampDelta);
     at = writeVarint(buffer, at, count);
-    const key = record.key;
-    if (key === null)
-      buffer[at++] = 1; // zigzag(−1)
-    else {
-      at = writeVarint(buffer, at, key.length);
-      buffer.set(key, at);
-      at += key.length;
-    }
-    const value = record.value;
-    if (value === null) buffer[at++] = 1;
-    else {
-      at = writeVarint(buffer, at, value.length);
-      buffer.set(value, at);
-      at += value.length;
-    }
+    at = writePayload(buffer, at, key, keyLength);
+    at = writePayload(buffer, at, value, valueLength);
     const headers = record.headers;
     if (headers === undefined || headers.length === 0) buffer[at++] = 0;
     else {
@@ -231,4 +241,16 @@ export class RecordBatchBuilder {
       this.memory.release();
     }
   }
+}
+
+/** Writes a key or value field (its length, then its bytes) at `at`; returns the offset after it. */
+function writePayload(buffer: Buffer, at: number, payload: RecordPayload, length: number): number {
+  if (payload === null) {
+    buffer[at] = 1; // zigzag(−1)
+    return at + 1;
+  }
+  at = writeVarint(buffer, at, length);
+  if (typeof payload === 'string') writeUtf8(buffer, at, payload, length);
+  else buffer.set(payload, at);
+  return at + length;
 }

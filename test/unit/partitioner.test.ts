@@ -288,3 +288,20 @@ describe('StickyPartitioner', () => {
     expect(() => new StickyPartitioner(100).partition('t', 0, [], 1)).toThrow(RangeError);
   });
 });
+
+describe('keyPartition of a string key', () => {
+  // ASCII, 2-, 3- and 4-byte UTF-8, a lone surrogate (sent as U+FFFD, as Buffer.from writes it), empty, and longer than the scratch buffer.
+  const KEYS = ['key-1234', 'ünïcödé', '日本語のキー', '🔑🗝️', 'a\uD800b', '', 'x'.repeat(300), 'é'.repeat(700)];
+
+  test('goes to the partition of its UTF-8 bytes, for each partition count', () => {
+    for (const key of KEYS)
+      for (const count of [1, 3, 6, 7, 10, 100]) expect(keyPartition(key, count), key.slice(0, 20)).toBe(keyPartition(utf8(key), count));
+  });
+
+  test('a long key does not change what a short one after it hashes to', () => {
+    const short = keyPartition('key-1', 1000);
+    keyPartition('z'.repeat(5000), 1000);
+    expect(keyPartition('key-1', 1000)).toBe(short);
+    expect(keyPartition('key-1', 1000)).toBe(keyPartition(utf8('key-1'), 1000));
+  });
+});

@@ -119,6 +119,34 @@ describe('RecordBatch v2 builder and parser', () => {
   });
 });
 
+describe('string keys and values', () => {
+  const TEXTS = ['', 'key-1', 'ünïcödé', '日本語', '🔑', 'lone \uD800 surrogate', 'v'.repeat(3000)];
+
+  test.each(CODECS)('%s: a batch of strings is byte for byte the batch of their UTF-8 bytes', (codec) => {
+    const asText: RecordInput[] = TEXTS.flatMap((key, i) => [
+      { key, value: TEXTS[(i + 3) % TEXTS.length] as string, timestamp: T0 + i },
+      { key: null, value: key, timestamp: T0 + i },
+      { key, value: null, timestamp: T0 + i },
+    ]);
+    const asBytes = asText.map((record) => ({
+      ...record,
+      key: typeof record.key === 'string' ? Buffer.from(record.key) : record.key,
+      value: typeof record.value === 'string' ? Buffer.from(record.value) : record.value,
+    }));
+    expect(asText.map((record) => recordSize(record, 0, 0))).toEqual(asBytes.map((record) => recordSize(record, 0, 0)));
+    expect(build(asText, codec).equals(build(asBytes, codec))).toBe(true);
+    expect([...parseRecordBatches(build(asText, codec))[0]!.records()]).toEqual(asBytes.map(expected));
+  });
+
+  test('the batch closes at its capacity by UTF-8 bytes, not characters', () => {
+    const record: RecordInput = { key: null, value: 'é'.repeat(100), timestamp: T0 }; // 200 bytes, 100 characters
+    const builder = new RecordBatchBuilder({}, 61 + recordSize(record, 0, 0) + recordSize(record, 0, 1) - 1);
+    expect(builder.tryAppend(record)).toBe(true);
+    expect(builder.tryAppend(record)).toBe(false);
+    builder.discard();
+  });
+});
+
 describe('corrupt batches give a CorruptRecordError that says what is wrong', () => {
   const good = () =>
     build([
