@@ -2,6 +2,7 @@ import { fetchKafka } from '../embedded/artifacts.js';
 import {
   bootstrapFor,
   type ClusterState,
+  clusterIdOf,
   DEFAULT_CLUSTER_NAME,
   DEFAULT_PORT_BASE,
   killNode,
@@ -12,7 +13,7 @@ import {
   startCluster,
   stopCluster,
 } from '../embedded/cluster.js';
-import { DEFAULT_KAFKA_VERSION, TESTED_KAFKA_VERSIONS } from '../embedded/versions.js';
+import { DEFAULT_KAFKA_VERSION, TESTED_KAFKA_VERSIONS, versionFeatures } from '../embedded/versions.js';
 import {
   type Command,
   type FlagSpec,
@@ -41,13 +42,14 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   ),
   start: brokerSubcommand(
     'start [--version V] [--brokers 1|3] [--port-base N|auto]',
-    'fetch if needed, format KRaft storage, start, wait until every node answers ApiVersions',
+    'fetch if needed, format KRaft storage (or start ZooKeeper), start, wait until every node answers ApiVersions',
     { options: ['version', 'brokers', 'port-base', 'name'], switches: [] },
     [
       VERSION_LINE,
-      '  --brokers 1|3       nodes, each a combined broker and controller (default 1)',
+      '                      KRaft from 3.3; 2.8 to 3.2 run in ZooKeeper mode, with their own ZooKeeper',
+      '  --brokers 1|3       nodes, each a combined broker and controller (a broker in ZooKeeper mode; default 1)',
       `  --port-base N|auto  node n listens on N+10(n-1): +0 PLAINTEXT, +1 SASL_PLAINTEXT, +2 SSL, +3 controller`,
-      `                      (default ${DEFAULT_PORT_BASE}; auto picks free ports)`,
+      `                      (ZooKeeper mode: N+9 ZooKeeper; default ${DEFAULT_PORT_BASE}; auto picks free ports)`,
     ],
   ),
   status: brokerSubcommand(
@@ -75,7 +77,8 @@ ${subcommandList(SUBCOMMANDS)}
 
   every command takes --name NAME to manage a second, separate cluster (default "${DEFAULT_CLUSTER_NAME}")
   defaults: --version ${DEFAULT_KAFKA_VERSION}, --brokers 1, --port-base ${DEFAULT_PORT_BASE}
-  (node n listens on base+10(n-1): +0 PLAINTEXT, +1 SASL_PLAINTEXT, +2 SSL, +3 controller)
+  (node n listens on base+10(n-1): +0 PLAINTEXT, +1 SASL_PLAINTEXT, +2 SSL, +3 controller;
+  in ZooKeeper mode, Kafka 2.8 to 3.2, ZooKeeper listens on base+9)
   "kafka-wire broker <command> --help" describes one command`;
 
 function nodeId(args: ParsedArgs, command: string): number {
@@ -86,17 +89,33 @@ function nodeId(args: ParsedArgs, command: string): number {
   return id;
 }
 
+/** Why the cluster's version offers no SCRAM, or undefined when it does. */
+function scramUnavailable(state: ClusterState): string | undefined {
+  const { scram } = versionFeatures(state.kafkaVersion);
+  return scram.how === 'unavailable' ? scram.why : undefined;
+}
+
 export function describeCluster(state: ClusterState): string {
+  const kraft = state.mode === 'kraft';
   const lines = [
-    `cluster "${state.name}": Apache Kafka ${state.kafkaVersion}, ${state.nodes.length} node(s), cluster id ${state.clusterId}`,
+    `cluster "${state.name}": Apache Kafka ${state.kafkaVersion} (${kraft ? 'KRaft' : 'ZooKeeper mode'}), ` +
+      `${state.nodes.length} node(s), cluster id ${clusterIdOf(state) ?? '(not assigned yet)'}`,
     `state directory: ${state.dir}`,
   ];
+  const zookeeper = state.zookeeper;
+  if (zookeeper) {
+    const running = nodeIsRunning(zookeeper);
+    lines.push(
+      `  zookeeper  ${running ? `running (pid ${zookeeper.pid})` : 'stopped'}  127.0.0.1:${zookeeper.port}`,
+      `          log ${zookeeper.logFile}`,
+    );
+  }
   for (const node of state.nodes) {
     const running = nodeIsRunning(node);
     lines.push(
       `  node ${node.id}  ${running ? `running (pid ${node.pid})` : 'stopped'}  PLAINTEXT 127.0.0.1:${node.ports.plaintext}  ` +
-        `SASL_PLAINTEXT 127.0.0.1:${node.ports.saslPlaintext}  SSL 127.0.0.1:${node.ports.ssl}  ` +
-        `controller 127.0.0.1:${node.ports.controller}`,
+        `SASL_PLAINTEXT 127.0.0.1:${node.ports.saslPlaintext}  SSL 127.0.0.1:${node.ports.ssl}` +
+        (kraft ? `  controller 127.0.0.1:${node.ports.controller}` : ''),
       `          log ${node.logFile}`,
     );
   }
@@ -107,6 +126,8 @@ export function describeCluster(state: ClusterState): string {
       `(user ${state.sasl.username}, password ${state.sasl.password}; ${state.sasl.mechanisms.join(', ')})`,
     `  SSL             ${bootstrapFor(state, 'ssl')}  (CA certificate ${state.tls.caFile})`,
   );
+  const noScram = scramUnavailable(state);
+  if (noScram) lines.push(`SCRAM-SHA-256/512 unavailable: ${noScram}`);
   return lines.join('\n');
 }
 
@@ -115,15 +136,24 @@ function statusJson(state: ClusterState): string {
     {
       name: state.name,
       kafkaVersion: state.kafkaVersion,
-      clusterId: state.clusterId,
+      mode: state.mode,
+      clusterId: clusterIdOf(state) ?? null,
       stateDir: state.dir,
       bootstrap: {
         plaintext: bootstrapFor(state, 'plaintext'),
         saslPlaintext: bootstrapFor(state, 'saslPlaintext'),
         ssl: bootstrapFor(state, 'ssl'),
       },
-      sasl: state.sasl,
+      sasl: { ...state.sasl, scramUnavailable: scramUnavailable(state) ?? null },
       tls: { caFile: state.tls.caFile },
+      zookeeper: state.zookeeper
+        ? {
+            port: state.zookeeper.port,
+            running: nodeIsRunning(state.zookeeper),
+            pid: nodeIsRunning(state.zookeeper) ? state.zookeeper.pid : null,
+            logFile: state.zookeeper.logFile,
+          }
+        : null,
       nodes: state.nodes.map((node) => ({
         id: node.id,
         running: nodeIsRunning(node),
@@ -187,8 +217,11 @@ async function brokerCommand(args: ParsedArgs, out: (line: string) => void): Pro
     }
     case 'stop': {
       for (const cluster of args.flags.has('all') ? listClusters() : [name]) {
+        const zookeeper = loadClusterState(cluster)?.zookeeper;
+        const zookeeperRan = zookeeper !== undefined && nodeIsRunning(zookeeper);
         const stopped = await stopCluster(cluster);
-        out(stopped.length ? `stopped node(s) ${stopped.join(', ')} of cluster "${cluster}"` : `cluster "${cluster}" has no running node`);
+        const what = [...(stopped.length ? [`node(s) ${stopped.join(', ')}`] : []), ...(zookeeperRan ? ['its ZooKeeper'] : [])];
+        out(what.length ? `stopped ${what.join(' and ')} of cluster "${cluster}"` : `cluster "${cluster}" has no running node`);
       }
       return 0;
     }

@@ -10,14 +10,18 @@ import { describeValidVersions, validateKafkaVersion } from './versions.js';
 export interface KafkaArtifacts {
   version: string;
   libDir: string;
-  /** A java -cp value covering the broker, its dependencies and the reference tools. */
+  /** A java -cp value covering the broker, its dependencies and (where published) the reference tools. */
   classpath: string;
 }
 
 const MAVEN_TIMEOUT_MS = 15 * 60_000;
 const COMPLETE_MARKER = '.complete';
 
-function pom(version: string, extra: string[] = []): string {
+/**
+ * The artifacts to resolve. kafka-tools (the reference console and perf tools) is left out
+ * for a release whose kafka-tools is not (yet) published, as 4.4.0's was not for weeks; the broker runs without it.
+ */
+function pom(version: string, withTools: boolean, extra: string[] = []): string {
   const dependency = (coordinates: string) => {
     const [groupId, artifactId, v] = coordinates.split(':');
     return `    <dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${v}</version></dependency>`;
@@ -29,7 +33,9 @@ function pom(version: string, extra: string[] = []): string {
   <version>1</version>
   <packaging>pom</packaging>
   <dependencies>
-${[`org.apache.kafka:kafka_2.13:${version}`, `org.apache.kafka:kafka-tools:${version}`, ...extra].map(dependency).join('\n')}
+${[`org.apache.kafka:kafka_2.13:${version}`, ...(withTools ? [`org.apache.kafka:kafka-tools:${version}`] : []), ...extra]
+  .map(dependency)
+  .join('\n')}
   </dependencies>
 </project>
 `;
@@ -59,14 +65,23 @@ function runMaven(dir: string, logFile: string): Promise<{ ok: boolean; output: 
   });
 }
 
-/** Kafka 4 logs through log4j2 but does not pull in the slf4j binding; 3.x ships reload4j's. */
-function missingSlf4jBinding(libDir: string): string | undefined {
+/** The log4j2 that Kafka 4.0's own distribution ships. */
+const KAFKA_4_0_LOG4J = '2.24.3';
+
+/**
+ * What to add so the broker logs at all. Kafka 4.1+ brings log4j2 but not its slf4j binding;
+ * 4.0's Maven artifacts bring no logging backend (only its distribution does); older lines
+ * bring reload4j's or log4j 1's binding.
+ */
+function missingLogging(libDir: string): string[] {
   const jars = readdirSync(libDir);
-  if (jars.some((jar) => jar.startsWith('slf4j-reload4j-') || jar.startsWith('log4j-slf4j'))) return undefined;
+  const bindings = ['slf4j-reload4j-', 'slf4j-log4j12-', 'log4j-slf4j'];
+  if (jars.some((jar) => bindings.some((binding) => jar.startsWith(binding)))) return [];
   const log4jApi = jars.find((jar) => /^log4j-api-[\d.]+\.jar$/.test(jar));
-  if (!log4jApi) return undefined;
+  if (!log4jApi)
+    return [`org.apache.logging.log4j:log4j-core:${KAFKA_4_0_LOG4J}`, `org.apache.logging.log4j:log4j-slf4j-impl:${KAFKA_4_0_LOG4J}`];
   const log4jVersion = log4jApi.slice('log4j-api-'.length, -'.jar'.length);
-  return `org.apache.logging.log4j:log4j-slf4j-impl:${log4jVersion}`;
+  return [`org.apache.logging.log4j:log4j-slf4j-impl:${log4jVersion}`];
 }
 
 function explainMavenFailure(version: string, output: string, logFile: string): EmbeddedKafkaError {
@@ -74,12 +89,22 @@ function explainMavenFailure(version: string, output: string, logFile: string): 
     return new EmbeddedKafkaError(
       'UNKNOWN_VERSION',
       `Apache Kafka ${version} could not be resolved from Maven Central ` +
-        `(org.apache.kafka:kafka_2.13 and kafka-tools ${version} must both be published); ` +
+        `(org.apache.kafka:kafka_2.13:${version} and its dependencies must be published); ` +
         `${describeValidVersions()}. Maven's output: ${logFile}`,
     );
   }
   const tail = output.trim().split('\n').slice(-15).join('\n');
   return new EmbeddedKafkaError('FETCH_FAILED', `mvn failed to fetch Apache Kafka ${version} (full output: ${logFile}):\n${tail}`);
+}
+
+/**
+ * True when Maven failed only for want of kafka-tools of this version (or of kafka-tools-api,
+ * which it needs); when the broker needs one of them too, the retry without says so.
+ */
+export function onlyToolsMissing(version: string, output: string): boolean {
+  const missing = [...output.matchAll(/Could not find artifact org\.apache\.kafka:([\w.-]+):jar:([\w.-]+)/g)];
+  const tools = ['kafka-tools', 'kafka-tools-api'];
+  return missing.length > 0 && missing.every(([, artifact, v]) => tools.includes(artifact as string) && v === version);
 }
 
 function artifactsIn(version: string, dir: string): KafkaArtifacts {
@@ -109,13 +134,20 @@ export async function fetchKafka(requestedVersion: string, log: (line: string) =
   const logFile = join(versionsDir, `mvn-${version}.log`);
   try {
     log(`fetching Apache Kafka ${version} from Maven Central with mvn (once; cached in ${versionsDir})`);
-    writeFileSync(join(scratch, 'pom.xml'), pom(version));
+    let withTools = true;
+    writeFileSync(join(scratch, 'pom.xml'), pom(version, withTools));
     let result = await runMaven(scratch, logFile);
+    if (!result.ok && onlyToolsMissing(version, result.output)) {
+      log(`org.apache.kafka:kafka-tools:${version} is not on Maven Central; fetching the broker without the reference tools`);
+      withTools = false;
+      writeFileSync(join(scratch, 'pom.xml'), pom(version, withTools));
+      result = await runMaven(scratch, logFile);
+    }
     if (!result.ok) throw explainMavenFailure(version, result.output, logFile);
 
-    const binding = missingSlf4jBinding(join(scratch, 'lib'));
-    if (binding) {
-      writeFileSync(join(scratch, 'pom.xml'), pom(version, [binding]));
+    const logging = missingLogging(join(scratch, 'lib'));
+    if (logging.length > 0) {
+      writeFileSync(join(scratch, 'pom.xml'), pom(version, withTools, logging));
       result = await runMaven(scratch, logFile);
       if (!result.ok) throw explainMavenFailure(version, result.output, logFile);
     }

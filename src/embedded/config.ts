@@ -1,5 +1,6 @@
 import { LOOPBACK } from './ports.js';
 import type { TlsMaterial } from './tls.js';
+import { versionFeatures } from './versions.js';
 
 export interface NodePorts {
   plaintext: number;
@@ -25,6 +26,9 @@ export interface NodePorts {
 export const SASL_USER = { username: 'kafkawire', password: 'kafkawire-secret' } as const;
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 
+/** In ZooKeeper mode, the cluster's ZooKeeper listens on base + 9, a port no node's range (+0 to +3 from each ten) takes. */
+export const ZOOKEEPER_PORT_OFFSET = 9;
+
 /** Consecutive ports per node from a base: node n uses base + 10·(n−1) + {0,1,2,3}. */
 export function portsFromBase(base: number, nodeIds: number[]): Map<number, NodePorts> {
   return new Map(
@@ -49,6 +53,10 @@ export interface BrokerConfigInput {
   ports: Map<number, NodePorts>;
   dataDir: string;
   tls: TlsMaterial;
+  /** The Kafka version the node runs: it decides the mode (KRaft or ZooKeeper) and which properties the broker knows. */
+  kafkaVersion: string;
+  /** ZooKeeper mode: the port of the cluster's ZooKeeper on loopback. */
+  zookeeperPort?: number;
   /** Extra server.properties entries; they win over the defaults below. */
   overrides?: Readonly<Record<string, string | number>>;
 }
@@ -57,19 +65,53 @@ function jaas(loginModule: string, options = ''): string {
   return `${loginModule} required${options ? ` ${options}` : ''};`;
 }
 
-/**
- * server.properties for one combined broker+controller KRaft node. Every node is a voter
- * (a static quorum works the same on 3.9 and 4.x). Clients get three listeners, one per
- * security protocol; brokers talk to each other over PLAINTEXT.
- */
-export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: BrokerConfigInput): string {
-  const own = ports.get(nodeId);
-  if (!own) throw new Error(`no ports for node ${nodeId}`);
-  const nodeCount = ports.size;
+/** The SASL mechanisms an embedded cluster of this version offers: SCRAM only where its users can be created. */
+export function saslMechanisms(kafkaVersion: string): string[] {
+  const scram = versionFeatures(kafkaVersion).scram.how !== 'unavailable';
+  return SASL_MECHANISMS.filter((mechanism) => scram || !mechanism.startsWith('SCRAM-'));
+}
+
+/** KRaft: every node is a combined broker+controller and a static voter (works the same from 3.3 to 4.x). */
+function kraftProperties(nodeId: number, ports: Map<number, NodePorts>, own: NodePorts): Record<string, string | number> {
   // Static voters: each node's own list says where it reaches the others (through a proxy, when given).
   const voters = [...ports]
     .map(([id, p]) => `${id}@${LOOPBACK}:${id === nodeId ? p.controller : (own.controllersVia?.[id] ?? p.controller)}`)
     .join(',');
+  return {
+    'process.roles': 'broker,controller',
+    'node.id': nodeId,
+    'controller.quorum.voters': voters,
+    'controller.listener.names': 'CONTROLLER',
+    // Notice a killed node in ~4 s instead of 9 s, so fault tests see elections quickly.
+    'broker.heartbeat.interval.ms': 500,
+    'broker.session.timeout.ms': 4000,
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+  };
+}
+
+/** ZooKeeper mode (before 3.3): brokers register in the cluster's own ZooKeeper; there is no controller listener. */
+function zookeeperModeProperties(nodeId: number, zookeeperPort: number | undefined): Record<string, string | number> {
+  if (zookeeperPort === undefined) throw new Error(`node ${nodeId} runs in ZooKeeper mode but no ZooKeeper port was given`);
+  return {
+    'broker.id': nodeId,
+    'zookeeper.connect': `${LOOPBACK}:${zookeeperPort}`,
+    // A killed broker's registration expires in 4 s (the least a 2 s tick allows), as a KRaft node's session does.
+    'zookeeper.session.timeout.ms': 4000,
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+  };
+}
+
+/**
+ * server.properties for one node: a combined broker+controller in KRaft mode, a broker in
+ * ZooKeeper mode. Clients get three listeners, one per security protocol, the same in both
+ * modes; brokers talk to each other over PLAINTEXT.
+ */
+export function brokerProperties({ nodeId, ports, dataDir, tls, kafkaVersion, zookeeperPort, overrides }: BrokerConfigInput): string {
+  const own = ports.get(nodeId);
+  if (!own) throw new Error(`no ports for node ${nodeId}`);
+  const features = versionFeatures(kafkaVersion);
+  const kraft = features.mode === 'kraft';
+  const nodeCount = ports.size;
   const clientListeners = [
     `PLAINTEXT://${LOOPBACK}:${own.plaintext}`,
     `SASL_PLAINTEXT://${LOOPBACK}:${own.saslPlaintext}`,
@@ -79,20 +121,20 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
   const extra = Object.entries({ PROXIED: own.proxied, REPLICATION: own.replication }).filter(
     (entry): entry is [string, { listen: number; proxy: number }] => entry[1] !== undefined,
   );
-  const listeners = [clientListeners, ...extra.map(([name, p]) => `${name}://${LOOPBACK}:${p.listen}`)].join(',');
+  const listeners = [clientListeners, ...extra.map(([name, p]) => `${name}://${LOOPBACK}:${p.listen}`)];
+  if (kraft) listeners.push(`CONTROLLER://${LOOPBACK}:${own.controller}`);
   const advertised = [clientListeners, ...extra.map(([name, p]) => `${name}://${LOOPBACK}:${p.proxy}`)].join(',');
   const protocols = [
-    'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT',
+    'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL',
+    ...(kraft ? ['CONTROLLER:PLAINTEXT'] : []),
     ...extra.map(([name]) => `${name}:PLAINTEXT`),
   ].join(',');
   const replication = Math.min(3, nodeCount);
+  const mechanisms = saslMechanisms(kafkaVersion);
   const scram = jaas('org.apache.kafka.common.security.scram.ScramLoginModule');
   const properties: Record<string, string | number> = {
-    'process.roles': 'broker,controller',
-    'node.id': nodeId,
-    'controller.quorum.voters': voters,
-    'controller.listener.names': 'CONTROLLER',
-    listeners: `${listeners},CONTROLLER://${LOOPBACK}:${own.controller}`,
+    ...(kraft ? kraftProperties(nodeId, ports, own) : zookeeperModeProperties(nodeId, zookeeperPort)),
+    listeners: listeners.join(','),
     'advertised.listeners': advertised,
     'listener.security.protocol.map': protocols,
     'inter.broker.listener.name': own.replication ? 'REPLICATION' : 'PLAINTEXT',
@@ -103,22 +145,27 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
     'offsets.topic.num.partitions': 10,
     'transaction.state.log.replication.factor': replication,
     'transaction.state.log.min.isr': Math.min(2, nodeCount),
-    'share.coordinator.state.topic.replication.factor': replication,
-    'share.coordinator.state.topic.min.isr': Math.min(2, nodeCount),
+    ...(features.shareCoordinator
+      ? {
+          'share.coordinator.state.topic.replication.factor': replication,
+          'share.coordinator.state.topic.min.isr': Math.min(2, nodeCount),
+        }
+      : {}),
     'group.initial.rebalance.delay.ms': 0,
-    // Notice a killed node in ~4 s instead of 9 s, so fault tests see elections quickly.
-    'broker.heartbeat.interval.ms': 500,
-    'broker.session.timeout.ms': 4000,
     // Tests delete many topics; make that quick.
     'log.segment.delete.delay.ms': 1000,
     'file.delete.delay.ms': 1000,
-    'sasl.enabled.mechanisms': SASL_MECHANISMS.join(','),
+    'sasl.enabled.mechanisms': mechanisms.join(','),
     'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas(
       'org.apache.kafka.common.security.plain.PlainLoginModule',
       `user_${SASL_USER.username}="${SASL_USER.password}"`,
     ),
-    'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': scram,
-    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scram,
+    ...(mechanisms.includes('SCRAM-SHA-256')
+      ? {
+          'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': scram,
+          'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scram,
+        }
+      : {}),
     // OAUTHBEARER with Kafka's built-in validator of unsigned tokens: for testing token providers, never for production.
     'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': jaas(
       'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule',
@@ -128,10 +175,9 @@ export function brokerProperties({ nodeId, ports, dataDir, tls, overrides }: Bro
     'ssl.keystore.password': tls.password,
     'ssl.key.password': tls.password,
     'ssl.client.auth': 'none',
-    // ACLs are enforced, so authorization failures can be tested: the SASL user is subject to
-    // them, while unauthenticated listeners (PLAINTEXT, SSL, controller) act as a super user,
-    // and a resource without ACLs is open to all.
-    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    // ACLs are enforced (authorizer.class.name above), so authorization failures can be tested:
+    // the SASL user is subject to them, while unauthenticated listeners (PLAINTEXT, SSL,
+    // controller) act as a super user, and a resource without ACLs is open to all.
     'super.users': 'User:ANONYMOUS',
     'allow.everyone.if.no.acl.found': 'true',
     ...overrides,

@@ -7,7 +7,7 @@ export interface EmbeddedKafkaOptions {
   name?: string;
   /** Apache Kafka version; its jars are fetched from Maven Central into the cache on first use. */
   version?: string;
-  /** 1 or 3 combined broker+controller KRaft nodes. */
+  /** 1 or 3 nodes: combined broker+controller KRaft nodes, or brokers beside one ZooKeeper for Kafka 2.8 to 3.2. */
   brokers?: 1 | 3;
   /** 'auto' picks free ports; a number is node 1's first port (node n uses base + 10·(n−1) + 0..3). */
   portBase?: number | 'auto';
@@ -22,7 +22,10 @@ export interface EmbeddedKafkaOptions {
 /** Bootstrap addresses (`127.0.0.1:port,…`) per client listener. */
 export interface EmbeddedKafkaListeners {
   plaintext: string;
-  /** SASL PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER (unsigned tokens), with the `sasl` credentials. */
+  /**
+   * SASL PLAIN, SCRAM-SHA-256/512 (not on KRaft 3.3 and 3.4: see `sasl.mechanisms`) and
+   * OAUTHBEARER (unsigned tokens), with the `sasl` credentials.
+   */
   saslPlaintext: string;
   /** TLS with a certificate for `localhost` and `127.0.0.1` signed by the CA in `caFile`. */
   ssl: string;

@@ -20,6 +20,9 @@ const fake = vi.hoisted(() => {
     FIRST_PID,
     /** The running fake JVMs: pid → the config file on its command line. */
     jvms: new Map<number, string>(),
+    /** The main class of every JVM spawned, in order, and its arguments. */
+    mainClasses: [] as string[],
+    commandLines: [] as string[][],
     newPid: () => nextPid++,
   };
 });
@@ -30,8 +33,11 @@ vi.mock('node:child_process', async (importOriginal) => {
     ...actual,
     spawn: (_command: string, args: string[]) => {
       const child = Object.assign(new EventEmitter(), { pid: fake.newPid(), unref: () => {} });
-      if (args.includes('kafka.Kafka')) fake.jvms.set(child.pid, args.at(-1) as string);
-      else setImmediate(() => child.emit('close', 0)); // StorageTool format succeeds at once
+      const mainClass = args[args.indexOf('-cp') + 2] as string;
+      fake.mainClasses.push(mainClass);
+      fake.commandLines.push(args);
+      if (mainClass === 'kafka.Kafka' || mainClass.endsWith('QuorumPeerMain')) fake.jvms.set(child.pid, args.at(-1) as string);
+      else setImmediate(() => child.emit('close', 0)); // StorageTool format and ConfigCommand succeed at once
       return child;
     },
   };
@@ -70,6 +76,11 @@ vi.mock('../../src/embedded/api-versions-probe.js', async (importOriginal) => ({
     await new Promise((resolve) => setTimeout(resolve, 10));
     return { errorCode: 0, apiVersions: [] };
   },
+}));
+
+vi.mock('../../src/embedded/zookeeper.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../src/embedded/zookeeper.js')>()),
+  zookeeperServes: async () => true,
 }));
 
 vi.mock('../../src/embedded/ports.js', async (importOriginal) => ({
@@ -127,7 +138,11 @@ async function expectStopLeavesNothingRunning(): Promise<void> {
   expect(recordedPids()).toEqual([null, null, null]);
 }
 
-beforeEach(() => fake.jvms.clear());
+beforeEach(() => {
+  fake.jvms.clear();
+  fake.mainClasses.length = 0;
+  fake.commandLines.length = 0;
+});
 
 describe('embedded cluster commands at the same time', () => {
   test('two nodes restarted at once: both new pids are recorded, cluster.json is left as the start wrote it', async () => {
@@ -172,5 +187,55 @@ describe('embedded cluster commands at the same time', () => {
     expect(fake.jvms.size).toBe(3);
     expectPidFilesMatchRunningJvms();
     await expectStopLeavesNothingRunning();
+  });
+});
+
+describe('what a start runs, by version', () => {
+  const zkName = 'zookeeper-mode';
+
+  test('ZooKeeper starts first and gets the SCRAM user, brokers need no format step; stop takes ZooKeeper down last', async () => {
+    const state = await startCluster({ name: zkName, brokers: 3, portBase: 'auto', version: '3.2.3' });
+    expect(state.mode).toBe('zookeeper');
+    expect(state.clusterId).toBeNull();
+    expect(state.sasl.mechanisms).toEqual(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']);
+    expect(fake.mainClasses).toEqual([
+      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      'kafka.admin.ConfigCommand',
+      'kafka.Kafka',
+      'kafka.Kafka',
+      'kafka.Kafka',
+    ]);
+    const zookeeper = loadClusterState(zkName)?.zookeeper;
+    expect(zookeeper?.pid).toBe(state.zookeeper?.pid);
+    expect(fake.jvms.get(zookeeper?.pid as number)).toBe(zookeeper?.configFile);
+    const config = readFileSync(state.nodes[0]?.configFile as string, 'utf8');
+    expect(config).toContain(`zookeeper.connect=127.0.0.1:${zookeeper?.port}\n`);
+
+    // A node restarted after a stop brings its ZooKeeper back first.
+    await stopCluster(zkName);
+    expect([...fake.jvms.keys()]).toEqual([]);
+    expect(loadClusterState(zkName)?.zookeeper?.pid).toBeNull();
+    fake.mainClasses.length = 0;
+    await restartNode(2, zkName);
+    expect(fake.mainClasses).toEqual(['org.apache.zookeeper.server.quorum.QuorumPeerMain', 'kafka.Kafka']);
+    await stopCluster(zkName);
+    expect([...fake.jvms.keys()]).toEqual([]);
+  });
+
+  test('KRaft from 3.5 formats with the SCRAM users', async () => {
+    await startCluster({ name: 'kraft-scram', portBase: 'auto', version: '3.5.2' });
+    expect(fake.commandLines[0]).toContain('--add-scram');
+    await stopCluster('kraft-scram');
+  });
+
+  test('KRaft 3.3-3.4 starts without SCRAM: formatted without --add-scram, no SCRAM mechanism offered', async () => {
+    const state = await startCluster({ name: 'kraft-no-scram', portBase: 'auto', version: '3.4.1' });
+    expect(state.mode).toBe('kraft');
+    expect(state.zookeeper).toBeUndefined();
+    expect(state.sasl.mechanisms).toEqual(['PLAIN', 'OAUTHBEARER']);
+    expect(fake.mainClasses).toEqual(['kafka.tools.StorageTool', 'kafka.Kafka']);
+    expect(fake.commandLines[0]).not.toContain('--add-scram');
+    await stopCluster('kraft-no-scram');
+    expect([...fake.jvms.keys()]).toEqual([]);
   });
 });
