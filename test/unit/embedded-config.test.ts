@@ -3,17 +3,9 @@ import { brokerProperties, portsFromBase, portsFromList, SASL_USER, scramFormatA
 import { EmbeddedKafkaError } from '../../src/embedded/errors.js';
 import { parseJavaMajor } from '../../src/embedded/tools.js';
 import { DEFAULT_KAFKA_VERSION, TESTED_KAFKA_VERSIONS, validateKafkaVersion } from '../../src/embedded/versions.js';
+import { parseProperties } from '../support/properties.js';
 
 const tls = { caFile: '/s/ca.pem', keystoreFile: '/s/broker.p12', password: 'pw' };
-
-function parseProperties(text: string): Map<string, string> {
-  return new Map(
-    text
-      .trim()
-      .split('\n')
-      .map((line) => line.split(/=(.*)/s, 2) as [string, string]),
-  );
-}
 
 describe('broker configuration', () => {
   test('ports from a base give each node four consecutive ports, ten apart', () => {

@@ -10,17 +10,13 @@ import {
   versionFeatures,
 } from '../../src/embedded/versions.js';
 import { scramCredentialArguments, zookeeperProperties, zookeeperState } from '../../src/embedded/zookeeper.js';
+import { parseProperties } from '../support/properties.js';
 
 const tls = { caFile: '/s/ca.pem', keystoreFile: '/s/broker.p12', password: 'pw' };
 
 function properties(kafkaVersion: string, nodeIds = [1], zookeeperPort?: number): Map<string, string> {
   const text = brokerProperties({ nodeId: 1, ports: portsFromBase(9092, nodeIds), dataDir: '/d', tls, kafkaVersion, zookeeperPort });
-  return new Map(
-    text
-      .trim()
-      .split('\n')
-      .map((line) => line.split(/=(.*)/s, 2) as [string, string]),
-  );
+  return parseProperties(text);
 }
 
 describe('which Kafka versions run how', () => {
