@@ -24,15 +24,14 @@ export class BatchJournal implements SenderJournal {
 
   locate(batch: ProducerBatch, producerId: bigint): Promise<bigint | undefined> {
     let earliestTimestamp = Number.POSITIVE_INFINITY;
-    for (const record of batch.records) earliestTimestamp = Math.min(earliestTimestamp, record.timestamp);
+    for (const timestamp of batch.timestamps) earliestTimestamp = Math.min(earliestTimestamp, timestamp);
     const { topic, partition, epoch, baseSequence } = batch;
-    return this.locator({ topic, partition, producerId, epoch, baseSequence, records: batch.records.length, earliestTimestamp });
+    return this.locator({ topic, partition, producerId, epoch, baseSequence, records: batch.outcomes.length, earliestTimestamp });
   }
 
   batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined {
-    const first = batch.records[0];
-    if (!first || first.journalId < 0) return undefined;
-    const as = `${producerId}:${batch.epoch}:${batch.baseSequence}:${batch.records.length}`;
+    if (!batch.journaled) return undefined;
+    const as = `${producerId}:${batch.epoch}:${batch.baseSequence}:${batch.outcomes.length}`;
     if (batch.journaledAs === as) return undefined;
     if (batch.journaledAs !== undefined && batch.possiblyWritten) {
       // Renumbered after the broker lost this producer's state (an expired producer id, a recreated topic) or fenced its
@@ -40,7 +39,7 @@ export class BatchJournal implements SenderJournal {
       batch.possiblyWritten = false;
       const [, epoch, baseSequence] = batch.journaledAs.split(':');
       this.mayDuplicate(
-        batch.records.length,
+        batch.outcomes.length,
         `a batch of ${batch.topic}-${batch.partition} that may be on the broker (epoch ${epoch}, sequence ${baseSequence}) went out ` +
           `again as epoch ${batch.epoch}, sequence ${batch.baseSequence}${batch.lastError ? ` after ${batch.lastError.message}` : ''}`,
       );
@@ -55,7 +54,7 @@ export class BatchJournal implements SenderJournal {
           producerId,
           epoch: batch.epoch,
           baseSequence: batch.baseSequence,
-          recordIds: journalIds(batch.records),
+          recordIds: batch.indexes,
         }),
         // The batch waits for this entry to be durable: an fsync now, not at the next sync interval, is what lets it go.
         { syncNow: true },
@@ -95,10 +94,4 @@ export class BatchJournal implements SenderJournal {
 export function failsForGood(error: Error): boolean {
   if (error instanceof KafkaProtocolError) return error.api === 'Produce' && !error.retriable;
   return error instanceof RecordTooLargeError || error instanceof InvalidRecordError || error instanceof UnknownTopicOrPartitionError;
-}
-
-function journalIds(records: readonly { journalId: number }[]): number[] {
-  const ids: number[] = new Array(records.length);
-  for (let i = 0; i < records.length; i++) ids[i] = (records[i] as { journalId: number }).journalId;
-  return ids;
 }

@@ -6,11 +6,16 @@ import {
   type RecordInput,
   recordSize,
 } from '../records/batch-builder.js';
+import { parseRecordBatches, type RecordBatch } from '../records/batch-parser.js';
 import type { CompressionName } from '../records/compression.js';
 import type { Clock } from './clock.js';
 import type { RecordOutcome } from './outcomes.js';
 
-/** One record waiting for its acknowledgement: its own input to the batch builder, and where its outcome goes. */
+/**
+ * One record on its way into a batch: its input to the batch builder, and where its outcome goes.
+ * A batch keeps only the outcome and index of each record it holds: the record itself lives on in
+ * the batch's bytes, so nothing per record survives the young generation while batches wait and fly.
+ */
 export interface PendingRecord extends RecordInput {
   /** Bytes it holds of bufferMemory. */
   size: number;
@@ -26,7 +31,14 @@ export interface PendingRecord extends RecordInput {
 export interface ProducerBatch {
   topic: string;
   partition: number;
-  records: PendingRecord[];
+  /** Where each record's outcome goes, in batch order (the outcome of a sendMany() is shared by its records). */
+  outcomes: RecordOutcome[];
+  /** Each record's place in its send() or sendMany() call (in a durable producer's batch: its journal id), in batch order. */
+  indexes: number[];
+  /** Each record's timestamp (CreateTime), in batch order: a record's metadata gives it unless the topic uses log-append time. */
+  timestamps: number[];
+  /** Its records are entries of a durable producer's journal (their indexes are their journal ids). */
+  journaled: boolean;
   builder: RecordBatchBuilder | undefined;
   built: BuiltBatch | undefined;
   settings: BatchSettings;
@@ -108,10 +120,79 @@ export function retryTime(batch: ProducerBatch, metadataAnswered: number): numbe
   return batch.awaitsMetadata > metadataAnswered ? Math.max(batch.retryAt, batch.metadataWaitUntil) : batch.retryAt;
 }
 
-function earliestDeadline(records: readonly PendingRecord[]): number {
-  let first = Number.POSITIVE_INFINITY;
-  for (const record of records) if (record.deadline < first) first = record.deadline;
-  return first;
+/** A batch of one partition holding `first`, waiting to be sent; `builder` already holds `first`. */
+function newBatch(
+  topic: string,
+  partition: number,
+  first: PendingRecord,
+  builder: RecordBatchBuilder,
+  settings: BatchSettings,
+  now: number,
+): ProducerBatch {
+  return {
+    topic,
+    partition,
+    outcomes: [first.outcome],
+    indexes: [first.index],
+    timestamps: [first.timestamp],
+    journaled: first.journalId >= 0,
+    builder,
+    built: undefined,
+    settings,
+    createdAt: now,
+    deadline: first.deadline,
+    bytes: first.size,
+    baseSequence: -1,
+    epoch: -1,
+    attempts: 0,
+    retryAt: 0,
+    awaitsMetadata: 0,
+    metadataWaitUntil: 0,
+    expired: false,
+    resequenced: false,
+    inDoubt: false,
+    possiblyWritten: false,
+    onWire: false,
+    lastError: undefined,
+  };
+}
+
+/** Adds a record the batch's builder has just taken to the batch's columns. */
+function joined(batch: ProducerBatch, record: PendingRecord): void {
+  batch.outcomes.push(record.outcome);
+  batch.indexes.push(record.index);
+  batch.bytes += record.size;
+  batch.timestamps.push(record.timestamp);
+  if (record.deadline < batch.deadline) batch.deadline = record.deadline;
+}
+
+/** Where a record is in a batch (its outcome and index pick it out), or −1. */
+function positionOf(batch: ProducerBatch, record: PendingRecord): number {
+  const { outcomes, indexes } = batch;
+  for (let at = 0; at < outcomes.length; at++) if (outcomes[at] === record.outcome && indexes[at] === record.index) return at;
+  return -1;
+}
+
+/**
+ * A batch's records read back from its bytes (built, or built now and given up: the caller
+ * replaces the batch), for the rare paths that regroup records: a split, records the broker
+ * refused, a withdrawn send(). Copies: the batch's pooled memory is returned here.
+ */
+export function batchRecords(batch: ProducerBatch): RecordInput[] {
+  let built = batch.built;
+  if (!built) {
+    built = (batch.builder as RecordBatchBuilder).build();
+    batch.builder = undefined;
+  }
+  const bytes = Buffer.concat(built.pieces, built.size);
+  built.release();
+  batch.built = undefined;
+  const records: RecordInput[] = [];
+  for (const record of (parseRecordBatches(bytes)[0] as RecordBatch).records()) {
+    const headers = record.headers.length > 0 ? record.headers : undefined;
+    records.push({ key: record.key, value: record.value, headers, timestamp: Number(record.timestamp) });
+  }
+  return records;
 }
 
 /** Is `other` a numbered batch that comes before `batch` in their partition's sequence? */
@@ -159,37 +240,24 @@ export class Accumulator {
     const queue = this.queue(topic, partition);
     const open = queue.open;
     if (open?.builder?.tryAppend(record)) {
-      open.records.push(record);
-      open.bytes += record.size;
-      if (record.deadline < open.deadline) open.deadline = record.deadline;
+      joined(open, record);
       if (open.builder.sizeInBytes >= this.options.batchSize) this.close(queue);
       return;
     }
     if (open) this.close(queue);
-    const settings: BatchSettings = { compression: this.options.compression, compressionLevel: this.options.compressionLevel };
-    queue.open = {
+    const settings = this.batchSettings();
+    queue.open = newBatch(
       topic,
       partition,
-      records: [record],
-      builder: new RecordBatchBuilder(settings, this.options.batchSize, record),
-      built: undefined,
+      record,
+      new RecordBatchBuilder(settings, this.options.batchSize, record),
       settings,
-      createdAt: this.clock.now(),
-      deadline: record.deadline,
-      bytes: record.size,
-      baseSequence: -1,
-      epoch: -1,
-      attempts: 0,
-      retryAt: 0,
-      awaitsMetadata: 0,
-      metadataWaitUntil: 0,
-      expired: false,
-      resequenced: false,
-      inDoubt: false,
-      possiblyWritten: false,
-      onWire: false,
-      lastError: undefined,
-    };
+      this.clock.now(),
+    );
+  }
+
+  private batchSettings(): BatchSettings {
+    return { compression: this.options.compression, compressionLevel: this.options.compressionLevel };
   }
 
   /**
@@ -199,36 +267,19 @@ export class Accumulator {
    */
   restore(topic: string, partition: number, records: PendingRecord[], baseSequence: number, epoch: number): void {
     const queue = this.queue(topic, partition);
-    const settings: BatchSettings = { compression: this.options.compression, compressionLevel: this.options.compressionLevel };
+    const settings = this.batchSettings();
     // Room for every record (with slack for their offset and timestamp deltas): the batch must hold exactly the records it held before.
     const capacity = records.reduce((sum, record) => sum + recordSize(record, 0, 0) + 20, BATCH_HEADER_SIZE);
     const builder = new RecordBatchBuilder(settings, capacity);
-    for (const record of records) {
+    const [first, ...rest] = records as [PendingRecord, ...PendingRecord[]];
+    if (!builder.tryAppend(first)) throw new Error('internal error: a restored batch did not fit the room made for it');
+    const batch = newBatch(topic, partition, first, builder, settings, this.clock.now());
+    for (const record of rest) {
       if (!builder.tryAppend(record)) throw new Error('internal error: a restored batch did not fit the room made for it');
+      joined(batch, record);
     }
-    queue.ready.push({
-      topic,
-      partition,
-      records,
-      builder,
-      built: undefined,
-      settings,
-      createdAt: this.clock.now(),
-      deadline: earliestDeadline(records),
-      bytes: records.reduce((sum, record) => sum + record.size, 0),
-      baseSequence,
-      epoch,
-      attempts: 0,
-      retryAt: 0,
-      awaitsMetadata: 0,
-      metadataWaitUntil: 0,
-      expired: false,
-      resequenced: false,
-      inDoubt: true,
-      possiblyWritten: true,
-      onWire: false,
-      lastError: undefined,
-    });
+    Object.assign(batch, { baseSequence, epoch, inDoubt: true, possiblyWritten: true });
+    queue.ready.push(batch);
   }
 
   /** Closes the partition's open batch so the sender may take it. */
@@ -290,11 +341,11 @@ export class Accumulator {
   /** Records held per topic: in open batches, in closed batches waiting to be sent, and in flight (waiting for acks). */
   queuedByTopic(): Map<string, { batching: number; waitingToSend: number; waitingForAcks: number }> {
     const byTopic = new Map<string, { batching: number; waitingToSend: number; waitingForAcks: number }>();
-    const count = (batches: readonly ProducerBatch[]) => batches.reduce((sum, batch) => sum + batch.records.length, 0);
+    const count = (batches: readonly ProducerBatch[]) => batches.reduce((sum, batch) => sum + batch.outcomes.length, 0);
     for (const queue of this.queues) {
       let entry = byTopic.get(queue.topic);
       if (!entry) byTopic.set(queue.topic, (entry = { batching: 0, waitingToSend: 0, waitingForAcks: 0 }));
-      entry.batching += queue.open?.records.length ?? 0;
+      entry.batching += queue.open?.outcomes.length ?? 0;
       entry.waitingToSend += count(queue.ready);
       entry.waitingForAcks += count(queue.inFlight);
     }
@@ -399,19 +450,35 @@ export class Accumulator {
     return queue.inFlight.some(earlier) || queue.ready.some(earlier);
   }
 
-  /** A new, unbuilt batch for some of a batch's records, keeping their order (and, when given, a sequence). */
-  rebatch(batch: ProducerBatch, records: PendingRecord[], baseSequence: number): ProducerBatch {
-    const first = records[0] as PendingRecord;
+  /**
+   * A new, unbuilt batch for some of a batch's records (`records`: all of them, read back by
+   * batchRecords(); `positions`: which to keep, in order), holding `bytes` of bufferMemory, with
+   * `baseSequence` when given.
+   */
+  rebatch(
+    batch: ProducerBatch,
+    records: readonly RecordInput[],
+    positions: readonly number[],
+    bytes: number,
+    baseSequence: number,
+  ): ProducerBatch {
+    const first = records[positions[0] as number] as RecordInput;
     // The builder reads these settings when it builds, so it must share the batch's object.
     const settings = { ...batch.settings };
-    const replacement: ProducerBatch = {
+    const builder = new RecordBatchBuilder(settings, this.options.batchSize, first);
+    for (let i = 1; i < positions.length; i++) {
+      if (!builder.tryAppend(records[positions[i] as number] as RecordInput))
+        throw new Error('internal error: a record no longer fits the batch it came from');
+    }
+    return {
       ...batch,
-      records: [first],
-      builder: new RecordBatchBuilder(settings, this.options.batchSize, first),
+      outcomes: positions.map((position) => batch.outcomes[position] as RecordOutcome),
+      indexes: positions.map((position) => batch.indexes[position] as number),
+      timestamps: positions.map((position) => batch.timestamps[position] as number),
+      builder,
       built: undefined,
       settings,
-      deadline: earliestDeadline(records),
-      bytes: records.reduce((sum, record) => sum + record.size, 0),
+      bytes,
       baseSequence,
       expired: false,
       inDoubt: false,
@@ -419,11 +486,6 @@ export class Accumulator {
       possiblyWritten: false,
       onWire: false,
     };
-    for (const record of records.slice(1)) {
-      if (!replacement.builder?.tryAppend(record)) throw new Error('internal error: a record no longer fits the batch it came from');
-      replacement.records.push(record);
-    }
-    return replacement;
   }
 
   /**
@@ -432,11 +494,16 @@ export class Accumulator {
    */
   withdraw(topic: string, partition: number, record: PendingRecord): boolean {
     const queue = this.queue(topic, partition);
-    const batch = [queue.open, ...queue.ready].find((candidate) => candidate?.builder && candidate.records.includes(record));
+    let position = -1;
+    const batch = [queue.open, ...queue.ready].find((candidate) => {
+      if (!candidate?.builder) return false;
+      position = positionOf(candidate, record);
+      return position >= 0;
+    });
     if (!batch) return false;
-    const remaining = batch.records.filter((other) => other !== record);
-    const replacement = remaining.length > 0 ? this.rebatch(batch, remaining, -1) : undefined;
-    batch.builder?.discard();
+    const records = batchRecords(batch);
+    const remaining = records.map((_, at) => at).filter((at) => at !== position);
+    const replacement = remaining.length > 0 ? this.rebatch(batch, records, remaining, batch.bytes - record.size, -1) : undefined;
     if (queue.open === batch) queue.open = replacement;
     else if (replacement) queue.ready.splice(queue.ready.indexOf(batch), 1, replacement);
     else queue.ready.splice(queue.ready.indexOf(batch), 1);

@@ -3,13 +3,15 @@ import { isLeadershipError } from '../cluster/metadata.js';
 import { backoffDelay } from '../connection/backoff.js';
 import { isRetriable, KafkaWireError } from '../errors.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
+import { recordSize } from '../records/batch-builder.js';
 import { restampBatch } from '../records/restamp.js';
-import { type Accumulator, batchDue, type PendingRecord, type ProducerBatch, retryTime } from './accumulator.js';
+import { type Accumulator, batchDue, batchRecords, type PendingRecord, type ProducerBatch, retryTime } from './accumulator.js';
 import type { BufferMemory } from './buffer-memory.js';
 import type { Clock, Timer } from './clock.js';
 import { DeliveryTimeoutError } from './errors.js';
 import { type ProducerMetrics, requestStarted } from './metrics.js';
 import type { ProducerSettings } from './options.js';
+import type { RecordOutcome } from './outcomes.js';
 import { type ProduceOutcome, produceOutcome } from './produce-outcome.js';
 import type { ProducerState } from './producer-state.js';
 import type { ProduceAnswer, ProducerTransport } from './transport.js';
@@ -180,7 +182,7 @@ export class Sender {
 
   /** Gives the batch the partition's next sequence under the current producer id and epoch. */
   private number(batch: ProducerBatch): void {
-    batch.baseSequence = this.state.takeSequence(batch.topic, batch.partition, batch.records.length);
+    batch.baseSequence = this.state.takeSequence(batch.topic, batch.partition, batch.outcomes.length);
     batch.epoch = this.state.epoch;
     if (batch.built) restampBatch(batch.built, this.state.producerId, this.state.epoch, batch.baseSequence);
   }
@@ -329,8 +331,7 @@ export class Sender {
             batch.attempts - 1,
             `; its next request was still waiting for ${batch.awaitsJournal ? "the journal's write" : 'a connection'}`,
           );
-      for (const record of batch.records) this.failRecord(record, error);
-      this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
+      this.failRecords(batch, error);
       if (this.settings.idempotent) this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} expired in flight`);
     }
     for (const batch of waiting) {
@@ -343,7 +344,7 @@ export class Sender {
   /** The error of a batch that expired before (another) attempt reached the wire, naming the last failure. */
   private timeoutError(batch: ProducerBatch, attempts: number, note: string): DeliveryTimeoutError {
     return new DeliveryTimeoutError(
-      `${batch.records.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs ` +
+      `${batch.outcomes.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs ` +
         `(${this.settings.deliveryTimeoutMs} ms) after ${attempts} attempt(s)` +
         (batch.inDoubt ? ' (an earlier attempt may have been written)' : '') +
         note +
@@ -407,7 +408,7 @@ export class Sender {
       if (!settled) return;
       const durationMs = settled();
       if (produceChannel.hasSubscribers) {
-        const records = batches.reduce((sum, batch) => sum + batch.records.length, 0);
+        const records = batches.reduce((sum, batch) => sum + batch.outcomes.length, 0);
         produceChannel.publish({ broker, batches: batches.length, records, bytes: requestBytes, durationMs, error });
       }
     };
@@ -603,37 +604,35 @@ export class Sender {
     batch.built?.release();
     batch.built = undefined;
     if (batch.expired) return;
-    // Written: buffer memory and metrics once per batch: buffer memory and metrics once per batch.
-    const { topic, partition, records } = batch;
+    // Written: buffer memory and metrics once per batch.
+    const { topic, partition, outcomes, indexes, timestamps } = batch;
     const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
     let offset = baseOffset;
-    let freed = 0;
-    for (const record of records) {
-      freed += record.size;
-      record.outcome.resolved(
-        record.index,
-        topic,
-        partition,
-        baseOffset < 0n ? -1n : offset++,
-        appendTime >= 0 ? appendTime : record.timestamp,
-      );
+    for (let at = 0; at < outcomes.length; at++) {
+      const timestamp = appendTime >= 0 ? appendTime : (timestamps[at] as number);
+      (outcomes[at] as RecordOutcome).resolved(indexes[at] as number, topic, partition, baseOffset < 0n ? -1n : offset++, timestamp);
     }
-    this.metrics.recordsSent += records.length;
-    this.buffer.free(freed);
+    this.metrics.recordsSent += outcomes.length;
+    this.buffer.free(batch.bytes);
   }
 
   /** MESSAGE_TOO_LARGE: the broker takes smaller batches; the halves keep the batch's sequence range, so nothing after it is renumbered. */
   private split(batch: ProducerBatch): void {
     this.accumulator.returned(batch);
-    batch.built?.release();
-    if (batch.expired) return;
-    const half = Math.ceil(batch.records.length / 2);
+    if (batch.expired) {
+      batch.built?.release();
+      return;
+    }
+    const records = batchRecords(batch);
+    const half = Math.ceil(records.length / 2);
+    const positions = records.map((_, at) => at);
+    const firstBytes = records.slice(0, half).reduce((sum, record) => sum + recordSize(record, 0, 0), 0);
     const sequence = batch.baseSequence;
     this.accumulator.putBack(
-      this.accumulator.rebatch(batch, batch.records.slice(0, half), sequence),
-      this.accumulator.rebatch(batch, batch.records.slice(half), sequence < 0 ? -1 : sequence + half),
+      this.accumulator.rebatch(batch, records, positions.slice(0, half), firstBytes, sequence),
+      this.accumulator.rebatch(batch, records, positions.slice(half), batch.bytes - firstBytes, sequence < 0 ? -1 : sequence + half),
     );
-    this.metrics.recordsRetried += batch.records.length;
+    this.metrics.recordsRetried += records.length;
   }
 
   /**
@@ -643,18 +642,25 @@ export class Sender {
    */
   private dropRecords(batch: ProducerBatch, invalid: Map<number, string | undefined>, error: KafkaProtocolError): void {
     this.accumulator.returned(batch);
-    batch.built?.release();
-    if (batch.expired) return;
-    const keep: PendingRecord[] = [];
-    batch.records.forEach((record, index) => {
-      if (!invalid.has(index)) {
-        keep.push(record);
+    if (batch.expired) {
+      batch.built?.release();
+      return;
+    }
+    const records = batchRecords(batch);
+    const keep: number[] = [];
+    let kept = batch.bytes;
+    records.forEach((record, at) => {
+      if (!invalid.has(at)) {
+        keep.push(at);
         return;
       }
-      const subject = `topic ${batch.topic} partition ${batch.partition} record ${index} of its batch`;
-      this.failRecord(record, new KafkaProtocolError(error.code, { api: 'Produce', subject, detail: invalid.get(index) ?? error.detail }));
+      const size = recordSize(record, 0, 0);
+      kept -= size;
+      const subject = `topic ${batch.topic} partition ${batch.partition} record ${at} of its batch`;
+      const refused = new KafkaProtocolError(error.code, { api: 'Produce', subject, detail: invalid.get(at) ?? error.detail });
+      this.failRecord(batch.outcomes[at] as RecordOutcome, batch.indexes[at] as number, size, refused);
     });
-    if (keep.length > 0) this.accumulator.putBack(this.accumulator.rebatch(batch, keep, batch.baseSequence));
+    if (keep.length > 0) this.accumulator.putBack(this.accumulator.rebatch(batch, records, keep, kept, batch.baseSequence));
     if (this.settings.idempotent && batch.baseSequence >= 0)
       this.state.requestBump(`records of ${batch.topic}-${batch.partition} were refused`);
   }
@@ -677,21 +683,33 @@ export class Sender {
         this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} failed`);
       return;
     }
-    this.metrics.recordsRetried += batch.records.length;
+    this.metrics.recordsRetried += batch.outcomes.length;
     const backoffMs = backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
     batch.retryAt = now + backoffMs;
     batch.metadataWaitUntil = now + METADATA_WAIT_MAX_MS;
     this.accumulator.putBack(batch);
-    const { topic, partition, records, attempts: attempt } = batch;
-    this.events.retry({ topic, partition, records: records.length, attempt, backoffMs, error });
+    const { topic, partition, outcomes, attempts: attempt } = batch;
+    this.events.retry({ topic, partition, records: outcomes.length, attempt, backoffMs, error });
   }
 
-  /** Fails one record and frees what it holds. */
-  private failRecord(record: PendingRecord, error: Error): void {
-    this.buffer.free(record.size);
+  /** Fails one record and frees the `size` bytes of bufferMemory it holds. */
+  private failRecord(outcome: RecordOutcome, index: number, size: number, error: Error): void {
+    this.buffer.free(size);
     this.metrics.recordsFailed++;
     this.transaction?.recordFailed(error);
-    record.outcome.rejected(record.index, error);
+    outcome.rejected(index, error);
+  }
+
+  /** Fails every record of a batch and frees what they hold (the batch's bytes are someone else's to free). */
+  private failRecords(batch: ProducerBatch, error: Error): void {
+    const { outcomes, indexes } = batch;
+    this.buffer.free(batch.bytes);
+    this.metrics.recordsFailed += outcomes.length;
+    for (let at = 0; at < outcomes.length; at++) {
+      this.transaction?.recordFailed(error);
+      (outcomes[at] as RecordOutcome).rejected(indexes[at] as number, error);
+    }
+    this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: outcomes.length, error });
   }
 
   /** Fails every record of a batch (no longer on the wire) and frees what it holds. */
@@ -700,8 +718,7 @@ export class Sender {
     batch.builder?.discard();
     batch.built = undefined;
     batch.builder = undefined;
-    for (const record of batch.records) this.failRecord(record, error);
-    this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: batch.records.length, error });
+    this.failRecords(batch, error);
   }
 
   /** Settles one record that left its batch before going out (an aborted send()). */

@@ -3,6 +3,7 @@ import type { ProduceAnswer, ProduceConnection, ProduceRequest, ProducerTranspor
 import type { ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/kafka-errors.js';
 import { OFFSETS, TRANSACTIONAL_FLAG } from '../../src/records/batch-builder.js';
+import { parseRecordBatches } from '../../src/records/batch-parser.js';
 
 /** One batch of a request, as it was on the wire. */
 export interface SentBatch {
@@ -12,6 +13,8 @@ export interface SentBatch {
   epoch: number;
   baseSequence: number;
   records: number;
+  /** Its records' values as text (null for a null value), read back from its bytes. */
+  values: (string | null)[];
   /** The batch's transactional attribute bit. */
   transactional: boolean;
 }
@@ -144,6 +147,7 @@ export class ScriptedTransport implements ProducerTransport {
           epoch: header.readInt16BE(OFFSETS.producerEpoch),
           baseSequence: header.readInt32BE(OFFSETS.baseSequence),
           records: header.readInt32BE(OFFSETS.recordCount),
+          values: valuesOf((batch as NonNullable<typeof batch>).pieces),
           transactional: (header.readInt16BE(OFFSETS.attributes) & TRANSACTIONAL_FLAG) !== 0,
         };
       }),
@@ -174,4 +178,10 @@ export class ScriptedTransport implements ProducerTransport {
       this.requests.push(scripted);
     });
   }
+}
+
+/** The values of the one batch in `pieces`, as text. */
+function valuesOf(pieces: readonly Buffer[]): (string | null)[] {
+  const [batch] = parseRecordBatches(Buffer.concat(pieces));
+  return [...(batch?.records() ?? [])].map((record) => record.value?.toString() ?? null);
 }

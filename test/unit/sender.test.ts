@@ -181,6 +181,27 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     await h.clock.settle();
     expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual([0n, 1n, 2n, 3n]);
     expect(h.state.bumpRequested).toBe(false);
+    // The halves are read back from the batch's bytes: the same records, in order, and every byte of bufferMemory comes back.
+    expect(h.transport.requests.slice(1).map((request) => request.batches[0]!.values)).toEqual([
+      ['v0', 'v1'],
+      ['v2', 'v3'],
+    ]);
+    expect(h.buffer.used).toBe(0);
+  });
+
+  test.each(['gzip', 'lz4', 'zstd'] as const)('a split %s batch is read back through its codec', async (compression) => {
+    const h = harness({ lingerMs: 10, compression });
+    const records = [0, 1, 2].map(() => h.send(0));
+    await h.clock.advance(10);
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.MESSAGE_TOO_LARGE) });
+    await h.clock.settle();
+    h.transport.requests[1]!.answer({ 't-0': { baseOffset: 0n } });
+    await h.clock.settle();
+    h.transport.requests[2]!.answer({ 't-0': { baseOffset: 2n } });
+    await h.clock.settle();
+    expect(h.transport.requests.map((request) => request.batches[0]!.values)).toEqual([['v0', 'v1', 'v2'], ['v0', 'v1'], ['v2']]);
+    expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual([0n, 1n, 2n]);
+    expect(h.buffer.used).toBe(0);
   });
 
   test('records the broker refuses (KIP-467) fail alone; the rest go again, renumbered under a new epoch', async () => {
@@ -192,9 +213,11 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     await h.clock.settle();
     expect(String(records[1]!.result)).toContain('compacted topics need keys');
     expect(h.transport.requests[1]!.batches[0]).toMatchObject({ epoch: 1, baseSequence: 0, records: 2 });
+    expect(h.transport.requests[1]!.batches[0]!.values).toEqual(['v0', 'v2']);
     h.transport.requests[1]!.answer({ 't-0': { baseOffset: 7n } });
     await h.clock.settle();
     expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual([7n, undefined, 8n]);
+    expect(h.buffer.used).toBe(0);
   });
 
   test('DUPLICATE_SEQUENCE_NUMBER counts as written', async () => {
@@ -822,7 +845,7 @@ describe('sender: the batches of a transaction', () => {
     await h.clock.settle();
     expect(h.transport.requests[0]).toMatchObject({ transactionalId: 'tx-1', maxVersion: 11 });
     expect(h.transport.requests[0]!.batches).toEqual([
-      { topic: 't', partition: 0, producerId: 7n, epoch: 3, baseSequence: 0, records: 1, transactional: true },
+      { topic: 't', partition: 0, producerId: 7n, epoch: 3, baseSequence: 0, records: 1, values: ['v0'], transactional: true },
     ]);
     expect(h.transport.initProducerIdCalls).toEqual([]); // the id is the transaction's, not the sender's to fetch
     h.transport.requests[0]!.answer();
