@@ -9,6 +9,33 @@ export interface RecordMetadata {
 }
 
 /**
+ * The results are made by constructors, not object literals: V8 tracks the objects of a literal
+ * by the place that makes them and, once enough of them survive a scavenge (results made for a
+ * whole response wait for their callers), allocates every later one straight in the old space
+ * (pretenuring), where only a full collection frees them. Measured with 1M x 100 B records over
+ * 6 partitions through sendMany(): the old space peaked at 55 MB with literals, 15-22 MB with
+ * constructors, and peak RSS went from 194 to 149-160 MB.
+ */
+class Metadata implements RecordMetadata {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: bigint,
+    readonly timestamp: number,
+  ) {}
+}
+
+class Fulfilled implements PromiseFulfilledResult<RecordMetadata> {
+  readonly status = 'fulfilled';
+  constructor(readonly value: RecordMetadata) {}
+}
+
+class Rejected implements PromiseRejectedResult {
+  readonly status = 'rejected';
+  constructor(readonly reason: Error) {}
+}
+
+/**
  * Takes the outcome of record number `index` of a send() or sendMany() call. A written record's
  * place comes as separate values, not a RecordMetadata: an outcome that holds many records until
  * the last settles keeps them in arrays, so that no object per record outlives V8's scavenges.
@@ -32,7 +59,7 @@ export class SingleSend implements RecordOutcome {
   }
 
   resolved(_index: number, topic: string, partition: number, offset: bigint, timestamp: number): void {
-    this.resolve({ topic, partition, offset, timestamp });
+    this.resolve(new Metadata(topic, partition, offset, timestamp));
   }
 
   rejected(_index: number, error: Error): void {
@@ -97,16 +124,15 @@ export class ManySends implements RecordOutcome {
     for (let i = 0; i < count; i++) {
       const error = errors?.[i];
       results[i] = error
-        ? { status: 'rejected', reason: error }
-        : {
-            status: 'fulfilled',
-            value: {
-              topic: topics ? (topics[i] as string) : (topic as string),
-              partition: partitions[i] as number,
-              offset: offsets[i] as bigint,
-              timestamp: timestamps[i] as number,
-            },
-          };
+        ? new Rejected(error)
+        : new Fulfilled(
+            new Metadata(
+              topics ? (topics[i] as string) : (topic as string),
+              partitions[i] as number,
+              offsets[i] as bigint,
+              timestamps[i] as number,
+            ),
+          );
     }
     this.resolve(results);
   }
