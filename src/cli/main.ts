@@ -5,6 +5,7 @@ import { KAFKA_WIRE_VERSION } from '../version.js';
 import { allowOnly, type Command, parseArgs, UsageError } from './args.js';
 import { BENCH } from './bench-command.js';
 import { BROKER } from './broker-command.js';
+import { CONFORMANCE } from './conformance-command.js';
 import { CONSUME } from './consume-command.js';
 import { DAEMON } from './daemon-command.js';
 import { DEMO } from './demo.js';
@@ -13,12 +14,12 @@ import { QUEUE } from './queue-command.js';
 import { SEND } from './send-command.js';
 import { TOPICS } from './topics-command.js';
 
-export const COMMANDS: readonly Command[] = [DEMO, BROKER, TOPICS, PRODUCE, CONSUME, QUEUE, DAEMON, SEND, BENCH];
+export const COMMANDS: readonly Command[] = [DEMO, BROKER, TOPICS, PRODUCE, CONSUME, QUEUE, DAEMON, SEND, BENCH, CONFORMANCE];
 
 const USAGE = `usage: kafka-wire <command> [options]
 
-${COMMANDS.map((command) => `  ${command.name.padEnd(9)} ${command.summary}`).join('\n')}
-  help      this text; "kafka-wire help <command>" (or "<command> --help") describes a command
+${COMMANDS.map((command) => `  ${command.name.padEnd(11)} ${command.summary}`).join('\n')}
+  help        this text; "kafka-wire help <command>" (or "<command> --help") describes a command
 
   --version   print kafka-wire's version`;
 

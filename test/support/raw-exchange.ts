@@ -135,3 +135,24 @@ export class RawConnection {
     for (const waiter of this.waiters.splice(0)) waiter.reject(this.failure);
   }
 }
+
+/** Sends one frame over a fresh raw socket and resolves with the body of the first answer frame (10 s bound). */
+export function exchangeOnce(host: string, port: number, frame: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port }, () => socket.write(frame));
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(new Error(`no answer from ${host}:${port} within 10 s`)), 10_000);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(received.subarray(4, 4 + received.readInt32BE(0)));
+      }
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
