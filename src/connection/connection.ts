@@ -7,6 +7,7 @@ import { KAFKA_WIRE_VERSION } from '../version.js';
 import { AuthenticationError, ConnectionError, PeerProtocolError, RequestTimeoutError, TlsError } from './errors.js';
 import { FrameDecoder, FrameSizeError } from './frame-decoder.js';
 import { createSaslExchange, SaslError, type SaslOptions } from './sasl-mechanisms.js';
+import { SlabReader } from './slab-reader.js';
 
 export type TlsOptions = Pick<
   NodeTlsOptions,
@@ -89,11 +90,13 @@ export class Connection {
   private constructor(
     private readonly socket: Socket,
     private readonly options: ConnectionOptions,
+    reader: SlabReader | undefined,
   ) {
     this.label = options.label ?? `broker at ${options.host}:${options.port}`;
     this.clientId = options.clientId ?? DEFAULT_CLIENT_ID;
     this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (reader) reader.attach((chunk) => this.onData(chunk));
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       for (const resolve of this.drainWaiters.splice(0)) resolve();
     });
@@ -110,8 +113,8 @@ export class Connection {
   static async connect(options: ConnectionOptions): Promise<Connection> {
     const label = options.label ?? `broker at ${options.host}:${options.port}`;
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const socket = await openSocket(options, label, timeoutMs);
-    const connection = new Connection(socket, options);
+    const { socket, reader } = await openSocket(options, label, timeoutMs);
+    const connection = new Connection(socket, options, reader);
     const deadline = setTimeout(
       () =>
         connection.close(
@@ -408,14 +411,19 @@ const CERTIFICATE_ERRORS = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** Opens the TCP or TLS socket, bounded by timeoutMs, with errors that say what failed and whether retrying can help. */
-function openSocket(options: ConnectionOptions, label: string, timeoutMs: number): Promise<Socket> {
+/**
+ * Opens the TCP or TLS socket, bounded by timeoutMs, with errors that say what failed and whether
+ * retrying can help. A plain TCP socket is read through a SlabReader; a TLS socket, which has no
+ * `onread`, through its 'data' events.
+ */
+function openSocket(options: ConnectionOptions, label: string, timeoutMs: number): Promise<{ socket: Socket; reader?: SlabReader }> {
   return new Promise((resolve, reject) => {
     const useTls = options.tls !== undefined && options.tls !== false;
     const tlsOptions: TlsOptions = typeof options.tls === 'object' ? options.tls : {};
-    const socket: Socket = useTls
-      ? connectTls({ host: options.host, port: options.port, servername: isIp(options.host) ? undefined : options.host, ...tlsOptions })
-      : connectTcp({ host: options.host, port: options.port });
+    const reader = useTls ? undefined : new SlabReader();
+    const socket: Socket = reader
+      ? connectTcp({ host: options.host, port: options.port, onread: reader.onread })
+      : connectTls({ host: options.host, port: options.port, servername: isIp(options.host) ? undefined : options.host, ...tlsOptions });
     const ready = useTls ? 'secureConnect' : 'connect';
     let tcpConnected = false;
     socket.once('connect', () => {
@@ -455,7 +463,7 @@ function openSocket(options: ConnectionOptions, label: string, timeoutMs: number
       clearTimeout(timer);
       socket.off('error', fail);
       socket.setNoDelay(true);
-      resolve(socket);
+      resolve({ socket, reader });
     });
   });
 }
