@@ -85,6 +85,8 @@ export {
   ProducerClosedError,
   ProducerError,
   ProducerFencedError,
+  type RecordFailure,
+  RecordsFailedError,
   RecordTooLargeError,
   TransactionAbortableError,
   TransactionAbortedError,

@@ -1,4 +1,4 @@
-import { KafkaWireError, type KafkaWireErrorOptions } from '../errors.js';
+import { isRetriable, KafkaWireError, type KafkaWireErrorOptions } from '../errors.js';
 
 /**
  * Errors a send() can reject with, besides the KafkaProtocolError of a broker's refusal and the
@@ -33,6 +33,30 @@ export class ProducerClosedError extends ProducerError {
 /** The record is larger than a single Produce request may be. */
 export class RecordTooLargeError extends ProducerError {
   override name = 'RecordTooLargeError';
+}
+
+/** A record of a sendAll() that failed: its place in the call, and why. */
+export interface RecordFailure {
+  readonly index: number;
+  readonly error: Error;
+}
+
+/**
+ * Records of a sendAll() failed (the others were written): each with its place in the call and
+ * its error, in call order. The first failure's error is the cause; retriable when every one is.
+ */
+export class RecordsFailedError extends ProducerError {
+  override name = 'RecordsFailedError';
+  readonly failures: readonly RecordFailure[];
+
+  constructor(failures: readonly RecordFailure[], records: number) {
+    const first = failures[0] as RecordFailure;
+    super(`${failures.length} of ${records} record(s) failed; the first, record ${first.index}: ${first.error.message}`, {
+      cause: first.error,
+      retriable: failures.every((failure) => isRetriable(failure.error)),
+    });
+    this.failures = failures;
+  }
 }
 
 /** A record that is wrong before anything is sent: the message names the field and what it holds. */

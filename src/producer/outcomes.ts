@@ -1,3 +1,5 @@
+import { type RecordFailure, RecordsFailedError } from './errors.js';
+
 /** Where a record's outcome goes once the broker (or a deadline) has settled it. */
 
 export interface RecordMetadata {
@@ -135,5 +137,56 @@ export class ManySends implements RecordOutcome {
           );
     }
     this.resolve(results);
+  }
+}
+
+class Failure implements RecordFailure {
+  constructor(
+    readonly index: number,
+    readonly error: Error,
+  ) {}
+}
+
+/**
+ * The one promise of a sendAll(): resolves once every record was written, or rejects once every
+ * record has settled, with the failures in call order. Nothing is made for a written record, so
+ * a response that settles thousands of records leaves nothing behind for V8's scavenges to copy.
+ */
+export class AllSends implements RecordOutcome {
+  readonly promise: Promise<void>;
+  private readonly count: number;
+  private left: number;
+  private failures: Failure[] | undefined;
+  private resolve!: () => void;
+  private reject!: (error: Error) => void;
+
+  constructor(count: number) {
+    this.count = count;
+    this.left = count;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      if (count === 0) resolve();
+    });
+  }
+
+  resolved(): void {
+    if (--this.left === 0) this.finish();
+  }
+
+  rejected(index: number, error: Error): void {
+    (this.failures ??= []).push(new Failure(index, error));
+    if (--this.left === 0) this.finish();
+  }
+
+  private finish(): void {
+    const { failures } = this;
+    if (!failures) {
+      this.resolve();
+      return;
+    }
+    // Records of different partitions settle in any order.
+    failures.sort((a, b) => a.index - b.index);
+    this.reject(new RecordsFailedError(failures, this.count));
   }
 }

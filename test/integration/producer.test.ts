@@ -3,7 +3,7 @@ import { Admin } from '../../src/cluster/admin.js';
 import { Cluster } from '../../src/cluster/cluster.js';
 import { UnknownTopicOrPartitionError } from '../../src/cluster/errors.js';
 import { readPartition } from '../../src/consumer/partition-reader.js';
-import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '../../src/producer/errors.js';
+import { InvalidRecordError, ProducerClosedError, RecordsFailedError, RecordTooLargeError } from '../../src/producer/errors.js';
 import { keyPartition } from '../../src/producer/partitioner.js';
 import { Producer } from '../../src/producer/producer.js';
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
@@ -180,6 +180,36 @@ describe('producer', () => {
     expect(await producer.sendMany([])).toEqual([]);
     await producer.close();
     expect((await readPartition(cluster, topic, 0)).map((record) => String(record.value))).toEqual(['0-a', '0-b', '1-a', '1-b']);
+  });
+
+  test('sendAll() resolves once every record is written, and otherwise lists each failure, broker-refused ones included', async () => {
+    const topic = uniqueTopic('all');
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap });
+    const records = Array.from({ length: 5000 }, (_, i) => ({ topic, partition: i % 2, value: `${i}` }));
+    await expect(producer.sendAll(records)).resolves.toBeUndefined();
+    await expect(producer.sendAll([])).resolves.toBeUndefined();
+    await expect(producer.sendAll('records' as never)).rejects.toThrow(/sendAll\(\) takes an array of records, not the string "records"/);
+
+    // A compacted topic refuses keyless records (KIP-467, named by the broker); partition 7 does not exist.
+    const compacted = uniqueTopic('all-compacted');
+    await admin.createTopics([{ name: compacted, partitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } }]);
+    const mixed = Array.from({ length: 10 }, (_, i) => ({ topic: compacted, key: i % 3 === 1 ? null : `k${i}`, value: `v${i}` }));
+    mixed[8] = { topic: compacted, key: 'k8', value: 'v8', partition: 7 } as (typeof mixed)[number];
+    const error = (await producer.sendAll(mixed).catch((caught: unknown) => caught)) as RecordsFailedError;
+    await producer.close();
+    expect(error).toBeInstanceOf(RecordsFailedError);
+    expect(error.failures.map((failure) => failure.index)).toEqual([1, 4, 7, 8]);
+    for (const index of [1, 4, 7]) expect(String(error.failures.find((f) => f.index === index)?.error)).toMatch(/INVALID_RECORD/);
+    expect(error.failures[3]?.error).toBeInstanceOf(InvalidRecordError);
+    expect(error.message).toMatch(/^4 of 10 record\(s\) failed; the first, record 1: /);
+
+    for (const partition of [0, 1]) {
+      const values = (await readPartition(cluster, topic, partition)).map((record) => Number(String(record.value)));
+      expect(values).toEqual(Array.from({ length: 2500 }, (_, i) => i * 2 + partition));
+    }
+    const written = (await readPartition(cluster, compacted, 0)).map((record) => String(record.value));
+    expect(written).toEqual(['v0', 'v2', 'v3', 'v5', 'v6', 'v9']);
   });
 
   test('connect() gets ready before the first send, and fails fast on an unknown topic, unreachable brokers or after close', async () => {

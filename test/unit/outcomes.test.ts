@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { ManySends, SingleSend } from '../../src/producer/outcomes.js';
+import { ConnectionError } from '../../src/connection/errors.js';
+import { DeliveryTimeoutError, InvalidRecordError, RecordsFailedError } from '../../src/producer/errors.js';
+import { AllSends, ManySends, SingleSend } from '../../src/producer/outcomes.js';
 
 describe('SingleSend', () => {
   test('resolves with the record metadata', async () => {
@@ -47,5 +49,55 @@ describe('ManySends', () => {
 
   test('an empty call resolves at once with no results', async () => {
     await expect(new ManySends(0).promise).resolves.toEqual([]);
+  });
+});
+
+describe('AllSends', () => {
+  test('resolves once every record was written, not before', async () => {
+    const all = new AllSends(3);
+    let settled = false;
+    void all.promise.then(() => (settled = true));
+    all.resolved();
+    all.resolved();
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    all.resolved();
+    await expect(all.promise).resolves.toBeUndefined();
+  });
+
+  test('rejects once every record settled, with the failures in call order and the first as the cause', async () => {
+    const all = new AllSends(5);
+    let settled = false;
+    all.promise.catch(() => (settled = true));
+    const tooLate = new DeliveryTimeoutError('not acknowledged within deliveryTimeoutMs');
+    const bad = new InvalidRecordError('record.value is missing');
+    all.rejected(3, tooLate);
+    all.resolved();
+    all.rejected(1, bad);
+    all.resolved();
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    all.resolved();
+    const error = (await all.promise.catch((caught: unknown) => caught)) as RecordsFailedError;
+    expect(error).toBeInstanceOf(RecordsFailedError);
+    expect(error.failures.map(({ index, error }) => [index, error])).toEqual([
+      [1, bad],
+      [3, tooLate],
+    ]);
+    expect(error.message).toBe('2 of 5 record(s) failed; the first, record 1: record.value is missing');
+    expect(error.cause).toBe(bad);
+    expect(error.retriable).toBe(false);
+  });
+
+  test('is retriable only when every failure is', async () => {
+    const all = new AllSends(2);
+    all.rejected(0, new DeliveryTimeoutError('late'));
+    all.rejected(1, new ConnectionError('broker at 127.0.0.1:9092', 'the connection closed'));
+    const error = (await all.promise.catch((caught: unknown) => caught)) as RecordsFailedError;
+    expect(error.retriable).toBe(true);
+  });
+
+  test('an empty call resolves at once', async () => {
+    await expect(new AllSends(0).promise).resolves.toBeUndefined();
   });
 });
