@@ -85,6 +85,12 @@ export interface ProducerBatch {
   lastError: Error | undefined;
   /** The numbers ("producerId:epoch:baseSequence:records") under which the durable producer's journal has it; undefined: not journaled. */
   journaledAs?: string;
+  /** Its records section is being compressed on a compression thread: it waits for that before it is built. */
+  compressing: boolean;
+  /** Its builder's records section, compressed on a compression thread; build() takes it. */
+  compressedRecords: Buffer | undefined;
+  /** A compression thread failed it: build() compresses inline (and fails the batch with the real reason if that fails too). */
+  compressInline: boolean;
 }
 
 /** Everything kept for one partition: its open batch, closed batches waiting, and batches in flight. */
@@ -154,6 +160,9 @@ function newBatch(
     possiblyWritten: false,
     onWire: false,
     lastError: undefined,
+    compressing: false,
+    compressedRecords: undefined,
+    compressInline: false,
   };
 }
 
@@ -485,6 +494,9 @@ export class Accumulator {
       // Split (too large to have been written) or stripped of records the broker refused: this content was never written.
       possiblyWritten: false,
       onWire: false,
+      compressing: false,
+      compressedRecords: undefined,
+      compressInline: false,
     };
   }
 

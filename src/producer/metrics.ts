@@ -18,6 +18,8 @@ export interface ProducerMetrics {
   /** Records put back for another attempt (each time). */
   recordsRetried: number;
   batchesSent: number;
+  /** Batches whose records were compressed on a compression thread (compressionThreads) rather than inline. */
+  batchesCompressedOnThreads: number;
   /** Bytes of Produce requests sent. */
   bytesSent: number;
   requestsInFlight: number;
@@ -35,6 +37,7 @@ export function newMetrics(bufferMemory: number): ProducerMetrics {
     recordsFailed: 0,
     recordsRetried: 0,
     batchesSent: 0,
+    batchesCompressedOnThreads: 0,
     bytesSent: 0,
     requestsInFlight: 0,
     bufferUsed: 0,

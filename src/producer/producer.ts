@@ -5,6 +5,7 @@ import type { MetadataCache } from '../cluster/metadata.js';
 import { ConfigError } from '../errors.js';
 import { safeLogger } from '../logger.js';
 import { describeValue } from '../option-checks.js';
+import { CompressionThreads } from '../records/compression-threads.js';
 import { Accumulator } from './accumulator.js';
 import { Admission, type SendOptions } from './admission.js';
 import { BufferMemory } from './buffer-memory.js';
@@ -70,6 +71,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   private readonly accumulator: Accumulator;
   private readonly buffer: BufferMemory;
   private readonly sender: Sender;
+  private readonly compressionThreads: CompressionThreads | undefined;
   private readonly admission: Admission;
   private readonly transactions: TransactionManager | undefined;
   private closed = false;
@@ -115,8 +117,12 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       },
       clock,
     );
+    const threaded = this.settings.compression === 'zstd' || this.settings.compression === 'gzip';
+    this.compressionThreads =
+      threaded && this.settings.compressionThreads > 0 ? new CompressionThreads(this.settings.compressionThreads) : undefined;
     this.sender = new Sender({
       settings: this.settings,
+      compressionThreads: this.compressionThreads,
       accumulator: this.accumulator,
       state,
       buffer: this.buffer,
@@ -374,6 +380,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     ]);
     if (timedOut) this.sender.failWaiting(new ProducerClosedError(`close() gave up after ${timeoutMs} ms with records still pending`));
     this.sender.stop();
+    await this.compressionThreads?.close();
     this.buffer.releaseWaiting();
     this.cluster.close();
   }

@@ -49,6 +49,12 @@ export function prometheusText(metrics: ProducerMetrics, options: PrometheusOpti
   family('records_failed_total', 'counter', 'Records whose send() rejected.', one(metrics.recordsFailed));
   family('records_retried_total', 'counter', 'Records put back for another attempt.', one(metrics.recordsRetried));
   family('batches_sent_total', 'counter', 'Record batches sent in Produce requests.', one(metrics.batchesSent));
+  family(
+    'batches_compressed_on_threads_total',
+    'counter',
+    'Record batches compressed on a compression thread.',
+    one(metrics.batchesCompressedOnThreads),
+  );
   family('request_bytes_total', 'counter', 'Bytes of Produce requests sent.', one(metrics.bytesSent));
   family(
     'internal_errors_total',

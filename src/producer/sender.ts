@@ -4,6 +4,7 @@ import { backoffDelay } from '../connection/backoff.js';
 import { isRetriable, KafkaWireError } from '../errors.js';
 import { ErrorCode, KafkaProtocolError } from '../protocol/kafka-errors.js';
 import { recordSize } from '../records/batch-builder.js';
+import { type CompressionThreads, worthOffloading } from '../records/compression-threads.js';
 import { restampBatch } from '../records/restamp.js';
 import { type Accumulator, batchDue, batchRecords, type PendingRecord, type ProducerBatch, retryTime } from './accumulator.js';
 import type { BufferMemory } from './buffer-memory.js';
@@ -86,6 +87,8 @@ export interface SenderParts {
   transaction?: SenderTransaction;
   /** Set for a durable producer. */
   journal?: SenderJournal;
+  /** Set when zstd and gzip batches are compressed off the event loop. */
+  compressionThreads?: CompressionThreads;
 }
 
 /**
@@ -105,6 +108,7 @@ export class Sender {
   private readonly events: SenderEvents;
   private readonly transaction: SenderTransaction | undefined;
   private readonly journal: SenderJournal | undefined;
+  private readonly compressionThreads: CompressionThreads | undefined;
   private readonly inFlightByBroker = new Map<number, number>();
   private readonly stopWatchingMetadata: () => void;
   private producerIdReady: Promise<void> | undefined;
@@ -112,6 +116,8 @@ export class Sender {
   private drainScheduled = false;
   private draining = false;
   private drainAgain = false;
+  /** Batches being compressed on compression threads now. */
+  private compressionsRunning = 0;
   /** flush() calls under way: lingering batches close at once. */
   flushing = 0;
   /** close() has begun: retriable failures are no longer retried unless a flush waits for them. */
@@ -128,6 +134,7 @@ export class Sender {
     this.events = parts.events;
     this.transaction = parts.transaction;
     this.journal = parts.journal;
+    this.compressionThreads = parts.compressionThreads;
     // A batch may be waiting for a metadata refresh to answer.
     this.stopWatchingMetadata = this.transport.onMetadataAnswer(() => this.wake());
   }
@@ -359,7 +366,11 @@ export class Sender {
    */
   private sendTo(broker: number, candidates: ProducerBatch[]): number {
     const inFlight = this.inFlightByBroker.get(broker) ?? 0;
-    if (inFlight >= this.settings.maxInFlight) return 0;
+    if (inFlight >= this.settings.maxInFlight) {
+      // Compressed while the requests ahead of them are answered, they are ready when a slot frees.
+      if (this.compressionThreads) for (const batch of candidates) if (!batch.built) this.compressOnThread(batch);
+      return 0;
+    }
     const batches: ProducerBatch[] = [];
     let requestBytes = REQUEST_OVERHEAD_BYTES;
     for (const batch of candidates) {
@@ -466,8 +477,12 @@ export class Sender {
     return batches.length < before;
   }
 
-  /** Numbers (with idempotence) and builds a batch for the wire; a batch that cannot be built fails its records. */
+  /**
+   * Numbers (with idempotence) and builds a batch for the wire; a batch that cannot be built fails
+   * its records. False also while the batch's records are being compressed on a thread.
+   */
   private build(batch: ProducerBatch): boolean {
+    if (this.compressOnThread(batch)) return false;
     if (this.settings.idempotent) {
       // A batch split from a larger one comes with its sequence already assigned.
       if (batch.baseSequence < 0) this.number(batch);
@@ -479,7 +494,8 @@ export class Sender {
       });
     }
     try {
-      batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build();
+      batch.built = (batch.builder as NonNullable<ProducerBatch['builder']>).build(batch.compressedRecords);
+      batch.compressedRecords = undefined;
     } catch (error) {
       // Compression can fail (e.g. zstd on a Node without it): the records fail with the reason, nothing hangs.
       this.accumulator.removeWaiting(batch);
@@ -488,6 +504,42 @@ export class Sender {
       return false;
     }
     batch.builder = undefined;
+    return true;
+  }
+
+  /**
+   * Hands a batch worth it (zstd or gzip, records section of 16 KiB or more) to a compression
+   * thread, once; true while its compression is under way there. Its sequence is assigned only
+   * when it is built, after: compressing ahead reorders nothing.
+   */
+  private compressOnThread(batch: ProducerBatch): boolean {
+    if (batch.compressing) return true;
+    const threads = this.compressionThreads;
+    const builder = batch.builder;
+    if (!threads || !builder || batch.compressedRecords !== undefined || batch.compressInline) return false;
+    const codec = batch.settings.compression ?? 'none';
+    const records = builder.uncompressedRecords();
+    if (records === undefined || !worthOffloading(codec, records.length)) return false;
+    batch.compressing = true;
+    this.compressionsRunning++;
+    threads
+      .compress(codec, records, batch.settings.compressionLevel)
+      .then(
+        // A batch rebuilt meanwhile (a record withdrawn, a split) has a builder of its own: the bytes are not its.
+        (compressed) => {
+          if (batch.builder !== builder) return;
+          batch.compressedRecords = compressed;
+          this.metrics.batchesCompressedOnThreads++;
+        },
+        () => {
+          batch.compressInline = true;
+        },
+      )
+      .finally(() => {
+        batch.compressing = false;
+        // Woken when the last compression under way is done, the batches go out together: one request per broker, not per batch.
+        if (--this.compressionsRunning === 0) this.wake();
+      });
     return true;
   }
 

@@ -191,8 +191,17 @@ export class RecordBatchBuilder {
     return true;
   }
 
-  /** Finishes the batch: header, optional compression, CRC. The builder takes no more records. */
-  build(): BuiltBatch {
+  /** The records section as it will be compressed (a view of the batch's memory), or undefined when the batch is not compressed. */
+  uncompressedRecords(): Buffer | undefined {
+    if ((this.settings.compression ?? 'none') === 'none') return undefined;
+    return this.buffer.subarray(BATCH_HEADER_SIZE, this.offset);
+  }
+
+  /**
+   * Finishes the batch: header, optional compression, CRC. The builder takes no more records.
+   * `compressedRecords`, when given, is uncompressedRecords() already compressed with the batch's codec and level (on another thread).
+   */
+  build(compressedRecords?: Buffer): BuiltBatch {
     if (this.built) throw new Error('a batch can be built once');
     if (this.count === 0) throw new Error('cannot build an empty batch');
     this.built = true;
@@ -208,7 +217,7 @@ export class RecordBatchBuilder {
       records =
         codec === 'none'
           ? undefined
-          : compress(codec, buffer.subarray(BATCH_HEADER_SIZE, this.offset), { level: settings.compressionLevel });
+          : (compressedRecords ?? compress(codec, buffer.subarray(BATCH_HEADER_SIZE, this.offset), { level: settings.compressionLevel }));
     } catch (error) {
       this.memory.release(); // a failed build gives its memory back (discard() no longer can)
       throw error;

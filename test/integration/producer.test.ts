@@ -212,6 +212,33 @@ describe('producer', () => {
     expect(written).toEqual(['v0', 'v2', 'v3', 'v5', 'v6', 'v9']);
   });
 
+  test.each(['zstd', 'gzip'] as const)(
+    '%s with compressionThreads: batches compressed on threads are written whole, in order, idempotently',
+    async (codec) => {
+      const topic = uniqueTopic(`threads-${codec}`);
+      await admin.createTopics([{ name: topic, partitions: 3, replicationFactor: 1 }]);
+      const producer = new Producer({ bootstrap: kafka.bootstrap, compression: codec, compressionThreads: 2, batchSize: 65_536 });
+      const value = (i: number) => `${i} ${'lorem ipsum dolor sit amet '.repeat(38)}`; // about 1 KiB
+      const count = 9_000;
+      await producer.sendAll(Array.from({ length: count }, (_, i) => ({ topic, partition: i % 3, value: value(i) })));
+      // Under 16 KiB: compressed inline, after the threaded ones in the same partition.
+      const small = await producer.send({ topic, partition: 0, value: 'small' });
+      const threaded = producer.metrics.batchesCompressedOnThreads;
+      const sent = producer.metrics.batchesSent;
+      await producer.close();
+      expect(threaded).toBeGreaterThanOrEqual(count / 3 / 64); // 64 KiB batches of ~1 KiB records
+      expect(threaded).toBeLessThan(sent);
+      expect(small.offset).toBe(BigInt(count / 3));
+      for (const partition of [0, 1, 2]) {
+        const values = (await readPartition(cluster, topic, partition)).map((record) => String(record.value));
+        const expected = Array.from({ length: count / 3 }, (_, i) => value(i * 3 + partition));
+        expect(values).toEqual(partition === 0 ? [...expected, 'small'] : expected);
+        const batches = await fetchBatches(cluster, topic, partition);
+        expect(new Set(batches.map((batch) => batch.compression))).toEqual(new Set([codec]));
+      }
+    },
+  );
+
   test('connect() gets ready before the first send, and fails fast on an unknown topic, unreachable brokers or after close', async () => {
     const topic = uniqueTopic('connect');
     await admin.createTopics([{ name: topic, partitions: 3, replicationFactor: 1 }]);

@@ -27,6 +27,12 @@ const PRODUCER_MISTAKES: [string, Record<string, unknown>, RegExp][] = [
     /option compressionLevel must be an integer from -1 to 9, not the number 42/,
   ],
   ['a level for lz4', { compression: 'lz4', compressionLevel: 3 }, /compressionLevel applies to gzip and zstd only, not lz4/],
+  [
+    'negative compression threads',
+    { compressionThreads: -1 },
+    /option compressionThreads must be an integer from 0 to 64, not the number -1/,
+  ],
+  ['fractional compression threads', { compressionThreads: 0.5 }, /option compressionThreads must be an integer from 0 to 64/],
   ['zero delivery timeout', { deliveryTimeoutMs: 0 }, /option deliveryTimeoutMs must be an integer ≥ 1, not the number 0/],
   ['fractional buffer memory', { bufferMemory: 1.5 }, /option bufferMemory must be an integer ≥ 1, not the number 1.5/],
   ['tiny request size', { maxRequestSize: 10 }, /option maxRequestSize must be an integer from 1024/],

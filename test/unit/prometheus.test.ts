@@ -11,6 +11,7 @@ const metrics: ProducerMetrics = {
   recordsFailed: 3,
   recordsRetried: 7,
   batchesSent: 20,
+  batchesCompressedOnThreads: 5,
   bytesSent: 123_456,
   requestsInFlight: 1,
   bufferUsed: 2048,
@@ -52,6 +53,7 @@ test('the producer metrics render as valid Prometheus text, counters as _total, 
   const samples = checkExposition(prometheusText(metrics));
   expect(samples.get('kafka_wire_producer_records_sent_total')).toBe(1000);
   expect(samples.get('kafka_wire_producer_records_failed_total')).toBe(3);
+  expect(samples.get('kafka_wire_producer_batches_compressed_on_threads_total')).toBe(5);
   expect(samples.get('kafka_wire_producer_buffer_used_bytes')).toBe(2048);
   expect(samples.get('kafka_wire_producer_broker_requests_total{broker="1"}')).toBe(10);
   expect(samples.get('kafka_wire_producer_broker_request_latency_max_seconds{broker="1"}')).toBe(0.012);
