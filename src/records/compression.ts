@@ -28,7 +28,7 @@
 
 import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { KafkaWireError } from '../errors.js';
 import { xxhash32 } from './xxhash32.js';
 import { zstdFramesProblem } from './zstd-frames.js';
@@ -141,6 +141,11 @@ function corrupt(codec: CompressionName, detail: string, cause?: unknown): Compr
 // ---------------------------------------------------------------------------------------------
 // gzip and zstd: node:zlib
 
+/** node:zlib, loaded on first use: a producer that does not compress with gzip or zstd does not carry it. */
+function zlib(): typeof Zlib {
+  return process.getBuiltinModule('node:zlib');
+}
+
 /** zlib's sync helpers refuse a maxOutputLength below 1 or above buffer.constants.MAX_LENGTH. */
 function zlibOutputLimit(maxOutputBytes: number): number {
   return Math.min(Math.max(maxOutputBytes, 1), bufferConstants.MAX_LENGTH);
@@ -162,13 +167,13 @@ function gzipCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !(Number.isInteger(level) && level >= -1 && level <= 9)) {
     throw new RangeError(`gzip level must be an integer from -1 to 9, got ${level}`);
   }
-  return zlib.gzipSync(data, level === undefined ? undefined : { level });
+  return zlib().gzipSync(data, level === undefined ? undefined : { level });
 }
 
 function gzipDecompress(input: Buffer, maxOutputBytes: number): Buffer {
   let out: Buffer;
   try {
-    out = zlib.gunzipSync(input, { maxOutputLength: zlibOutputLimit(maxOutputBytes) });
+    out = zlib().gunzipSync(input, { maxOutputLength: zlibOutputLimit(maxOutputBytes) });
   } catch (err) {
     throw wrapZlibError('gzip', err, maxOutputBytes);
   }
@@ -176,12 +181,12 @@ function gzipDecompress(input: Buffer, maxOutputBytes: number): Buffer {
 }
 
 interface ZstdZlib {
-  zstdCompressSync?: typeof zlib.zstdCompressSync;
-  zstdDecompressSync?: typeof zlib.zstdDecompressSync;
+  zstdCompressSync?: typeof Zlib.zstdCompressSync;
+  zstdDecompressSync?: typeof Zlib.zstdDecompressSync;
 }
 
 function zstdFunctions(): Required<ZstdZlib> {
-  const z = zlib as unknown as ZstdZlib;
+  const z = zlib() as unknown as ZstdZlib;
   if (typeof z.zstdCompressSync !== 'function' || typeof z.zstdDecompressSync !== 'function') {
     throw new CompressionError(
       'zstd',
@@ -196,7 +201,7 @@ function zstdCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !Number.isInteger(level)) {
     throw new RangeError(`zstd level must be an integer, got ${level}`);
   }
-  return zstdCompressSync(data, level === undefined ? undefined : { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } });
+  return zstdCompressSync(data, level === undefined ? undefined : { params: { [zlib().constants.ZSTD_c_compressionLevel]: level } });
 }
 
 function zstdDecompress(input: Buffer, maxOutputBytes: number): Buffer {

@@ -498,16 +498,15 @@ describe('corrupt input', () => {
 
 describe('zstd on a Node without zstd in node:zlib', () => {
   afterEach(() => {
-    vi.doUnmock('node:zlib');
-    vi.resetModules();
+    vi.restoreAllMocks();
   });
 
   test('says that zstd needs Node 22.15+', async () => {
-    vi.resetModules();
-    vi.doMock('node:zlib', async (importOriginal) => {
-      const original = await importOriginal<typeof import('node:zlib')>();
-      return { ...original, zstdCompressSync: undefined, zstdDecompressSync: undefined };
-    });
+    // compression.ts loads node:zlib on first use, through process.getBuiltinModule.
+    const load = process.getBuiltinModule.bind(process) as (id: string) => object;
+    const zlib = load('node:zlib');
+    vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+      id === 'node:zlib' ? { ...zlib, zstdCompressSync: undefined, zstdDecompressSync: undefined } : load(id)) as never);
     const m = await import('../../src/records/compression.js');
     expectCompressionError(() => m.compress('zstd', Buffer.from('x')), /zstd needs Node 22\.15\+/, m.CompressionError);
     expectCompressionError(() => m.decompress('zstd', hex('28b52ffd2000010000'), 10), /zstd needs Node 22\.15\+/, m.CompressionError);
