@@ -11,6 +11,8 @@ import { ProducerState } from '../../src/producer/producer-state.js';
 import { METADATA_WAIT_MAX_MS, Sender, type SenderJournal, type SenderTransaction } from '../../src/producer/sender.js';
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
 import { recordSize } from '../../src/records/batch-builder.js';
+import { CompressionError, compress } from '../../src/records/compression.js';
+import type { CompressionThreads, ThreadCodec } from '../../src/records/compression-threads.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ScriptedTransport } from '../support/scripted-transport.js';
 
@@ -42,6 +44,7 @@ function harness(
   transport = new ScriptedTransport(),
   transaction?: SenderTransaction,
   journal?: SenderJournal,
+  compressionThreads?: CompressionThreads,
 ): Harness {
   const settings = producerSettings({ bootstrap: '127.0.0.1:9092', retryBackoff: { initialMs: 100, maxMs: 100 }, ...options });
   const clock = new FakeClock();
@@ -61,6 +64,7 @@ function harness(
     metrics,
     transaction,
     journal,
+    compressionThreads,
     events: { retry: (event) => retries.push(event), deliveryFailed: (event) => failed.push(event), progress: () => undefined },
   });
   let sequence = 0;
@@ -1006,5 +1010,125 @@ describe('sender: an out-of-order answer to a batch that may be on the broker is
     h.transport.requests[2]!.answer({ 't-0': { baseOffset: 3n } });
     await h.clock.settle();
     expect(record.result).toMatchObject({ offset: 3n });
+  });
+});
+
+/** Compression threads the test plays: each job waits until the test finishes (or fails) it. */
+class ScriptedThreads {
+  readonly jobs: {
+    codec: ThreadCodec;
+    input: Buffer;
+    level: number | undefined;
+    resolve(out: Buffer): void;
+    reject(error: Error): void;
+  }[] = [];
+
+  compress(codec: ThreadCodec, input: Uint8Array, level: number | undefined): Promise<Buffer> {
+    const copy = Buffer.from(input); // as the real ones do: the batch's memory is not theirs
+    return new Promise((resolve, reject) => this.jobs.push({ codec, input: copy, level, resolve, reject }));
+  }
+
+  finish(at: number): void {
+    const job = this.jobs[at]!;
+    job.resolve(compress(job.codec, job.input, { level: job.level }));
+  }
+
+  fail(at: number): void {
+    this.jobs[at]!.reject(new CompressionError('zstd', 'zstd: compression thread exited (code 1)'));
+  }
+
+  asThreads(): CompressionThreads {
+    return this as unknown as CompressionThreads;
+  }
+}
+
+describe('sender: batches compressed on threads', () => {
+  const value = (i: number) => `${i}:${'lorem ipsum '.repeat(85)}`; // about 1 KiB: 20 make a batch worth a thread
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+  test('a batch waits for its thread, the next batch of its partition does not overtake it, sequences follow', async () => {
+    const threads = new ScriptedThreads();
+    const h = harness({ compression: 'zstd', lingerMs: 0, batchSize: 64 * 1024 }, undefined, undefined, undefined, threads.asThreads());
+    const outcomes = range(0, 20).map((i) => h.send(0, value(i)));
+    await h.clock.settle();
+    expect(threads.jobs).toHaveLength(1);
+    expect(h.transport.requests).toHaveLength(0);
+    outcomes.push(...range(20, 40).map((i) => h.send(0, value(i))));
+    await h.clock.advance(10);
+    expect(h.transport.requests).toHaveLength(0); // nothing overtakes the batch on its thread
+
+    threads.finish(0);
+    await h.clock.advance(10);
+    expect(h.transport.requests[0]!.batches).toMatchObject([{ partition: 0, baseSequence: 0, records: 20 }]);
+    expect(h.transport.requests[0]!.batches[0]!.values).toEqual(range(0, 20).map(value));
+    expect(h.transport.requests).toHaveLength(1);
+    h.transport.requests[0]!.answer(); // the drain it wakes closes the next batch, which goes to a thread
+    await h.clock.settle();
+    expect(threads.jobs).toHaveLength(2);
+
+    threads.finish(1);
+    await h.clock.advance(10);
+    expect(h.transport.requests).toHaveLength(2);
+    expect(h.transport.requests[1]!.batches).toMatchObject([{ partition: 0, baseSequence: 20, records: 20 }]);
+    expect(h.transport.requests[1]!.batches[0]!.values).toEqual(range(20, 40).map(value));
+    h.transport.requests[1]!.answer();
+    await h.clock.settle();
+    expect(outcomes.every((outcome) => outcome.result !== undefined && !(outcome.result instanceof Error))).toBe(true);
+    expect(h.metrics.batchesCompressedOnThreads).toBe(2);
+  });
+
+  test('batches done go out together once no compression is under way: one request for three partitions', async () => {
+    const threads = new ScriptedThreads();
+    const h = harness({ compression: 'gzip', lingerMs: 0, batchSize: 64 * 1024 }, undefined, undefined, undefined, threads.asThreads());
+    for (const partition of [0, 1, 2]) for (const i of range(0, 20)) h.send(partition, value(i));
+    await h.clock.settle();
+    expect(threads.jobs.map((job) => job.codec)).toEqual(['gzip', 'gzip', 'gzip']);
+    threads.finish(2);
+    threads.finish(0);
+    await h.clock.advance(10);
+    expect(h.transport.requests).toHaveLength(0);
+    threads.finish(1);
+    await h.clock.advance(10);
+    expect(h.transport.requests).toHaveLength(1);
+    expect(h.transport.requests[0]!.batches.map((batch) => batch.partition).sort()).toEqual([0, 1, 2]);
+  });
+
+  test('a thread that fails leaves the batch to be compressed inline; a small batch never goes to a thread', async () => {
+    const threads = new ScriptedThreads();
+    const h = harness({ compression: 'zstd', lingerMs: 0, batchSize: 64 * 1024 }, undefined, undefined, undefined, threads.asThreads());
+    const outcomes = range(0, 20).map((i) => h.send(0, value(i)));
+    await h.clock.settle();
+    threads.fail(0);
+    await h.clock.advance(10);
+    expect(h.transport.requests).toHaveLength(1);
+    expect(h.transport.requests[0]!.batches[0]!.values).toEqual(range(0, 20).map(value));
+    h.transport.requests[0]!.answer();
+    const small = h.send(1, 'small');
+    await h.clock.advance(10);
+    expect(threads.jobs).toHaveLength(1);
+    expect(h.transport.requests[1]!.batches[0]!.values).toEqual(['small']);
+    h.transport.requests[1]!.answer();
+    await h.clock.settle();
+    expect([...outcomes, small].every((outcome) => outcome.result !== undefined && !(outcome.result instanceof Error))).toBe(true);
+    expect(h.metrics.batchesCompressedOnThreads).toBe(0);
+  });
+
+  test('a batch that expires while on its thread fails once; the late result is dropped', async () => {
+    const threads = new ScriptedThreads();
+    const h = harness(
+      { compression: 'zstd', lingerMs: 0, batchSize: 64 * 1024, deliveryTimeoutMs: 1000 },
+      undefined,
+      undefined,
+      undefined,
+      threads.asThreads(),
+    );
+    const outcomes = range(0, 20).map((i) => h.send(0, value(i)));
+    await h.clock.settle();
+    await h.clock.advance(1500);
+    expect(outcomes.every((outcome) => outcome.result instanceof DeliveryTimeoutError)).toBe(true);
+    threads.finish(0);
+    await h.clock.advance(10);
+    expect(h.transport.requests).toHaveLength(0);
+    expect(h.buffer.used).toBe(0);
   });
 });
