@@ -7,6 +7,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // A bound against hangs, not a speed check: the seeded fuzz and recovery tests take 4 s on a quiet
+          // 2-core machine and passed vitest's 5 s default when it ran 2x slower (CI, 2026-12-03, Node 22).
+          testTimeout: 30_000,
         },
       },
       {
