@@ -27,6 +27,8 @@ export interface RunResult {
   markers?: number;
   /** Read runs: how the client reads (a consumer group or not, which call). */
   readPath?: string;
+  /** A peer's run that ended without a result and was run once more: why the first attempt ended. */
+  retriedAfter?: string;
 }
 
 /** A client's figures for a scenario: medians over the rounds (peak RSS: the largest). */
@@ -244,7 +246,16 @@ export function markdownTable(report: Report): string {
   const invalid = report.scenarios.flatMap((scenario) =>
     scenario.results.filter((result) => !result.valid).map((result) => `- ${scenario.name} · ${result.client}: ${result.invalidReason}`),
   );
-  return `${tables.join('\n\n')}${invalid.length > 0 ? `\n\nInvalid results:\n${invalid.join('\n')}` : ''}`;
+  const retried = report.runs
+    .filter((run) => run.retriedAfter)
+    .map((run) => `- ${run.scenario} · ${run.client}, round ${run.round}: ${run.retriedAfter}`);
+  return (
+    tables.join('\n\n') +
+    (invalid.length > 0 ? `\n\nInvalid results:\n${invalid.join('\n')}` : '') +
+    (retried.length > 0
+      ? `\n\nPeer runs retried once after ending without a result (the retry's figures are the ones above):\n${retried.join('\n')}`
+      : '')
+  );
 }
 
 /**

@@ -153,7 +153,10 @@ async function runOne(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (!done && !error) error = `exited with code ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      const lastLines = stderr.trim().split('\n').slice(-3).join(' | ');
+      if (!done && !error) error = `exited with code ${code}: ${lastLines}`;
+      // The client's own account of a failure (a peer's exception, say) goes with its error line.
+      else if (!done && lastLines) error = `${error} (its last output: ${lastLines.slice(-600)})`;
       resolve({ done, error, load });
     });
   });
@@ -238,7 +241,14 @@ async function main(): Promise<void> {
             continue;
           }
           const run = { client, scenario, round, label };
-          const result = scenario.read ? await readRun(context, run) : await produceRun(context, run);
+          const attempt = () => (scenario.read ? readRun(context, run) : produceRun(context, run));
+          let result = await attempt();
+          // A peer process that ended without a result (e.g. Kafka's perf tool exiting 1 mid-run) goes once
+          // more, and the report lists why. kafka-wire never does, nor does any run whose records did not check out.
+          if (!result.valid && result.recordsPerSec === undefined && client.name !== 'kafka-wire') {
+            display.done(`${label}: ended without a result (${result.invalidReason}); running it once more`);
+            result = { ...(await attempt()), retriedAfter: result.invalidReason };
+          }
           runs.push(result);
           const rate = `${Math.round(result.recordsPerSec ?? 0).toLocaleString('en-US')} records/s`;
           display.done(`${label}: ${result.valid ? rate : `INVALID (${result.invalidReason})`}`);

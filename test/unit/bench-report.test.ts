@@ -60,6 +60,22 @@ describe('bench report', () => {
     expect(new Set(rows.map((line) => line.split(' | ').length))).toEqual(new Set([rows[0]!.split(' | ').length]));
   });
 
+  test("a peer's run retried after ending without a result is listed with why, and counts as the retry measured", () => {
+    const runs = [
+      run('kafka-wire', transactional!.name, 1, 900),
+      run('java', transactional!.name, 1, 300, { retriedAfter: 'ProducerPerformance exited with 1 without its summary line' }),
+    ];
+    const report = aggregate({ ...base, scenarios: [transactional!], runs });
+    expect(report.scenarios[0]!.results.find((result) => result.client === 'java')).toMatchObject({ valid: true, recordsPerSec: 300 });
+    const table = markdownTable(report);
+    expect(table).not.toContain('Invalid results:');
+    expect(table).toContain(
+      `Peer runs retried once after ending without a result (the retry's figures are the ones above):\n` +
+        `- ${transactional!.name} · java, round 1: ProducerPerformance exited with 1 without its summary line`,
+    );
+    expect(markdownTable(aggregate({ ...base, scenarios: [transactional!], runs: runs.slice(0, 1) }))).not.toContain('retried');
+  });
+
   test('durable scenarios: their own table, against the in-memory baseline, with acceptance latency', () => {
     expect(durableInterval!.durable).toBe('interval');
     const runs = [
