@@ -29,6 +29,11 @@ export interface RunResult {
   readPath?: string;
   /** A peer's run that ended without a result and was run once more: why the first attempt ended. */
   retriedAfter?: string;
+  /**
+   * Produce runs on the embedded broker: the bytes its log holds for the run's topic per record
+   * sent (batch headers, compression and any transaction markers included).
+   */
+  logBytesPerRecord?: number;
 }
 
 /** A client's figures for a scenario: medians over the rounds (peak RSS: the largest). */
@@ -50,6 +55,8 @@ export interface ClientResult {
   rounds: number;
   /** Read scenarios: how the client reads. */
   readPath?: string;
+  /** Median over the rounds that measured it (produce runs on the embedded broker). */
+  logBytesPerRecord?: number;
 }
 
 export interface Report {
@@ -102,7 +109,7 @@ function medianOfPresent(values: (number | undefined)[], digits: number): number
 export function runResult(
   run: { client: string; scenario: Scenario; round: number; readPath?: string },
   outcome: { done?: DoneLine; error?: string; load?: WindowLoad },
-  topic: { written: number; committed?: number; checksum?: number },
+  topic: { written: number; committed?: number; checksum?: number; logBytes?: number },
 ): RunResult {
   const { scenario } = run;
   const base = { client: run.client, scenario: scenario.name, round: run.round, readPath: run.readPath };
@@ -133,6 +140,7 @@ export function runResult(
     rssMb: line.maxRssMb,
     latencyMs: line.latencyMs ?? undefined,
     markers: counted ? topic.written - (topic.committed as number) : undefined,
+    logBytesPerRecord: topic.logBytes !== undefined && topic.logBytes > 0 ? topic.logBytes / scenario.count : undefined,
   };
 }
 
@@ -183,6 +191,10 @@ export function aggregate(input: {
           invalidReason: invalid.length > 0 ? invalid.map((run) => `round ${run.round}: ${run.invalidReason}`).join('; ') : undefined,
           rounds: runs.length,
           readPath: runs.find((run) => run.readPath)?.readPath,
+          logBytesPerRecord: medianOfPresent(
+            measured.map((run) => run.logBytesPerRecord),
+            1,
+          ),
         };
       });
     const { name, summary, durable, daemon, read } = scenario;
@@ -217,12 +229,14 @@ function cpuCells(result: ClientResult): string[] {
  * by the client's (above 1: kafka-wire is faster); in the paced scenario it is the client's p99
  * divided by kafka-wire's (above 1: kafka-wire answers sooner). "broker CPU µs/record" and
  * "machine busy %" are of the run's timed window: with the client's CPU they show whether the
- * shared cores, rather than the client, set the pace.
+ * shared cores, rather than the client, set the pace. "log B/record" is what the broker's log holds
+ * per record sent (batch overhead and compression included): a client cannot look fast by
+ * compressing less without it showing there.
  */
 export function markdownTable(report: Report): string {
   const rows = [
-    `| scenario | client | records/s | MB/s | kafka-wire × | ${CPU_HEADINGS} | peak RSS MB | p50 / p99 / p99.9 ms |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    `| scenario | client | records/s | MB/s | kafka-wire × | ${CPU_HEADINGS} | peak RSS MB | log B/record | p50 / p99 / p99.9 ms |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const scenario of report.scenarios.filter((scenario) => !scenario.durable && !scenario.read)) {
     const home = scenario.results.find((result) => result.client === HOME);
@@ -235,12 +249,13 @@ export function markdownTable(report: Report): string {
       const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
       const name = result.client === HOME ? `**${HOME}**` : result.client;
       const valid = result.valid ? '' : ' ⚠ invalid';
-      const measured = [count(result.recordsPerSec), String(result.mbPerSec), ratio, ...cpuCells(result), String(result.rssMb)];
+      const logBytes = result.logBytesPerRecord === undefined ? '–' : String(result.logBytesPerRecord);
+      const measured = [count(result.recordsPerSec), String(result.mbPerSec), ratio, ...cpuCells(result), String(result.rssMb), logBytes];
       const cells = [`${name}${valid}`, ...measured, latency];
       rows.push(`| ${scenario.name} | ${cells.join(' | ')} |`);
     }
     for (const entry of scenario.skipped)
-      rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | – | – | not run: ${entry.reason} |`);
+      rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | – | – | – | not run: ${entry.reason} |`);
   }
   const tables = [rows.length > 2 ? rows.join('\n') : '', readTable(report), durableTable(report)].filter((table) => table);
   const invalid = report.scenarios.flatMap((scenario) =>

@@ -19,12 +19,13 @@ import { Admin, type PartitionOffset } from '../src/cluster/admin.js';
 import { Cluster } from '../src/cluster/cluster.js';
 import { PartitionReader } from '../src/consumer/partition-reader.js';
 import { fetchKafka } from '../src/embedded/artifacts.js';
-import { bootstrapFor, startCluster, stopCluster } from '../src/embedded/cluster.js';
+import { bootstrapFor, nodeDataDir, startCluster, stopCluster } from '../src/embedded/cluster.js';
 import { DEFAULT_KAFKA_VERSION } from '../src/embedded/versions.js';
 import { Producer } from '../src/producer/producer.js';
 import type { DoneLine, RunConfig } from './clients/kit.js';
 import { type BenchClient, CLIENTS, resultName } from './clients.js';
 import { startLoadWindow, type WindowLoad } from './load.js';
+import { topicLogBytes } from './log-bytes.js';
 import { type ReadTopic, ReadTopics } from './read-topics.js';
 import { aggregate, type RunResult, runResult, writeResults } from './report.js';
 import { scenarios as allScenarios, PARTITIONS, READ_TUNING, type Scenario, TUNING } from './scenarios.js';
@@ -189,6 +190,8 @@ async function main(): Promise<void> {
   let started = false;
   // The embedded broker's JVMs, whose CPU each run measures; none for an external broker.
   let brokerPids: number[] = [];
+  // Their log directories, whose segment files show what each run's records take on disk; none for an external broker.
+  let logDirs: string[] = [];
   const stop = async () => {
     if (started) await stopCluster(CLUSTER_NAME).catch(() => {});
     started = false;
@@ -201,6 +204,7 @@ async function main(): Promise<void> {
     const state = await startCluster({ name: CLUSTER_NAME, version: options.kafkaVersion, portBase: 'auto' });
     bootstrap = bootstrapFor(state, 'plaintext');
     brokerPids = state.nodes.flatMap((node) => (node.pid === null ? [] : [node.pid]));
+    logDirs = state.nodes.map((node) => nodeDataDir(state.dir, node.id));
     kafkaVersion = state.kafkaVersion;
   }
   const cluster = await Cluster.connect({ bootstrap, clientId: 'bench-orchestrator', partitionCountRefreshMs: 0 });
@@ -210,6 +214,7 @@ async function main(): Promise<void> {
   const context: RunContext = {
     bootstrap,
     brokerPids,
+    logDirs,
     cluster,
     admin,
     readTopics,
@@ -286,6 +291,8 @@ interface RunContext {
   bootstrap: string;
   /** The broker JVMs on this machine (empty for an external broker, whose CPU is not measured). */
   brokerPids: readonly number[];
+  /** The embedded broker's log.dirs (empty for an external broker). */
+  logDirs: readonly string[];
   cluster: Cluster;
   admin: Admin;
   readTopics: ReadTopics;
@@ -315,8 +322,9 @@ async function produceRun(context: RunContext, run: Run): Promise<RunResult> {
   const written = ends ? ends.reduce((sum, entry) => sum + Number(entry.offset), 0) : -1;
   if (scenario.transactionRecords && ends) context.display.line(`${run.label}: counting the committed records`);
   const committed = scenario.transactionRecords && ends ? await committedRecords(cluster, topic, ends).catch(() => -1) : undefined;
+  const logBytes = topicLogBytes(context.logDirs, topic, PARTITIONS);
   await admin.deleteTopics([topic]).catch(() => {});
-  return runResult({ client: client.name, scenario, round }, outcome, { written, committed });
+  return runResult({ client: client.name, scenario, round }, outcome, { written, committed, logBytes });
 }
 
 /** A read run: the scenario's topic (filled on first use, untimed), read to its end offsets, checked by count and checksum. */

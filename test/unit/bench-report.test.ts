@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { recordValues, valueAt } from '../../bench/clients/kit.js';
 import { startLoadWindow } from '../../bench/load.js';
+import { topicLogBytes } from '../../bench/log-bytes.js';
 import { aggregate, markdownTable, type RunResult, runResult, svgChart, writeResults } from '../../bench/report.js';
 import { scenarios } from '../../bench/scenarios.js';
 
@@ -30,9 +31,9 @@ describe('bench report', () => {
   test('medians over rounds, the largest RSS, invalid rounds and skipped clients kept apart', () => {
     // kafkajs's runs as against an external broker: the machine's load measured, the broker's CPU not.
     const runs = [
-      run('kafka-wire', throughput!.name, 1, 900, { brokerCpuUsPerRecord: 2.5, machineBusy: 0.95 }),
-      run('kafka-wire', throughput!.name, 2, 1000, { brokerCpuUsPerRecord: 4, machineBusy: 0.8 }),
-      run('kafka-wire', throughput!.name, 3, 1200, { brokerCpuUsPerRecord: 3, machineBusy: 0.9 }),
+      run('kafka-wire', throughput!.name, 1, 900, { brokerCpuUsPerRecord: 2.5, machineBusy: 0.95, logBytesPerRecord: 131.25 }),
+      run('kafka-wire', throughput!.name, 2, 1000, { brokerCpuUsPerRecord: 4, machineBusy: 0.8, logBytesPerRecord: 118.5 }),
+      run('kafka-wire', throughput!.name, 3, 1200, { brokerCpuUsPerRecord: 3, machineBusy: 0.9, logBytesPerRecord: 120.04 }),
       run('kafkajs', throughput!.name, 1, 200, { machineBusy: 0.5 }),
       run('kafkajs', throughput!.name, 2, 400, { valid: false, invalidReason: 'the topic holds 7 records, expected 8', machineBusy: 0.7 }),
       run('kafkajs', throughput!.name, 3, 300, { machineBusy: 0.6 }),
@@ -53,6 +54,10 @@ describe('bench report', () => {
     expect(table).toContain(`| ${throughput!.name} | **kafka-wire** | 1,000 | 0.1 | – | 1000 | 3 | 90 | 103 |`);
     expect(table).toContain(`| ${throughput!.name} | kafkajs ⚠ invalid | 300 | 0 | 3.33 | 3333.33 | – | 60 | 103 |`);
     expect(table).toContain('| 3.33 |'); // kafka-wire's 1000 records/s over kafkajs's 300
+    // The broker's log bytes per record: the median of the rounds that measured it, '–' for none.
+    expect(home!.logBytesPerRecord).toBe(120);
+    expect(table).toContain('| 90 | 103 | 120 |');
+    expect(table).toContain('| 60 | 103 | – |');
     expect(table).toContain('not run: keyless only');
     expect(table).toContain('Invalid results:');
     // Every row, the skipped client's included, has a cell under every heading.
@@ -147,6 +152,31 @@ describe('bench report', () => {
     const external = runResult(plain, { done, load: { machineBusy: 0.5 } }, { written: 1_000_000 });
     expect(external).toMatchObject({ machineBusy: 0.5 });
     expect(external.brokerCpuUsPerRecord).toBeUndefined();
+  });
+
+  test("the broker's log bytes: a topic's segment files summed over its partitions, per record sent", () => {
+    const dirs = [mkdtempSync(join(tmpdir(), 'kw-logdir-')), mkdtempSync(join(tmpdir(), 'kw-logdir-'))];
+    try {
+      // Partition 0 on the first log dir with two segments (indexes not counted), partition 1 on the second.
+      mkdirSync(join(dirs[0]!, 't-x-0'));
+      writeFileSync(join(dirs[0]!, 't-x-0', '00000000000000000000.log'), Buffer.alloc(700));
+      writeFileSync(join(dirs[0]!, 't-x-0', '00000000000000000042.log'), Buffer.alloc(300));
+      writeFileSync(join(dirs[0]!, 't-x-0', '00000000000000000000.index'), Buffer.alloc(4096));
+      mkdirSync(join(dirs[1]!, 't-x-1'));
+      writeFileSync(join(dirs[1]!, 't-x-1', '00000000000000000000.log'), Buffer.alloc(1000));
+      // Another topic whose name starts the same is not counted.
+      mkdirSync(join(dirs[1]!, 't-x-1-other-0'));
+      writeFileSync(join(dirs[1]!, 't-x-1-other-0', '00000000000000000000.log'), Buffer.alloc(5000));
+      expect(topicLogBytes(dirs, 't-x', 2)).toBe(2000);
+      expect(topicLogBytes(dirs, 't-x', 3)).toBeUndefined(); // partition 2 found nowhere
+      expect(topicLogBytes([], 't-x', 2)).toBeUndefined(); // an external broker
+    } finally {
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
+    const done = { acked: 1000, failed: 0, elapsedMs: 1000, latencyMs: null, cpuUs: 1000, maxRssMb: 100 };
+    const plain = { client: 'kafka-wire', scenario: { ...throughput!, count: 1000 }, round: 1 };
+    expect(runResult(plain, { done }, { written: 1000, logBytes: 123_456 }).logBytesPerRecord).toBeCloseTo(123.456, 6);
+    expect(runResult(plain, { done }, { written: 1000 }).logBytesPerRecord).toBeUndefined();
   });
 
   test("the load window: a process's CPU from /proc/<pid>/stat and all cores' busy share from /proc/stat", () => {
