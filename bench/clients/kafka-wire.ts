@@ -32,7 +32,7 @@ import {
  */
 const CHUNK = 1000;
 const WINDOW = 20_000;
-const DIST = '../../dist/index.js';
+const DIST = '../../dist/bundle/index.js';
 
 runClient(async () => {
   const { Producer, RecordsFailedError } = (await import(DIST)) as typeof import('../../src/index.js');
@@ -152,7 +152,7 @@ async function runDaemon(config: RunConfig): Promise<DoneLine> {
   const dir = mkdtempSync(join(tmpdir(), 'kw-bench-daemon-'));
   const socket = join(dir, 'in.sock');
   // The built daemon, as an installed package runs it.
-  const entry = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+  const entry = fileURLToPath(new URL('../../dist/bundle/cli.js', import.meta.url));
   const args = [
     '--bootstrap',
     config.bootstrap,

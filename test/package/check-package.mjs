@@ -78,7 +78,7 @@ check("the tarball holds the compiled library, the CLI, the daemon's datagram re
     'README.md',
     'package.json',
     manifest.bin?.['kafka-wire'],
-    'dist/cli/main.js',
+    'dist/bundle/cli.js',
     'native/dgram-relay.c',
     'native/dgram-send.c',
     ...targets,
@@ -87,10 +87,10 @@ check("the tarball holds the compiled library, the CLI, the daemon's datagram re
   assert(missing.length === 0, `missing from the tarball: ${missing.join(', ')}`);
 });
 
-check('the tarball holds no sources (but the two C helpers), tests, benchmarks or source maps', () => {
-  const extra = files.filter(
-    (path) => !/^(dist\/.*\.(js|d\.ts)|bin\/kafka-wire\.js|native\/dgram-(relay|send)\.c|LICENSE|README\.md|package\.json)$/.test(path),
-  );
+check('the tarball holds no sources (but the two C helpers), tests, benchmarks, source maps or unbundled modules', () => {
+  const shipped =
+    /^(dist\/bundle\/[^/]+\.js|dist\/.*\.d\.ts|bin\/kafka-wire\.js|native\/dgram-(relay|send)\.c|LICENSE|README\.md|package\.json)$/;
+  const extra = files.filter((path) => !shipped.test(path));
   assert(extra.length === 0, `unexpected files: ${extra.slice(0, 20).join(', ')}${extra.length > 20 ? ', …' : ''}`);
 });
 
@@ -149,8 +149,11 @@ check('dist/ loads exactly the declared dependencies (and node: builtins)', () =
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.js')) {
         const code = readFileSync(path, 'utf8');
-        for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\)\s*\(\s*)'([a-z0-9@][a-z0-9@/._-]*)'/g)) {
-          const specifier = match[1];
+        // Either quote (the bundler writes double ones), and require renamed (require2) where the bundle joined two scopes.
+        for (const match of code.matchAll(
+          /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\d*\s*\(\s*|\)\s*\(\s*)(['"])([a-z0-9@][a-z0-9@/._-]*)\1/g,
+        )) {
+          const specifier = match[2];
           if (specifier.startsWith('node:')) continue;
           used.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]);
         }
@@ -231,6 +234,12 @@ for (const [specifier, names] of Object.entries(expected)) {
   if (missing.length > 0) throw new Error(specifier + ' lacks ' + missing.join(', '));
 }
 if ('Metadata' in modules['kafka-wire']) throw new Error("kafka-wire's entry point carries the generated codecs");
+// Each entry is a bundle: a name two of them export must be the one object (one class for instanceof).
+for (const [specifier, module] of Object.entries(modules)) {
+  for (const [name, value] of Object.entries(module)) {
+    if (name in modules['kafka-wire'] && modules['kafka-wire'][name] !== value) throw new Error(specifier + ' has a copy of ' + name);
+  }
+}
 console.log(Object.entries(modules).map(([specifier, module]) => specifier + ': ' + Object.keys(module).length + ' exports').join(', '));
 `;
 writeFileSync(
@@ -272,10 +281,10 @@ for (const node of [process.execPath, ...otherNodes]) {
       .map((url) => relative(packageDir, fileURLToPath(url)))
       .filter((path) => !path.startsWith('..'));
     const tsx = loaded.filter((url) => /\/tsx\//.test(url));
-    const foreign = ours.filter((path) => !/^(dist\/.*\.js|bin\/kafka-wire\.js)$/.test(path));
+    const foreign = ours.filter((path) => !/^(dist\/bundle\/[^/]+\.js|bin\/kafka-wire\.js)$/.test(path));
     assert(
-      ours.includes(join('dist', 'cli', 'main.js')),
-      `dist/cli/main.js was not loaded; from the package: ${[...new Set(ours)].join(', ')}`,
+      ours.includes(join('dist', 'bundle', 'cli.js')),
+      `dist/bundle/cli.js was not loaded; from the package: ${[...new Set(ours)].join(', ')}`,
     );
     assert(foreign.length === 0 && tsx.length === 0, `loaded besides dist/: ${[...new Set([...foreign, ...tsx])].join(', ')}`);
     return `${ours.filter((path) => path.startsWith('dist')).length} modules from dist/`;

@@ -8,7 +8,7 @@
 import { done, readConfig, runClient } from '../kit.js';
 import { ReadTally, readPlan, timeRead } from './tally.js';
 
-const DIST = '../../../dist/index.js';
+const DIST = '../../../dist/bundle/index.js';
 
 runClient(async () => {
   const { Cluster, PartitionReader } = (await import(DIST)) as typeof import('../../../src/index.js');
