@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, test } from 'vitest';
-import { crc32c, crc32cJavaScript } from '../../src/records/crc32c.js';
+import { crc32c, crc32cImplementation, crc32cJavaScript, VolumeGate } from '../../src/records/crc32c.js';
 
 const native = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c(data: Uint8Array, initial?: number): number }).crc32c;
 
@@ -40,5 +40,34 @@ describe('CRC-32C', () => {
     const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 31) & 0xff));
     expect(crc32cJavaScript(data.subarray(37), crc32cJavaScript(data.subarray(0, 37)))).toBe(bitwise(data));
     expect(crc32c(data.subarray(600), crc32c(data.subarray(0, 600)))).toBe(bitwise(data));
+  });
+
+  test('opens once the limit is counted within the window, and starts a new window when it is not', () => {
+    let now = 0;
+    const gate = new VolumeGate(1000, 100, () => now);
+    now = 150;
+    expect(gate.count(999)).toBe(false);
+    expect(gate.count(1)).toBe(false); // 1,000 bytes, but over 150 ms: a new window starts at 150
+    now = 200;
+    expect(gate.count(600)).toBe(false);
+    now = 250;
+    expect(gate.count(400)).toBe(true); // 1,000 bytes in 100 ms
+    now = 5000;
+    expect(gate.count(2000)).toBe(false); // one call over the limit, but 4,750 ms after the last window
+  });
+
+  test('checksums in JavaScript at a trickle and loads the native code in volume, with the same results', () => {
+    const block = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 151 + 7) & 0xff;
+    const expected = crc32cJavaScript(block);
+    for (let i = 0; i < 16; i++) expect(crc32c(block.subarray(0, 4096))).toBe(crc32cJavaScript(block.subarray(0, 4096)));
+    expect(crc32cImplementation()).toBe('javascript');
+    // 32 MiB within a second loads it: JavaScript checksums that in about 25 ms; up to 16 windows
+    // give a machine busy with other work room, and a window started long ago (at import) one more.
+    for (let sum = 0; sum < 16 * 32 * 1024 * 1024 && crc32cImplementation() === 'javascript'; sum += block.length) {
+      expect(crc32c(block)).toBe(expected);
+    }
+    expect(crc32cImplementation()).toBe('native');
+    expect(crc32c(block)).toBe(expected);
   });
 });
