@@ -5,6 +5,7 @@
 // stay small modules; only what runs is one file. Every entry is one directory below dist/, as
 // each module tsc writes is, so paths a module builds from its own URL (native/*.c, the
 // repository root) lead to the same place.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const entryPoints = {
@@ -33,3 +34,15 @@ await build({
   sourcemap: false,
   logLevel: 'warning',
 });
+
+// esbuild escapes non-ASCII characters in code but leaves the comments as written, and a single
+// one (an em dash, a minus sign) makes V8 hold that file's whole source as two bytes per
+// character: 0.53 MB more heap for the chunks a producer imports. In a comment the escape reads
+// as well.
+for (const file of readdirSync('dist/bundle')) {
+  const path = `dist/bundle/${file}`;
+  const source = readFileSync(path, 'utf8');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is every ASCII character.
+  const ascii = source.replace(/[^\u0000-\u007f]/gu, (char) => `\\u{${char.codePointAt(0).toString(16)}}`);
+  if (ascii !== source) writeFileSync(path, ascii);
+}

@@ -9,8 +9,8 @@
  * - OAUTHBEARER (RFC 7628 client initial response), as Kafka's OAuthBearerSaslClient builds it
  */
 
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { KafkaWireError } from '../errors.js';
+import { nodeCrypto } from '../node-crypto.js';
 
 export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
 
@@ -156,7 +156,7 @@ export function createSaslExchange(options: SaslOptions, nonce?: () => string): 
 
 /** 32 random bytes as base64: printable ASCII, never a comma. */
 function defaultNonce(): string {
-  return randomBytes(32).toString('base64');
+  return nodeCrypto().randomBytes(32).toString('base64');
 }
 
 type Step = 'initial' | 'building-first' | 'sent-first' | 'sent-final' | 'complete' | 'failed';
@@ -314,6 +314,7 @@ class ScramExchange extends BaseExchange {
     // Any further attributes are extensions; none is mandatory (that would be "m=" above), so ignore them.
 
     const { digest, length } = SCRAM_HASH[m];
+    const { createHash, createHmac, pbkdf2Sync } = nodeCrypto();
     const hmac = (key: Buffer, data: string | Buffer): Buffer => createHmac(digest, key).update(data).digest();
 
     const saltedPassword = pbkdf2Sync(Buffer.from(this.password, 'utf8'), salt, iterations, length, digest);
@@ -350,7 +351,7 @@ class ScramExchange extends BaseExchange {
     }
     const signature = Buffer.from(first.value, 'base64');
     const expected = this.expectedServerSignature as Buffer;
-    if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
+    if (signature.length !== expected.length || !nodeCrypto().timingSafeEqual(signature, expected)) {
       throw new SaslError(
         `${m}: the server's signature is wrong; it does not know the credentials (possible impostor), refusing to trust it`,
       );

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeCrypto } from '../node-crypto.js';
 import { ioError, JournalLockedError } from './errors.js';
 import { isStillRunning, ownIdentity, type ProcessIdentity } from './process-identity.js';
 
@@ -62,7 +62,7 @@ function isStale(file: string, holder: Holder | undefined): boolean {
  */
 export function acquireDirLock(dir: string): DirLock {
   const file = join(dir, LOCK_FILE_NAME);
-  const own: Holder = { ...ownIdentity(), token: randomBytes(8).toString('hex') };
+  const own: Holder = { ...ownIdentity(), token: nodeCrypto().randomBytes(8).toString('hex') };
   const content = format(own);
   const scratch = `${file}.${process.pid}-${own.token}`;
   try {
@@ -118,7 +118,7 @@ function lockedError(file: string, holder: Holder): JournalLockedError {
  * opener replaced it in the meantime), it is put back. Returns whether the stale lock was removed.
  */
 function removeStale(file: string, staleContent: string): boolean {
-  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const aside = `${file}.stale-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`;
   try {
     renameSync(file, aside);
   } catch {

@@ -261,6 +261,18 @@ export async function resolve(specifier, context, next) {
 }
 `,
 );
+// What importing the main entry loads: the modules a producer may never use stay unloaded until it
+// does (node:crypto alone adds about 5 MB of RSS; see src/node-crypto.ts and src/records/crc32c.ts).
+writeFileSync(
+  join(project, 'light.mjs'),
+  `import { createRequire } from 'node:module';
+await import('kafka-wire');
+const builtins = ['crypto', 'child_process'].filter((name) => process.moduleLoadList.includes('NativeModule ' + name));
+const addons = Object.keys(createRequire(import.meta.url).cache).filter((path) => /@node-rs|lz4-napi|snappy/.test(path));
+if (builtins.length + addons.length > 0) throw new Error('importing kafka-wire loaded ' + [...builtins, ...addons].join(', '));
+console.log(process.moduleLoadList.filter((name) => name.startsWith('NativeModule ') && !name.includes('internal/')).length + ' public built-in modules');
+`,
+);
 writeFileSync(join(project, 'trace.mjs'), `import { register } from 'node:module';\nregister('./trace-hooks.mjs', import.meta.url);\n`);
 
 for (const node of [process.execPath, ...otherNodes]) {
@@ -268,6 +280,9 @@ for (const node of [process.execPath, ...otherNodes]) {
   const env = envFor(node);
   check(`Node ${version}: import() of every subpath from an ES module`, () => run(node, ['imports.mjs'], { env }).stdout.trim());
   check(`Node ${version}: require() of every subpath from CommonJS`, () => run(node, ['requires.cjs'], { env }).stdout.trim());
+  check(`Node ${version}: importing kafka-wire loads neither node:crypto, node:child_process nor a native addon`, () =>
+    run(node, ['light.mjs'], { env }).stdout.trim(),
+  );
   check(`Node ${version}: npx kafka-wire runs the compiled dist/ and nothing else`, () => {
     const traceFile = join(work, `trace-${version}.txt`);
     writeFileSync(traceFile, '');
