@@ -270,7 +270,8 @@ await import('kafka-wire');
 const builtins = ['crypto', 'child_process'].filter((name) => process.moduleLoadList.includes('NativeModule ' + name));
 const addons = Object.keys(createRequire(import.meta.url).cache).filter((path) => /@node-rs|lz4-napi|snappy/.test(path));
 if (builtins.length + addons.length > 0) throw new Error('importing kafka-wire loaded ' + [...builtins, ...addons].join(', '));
-console.log(process.moduleLoadList.filter((name) => name.startsWith('NativeModule ') && !name.includes('internal/')).length + ' public built-in modules');
+const loaded = process.moduleLoadList.filter((name) => name.startsWith('NativeModule ') && !name.includes('internal/'));
+console.log(loaded.length + ' public built-in modules');
 `,
 );
 writeFileSync(join(project, 'trace.mjs'), `import { register } from 'node:module';\nregister('./trace-hooks.mjs', import.meta.url);\n`);
