@@ -97,12 +97,21 @@ export interface ProducerBatch {
 interface PartitionQueue {
   topic: string;
   partition: number;
+  /** Which of its leader's produce connections its requests go over: always the same one, so they stay in order. */
+  connection: number;
   open: ProducerBatch | undefined;
   /** Closed batches in send order; batches to retry go back to the front, in sequence order. */
   ready: ProducerBatch[];
   inFlight: ProducerBatch[];
   /** True after a retriable failure until every batch in flight has come back: then batches go one at a time. */
   recovering: boolean;
+  /**
+   * A batch of it has been acknowledged under the current producer id and epoch. Until then it
+   * sends one batch at a time: a broker with no state for a producer takes any sequence, so
+   * while a new partition's leader is still starting (NOT_LEADER_OR_FOLLOWER to the first batch)
+   * the batches behind it would be written first (found by a producer test on a fresh topic).
+   */
+  acknowledged: boolean;
 }
 
 export interface AccumulatorOptions {
@@ -110,6 +119,8 @@ export interface AccumulatorOptions {
   lingerMs: number;
   compression: CompressionName;
   compressionLevel?: number;
+  /** Produce connections per broker, dealt to partitions in turn as they first take a record (default 1). */
+  connectionsPerBroker?: number;
 }
 
 /**
@@ -237,11 +248,17 @@ export class Accumulator {
     if (!partitions) this.byTopic.set(topic, (partitions = []));
     let queue = partitions[partition];
     if (!queue) {
-      queue = { topic, partition, open: undefined, ready: [], inFlight: [], recovering: false };
+      const connection = this.queues.length % (this.options.connectionsPerBroker ?? 1);
+      queue = { topic, partition, connection, open: undefined, ready: [], inFlight: [], recovering: false, acknowledged: false };
       partitions[partition] = queue;
       this.queues.push(queue);
     }
     return queue;
+  }
+
+  /** Which of its leader's produce connections the partition's requests go over (0 for one not seen yet). */
+  connectionOf(topic: string, partition: number): number {
+    return this.byTopic.get(topic)?.[partition]?.connection ?? 0;
   }
 
   /** Adds a record to its partition's open batch (closing it and opening another when full). */
@@ -299,23 +316,23 @@ export class Accumulator {
   }
 
   /**
-   * Closes each open batch that can go now and should: at once when its leader has nothing in
-   * flight (an idle connection gains nothing by waiting: low latency at modest rates), else once
-   * it has lingered lingerMs, so that batches fill while requests are in flight (full batches at
-   * high rates). Either way only when nothing waits before it in its partition, which has room
-   * in flight, as does its leader (`leaderInFlight`: requests in flight to the partition's
-   * leader, Infinity without one). One that cannot go stays open and keeps taking records until
-   * it can, as Java's accumulator appends to a partition's last batch until it is drained: behind
-   * a slow broker the backlog then travels in full batches, not in one small batch per linger
-   * (found by npm run faults: under a slow disk a producer sent 5 records a request and fell
-   * behind its load). `everything` closes every open batch. Returns the earliest linger deadline
-   * still to come.
+   * Closes each open batch that can go now and should: at once when its connection to its leader
+   * has nothing in flight (an idle connection gains nothing by waiting: low latency at modest
+   * rates), else once it has lingered lingerMs, so that batches fill while requests are in flight
+   * (full batches at high rates). Either way only when nothing waits before it in its partition,
+   * which has room in flight, as does that connection (`connectionInFlight`: requests in flight on
+   * it, Infinity while the partition has no leader). One that cannot go stays open and keeps
+   * taking records until it can, as Java's accumulator appends to a partition's last batch until
+   * it is drained: behind a slow broker the backlog then travels in full batches, not in one small
+   * batch per linger (found by npm run faults: under a slow disk a producer sent 5 records a
+   * request and fell behind its load). `everything` closes every open batch. Returns the earliest
+   * linger deadline still to come.
    */
   closeLingering(
     now: number,
     everything: boolean,
     maxInFlight: number,
-    leaderInFlight: (topic: string, partition: number) => number,
+    connectionInFlight: (topic: string, partition: number, connection: number) => number,
   ): number {
     let next = Infinity;
     for (const queue of this.queues) {
@@ -330,7 +347,7 @@ export class Accumulator {
         if (due > now) next = Math.min(next, due);
         continue;
       }
-      const leaderLoad = leaderInFlight(queue.topic, queue.partition);
+      const leaderLoad = connectionInFlight(queue.topic, queue.partition, queue.connection);
       if (due > now) {
         if (leaderLoad === 0 && queue.inFlight.length === 0) this.close(queue);
         else next = Math.min(next, due);
@@ -342,9 +359,9 @@ export class Accumulator {
     return next;
   }
 
-  /** May the partition put another batch in flight? One recovering from an error sends one at a time. */
+  /** May the partition put another batch in flight? One recovering from an error, or not yet acknowledged, sends one at a time. */
   private hasRoom(queue: PartitionQueue, maxInFlight: number): boolean {
-    return queue.inFlight.length < (queue.recovering ? 1 : maxInFlight);
+    return queue.inFlight.length < (queue.recovering || !queue.acknowledged ? 1 : maxInFlight);
   }
 
   /** Records held per topic: in open batches, in closed batches waiting to be sent, and in flight (waiting for acks). */
@@ -375,7 +392,8 @@ export class Accumulator {
   /**
    * The batch each partition may send now (its first waiting one), and the earliest time a
    * partition held back by a retry backoff, or waiting for metadata, may send. A partition
-   * recovering from an error sends one batch at a time; none has more than `maxInFlight` out.
+   * recovering from an error, or with nothing acknowledged yet, sends one batch at a time; none
+   * has more than `maxInFlight` out.
    */
   sendable(now: number, maxInFlight: number, metadataAnswered: number): { batches: ProducerBatch[]; nextRetryAt: number } {
     const batches: ProducerBatch[] = [];
@@ -426,6 +444,7 @@ export class Accumulator {
   completed(batch: ProducerBatch): void {
     const queue = this.queue(batch.topic, batch.partition);
     queue.inFlight.splice(queue.inFlight.indexOf(batch), 1);
+    queue.acknowledged = true;
     if (queue.inFlight.length === 0) queue.recovering = false;
   }
 
@@ -551,12 +570,14 @@ export class Accumulator {
   }
 
   /**
-   * After an epoch bump: every partition starts afresh (no longer recovering), and `renumber` is
-   * called for each waiting batch that has a sequence, partition by partition in sequence order.
+   * After an epoch bump: every partition starts afresh (no longer recovering, and nothing yet
+   * acknowledged under the new epoch, which may be a new producer id), and `renumber` is called
+   * for each waiting batch that has a sequence, partition by partition in sequence order.
    */
   renumber(renumber: (batch: ProducerBatch) => void): void {
     for (const queue of this.queues) {
       queue.recovering = false;
+      queue.acknowledged = false;
       for (const batch of queue.ready) if (batch.baseSequence >= 0) renumber(batch);
     }
   }

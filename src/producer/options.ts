@@ -15,6 +15,12 @@ export interface ProducerOptions<K = unknown, V = unknown> extends ClusterOption
   batchSize?: number;
   /** Requests in flight per broker connection. */
   maxInFlight?: number;
+  /**
+   * Connections that Produce requests go over to each broker (default 2). A broker handles one
+   * request of a connection at a time, so a second one lets it work on two requests at once. Each
+   * partition always uses the same connection, so its order holds.
+   */
+  connectionsPerBroker?: number;
   compression?: CompressionName;
   compressionLevel?: number;
   /**
@@ -59,6 +65,7 @@ export interface ProducerSettings {
   lingerMs: number;
   batchSize: number;
   maxInFlight: number;
+  connectionsPerBroker: number;
   compression: CompressionName;
   compressionLevel: number | undefined;
   compressionThreads: number;
@@ -78,6 +85,7 @@ export const PRODUCER_DEFAULTS = {
   lingerMs: 5,
   batchSize: 16_384,
   maxInFlight: 5,
+  connectionsPerBroker: 2,
   deliveryTimeoutMs: 120_000,
   requestTimeoutMs: 30_000,
   retryBackoff: { initialMs: 100, maxMs: 1000 },
@@ -91,6 +99,8 @@ export const PRODUCER_DEFAULTS = {
 const COMPRESSIONS: readonly CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 /** Kafka's own bounds: a batch and a request must fit in an int32 size. */
 const MAX_INT32 = 2 ** 31 - 1;
+/** More connections than this only cost the broker sockets: it has few request handler threads to use them. */
+const MAX_CONNECTIONS_PER_BROKER = 16;
 
 /**
  * The producer's settings from its options; a mistake is a ConfigError naming the option (the
@@ -138,6 +148,13 @@ export function producerSettings(options: ProducerOptions): ProducerSettings {
     lingerMs: integerOption('lingerMs', options.lingerMs, PRODUCER_DEFAULTS.lingerMs, 0),
     batchSize: integerOption('batchSize', options.batchSize, PRODUCER_DEFAULTS.batchSize, 1, MAX_INT32),
     maxInFlight,
+    connectionsPerBroker: integerOption(
+      'connectionsPerBroker',
+      options.connectionsPerBroker,
+      PRODUCER_DEFAULTS.connectionsPerBroker,
+      1,
+      MAX_CONNECTIONS_PER_BROKER,
+    ),
     compression,
     compressionLevel,
     compressionThreads: integerOption('compressionThreads', options.compressionThreads, 0, 0, 64),

@@ -114,6 +114,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
         lingerMs: this.settings.lingerMs,
         compression: this.settings.compression,
         compressionLevel: this.settings.compressionLevel,
+        connectionsPerBroker: this.settings.connectionsPerBroker,
       },
       clock,
     );

@@ -19,7 +19,7 @@ import type { ProduceAnswer, ProducerTransport } from './transport.js';
 
 /**
  * node:diagnostics_channel name on which every Produce request is published when it settles:
- * { broker, records, batches, bytes, durationMs, error? }.
+ * { broker, connection (which of the broker's produce connections), records, batches, bytes, durationMs, error? }.
  */
 export const PRODUCE_REQUEST_CHANNEL = 'kafka-wire:producer:request';
 const produceChannel = diagnostics.channel(PRODUCE_REQUEST_CHANNEL);
@@ -94,8 +94,9 @@ export interface SenderParts {
 /**
  * Java's Sender: one drain loop (never two at once) that closes lingering batches, fails
  * expired ones, keeps the producer id current, and sends each leader one Produce request at a
- * time per round with the first ready batch of each of its partitions, up to maxInFlight per
- * broker; then turns each partition's answer into an outcome (produce-outcome.ts) and applies it.
+ * time per round and connection with the first ready batch of each of its partitions that use
+ * that connection, up to maxInFlight per connection; then turns each partition's answer into an
+ * outcome (produce-outcome.ts) and applies it.
  */
 export class Sender {
   private readonly settings: ProducerSettings;
@@ -109,7 +110,8 @@ export class Sender {
   private readonly transaction: SenderTransaction | undefined;
   private readonly journal: SenderJournal | undefined;
   private readonly compressionThreads: CompressionThreads | undefined;
-  private readonly inFlightByBroker = new Map<number, number>();
+  /** Requests in flight on each produce connection, by connectionKey(). */
+  private readonly inFlightByConnection = new Map<number, number>();
   private readonly stopWatchingMetadata: () => void;
   private producerIdReady: Promise<void> | undefined;
   private timer: Timer | undefined;
@@ -225,7 +227,7 @@ export class Sender {
       now,
       this.flushing > 0 || this.closed,
       this.settings.maxInFlight,
-      this.leaderInFlight,
+      this.connectionInFlight,
     );
     this.expire(now);
     const blocked = this.transaction?.sendBlockedBy();
@@ -283,15 +285,23 @@ export class Sender {
     this.events.progress();
   }
 
-  /** Requests in flight to the partition's leader (Infinity while it has none). */
-  private readonly leaderInFlight = (topic: string, partition: number): number => {
+  /** Requests in flight on the partition's connection to its leader (Infinity while it has none). */
+  private readonly connectionInFlight = (topic: string, partition: number, connection: number): number => {
     const leader = this.transport.leaderFor(topic, partition);
-    return leader < 0 ? Infinity : (this.inFlightByBroker.get(leader) ?? 0);
+    return leader < 0 ? Infinity : (this.inFlightByConnection.get(this.connectionKey(leader, connection)) ?? 0);
   };
 
-  /** Sends batches to their partitions' leaders, one request per broker; how many went, and whether some partition has no leader now. */
+  /** One number for a broker's produce connection (broker ids are never negative). */
+  private connectionKey(broker: number, connection: number): number {
+    return broker * this.settings.connectionsPerBroker + connection;
+  }
+
+  /**
+   * Sends batches to their partitions' leaders, one request per connection; how many went, and
+   * whether some partition has no leader now.
+   */
   private sendGrouped(batches: ProducerBatch[]): { sent: number; leaderless: boolean } {
-    const byBroker = new Map<number, ProducerBatch[]>();
+    const byConnection = new Map<number, ProducerBatch[]>();
     let leaderless = false;
     for (const batch of batches) {
       // Protocol version 1: a partition's first batch waits until AddPartitionsToTxn has answered.
@@ -301,13 +311,15 @@ export class Sender {
         leaderless = true;
         continue;
       }
-      let list = byBroker.get(leader);
-      if (!list) byBroker.set(leader, (list = []));
+      const key = this.connectionKey(leader, this.accumulator.connectionOf(batch.topic, batch.partition));
+      let list = byConnection.get(key);
+      if (!list) byConnection.set(key, (list = []));
       list.push(batch);
     }
     if (leaderless) this.transport.refreshMetadata();
     let sent = 0;
-    for (const [broker, list] of byBroker) sent += this.sendTo(broker, list);
+    const perBroker = this.settings.connectionsPerBroker;
+    for (const [key, list] of byConnection) sent += this.sendTo(Math.floor(key / perBroker), key % perBroker, list);
     return { sent, leaderless };
   }
 
@@ -361,11 +373,12 @@ export class Sender {
   }
 
   /**
-   * Sends one Produce request to a broker carrying the first ready batch of each of its partitions
-   * (within the request size); returns how many batches it carries.
+   * Sends one Produce request over one of a broker's connections, carrying the first ready batch
+   * of each of the partitions that use it (within the request size); returns how many batches it carries.
    */
-  private sendTo(broker: number, candidates: ProducerBatch[]): number {
-    const inFlight = this.inFlightByBroker.get(broker) ?? 0;
+  private sendTo(broker: number, connectionIndex: number, candidates: ProducerBatch[]): number {
+    const key = this.connectionKey(broker, connectionIndex);
+    const inFlight = this.inFlightByConnection.get(key) ?? 0;
     if (inFlight >= this.settings.maxInFlight) {
       // Compressed while the requests ahead of them are answered, they are ready when a slot frees.
       if (this.compressionThreads) for (const batch of candidates) if (!batch.built) this.compressOnThread(batch);
@@ -384,7 +397,7 @@ export class Sender {
     if (batches.length === 0) return 0;
     // Write-ahead: a batch's numbers are in the journal before the batch can reach the broker, so a restart resends it as it was.
     const journaled = this.journal && journalBatches(this.journal, batches, this.state.producerId);
-    this.inFlightByBroker.set(broker, inFlight + 1);
+    this.inFlightByConnection.set(key, inFlight + 1);
     // Set when the request is written (batches held back are not sent, nor counted); returns its duration.
     let settled: (() => number) | undefined;
     const request = async (): Promise<ProduceAnswer | undefined> => {
@@ -394,7 +407,7 @@ export class Sender {
           for (const batch of batches) batch.awaitsJournal = false;
         });
       }
-      const connection = await this.transport.connect(broker).finally(() => this.dropExpired(batches));
+      const connection = await this.transport.connect(broker, connectionIndex).finally(() => this.dropExpired(batches));
       if (batches.length === 0) return undefined;
       if (this.settings.idempotent && this.holdBack(batches)) {
         if (batches.length === 0) return undefined;
@@ -415,12 +428,20 @@ export class Sender {
     };
     // The request's bookkeeping is done before its outcome is applied, so whoever a settled record wakes sees it counted.
     const finished = (error?: Error) => {
-      this.inFlightByBroker.set(broker, (this.inFlightByBroker.get(broker) ?? 1) - 1);
+      this.inFlightByConnection.set(key, (this.inFlightByConnection.get(key) ?? 1) - 1);
       if (!settled) return;
       const durationMs = settled();
       if (produceChannel.hasSubscribers) {
         const records = batches.reduce((sum, batch) => sum + batch.outcomes.length, 0);
-        produceChannel.publish({ broker, batches: batches.length, records, bytes: requestBytes, durationMs, error });
+        produceChannel.publish({
+          broker,
+          connection: connectionIndex,
+          batches: batches.length,
+          records,
+          bytes: requestBytes,
+          durationMs,
+          error,
+        });
       }
     };
     request()

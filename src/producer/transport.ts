@@ -50,8 +50,8 @@ export interface ProducerTransport {
   metadataAnswered(): number;
   /** Calls `listener` after each metadata refresh that answered; returns the unsubscribe. */
   onMetadataAnswer(listener: () => void): () => void;
-  /** The connection to a broker; when this fails, nothing was sent. */
-  connect(nodeId: number): Promise<ProduceConnection>;
+  /** One of a broker's produce connections (0 to connectionsPerBroker − 1); when this fails, nothing was sent. */
+  connect(nodeId: number, connection: number): Promise<ProduceConnection>;
   /** A new idempotent producer id and epoch (InitProducerId without a transactional id). */
   initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }>;
 }
@@ -88,8 +88,9 @@ export class ClusterTransport implements ProducerTransport, TransactionTransport
     return this.cluster.metadata.onAnswer(listener);
   }
 
-  async connect(nodeId: number): Promise<ProduceConnection> {
-    const connection = await this.cluster.connectionTo(nodeId);
+  async connect(nodeId: number, index: number): Promise<ProduceConnection> {
+    // The first is the broker's shared connection (metadata and the rest use it too); others are the producer's own.
+    const connection = await this.cluster.connectionTo(nodeId, index === 0 ? {} : { lane: `produce-${index}` });
     const metadata = this.cluster.metadata;
     return {
       produce: async (request) => {

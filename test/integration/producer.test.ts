@@ -458,6 +458,39 @@ describe('producer', () => {
     }
   });
 
+  // Right after the 1,000,000 records above, a fresh topic's first batches were refused (NOT_LEADER_OR_FOLLOWER)
+  // while the batches behind them were written: each partition now sends one batch until one is acknowledged.
+  test('connectionsPerBroker: Produce requests go over two connections, each partition over one, in order', async () => {
+    const { default: diagnostics } = await import('node:diagnostics_channel');
+    const { PRODUCE_REQUEST_CHANNEL } = await import('../../src/producer/producer.js');
+    const run = async (connectionsPerBroker: number | undefined) => {
+      const topic = uniqueTopic('connections');
+      await admin.createTopics([{ name: topic, partitions: 6, replicationFactor: 1 }]);
+      const producer = new Producer({ bootstrap: kafka.bootstrap, batchSize: 4096, connectionsPerBroker });
+      const connections = new Set<number>();
+      const listener = (message: unknown) => connections.add((message as { connection: number }).connection);
+      diagnostics.subscribe(PRODUCE_REQUEST_CHANNEL, listener);
+      try {
+        // Each partition's records numbered in send order: what is read back must be 0, 1, 2, ... per partition.
+        const count = 30_000;
+        const { failed } = await sendWindowed(count, 5_000, (i) =>
+          producer.send({ topic, partition: i % 6, value: `${Math.floor(i / 6)}` }),
+        );
+        await producer.close();
+        expect(failed).toEqual([]);
+        for (let partition = 0; partition < 6; partition++) {
+          const values = (await readPartition(cluster, topic, partition)).map((record) => Number(record.value!.toString()));
+          expect(values).toEqual(Array.from({ length: count / 6 }, (_, i) => i));
+        }
+        return [...connections].sort();
+      } finally {
+        diagnostics.unsubscribe(PRODUCE_REQUEST_CHANNEL, listener);
+      }
+    };
+    expect(await run(undefined)).toEqual([0, 1]); // the default: two
+    expect(await run(1)).toEqual([0]);
+  });
+
   test('a producer that never sent closes at once', async () => {
     const idle = new Producer({ bootstrap: kafka.bootstrap });
     const started = Date.now();

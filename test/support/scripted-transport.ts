@@ -22,6 +22,8 @@ export interface SentBatch {
 /** A Produce request the sender made, waiting for the test to answer it. */
 export interface ScriptedRequest {
   broker: number;
+  /** Which of the broker's produce connections it went over. */
+  connection: number;
   batches: SentBatch[];
   /** The request's transactionalId (null for a producer without one). */
   transactionalId: string | null;
@@ -119,9 +121,9 @@ export class ScriptedTransport implements ProducerTransport {
   /** What the next connect() calls do before they return, in turn (each may reject, or wait); then they return at once. */
   readonly connects: (() => Promise<void>)[] = [];
 
-  async connect(nodeId: number): Promise<ProduceConnection> {
+  async connect(nodeId: number, connection: number): Promise<ProduceConnection> {
     await this.connects.shift()?.();
-    return { produce: (request) => this.produce(nodeId, request) };
+    return { produce: (request) => this.produce(nodeId, connection, request) };
   }
 
   async initProducerId(): Promise<{ producerId: bigint; producerEpoch: number }> {
@@ -136,7 +138,7 @@ export class ScriptedTransport implements ProducerTransport {
     return this.requests.filter((request) => !request.settled);
   }
 
-  private produce(broker: number, request: ProduceRequest): Promise<ProduceAnswer | undefined> {
+  private produce(broker: number, connection: number, request: ProduceRequest): Promise<ProduceAnswer | undefined> {
     const batches: SentBatch[] = request.topics.flatMap((topic) =>
       topic.partitions.map(({ index, batch }) => {
         const header = (batch as NonNullable<typeof batch>).pieces[0] as Buffer;
@@ -155,6 +157,7 @@ export class ScriptedTransport implements ProducerTransport {
     return new Promise((resolve, reject) => {
       const scripted: ScriptedRequest = {
         broker,
+        connection,
         batches,
         transactionalId: request.transactionalId,
         maxVersion: request.maxVersion,

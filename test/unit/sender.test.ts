@@ -33,6 +33,11 @@ interface Harness {
   failed: { topic: string; partition: number; records: number; error: Error }[];
   /** Sends one record to topic t, partition p; its outcome is kept (resolved metadata or the error). */
   send(partition: number, value?: string): Outcome;
+  /**
+   * Sends a first record to each partition and answers it, then forgets those requests: until a
+   * partition has an acknowledged batch it sends one at a time, and these tests are about more.
+   */
+  acknowledgeFirst(...partitions: number[]): Promise<void>;
 }
 
 interface Outcome {
@@ -46,7 +51,13 @@ function harness(
   journal?: SenderJournal,
   compressionThreads?: CompressionThreads,
 ): Harness {
-  const settings = producerSettings({ bootstrap: '127.0.0.1:9092', retryBackoff: { initialMs: 100, maxMs: 100 }, ...options });
+  // One produce connection per broker unless a test asks for more: most tests here are about what one request carries.
+  const settings = producerSettings({
+    bootstrap: '127.0.0.1:9092',
+    retryBackoff: { initialMs: 100, maxMs: 100 },
+    connectionsPerBroker: 1,
+    ...options,
+  });
   const clock = new FakeClock();
   const metrics = newMetrics(settings.bufferMemory);
   const buffer = new BufferMemory(settings.bufferMemory, clock, metrics);
@@ -104,6 +115,13 @@ function harness(
       accumulator.append('t', partition, pending);
       sender.wake();
       return kept;
+    },
+    async acknowledgeFirst(...partitions) {
+      for (const partition of partitions) this.send(partition);
+      await clock.settle();
+      for (const request of transport.open) request.answer();
+      await clock.settle();
+      transport.requests.splice(0);
     },
   };
 }
@@ -535,18 +553,20 @@ describe('sender: write-ahead journal waits do not reorder a partition (found by
       batchAcknowledged: () => undefined,
     };
     const h = harness({ lingerMs: 0 }, new ScriptedTransport(), undefined, journal);
+    await h.acknowledgeFirst(0); // journal call 1, sequence 0
+    calls = 0;
     const first = h.send(0);
     await h.clock.settle();
     const second = h.send(0); // its journal write is slow
     await h.clock.settle();
-    expect(h.transport.requests.map((request) => request.batches[0]?.baseSequence)).toEqual([0]);
-    h.transport.requests[0]!.lose(); // the connection is reset: sequence 0 is to go again
+    expect(h.transport.requests.map((request) => request.batches[0]?.baseSequence)).toEqual([1]);
+    h.transport.requests[0]!.lose(); // the connection is reset: sequence 1 is to go again
     await h.clock.settle();
-    releaseSecond(); // sequence 1 is journaled now; written at once, it would reach the broker before 0
+    releaseSecond(); // sequence 2 is journaled now; written at once, it would reach the broker before 1
     await h.clock.settle();
     await h.clock.advance(1000);
     const sequences = h.transport.requests.map((request) => request.batches.map((batch) => batch.baseSequence));
-    expect(sequences[1]?.[0]).toBe(0);
+    expect(sequences[1]?.[0]).toBe(1);
     for (const request of h.transport.open) request.answer();
     await h.clock.advance(1000);
     for (const request of h.transport.open) request.answer();
@@ -612,24 +632,25 @@ describe('sender: a batch never reaches the wire before an earlier batch of its 
   // In the fault run, a held-back request took an in-doubt batch of another partition with it; that partition's later
   // batches went on, more than 5 landed after the in-doubt one, and its resend was refused as out of order and renumbered.
   test('a batch held back leaves the other partitions of its request to go', async () => {
-    const { journal, release } = slowJournal([2, 3]);
+    const { journal, release } = slowJournal([4, 5]);
     const h = harness({ lingerMs: 0 }, new ScriptedTransport(), undefined, journal);
+    await h.acknowledgeFirst(0, 1); // journal calls 1 and 2, sequence 0 of each
     const a = h.send(0);
     await h.clock.settle();
     const b = h.send(0);
     const c = h.send(1);
     await h.clock.settle();
-    expect(written(h)).toEqual(['p0:s0']); // b and c wait for the journal in one request
-    h.transport.requests[0]!.lose(); // p0:s0 is to go again: p0:s1 must not go before it
+    expect(written(h)).toEqual(['p0:s1']); // b and c wait for the journal in one request
+    h.transport.requests[0]!.lose(); // p0:s1 is to go again: p0:s2 must not go before it
     await h.clock.settle();
     release();
     await h.clock.settle();
-    expect(written(h)).toEqual(['p0:s0', 'p1:s0']);
+    expect(written(h)).toEqual(['p0:s1', 'p1:s1']);
     await answerAll(h);
-    expect(written(h)).toEqual(['p0:s0', 'p1:s0', 'p0:s0', 'p0:s1']);
+    expect(written(h)).toEqual(['p0:s1', 'p1:s1', 'p0:s1', 'p0:s2']);
     for (const outcome of [a, b, c]) expect(outcome.result).toMatchObject({ offset: 0n });
     expect(h.retries.map((retry) => retry.partition)).toEqual([0]); // a hold-back is not an attempt
-    expect(h.metrics.batchesSent).toBe(4); // nor a batch sent: p0:s1 counts once, when it is written
+    expect(h.metrics.batchesSent).toBe(6); // nor a batch sent: p0:s2 counts once, when it is written (2 acknowledged first)
   });
 });
 
@@ -710,22 +731,23 @@ describe('sender: a batch that may already be written is settled under its own n
       vi.restoreAllMocks();
     });
     const h = harness({ lingerMs: 0 });
+    await h.acknowledgeFirst(0);
     const first = h.send(0);
     await h.clock.settle();
     const second = h.send(0);
     await h.clock.settle();
-    expect(h.transport.requests.map((request) => request.batches.map((batch) => batch.baseSequence))).toEqual([[0], [1]]);
+    expect(h.transport.requests.map((request) => request.batches.map((batch) => batch.baseSequence))).toEqual([[1], [2]]);
     h.transport.requests[0]!.lose();
     h.transport.requests[1]!.lose();
     h.state.requestBump('a test asks for a bump');
     await h.clock.advance(100);
     expect(h.transport.requests.slice(2).map((request) => request.batches.map((batch) => [batch.epoch, batch.baseSequence]))).toEqual([
-      [[0, 0]],
+      [[0, 1]],
     ]);
     h.transport.requests[2]!.answer({ 't-0': code(ErrorCode.DUPLICATE_SEQUENCE_NUMBER) });
     await h.clock.advance(100);
     expect(h.transport.requests.slice(3).map((request) => request.batches.map((batch) => [batch.epoch, batch.baseSequence]))).toEqual([
-      [[0, 1]],
+      [[0, 2]],
     ]);
     h.transport.requests[3]!.answer({ 't-0': { baseOffset: 7n } });
     await h.clock.settle();
@@ -760,6 +782,7 @@ describe('sender: its own loop', () => {
   test('a backlog goes out maxInFlight requests deep with no new record to wake the sender (found by npm run faults)', async () => {
     // One record per batch: twelve batches of one partition, all closed before the first round.
     const h = harness({ lingerMs: 0, batchSize: 1, maxInFlight: 5 });
+    await h.acknowledgeFirst(0);
     const records = Array.from({ length: 12 }, () => h.send(0));
     await h.clock.settle();
     expect(h.transport.open).toHaveLength(5);
@@ -1130,5 +1153,112 @@ describe('sender: batches compressed on threads', () => {
     await h.clock.advance(10);
     expect(h.transport.requests).toHaveLength(0);
     expect(h.buffer.used).toBe(0);
+  });
+});
+
+describe('sender: connectionsPerBroker, each partition always on the same connection', () => {
+  /** Per request: the connection it went over, and [partition, records, baseSequence] of each batch. */
+  const traffic = (h: Harness) =>
+    h.transport.requests.map((request) => [
+      request.connection,
+      request.batches.map((batch) => [batch.partition, batch.records, batch.baseSequence]),
+    ]);
+
+  test('partitions are dealt to the connections in turn as they first take a record; one request per connection', async () => {
+    const leaders = { 't-0': 1, 't-1': 1, 't-2': 1, 't-3': 1 };
+    const h = harness({ lingerMs: 5000, connectionsPerBroker: 2 }, new ScriptedTransport(leaders));
+    for (const partition of [2, 0, 3, 1]) h.send(partition);
+    await h.clock.settle();
+    expect(traffic(h)).toEqual([
+      [
+        0,
+        [
+          [2, 1, 0],
+          [3, 1, 0],
+        ],
+      ],
+      [
+        1,
+        [
+          [0, 1, 0],
+          [1, 1, 0],
+        ],
+      ],
+    ]);
+    for (const request of h.transport.requests) request.answer();
+    await h.clock.settle();
+    // Later batches take the same connection as the partition's first: its sequence goes on in order there.
+    for (const partition of [1, 2]) h.send(partition);
+    await h.clock.settle();
+    expect(traffic(h).slice(2)).toEqual([
+      [0, [[2, 1, 1]]],
+      [1, [[1, 1, 1]]],
+    ]);
+  });
+
+  test('requests in flight are counted per connection: one connection full does not hold back the other', async () => {
+    const h = harness({ lingerMs: 5000, maxInFlight: 1, connectionsPerBroker: 2 }, new ScriptedTransport({ 't-0': 1, 't-1': 1 }));
+    h.send(0); // connection 0, left unanswered
+    await h.clock.settle();
+    h.send(0); // connection 0 is full: it waits
+    h.send(1); // connection 1 is idle: it goes at once, though lingerMs is 5 s
+    await h.clock.advance(100);
+    expect(traffic(h)).toEqual([
+      [0, [[0, 1, 0]]],
+      [1, [[1, 1, 0]]],
+    ]);
+    h.transport.requests[0]!.answer();
+    await h.clock.settle();
+    expect(traffic(h)[2]).toEqual([0, [[0, 1, 1]]]);
+  });
+
+  test('connectionsPerBroker must be an integer from 1 to 16', () => {
+    expect(() => producerSettings({ bootstrap: 'localhost:9092', connectionsPerBroker: 0 })).toThrow(/connectionsPerBroker/);
+    expect(() => producerSettings({ bootstrap: 'localhost:9092', connectionsPerBroker: 17 })).toThrow(/connectionsPerBroker/);
+    expect(() => producerSettings({ bootstrap: 'localhost:9092', connectionsPerBroker: 1.5 })).toThrow(/connectionsPerBroker/);
+    expect(producerSettings({ bootstrap: 'localhost:9092' }).connectionsPerBroker).toBe(2);
+  });
+});
+
+describe("sender: a partition sends one batch at a time until one is acknowledged (found on a fresh topic's partition)", () => {
+  test('the first batch refused while the leader starts (NOT_LEADER_OR_FOLLOWER): the ones behind it wait, and go after it', async () => {
+    const h = harness({ lingerMs: 0, batchSize: 1, maxInFlight: 5 });
+    const records = Array.from({ length: 4 }, () => h.send(0));
+    await h.clock.settle();
+    // A broker with no state for the producer would take sequence 1 before 0: only sequence 0 goes.
+    expect(h.transport.open.map((request) => request.batches.map((batch) => batch.baseSequence))).toEqual([[0]]);
+    h.transport.requests[0]!.answer({ 't-0': code(ErrorCode.NOT_LEADER_OR_FOLLOWER) });
+    h.transport.answerMetadata();
+    await h.clock.advance(100);
+    expect(h.transport.open.map((request) => request.batches.map((batch) => batch.baseSequence))).toEqual([[0]]);
+    h.transport.open[0]!.answer({ 't-0': { baseOffset: 0n } });
+    await h.clock.advance(10);
+    // Acknowledged: the closed batches behind it go together (the last, still open, closes on the next answer).
+    expect(h.transport.open.map((request) => request.batches.map((batch) => batch.baseSequence))).toEqual([[1], [2]]);
+    for (let offset = 1n; h.transport.open.length > 0; offset++) {
+      h.transport.open[0]!.answer({ 't-0': { baseOffset: offset } });
+      await h.clock.advance(10);
+    }
+    expect(records.map((record) => (record.result as RecordMetadata).offset)).toEqual([0n, 1n, 2n, 3n]);
+  });
+
+  test('after an epoch bump the partition starts over: one batch until the new epoch has an acknowledgement', async () => {
+    const h = harness({ lingerMs: 0, batchSize: 1, maxInFlight: 5 });
+    await h.acknowledgeFirst(0);
+    for (let i = 0; i < 3; i++) h.send(0); // two closed batches and one open
+    await h.clock.advance(10);
+    expect(h.transport.open).toHaveLength(2); // acknowledged under epoch 0: more than one in flight
+    while (h.transport.open.length > 0) {
+      h.transport.open[0]!.answer();
+      await h.clock.advance(10);
+    }
+    h.state.requestBump('a test asks for a bump');
+    for (let i = 0; i < 3; i++) h.send(0);
+    await h.clock.settle();
+    const open = () => h.transport.open.map((request) => request.batches.map((batch) => [batch.epoch, batch.baseSequence]));
+    expect(open()).toEqual([[[1, 0]]]);
+    h.transport.open[0]!.answer();
+    await h.clock.advance(10);
+    expect(open()).toEqual([[[1, 1]]]); // the last batch, open until now, joins on the next answer
   });
 });

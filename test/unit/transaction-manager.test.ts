@@ -72,6 +72,7 @@ function harness(version: 1 | 2, options: Partial<ProducerOptions> = {}, broker 
     lingerMs: 0,
     maxBlockMs: 1000,
     retryBackoff: { initialMs: 100, maxMs: 100 },
+    connectionsPerBroker: 1,
     ...options,
   });
   const clock = new FakeClock();
@@ -203,7 +204,10 @@ describe('transaction protocol version 2 (KIP-890)', () => {
     const commit = track(h.manager.commit());
     await h.clock.settle();
     expect(h.manager.state).toBe('committing');
+    h.answerProduce();
+    await h.clock.settle();
     expect(h.coordinator.of('EndTxn')).toHaveLength(0);
+    // Partition 0's second batch went once its first was acknowledged (one at a time until then).
     expect(h.broker.requests[1]!.batches).toMatchObject([{ partition: 0, epoch: 0, baseSequence: 1 }]);
     h.answerProduce();
     await h.clock.settle();
