@@ -135,6 +135,7 @@ function tuning(config: RunConfig) {
     retryBackoff: { initialMs: config.retryBackoffMs, maxMs: 1000 },
     compression: config.compression,
     bufferMemory: 256 * 1024 * 1024,
+    connectionsPerBroker: config.connectionsPerBroker,
   };
 }
 

@@ -33,6 +33,8 @@ export interface RunConfig {
   durable?: 'none' | 'interval' | 'always';
   /** kafka-wire only: send through `kafka-wire daemon` (journal sync `durable`). */
   daemon?: boolean;
+  /** kafka-wire only, for comparisons run by hand: its connectionsPerBroker (npm run bench leaves the default). */
+  connectionsPerBroker?: number;
   /** Read runs: what to read and the fetch settings; absent for a produce run. */
   reading?: ReadPlan;
 }

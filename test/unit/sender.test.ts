@@ -1212,11 +1212,13 @@ describe('sender: connectionsPerBroker, each partition always on the same connec
     expect(traffic(h)[2]).toEqual([0, [[0, 1, 1]]]);
   });
 
-  test('connectionsPerBroker must be an integer from 1 to 16', () => {
+  test('connectionsPerBroker must be an integer from 1 to 16; the default is 2, and 1 for a transactional producer', () => {
     expect(() => producerSettings({ bootstrap: 'localhost:9092', connectionsPerBroker: 0 })).toThrow(/connectionsPerBroker/);
     expect(() => producerSettings({ bootstrap: 'localhost:9092', connectionsPerBroker: 17 })).toThrow(/connectionsPerBroker/);
     expect(() => producerSettings({ bootstrap: 'localhost:9092', connectionsPerBroker: 1.5 })).toThrow(/connectionsPerBroker/);
     expect(producerSettings({ bootstrap: 'localhost:9092' }).connectionsPerBroker).toBe(2);
+    expect(producerSettings({ bootstrap: 'localhost:9092', transactionalId: 'x' }).connectionsPerBroker).toBe(1);
+    expect(producerSettings({ bootstrap: 'localhost:9092', transactionalId: 'x', connectionsPerBroker: 2 }).connectionsPerBroker).toBe(2);
   });
 });
 
