@@ -347,11 +347,11 @@ export class Accumulator {
         if (due > now) next = Math.min(next, due);
         continue;
       }
-      const leaderLoad = connectionInFlight(queue.topic, queue.partition, queue.connection);
+      const connectionLoad = connectionInFlight(queue.topic, queue.partition, queue.connection);
       if (due > now) {
-        if (leaderLoad === 0 && queue.inFlight.length === 0) this.close(queue);
+        if (connectionLoad === 0 && queue.inFlight.length === 0) this.close(queue);
         else next = Math.min(next, due);
-      } else if (leaderLoad === Infinity || (this.hasRoom(queue, maxInFlight) && leaderLoad < maxInFlight)) {
+      } else if (connectionLoad === Infinity || (this.hasRoom(queue, maxInFlight) && connectionLoad < maxInFlight)) {
         // Without a leader it goes to the sender all the same, which asks for metadata and looks again soon.
         this.close(queue);
       }

@@ -558,7 +558,7 @@ export class Sender {
       )
       .finally(() => {
         batch.compressing = false;
-        // Woken when the last compression under way is done, the batches go out together: one request per broker, not per batch.
+        // Woken when the last compression under way is done, the batches go out together: one request per connection, not per batch.
         if (--this.compressionsRunning === 0) this.wake();
       });
     return true;
