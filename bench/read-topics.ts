@@ -3,6 +3,8 @@
  * of its scenario is timed, then read by every client in every round, and deleted at the end.
  */
 import type { Admin } from '../src/cluster/admin.js';
+import type { Cluster } from '../src/cluster/cluster.js';
+import { PartitionReader } from '../src/consumer/partition-reader.js';
 import { Producer } from '../src/producer/producer.js';
 import { recordValues, valueAt } from './clients/kit.js';
 import { addChecksum } from './clients/read/tally.js';
@@ -24,6 +26,7 @@ export class ReadTopics {
   private readonly filled = new Map<string, ReadTopic>();
 
   constructor(
+    private readonly cluster: Cluster,
     private readonly admin: Admin,
     private readonly bootstrap: string,
   ) {}
@@ -42,6 +45,26 @@ export class ReadTopics {
     const filled = { topic, partitionEnds, checksum };
     this.filled.set(scenario.name, filled);
     return filled;
+  }
+
+  /**
+   * Reads the whole topic once, untimed, so the run that follows finds its log in the page cache.
+   * Minutes pass between one round's read of a topic and the next, and a machine that reclaims
+   * idle pages (as this VM's DAMON pageout does after about a minute) would otherwise make the
+   * first client of each round read from disk while the others read from memory.
+   */
+  async warm(filled: ReadTopic, signal: AbortSignal): Promise<void> {
+    const counts = await Promise.all(
+      filled.partitionEnds.map(async (end, partition) => {
+        const reader = new PartitionReader(this.cluster, { topic: filled.topic, partition, until: BigInt(end), signal });
+        let records = 0;
+        for await (const batch of reader.batches()) records += batch.recordCount;
+        return records;
+      }),
+    );
+    const read = counts.reduce((sum, records) => sum + records, 0);
+    const written = filled.partitionEnds.reduce((sum, end) => sum + end, 0);
+    if (read !== written) throw new Error(`warming ${filled.topic} read ${read} records, not ${written}`);
   }
 
   async deleteAll(): Promise<void> {

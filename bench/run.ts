@@ -34,6 +34,8 @@ import { scenarios as allScenarios, PARTITIONS, READ_TUNING, type Scenario, TUNI
 const CLUSTER_NAME = 'bench';
 /** How long counting a transactional run's committed records may take, waiting for its last markers included. */
 const COMMITTED_COUNT_MS = 60_000;
+/** Bound on the untimed read that warms a read scenario's topic before each run. */
+const WARM_READ_MS = 120_000;
 
 interface Options {
   quick: boolean;
@@ -240,7 +242,7 @@ async function main(): Promise<void> {
   const cluster = await Cluster.connect({ bootstrap, clientId: 'bench-orchestrator', partitionCountRefreshMs: 0 });
   const admin = new Admin(cluster);
   const runs: RunResult[] = [];
-  const readTopics = new ReadTopics(admin, bootstrap);
+  const readTopics = new ReadTopics(cluster, admin, bootstrap);
   const context: RunContext = {
     bootstrap,
     brokerPids,
@@ -357,16 +359,20 @@ async function produceRun(context: RunContext, run: Run): Promise<RunResult> {
   return runResult({ client: client.name, scenario, round }, outcome, { written, committed, logBytes });
 }
 
-/** A read run: the scenario's topic (filled on first use, untimed), read to its end offsets, checked by count and checksum. */
+/**
+ * A read run: the scenario's topic (filled on first use, and read once just before every run,
+ * both untimed), read to its end offsets, checked by count and checksum.
+ */
 async function readRun(context: RunContext, { client, scenario, round, label }: Run): Promise<RunResult> {
   const run = { client: resultName(client, scenario), scenario, round, readPath: client.reader.path };
   let filled: ReadTopic;
   try {
     filled = await context.readTopics.of(scenario, (line) => context.display.line(`${label}: ${line}`));
+    await context.readTopics.warm(filled, AbortSignal.timeout(WARM_READ_MS));
   } catch (error) {
     return runResult(
       run,
-      { error: `the topic to read was not filled: ${error instanceof Error ? error.message : String(error)}` },
+      { error: `the topic to read was not filled or warmed: ${error instanceof Error ? error.message : String(error)}` },
       { written: -1 },
     );
   }
