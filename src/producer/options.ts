@@ -151,8 +151,8 @@ export function producerSettings(options: ProducerOptions): ProducerSettings {
     connectionsPerBroker: integerOption(
       'connectionsPerBroker',
       options.connectionsPerBroker,
-      // Over two connections each transaction's records went in two Produce requests, and 1,000-record
-      // transactions took 7-34% longer in 5 alternating pairs (why, on the broker's side, is not known).
+      // A transaction's partitions join it over one connection at a time (transaction-manager.ts), so over two
+      // the second connection's first request waits for the first's answer: one connection is no slower.
       transactionalId === undefined ? PRODUCER_DEFAULTS.connectionsPerBroker : 1,
       1,
       MAX_CONNECTIONS_PER_BROKER,

@@ -52,8 +52,10 @@ export interface SenderTransaction {
   readonly produceMaxVersion: number | undefined;
   /** Why nothing of the transaction may be sent now (it is aborting or failed); undefined when batches may go. */
   sendBlockedBy(): Error | undefined;
-  /** False while the partition has yet to join the transaction (AddPartitionsToTxn, protocol version 1). */
-  mayProduce(topic: string, partition: number): boolean;
+  /** False while a batch of the partition may not go over `connection` yet, until it or another partition has joined the transaction. */
+  mayProduce(topic: string, partition: number, connection: number): boolean;
+  /** A Produce request carrying a batch of the partition was answered or failed. */
+  produceSettled(topic: string, partition: number): void;
   /** A record of the transaction failed: it can no longer commit. */
   recordFailed(error: Error): void;
 }
@@ -304,14 +306,14 @@ export class Sender {
     const byConnection = new Map<number, ProducerBatch[]>();
     let leaderless = false;
     for (const batch of batches) {
-      // Protocol version 1: a partition's first batch waits until AddPartitionsToTxn has answered.
-      if (this.transaction && !this.transaction.mayProduce(batch.topic, batch.partition)) continue;
       const leader = this.transport.leaderFor(batch.topic, batch.partition);
       if (leader < 0) {
         leaderless = true;
         continue;
       }
       const key = this.connectionKey(leader, this.accumulator.connectionOf(batch.topic, batch.partition));
+      // A partition's first batch of a transaction waits until it may join (transaction-manager.ts).
+      if (this.transaction && !this.transaction.mayProduce(batch.topic, batch.partition, key)) continue;
       let list = byConnection.get(key);
       if (!list) byConnection.set(key, (list = []));
       list.push(batch);
@@ -429,6 +431,7 @@ export class Sender {
     // The request's bookkeeping is done before its outcome is applied, so whoever a settled record wakes sees it counted.
     const finished = (error?: Error) => {
       this.inFlightByConnection.set(key, (this.inFlightByConnection.get(key) ?? 1) - 1);
+      if (this.transaction) for (const batch of batches) this.transaction.produceSettled(batch.topic, batch.partition);
       if (!settled) return;
       const durationMs = settled();
       if (produceChannel.hasSubscribers) {

@@ -126,10 +126,12 @@ export class TransactionManager {
   /** Something was sent in this transaction (a partition or the offsets joined it), so it needs an EndTxn. */
   private started = false;
   private startedAt = 0;
-  /** Partitions in the transaction (protocol version 1: AddPartitionsToTxn answered). */
+  /** Partitions in the transaction (version 1: AddPartitionsToTxn answered; version 2: a Produce request of it answered). */
   private readonly added = new Set<string>();
   /** Partitions with records waiting to join the transaction. */
   private readonly toAdd = new Map<string, { topic: string; partition: number }>();
+  /** Version 2: partitions whose first Produce of the transaction is out, by the connection that carries it (see mayProduce()). */
+  private readonly joining = new Map<string, number>();
   private adding: Promise<void> | undefined;
   /**
    * The coordinator aborted the transaction for its timeout, bumping the epoch by one. Version 2
@@ -180,13 +182,24 @@ export class TransactionManager {
     return undefined;
   }
 
-  /** True when a batch of this partition may be sent; else the partition is queued to join the transaction (version 1). */
-  mayProduce(topic: string, partition: number): boolean {
+  /**
+   * True when a batch of this partition may be sent over `connection` (one number for a broker's
+   * produce connection) now. Version 1: false until AddPartitionsToTxn has added the partition,
+   * which is queued for it. Version 2: the broker adds a partition on its first Produce of the
+   * transaction by asking the coordinator; of two such Produce requests at once, the second is
+   * refused CONCURRENT_TRANSACTIONS, and the broker tries it again after 20 ms, for up to 100 ms
+   * (add.partitions.to.txn.retry.backoff.ms and .max.ms). So partitions join over one connection
+   * at a time, on which the broker takes one request after another; the others wait for its answers.
+   */
+  mayProduce(topic: string, partition: number, connection: number): boolean {
+    const key = `${topic}\u0000${partition}`;
     if (this.version === 2) {
       this.started = true;
+      if (this.added.has(key)) return true;
+      for (const [joiner, over] of this.joining) if (over !== connection && joiner !== key) return false;
+      this.joining.set(key, connection);
       return true;
     }
-    const key = `${topic}\u0000${partition}`;
     if (this.added.has(key)) return true;
     this.toAdd.set(key, { topic, partition });
     // Started after the current drain has queued every partition it met, so they join in one request.
@@ -197,6 +210,13 @@ export class TransactionManager {
         this.parts.host.wake();
       });
     return false;
+  }
+
+  /** A Produce request carrying a batch of the partition was answered (or failed): under version 2 the partition has joined. */
+  produceSettled(topic: string, partition: number): void {
+    if (this.version !== 2) return;
+    const key = `${topic}\u0000${partition}`;
+    if (this.joining.delete(key)) this.added.add(key);
   }
 
   /** A record of the transaction failed: the transaction can no longer commit (and a fencing is fatal). */
@@ -244,6 +264,7 @@ export class TransactionManager {
     this.timedOut = false;
     this.added.clear();
     this.toAdd.clear();
+    this.joining.clear();
     this.startedAt = this.parts.clock.now();
   }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Admin } from '../../src/cluster/admin.js';
@@ -7,6 +8,7 @@ import { PartitionReader } from '../../src/consumer/partition-reader.js';
 import { ConfigError } from '../../src/errors.js';
 import { TransactionAbortedError, TransactionStateError } from '../../src/producer/errors.js';
 import { Producer } from '../../src/producer/producer.js';
+import { PRODUCE_REQUEST_CHANNEL } from '../../src/producer/sender.js';
 import { testKafka } from '../helpers/kafka.js';
 import { runKafkaTool } from '../support/java-tools.js';
 import { uniqueTopic } from '../support/topics.js';
@@ -124,6 +126,60 @@ describe('transactions against a real broker', () => {
       }
       expect(byPartition.flat().length, result.output.slice(-2000)).toBe(committed);
       expect(byPartition).toEqual(expected);
+    }
+  });
+
+  test('two produce connections: under protocol version 2 partitions join a transaction over one connection at a time', async () => {
+    const topic = uniqueTopic('txn-connections');
+    await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
+    const connection = await cluster.anyConnection();
+    const version2 = connection.featureLevel('transaction.version') >= 2;
+    const producer = new Producer({ bootstrap: kafka.bootstrap, transactionalId: `${topic}-producer`, connectionsPerBroker: 2 });
+    // Each Produce request as it settles, with when it was written and answered.
+    let requests: { connection: number; startedAt: number; endedAt: number }[] = [];
+    const onRequest = (message: unknown) => {
+      const { connection, durationMs } = message as { connection: number; durationMs: number };
+      const endedAt = performance.now();
+      requests.push({ connection, startedAt: endedAt - durationMs, endedAt });
+    };
+    diagnostics.subscribe(PRODUCE_REQUEST_CHANNEL, onRequest);
+    const expected: string[][] = Array.from({ length: PARTITIONS }, () => []);
+    const connectionsUsed = new Set<number>();
+    let ordered = 0;
+    try {
+      await producer.initTransactions();
+      for (let t = 0; t < 50; t++) {
+        requests = [];
+        producer.beginTransaction();
+        const records = Array.from({ length: 60 }, (_, i) => ({ topic, partition: i % PARTITIONS, value: `t${t}-r${i}` }));
+        for (const record of records) (expected[record.partition] as string[]).push(record.value);
+        const sent = producer.sendAll(records);
+        await producer.commitTransaction();
+        await sent;
+        // The first request of the transaction on each connection (partitions 0, 2, 4 use one, 1, 3, 5 the other).
+        const firsts = [0, 1].map(
+          (used) => requests.filter((request) => request.connection === used).sort((a, b) => a.startedAt - b.startedAt)[0],
+        );
+        for (const request of requests) connectionsUsed.add(request.connection);
+        if (version2 && firsts[0] && firsts[1]) {
+          const [earlier, later] = [...firsts].sort((a, b) => (a?.startedAt ?? 0) - (b?.startedAt ?? 0)) as [
+            (typeof requests)[0],
+            (typeof requests)[0],
+          ];
+          // The later one was written only once the earlier one had been answered.
+          expect(later.startedAt).toBeGreaterThanOrEqual(earlier.endedAt);
+          ordered++;
+        }
+      }
+    } finally {
+      diagnostics.unsubscribe(PRODUCE_REQUEST_CHANNEL, onRequest);
+      await producer.close();
+    }
+    expect([...connectionsUsed].sort()).toEqual([0, 1]);
+    // Every transaction wrote to partitions of both connections (checked under version 2 only; version 1 adds them first).
+    expect(ordered).toBe(version2 ? 50 : 0);
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      expect(await values(topic, partition, 'read_committed')).toEqual(expected[partition]);
     }
   });
 

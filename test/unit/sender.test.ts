@@ -852,6 +852,8 @@ class ScriptedTransaction implements SenderTransaction {
     return this.joined.has(`${topic}-${partition}`);
   }
 
+  produceSettled(): void {}
+
   recordFailed(error: Error): void {
     this.failures.push(error);
   }

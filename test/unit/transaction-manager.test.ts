@@ -232,6 +232,64 @@ describe('transaction protocol version 2 (KIP-890)', () => {
     expect(h.state.epoch).toBe(2);
   });
 
+  test('partitions join over one connection at a time: two first Produce requests at once would make the broker wait 20 ms', async () => {
+    const h = harness(2, { connectionsPerBroker: 2 });
+    await h.init();
+    h.manager.begin();
+    // Partitions are dealt to the connections in turn: 0 goes over connection 0, 1 over connection 1.
+    h.send(0);
+    h.send(1);
+    await h.clock.settle();
+    expect(h.broker.requests.map((request) => [request.connection, request.batches.map((batch) => batch.partition)])).toEqual([[0, [0]]]);
+    // Partition 1 waits for partition 0's answer, not for a timer.
+    await h.clock.advance(1000);
+    expect(h.broker.requests).toHaveLength(1);
+    h.answerProduce();
+    await h.clock.settle();
+    expect(h.broker.requests.map((request) => [request.connection, request.batches.map((batch) => batch.partition)])).toEqual([
+      [0, [0]],
+      [1, [1]],
+    ]);
+    h.answerProduce();
+    await h.clock.settle();
+
+    // Both have joined: their next batches go at once, one request per connection.
+    h.send(0);
+    h.send(1);
+    await h.clock.settle();
+    expect(h.broker.requests.slice(2).map((request) => request.connection)).toEqual([0, 1]);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+
+    // A new transaction: they join again, one connection at a time.
+    h.manager.begin();
+    h.send(0);
+    h.send(1);
+    await h.clock.settle();
+    expect(h.broker.requests.slice(4).map((request) => [request.connection, request.batches.map((batch) => batch.partition)])).toEqual([
+      [0, [0]],
+    ]);
+    h.answerProduce();
+    await h.clock.settle();
+    expect(h.broker.requests.slice(5).map((request) => request.connection)).toEqual([1]);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+  });
+
+  test('a partition that joins and then moves to another connection is not held back by its own first batch', async () => {
+    const h = harness(2, { connectionsPerBroker: 2 });
+    await h.init();
+    h.manager.begin();
+    expect(h.manager.mayProduce('t', 0, 0)).toBe(true);
+    expect(h.manager.mayProduce('t', 1, 1)).toBe(false);
+    // Its leader moved before the batch went: it may go over the new connection, and then partition 1 waits for that one.
+    expect(h.manager.mayProduce('t', 0, 3)).toBe(true);
+    expect(h.manager.mayProduce('t', 1, 1)).toBe(false);
+    expect(h.manager.mayProduce('t', 1, 3)).toBe(true);
+    h.manager.produceSettled('t', 0);
+    h.manager.produceSettled('t', 1);
+    expect(h.manager.mayProduce('t', 2, 1)).toBe(true);
+    expect(h.manager.mayProduce('t', 0, 0)).toBe(true);
+  });
+
   test('EndTxn v5 may hand over a new producer id (the epoch ran out): it is adopted too', async () => {
     const h = harness(2);
     await h.init();
@@ -290,7 +348,7 @@ describe('transaction protocol version 1', () => {
     h.coordinator.script('AddPartitionsToTxn', HOLD);
     const record = h.send(0);
     await h.clock.settle();
-    expect(h.manager.mayProduce('t', 0)).toBe(false);
+    expect(h.manager.mayProduce('t', 0, 0)).toBe(false);
     expect(h.broker.requests).toHaveLength(0);
     const add = h.coordinator.of('AddPartitionsToTxn');
     expect(add).toHaveLength(1);
@@ -308,7 +366,7 @@ describe('transaction protocol version 1', () => {
 
     add[0]!.release();
     await h.clock.settle();
-    expect(h.manager.mayProduce('t', 0)).toBe(true);
+    expect(h.manager.mayProduce('t', 0, 0)).toBe(true);
     expect(h.broker.requests).toHaveLength(1);
     expect(h.broker.requests[0]).toMatchObject({ transactionalId: TXN_ID, maxVersion: 11 });
     expect(h.broker.requests[0]!.batches).toMatchObject([{ partition: 0, epoch: 0, baseSequence: 0, transactional: true }]);
