@@ -28,6 +28,10 @@ export interface ProducerMetrics {
   bufferMemory: number;
   /** Failures of the producer's own logic (a bug): the records concerned failed with it. */
   internalErrors: number;
+  /** Transaction protocol version 2: DescribeTransactions answers read to learn whether the last transaction's markers were written. */
+  transactionMarkerChecks: number;
+  /** Milliseconds transactions waited, in all, for the previous one's markers before their first Produce. */
+  transactionMarkerWaitMs: number;
 }
 
 export function newMetrics(bufferMemory: number): ProducerMetrics {
@@ -43,6 +47,8 @@ export function newMetrics(bufferMemory: number): ProducerMetrics {
     bufferUsed: 0,
     bufferMemory,
     internalErrors: 0,
+    transactionMarkerChecks: 0,
+    transactionMarkerWaitMs: 0,
   };
 }
 

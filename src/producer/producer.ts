@@ -90,6 +90,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     const transport = new ClusterTransport(this.cluster);
     const state = new ProducerState();
     const transactionalId = this.settings.transactionalId;
+    this.metrics = newMetrics(this.settings.bufferMemory);
     this.transactions =
       transactionalId === undefined
         ? undefined
@@ -100,13 +101,13 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
             state,
             transport,
             clock,
+            metrics: this.metrics,
             host: {
               flush: () => this.flush(),
               failUnsent: (error) => this.sender.failWaiting(error),
               wake: () => this.sender.wake(),
             },
           });
-    this.metrics = newMetrics(this.settings.bufferMemory);
     this.buffer = new BufferMemory(this.settings.bufferMemory, clock, this.metrics);
     this.accumulator = new Accumulator(
       {

@@ -62,6 +62,18 @@ export function prometheusText(metrics: ProducerMetrics, options: PrometheusOpti
     "Failures of the producer's own logic; the records concerned failed with them.",
     one(metrics.internalErrors),
   );
+  family(
+    'transaction_marker_checks_total',
+    'counter',
+    "DescribeTransactions answers read to learn whether the last transaction's markers were written.",
+    one(metrics.transactionMarkerChecks),
+  );
+  family(
+    'transaction_marker_wait_seconds_total',
+    'counter',
+    "Time transactions waited for the previous one's markers before their first Produce.",
+    one(metrics.transactionMarkerWaitMs / 1000),
+  );
   family('requests_in_flight', 'gauge', 'Produce requests awaiting their answer.', one(metrics.requestsInFlight));
   family('buffer_used_bytes', 'gauge', 'Bytes of bufferMemory held by records waiting or in flight.', one(metrics.bufferUsed));
   family('buffer_memory_bytes', 'gauge', 'The bufferMemory limit.', one(metrics.bufferMemory));

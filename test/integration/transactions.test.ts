@@ -183,6 +183,38 @@ describe('transactions against a real broker', () => {
     }
   });
 
+  test("back to back (version 2): a transaction's first Produce waits for DescribeTransactions to report the markers written", async () => {
+    const topic = uniqueTopic('txn-markers');
+    await admin.createTopics([{ name: topic, partitions: PARTITIONS, replicationFactor: 1 }]);
+    const connection = await cluster.anyConnection();
+    const version2 = connection.featureLevel('transaction.version') >= 2;
+    const producer = new Producer({ bootstrap: kafka.bootstrap, transactionalId: `${topic}-producer` });
+    const expected: string[][] = Array.from({ length: PARTITIONS }, () => []);
+    try {
+      await producer.initTransactions();
+      for (let t = 0; t < 100; t++) {
+        producer.beginTransaction();
+        const records = Array.from({ length: 30 }, (_, i) => ({ topic, partition: i % PARTITIONS, value: `t${t}-r${i}` }));
+        for (const record of records) (expected[record.partition] as string[]).push(record.value);
+        const sent = producer.sendAll(records);
+        await producer.commitTransaction();
+        await sent;
+      }
+    } finally {
+      await producer.close();
+    }
+    // Every transaction after the first asked at least once, each answer read (an error would have ended the asking).
+    if (version2) expect(producer.metrics.transactionMarkerChecks).toBeGreaterThanOrEqual(99);
+    else expect(producer.metrics.transactionMarkerChecks).toBe(0);
+    console.log(
+      `[txn-markers] ${producer.metrics.transactionMarkerChecks} DescribeTransactions answers, ` +
+        `${producer.metrics.transactionMarkerWaitMs} ms waited in all over 100 transactions`,
+    );
+    for (let partition = 0; partition < PARTITIONS; partition++) {
+      expect(await values(topic, partition, 'read_committed')).toEqual(expected[partition]);
+    }
+  });
+
   test('consume-transform-produce, SIGKILLed mid-transaction and restarted: output has each input once, offsets match', async () => {
     const input = uniqueTopic('ctp-in');
     const output = uniqueTopic('ctp-out');

@@ -160,6 +160,21 @@ export class ScriptedCoordinator implements TransactionTransport {
         }));
         return { topics, ...given };
       }
+      case 'DescribeTransactions': {
+        // By default the transaction has ended with its markers written.
+        const transactionalId = (body as { transactionalIds: string[] }).transactionalIds[0];
+        const state = {
+          errorCode: code,
+          transactionalId,
+          transactionState: 'CompleteCommit',
+          transactionTimeoutMs: 60_000,
+          transactionStartTimeMs: -1n,
+          producerId: 1000n,
+          producerEpoch: 0,
+          topics: [],
+        };
+        return { transactionStates: [{ ...state, ...given }] };
+      }
       default:
         return { errorCode: code, ...given };
     }

@@ -17,6 +17,8 @@ const metrics: ProducerMetrics = {
   bufferUsed: 2048,
   bufferMemory: 33_554_432,
   internalErrors: 0,
+  transactionMarkerChecks: 40,
+  transactionMarkerWaitMs: 125,
 };
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
@@ -55,6 +57,8 @@ test('the producer metrics render as valid Prometheus text, counters as _total, 
   expect(samples.get('kafka_wire_producer_records_failed_total')).toBe(3);
   expect(samples.get('kafka_wire_producer_batches_compressed_on_threads_total')).toBe(5);
   expect(samples.get('kafka_wire_producer_buffer_used_bytes')).toBe(2048);
+  expect(samples.get('kafka_wire_producer_transaction_marker_checks_total')).toBe(40);
+  expect(samples.get('kafka_wire_producer_transaction_marker_wait_seconds_total')).toBe(0.125);
   expect(samples.get('kafka_wire_producer_broker_requests_total{broker="1"}')).toBe(10);
   expect(samples.get('kafka_wire_producer_broker_request_latency_max_seconds{broker="1"}')).toBe(0.012);
   expect(samples.get('kafka_wire_producer_broker_request_latency_average_seconds{broker="2"}')).toBe(0.00125);

@@ -9,7 +9,7 @@ import {
   TransactionStateError,
   TransactionTimeoutError,
 } from '../../src/producer/errors.js';
-import { newMetrics } from '../../src/producer/metrics.js';
+import { newMetrics, type ProducerMetrics } from '../../src/producer/metrics.js';
 import { type ProducerOptions, producerSettings } from '../../src/producer/options.js';
 import { type RecordMetadata, SingleSend } from '../../src/producer/outcomes.js';
 import { ProducerState } from '../../src/producer/producer-state.js';
@@ -55,6 +55,7 @@ interface Harness {
   coordinator: ScriptedCoordinator;
   manager: TransactionManager;
   state: ProducerState;
+  metrics: ProducerMetrics;
   /** Sends one record to topic t (refused as send() refuses it outside a transaction). */
   send(partition: number): Outcome;
   /** Answers every open Produce request (each partition with no error unless `codes` says otherwise). */
@@ -102,6 +103,7 @@ function harness(version: 1 | 2, options: Partial<ProducerOptions> = {}, broker 
     state,
     transport: coordinator,
     clock,
+    metrics,
     host: { flush, failUnsent: (error) => sender.failWaiting(error), wake: () => sender.wake() },
   });
   const sender: Sender = new Sender({
@@ -121,6 +123,7 @@ function harness(version: 1 | 2, options: Partial<ProducerOptions> = {}, broker 
     coordinator,
     manager,
     state,
+    metrics,
     send(partition) {
       const kept: Outcome = { result: undefined };
       const refused = manager.sendRefusal();
@@ -288,6 +291,76 @@ describe('transaction protocol version 2 (KIP-890)', () => {
     h.manager.produceSettled('t', 1);
     expect(h.manager.mayProduce('t', 2, 1)).toBe(true);
     expect(h.manager.mayProduce('t', 0, 0)).toBe(true);
+  });
+
+  test("the next transaction's first Produce waits until DescribeTransactions says the last one's markers are written", async () => {
+    const h = harness(2);
+    await h.init();
+    h.manager.begin();
+    h.send(0);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+    // The first transaction after initTransactions() asks nothing.
+    expect(h.coordinator.apis).toEqual(['InitProducerId', 'EndTxn']);
+
+    h.coordinator.script('DescribeTransactions', { transactionState: 'PrepareCommit' }, { transactionState: 'PrepareCommit' });
+    h.manager.begin();
+    const record = h.send(1);
+    await h.clock.settle();
+    expect(h.coordinator.of('DescribeTransactions').map((call) => call.body)).toMatchObject([{ transactionalIds: [TXN_ID] }]);
+    expect(h.broker.requests).toHaveLength(1); // the first transaction's only
+    await h.clock.advance(1);
+    expect(h.coordinator.of('DescribeTransactions')).toHaveLength(2);
+    expect(h.broker.requests).toHaveLength(1);
+    // CompleteCommit: the markers are written, and the batch goes.
+    await h.clock.advance(1);
+    expect(h.coordinator.of('DescribeTransactions')).toHaveLength(3);
+    expect(h.broker.requests).toHaveLength(2);
+    expect(h.broker.requests[1]!.batches).toMatchObject([{ partition: 1, epoch: 1, baseSequence: 0 }]);
+    expect(h.metrics).toMatchObject({ transactionMarkerChecks: 3, transactionMarkerWaitMs: 2 });
+    // Later batches of the same transaction do not ask again.
+    h.answerProduce();
+    await h.clock.settle();
+    expect(record.result).toMatchObject({ partition: 1 });
+    h.send(1);
+    await h.clock.settle();
+    expect(h.broker.requests).toHaveLength(3);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+    expect(h.coordinator.of('DescribeTransactions')).toHaveLength(3);
+  });
+
+  test('the wait for the markers is bounded by maxBlockMs, and ends for good when DescribeTransactions cannot be answered', async () => {
+    const h = harness(2);
+    await h.init();
+    h.manager.begin();
+    h.send(0);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+
+    // Markers that are never written: the batch goes after maxBlockMs (1 s here), and the broker waits for them instead.
+    h.coordinator.always('DescribeTransactions', { transactionState: 'PrepareCommit' });
+    h.manager.begin();
+    h.send(0);
+    await h.clock.advance(999);
+    expect(h.broker.requests).toHaveLength(1);
+    await h.clock.advance(2);
+    expect(h.broker.requests).toHaveLength(2);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+
+    // Not authorised to describe the transactional id: the batch goes at once, and later transactions do not ask.
+    h.coordinator.always('DescribeTransactions', ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    const asked = h.coordinator.of('DescribeTransactions').length;
+    h.manager.begin();
+    h.send(0);
+    await h.clock.settle();
+    expect(h.coordinator.of('DescribeTransactions')).toHaveLength(asked + 1);
+    expect(h.broker.requests).toHaveLength(3);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+    h.manager.begin();
+    h.send(0);
+    await h.clock.settle();
+    expect(h.broker.requests).toHaveLength(4);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+    expect(h.coordinator.of('DescribeTransactions')).toHaveLength(asked + 1);
+    expect(h.manager.state).toBe('ready');
   });
 
   test('EndTxn v5 may hand over a new producer id (the epoch ran out): it is adopted too', async () => {

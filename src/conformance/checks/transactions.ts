@@ -1,9 +1,11 @@
 import { Admin } from '../../cluster/admin.js';
+import { Coordinators } from '../../cluster/coordinators.js';
 import { PartitionReader, readPartition } from '../../consumer/partition-reader.js';
 import { isRetriable } from '../../errors.js';
 import { Producer } from '../../producer/producer.js';
 import {
   AddPartitionsToTxn,
+  DescribeTransactions,
   EndTxn,
   Fetch,
   FindCoordinator,
@@ -11,7 +13,7 @@ import {
   ListOffsets,
   Produce,
 } from '../../protocol/generated/index.js';
-import { KafkaProtocolError } from '../../protocol/kafka-errors.js';
+import { errorInfo, KafkaProtocolError } from '../../protocol/kafka-errors.js';
 import { CheckFailure, type ConformanceContext, expectThat, unsupported } from '../context.js';
 import { ensureTopics } from './admin.js';
 
@@ -21,17 +23,20 @@ const TRANSACTION_APIS = [FindCoordinator, InitProducerId, AddPartitionsToTxn, E
 
 /**
  * transactions: one transaction committed, one aborted, one more committed; read_committed sees
- * only the committed records, read_uncommitted all of them.
+ * only the committed records, read_uncommitted all of them; DescribeTransactions (where the
+ * broker has it) reports the transactional id's last transaction committed.
  */
 export async function transactionChecks(context: ConformanceContext): Promise<void> {
-  await context.run('transactions', 'commit and abort', [...TRANSACTION_APIS, Produce, Fetch, ListOffsets], async () => {
+  const apis = [...TRANSACTION_APIS, Produce, Fetch, ListOffsets, DescribeTransactions];
+  await context.run('transactions', 'commit and abort', apis, async () => {
     const missing = TRANSACTION_APIS.filter((api) => context.brokerRange(api) === null).map((api) => api.name);
     if (missing.length) unsupported(`the broker does not offer ${missing.join(', ')}`);
     for (const api of TRANSACTION_APIS) context.common(api);
     const { transactions: topic } = await ensureTopics(context);
+    const transactionalId = context.topic('txn');
     const producer = new Producer({
       ...context.settings.connection,
-      transactionalId: context.topic('txn'),
+      transactionalId,
       transactionTimeoutMs: 30_000,
       maxBlockMs: 15_000,
       lingerMs: 0,
@@ -95,9 +100,30 @@ export async function transactionChecks(context: ConformanceContext): Promise<vo
       everything.includes('aborted-1') && everything.includes('aborted-2'),
       `read_uncommitted saw ${everything.join(',')}, without the aborted records`,
     );
+    let described = '';
+    if (context.brokerRange(DescribeTransactions) !== null) {
+      const connection = await new Coordinators(context.connectedCluster).connection('transaction', transactionalId);
+      const version = context.negotiated(DescribeTransactions, connection);
+      const answer = await connection.request(
+        DescribeTransactions,
+        DescribeTransactions.request.create({ transactionalIds: [transactionalId] }),
+        { version },
+      );
+      const state = answer.transactionStates[0];
+      expectThat(state?.transactionalId === transactionalId, `DescribeTransactions v${version} did not describe ${transactionalId}`);
+      if (state && state.errorCode !== 0) throw new CheckFailure(`DescribeTransactions v${version}: ${errorInfo(state.errorCode).name}`);
+      // The markers are in the partition (the last stable offset reached its end): no transaction may be in progress.
+      // Apache Kafka says CompleteCommit; kfake says Empty, which a producer waiting for the markers reads the same way.
+      const ended = ['CompleteCommit', 'Empty'];
+      expectThat(
+        ended.includes(state?.transactionState ?? ''),
+        `DescribeTransactions v${version} reports ${state?.transactionState}, expected ${ended.join(' or ')}`,
+      );
+      described = `; DescribeTransactions v${version}: ${state?.transactionState}`;
+    }
     return (
       `read_committed: ${committed.length} committed records only; read_uncommitted: ${everything.length} ` +
-      `(aborted ones included); the last stable offset reached the end ${settledMs} ms after the producer closed`
+      `(aborted ones included); the last stable offset reached the end ${settledMs} ms after the producer closed${described}`
     );
   });
 }

@@ -9,6 +9,7 @@ import { DeleteTopics } from './delete-topics.js';
 import { DescribeCluster } from './describe-cluster.js';
 import { DescribeConfigs } from './describe-configs.js';
 import { DescribeProducers } from './describe-producers.js';
+import { DescribeTransactions } from './describe-transactions.js';
 import { EndTxn } from './end-txn.js';
 import { Fetch } from './fetch.js';
 import { FindCoordinator } from './find-coordinator.js';
@@ -35,6 +36,7 @@ export * from './delete-topics.js';
 export * from './describe-cluster.js';
 export * from './describe-configs.js';
 export * from './describe-producers.js';
+export * from './describe-transactions.js';
 export * from './end-txn.js';
 export * from './fetch.js';
 export * from './find-coordinator.js';
@@ -81,4 +83,5 @@ export const API_DEFINITIONS: ReadonlyMap<number, ApiDefinition> = new Map<numbe
   [37, CreatePartitions as ApiDefinition],
   [60, DescribeCluster as ApiDefinition],
   [61, DescribeProducers as ApiDefinition],
+  [65, DescribeTransactions as ApiDefinition],
 ]);
