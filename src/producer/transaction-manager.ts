@@ -215,7 +215,6 @@ export class TransactionManager {
   mayProduce(topic: string, partition: number, connection: number): boolean {
     const key = `${topic}\u0000${partition}`;
     if (this.version === 2) {
-      this.started = true;
       if (this.markersPending) {
         this.checkingMarkers ??= this.markersWritten().finally(() => {
           this.checkingMarkers = undefined;
@@ -223,9 +222,12 @@ export class TransactionManager {
         });
         return false;
       }
-      if (this.added.has(key)) return true;
-      for (const [joiner, over] of this.joining) if (over !== connection && joiner !== key) return false;
-      this.joining.set(key, connection);
+      if (!this.added.has(key)) {
+        for (const [joiner, over] of this.joining) if (over !== connection && joiner !== key) return false;
+        this.joining.set(key, connection);
+      }
+      // Only now: a transaction aborted while its first batch waited sent nothing, and needs no EndTxn.
+      this.started = true;
       return true;
     }
     if (this.added.has(key)) return true;

@@ -328,6 +328,32 @@ describe('transaction protocol version 2 (KIP-890)', () => {
     expect(h.coordinator.of('DescribeTransactions')).toHaveLength(3);
   });
 
+  test('aborted while its first batch waits for the markers: nothing was sent, so no EndTxn', async () => {
+    const h = harness(2);
+    await h.init();
+    h.manager.begin();
+    h.send(0);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+
+    h.coordinator.script('DescribeTransactions', HOLD);
+    h.manager.begin();
+    const record = h.send(0);
+    await h.clock.settle();
+    expect(h.broker.requests).toHaveLength(1);
+    expect(await finish(h, h.manager.abort())).toEqual({ settled: true, value: undefined });
+    expect(record.result).toBeInstanceOf(TransactionAbortedError);
+    expect(h.coordinator.of('EndTxn')).toHaveLength(1);
+    // The answer that comes late changes nothing; the next transaction sends at once (the markers are no longer awaited).
+    h.coordinator.of('DescribeTransactions')[0]!.release({ transactionState: 'CompleteCommit' });
+    await h.clock.settle();
+    h.manager.begin();
+    h.send(0);
+    await h.clock.settle();
+    expect(h.broker.requests).toHaveLength(2);
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+    expect(h.coordinator.of('EndTxn')).toHaveLength(2);
+  });
+
   test('the wait for the markers is bounded by maxBlockMs, and ends for good when DescribeTransactions cannot be answered', async () => {
     const h = harness(2);
     await h.init();
