@@ -50,6 +50,16 @@ async function values(topic: string, partition: number, isolation: 'read_committ
 
 const PARTITIONS = 6;
 
+/** Transaction `t`: `count` records dealt over the partitions in turn, sent at once and committed; `expected` gets their values. */
+async function commitRecords(producer: Producer, topic: string, t: number, count: number, expected: string[][]): Promise<void> {
+  producer.beginTransaction();
+  const records = Array.from({ length: count }, (_, i) => ({ topic, partition: i % PARTITIONS, value: `t${t}-r${i}` }));
+  for (const record of records) (expected[record.partition] as string[]).push(record.value);
+  const sent = producer.sendAll(records);
+  await producer.commitTransaction();
+  await sent;
+}
+
 describe('transactions against a real broker', () => {
   test('1,000 transactions x 100 records, 6 partitions, every third aborted: read_committed sees only the committed ones', async () => {
     const topic = uniqueTopic('txn-many');
@@ -150,12 +160,7 @@ describe('transactions against a real broker', () => {
       await producer.initTransactions();
       for (let t = 0; t < 50; t++) {
         requests = [];
-        producer.beginTransaction();
-        const records = Array.from({ length: 60 }, (_, i) => ({ topic, partition: i % PARTITIONS, value: `t${t}-r${i}` }));
-        for (const record of records) (expected[record.partition] as string[]).push(record.value);
-        const sent = producer.sendAll(records);
-        await producer.commitTransaction();
-        await sent;
+        await commitRecords(producer, topic, t, 60, expected);
         // The first request of the transaction on each connection (partitions 0, 2, 4 use one, 1, 3, 5 the other).
         const firsts = [0, 1].map(
           (used) => requests.filter((request) => request.connection === used).sort((a, b) => a.startedAt - b.startedAt)[0],
@@ -193,12 +198,7 @@ describe('transactions against a real broker', () => {
     try {
       await producer.initTransactions();
       for (let t = 0; t < 100; t++) {
-        producer.beginTransaction();
-        const records = Array.from({ length: 30 }, (_, i) => ({ topic, partition: i % PARTITIONS, value: `t${t}-r${i}` }));
-        for (const record of records) (expected[record.partition] as string[]).push(record.value);
-        const sent = producer.sendAll(records);
-        await producer.commitTransaction();
-        await sent;
+        await commitRecords(producer, topic, t, 30, expected);
       }
     } finally {
       await producer.close();

@@ -177,6 +177,16 @@ async function finish<T>(h: Harness, call: Promise<T>): Promise<Tracked<T>> {
   return tracked;
 }
 
+/** A version 2 harness whose first transaction (one record) has committed: the next one's first Produce awaits its markers. */
+async function afterOneTransaction(): Promise<Harness> {
+  const h = harness(2);
+  await h.init();
+  h.manager.begin();
+  h.send(0);
+  expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+  return h;
+}
+
 describe('transaction protocol version 2 (KIP-890)', () => {
   test('init, records, commit: no AddPartitionsToTxn; EndTxn v5 hands over the next epoch, and sequences start again', async () => {
     const h = harness(2, { transactionTimeoutMs: 30_000 });
@@ -294,11 +304,7 @@ describe('transaction protocol version 2 (KIP-890)', () => {
   });
 
   test("the next transaction's first Produce waits until DescribeTransactions says the last one's markers are written", async () => {
-    const h = harness(2);
-    await h.init();
-    h.manager.begin();
-    h.send(0);
-    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+    const h = await afterOneTransaction();
     // The first transaction after initTransactions() asks nothing.
     expect(h.coordinator.apis).toEqual(['InitProducerId', 'EndTxn']);
 
@@ -329,11 +335,7 @@ describe('transaction protocol version 2 (KIP-890)', () => {
   });
 
   test('aborted while its first batch waits for the markers: nothing was sent, so no EndTxn', async () => {
-    const h = harness(2);
-    await h.init();
-    h.manager.begin();
-    h.send(0);
-    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+    const h = await afterOneTransaction();
 
     h.coordinator.script('DescribeTransactions', HOLD);
     h.manager.begin();
@@ -355,11 +357,7 @@ describe('transaction protocol version 2 (KIP-890)', () => {
   });
 
   test('the wait for the markers is bounded by maxBlockMs, and ends for good when DescribeTransactions cannot be answered', async () => {
-    const h = harness(2);
-    await h.init();
-    h.manager.begin();
-    h.send(0);
-    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+    const h = await afterOneTransaction();
 
     // Markers that are never written: the batch goes after maxBlockMs (1 s here), and the broker waits for them instead.
     h.coordinator.always('DescribeTransactions', { transactionState: 'PrepareCommit' });
