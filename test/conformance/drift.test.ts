@@ -23,6 +23,7 @@ const REQUIRED_APIS = [
   'DescribeConfigs',
   'DescribeCluster',
   'DescribeProducers',
+  'DescribeTransactions',
   'SaslHandshake',
   'SaslAuthenticate',
   'OffsetCommit',
