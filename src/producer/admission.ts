@@ -19,7 +19,15 @@ import {
   StickyPartitioner,
   sortedPartitions,
 } from './partitioner.js';
-import { checkRecordObject, checkTopicName, requestedPartition, type Serializers, toPendingRecord } from './record-input.js';
+import {
+  blankPendingRecord,
+  checkRecordObject,
+  checkTopicName,
+  NO_OUTCOME,
+  requestedPartition,
+  type Serializers,
+  toPendingRecord,
+} from './record-input.js';
 import type { Sender } from './sender.js';
 import { RETRY_INTERVAL_MS, retryUntil } from './wait.js';
 
@@ -76,6 +84,9 @@ export class Admission {
   private readonly sticky: StickyPartitioner;
   private readonly available = new WeakMap<TopicInfo, readonly number[]>();
   private readonly sorted = new WeakMap<TopicInfo, readonly TopicInfo['partitions'][number][]>();
+  /** What admit() fills for a record sent without a signal; it holds nothing between calls. */
+  private readonly scratch = blankPendingRecord();
+  private scratchInUse = false;
   /** Records that must wait, in call order; one loop admits them (entries before waitingHead are done). */
   private waitingLine: (WaitingRecord | undefined)[] = [];
   private waitingHead = 0;
@@ -122,7 +133,13 @@ export class Admission {
       // A topic in the metadata has a valid name; only others are checked.
       if (!this.metadata.topics.has(record.topic)) checkTopicName(record.topic);
       const now = this.clock.now();
-      pending = toPendingRecord(record, this.serializers, now, now + this.settings.deliveryTimeoutMs, outcome, index);
+      // Without a signal nothing keeps the record once it has joined its batch: it is written into
+      // the one scratch record, which saves an object per record (about 130 bytes, a third of what
+      // a record allocates). place() copies it if the record has to wait.
+      // A send() from inside a custom partitioner (while the scratch record is in use) gets its own.
+      const into = signal === undefined && !this.scratchInUse ? this.scratch : undefined;
+      pending = toPendingRecord(record, this.serializers, now, now + this.settings.deliveryTimeoutMs, outcome, index, into);
+      if (pending === this.scratch) this.scratchInUse = true;
     } catch (error) {
       this.metrics.recordsFailed++;
       outcome.rejected(index, error as Error);
@@ -160,13 +177,20 @@ export class Admission {
         const chosen = this.choosePartition(cached, partition, pending, pending.size);
         buffer.take(pending.size);
         this.enqueue(topic, chosen, pending, signal);
+        if (pending === this.scratch) this.clearScratch();
         accepted?.();
         return;
       }
     } catch (error) {
+      const { outcome, index } = pending;
+      if (pending === this.scratch) this.clearScratch();
       this.metrics.recordsFailed++;
-      pending.outcome.rejected(pending.index, error as Error);
+      outcome.rejected(index, error as Error);
       return;
+    }
+    if (pending === this.scratch) {
+      pending = { ...pending };
+      this.clearScratch();
     }
     this.waiting++;
     this.waitingLine.push({ topic, partition, pending, signal, accepted });
@@ -226,6 +250,16 @@ export class Admission {
       this.admittingWaiting = false;
       this.onIdle();
     }
+  }
+
+  /** Lets go of the last record's bytes and outcome, which the scratch record must not keep alive. */
+  private clearScratch(): void {
+    const scratch = this.scratch;
+    scratch.key = null;
+    scratch.value = null;
+    scratch.headers = undefined;
+    scratch.outcome = NO_OUTCOME;
+    this.scratchInUse = false;
   }
 
   private enqueue(topic: string, partition: number, pending: PendingRecord, signal?: AbortSignal): void {

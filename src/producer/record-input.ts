@@ -121,6 +121,7 @@ export function toPendingRecord(
   deadline: number,
   outcome: RecordOutcome,
   index: number,
+  into?: PendingRecord,
 ): PendingRecord {
   const value = record.value;
   if (value === undefined && !serializers?.value) {
@@ -149,18 +150,41 @@ export function toPendingRecord(
       throw new InvalidRecordError(`record.partition (${partition}) and record.partitionKey (${partitionKey}) were both given; give one`);
     }
   }
+  const keyBytes = key === undefined || (key === null && !serializers?.key) ? null : serialized('key', key, record.topic, serializers?.key);
+  const valueBytes = serialized('value', value, record.topic, serializers?.value);
+  const headers = headerList(record.headers);
+  if (!into) {
+    return { key: keyBytes, value: valueBytes, headers, timestamp: timestamp ?? now, size: 0, deadline, outcome, index, journalId: -1 };
+  }
+  into.key = keyBytes;
+  into.value = valueBytes;
+  into.headers = headers;
+  into.timestamp = timestamp ?? now;
+  into.size = 0;
+  into.deadline = deadline;
+  into.outcome = outcome;
+  into.index = index;
+  into.journalId = -1;
+  return into;
+}
+
+/** A PendingRecord to fill with toPendingRecord(..., into), its fields already of the types they will hold. */
+export function blankPendingRecord(): PendingRecord {
   return {
-    key: key === undefined || (key === null && !serializers?.key) ? null : serialized('key', key, record.topic, serializers?.key),
-    value: serialized('value', value, record.topic, serializers?.value),
-    headers: headerList(record.headers),
-    timestamp: timestamp ?? now,
+    key: null,
+    value: null,
+    headers: undefined,
+    timestamp: 0.5,
     size: 0,
-    deadline,
-    outcome,
-    index,
+    deadline: 0.5,
+    outcome: NO_OUTCOME,
+    index: 0,
     journalId: -1,
   };
 }
+
+/** The outcome of no record: what the scratch record holds between records. */
+export const NO_OUTCOME: RecordOutcome = { resolved() {}, rejected() {} };
 
 /** The partition request of a record toPendingRecord() has checked (see partitionKeyRequest()). */
 export function requestedPartition(record: ProducerRecord<unknown, unknown>): number {

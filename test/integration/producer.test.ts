@@ -143,6 +143,30 @@ describe('producer', () => {
     expect(seen).toEqual([5]);
   });
 
+  test('a send() from inside the custom partitioner: both records are written as given', async () => {
+    const topic = uniqueTopic('reentrant');
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+    const inner: Promise<unknown>[] = [];
+    const producer: Producer = new Producer({
+      bootstrap: kafka.bootstrap,
+      partitioner: (choice) => {
+        const value = Buffer.from(choice.value ?? []).toString();
+        if (value.startsWith('outer')) inner.push(producer.send({ topic, key: `inner-key-${value}`, value: `inner-of-${value}` }));
+        return 1;
+      },
+    });
+    try {
+      await producer.connect([topic]); // metadata cached: the outer records take the path without an await
+      await Promise.all(Array.from({ length: 50 }, (_, i) => producer.send({ topic, key: `outer-key-${i}`, value: `outer-${i}` })));
+      await Promise.all(inner);
+    } finally {
+      await producer.close();
+    }
+    const written = (await readPartition(cluster, topic, 1)).map((record) => `${record.key?.toString()}=${record.value?.toString()}`);
+    const expected = Array.from({ length: 50 }, (_, i) => [`outer-key-${i}=outer-${i}`, `inner-key-outer-${i}=inner-of-outer-${i}`]).flat();
+    expect(written.sort()).toEqual(expected.sort());
+  });
+
   test('bad input: invalid topic, record too large, unknown topic, send after close', async () => {
     const producer = new Producer({ bootstrap: kafka.bootstrap, maxBlockMs: 3000, maxRequestSize: 100_000 });
     await expect(producer.send({ topic: 'bad topic!', value: 'x' })).rejects.toThrow(InvalidRecordError);
