@@ -28,9 +28,9 @@ export interface ProducerMetrics {
   bufferMemory: number;
   /** Failures of the producer's own logic (a bug): the records concerned failed with it. */
   internalErrors: number;
-  /** Transaction protocol version 2: DescribeTransactions answers read to learn whether the last transaction's markers were written. */
+  /** DescribeTransactions answers read to learn whether the last transaction's markers were written. */
   transactionMarkerChecks: number;
-  /** Milliseconds transactions waited, in all, for the previous one's markers before their first Produce. */
+  /** Milliseconds transactions waited, in all, for the previous one's markers before adding their first partition or offsets. */
   transactionMarkerWaitMs: number;
 }
 

@@ -71,7 +71,7 @@ export function prometheusText(metrics: ProducerMetrics, options: PrometheusOpti
   family(
     'transaction_marker_wait_seconds_total',
     'counter',
-    "Time transactions waited for the previous one's markers before their first Produce.",
+    "Time transactions waited for the previous one's markers before adding their first partition or offsets.",
     one(metrics.transactionMarkerWaitMs / 1000),
   );
   family('requests_in_flight', 'gauge', 'Produce requests awaiting their answer.', one(metrics.requestsInFlight));

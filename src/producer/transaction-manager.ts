@@ -109,9 +109,10 @@ const FENCED_CODES: ReadonlySet<number> = new Set([ErrorCode.PRODUCER_FENCED, Er
  */
 const CONCURRENT_TRANSACTIONS_WAIT_MS = 5;
 /**
- * Version 2: how often DescribeTransactions asks whether the last transaction's markers are
- * written (a transaction starting before they are costs its first Produce the broker's 20 ms
- * wait; they are usually written within a few milliseconds).
+ * How often DescribeTransactions asks whether the last transaction's markers are written. A
+ * transaction starting before they are is refused CONCURRENT_TRANSACTIONS: under version 2 its
+ * first Produce then costs the broker's 20 ms wait, under version 1 its AddPartitionsToTxn costs
+ * CONCURRENT_TRANSACTIONS_WAIT_MS. They are usually written within a few milliseconds.
  */
 const MARKERS_POLL_MS = 1;
 const MARKERS_BEING_WRITTEN: ReadonlySet<string> = new Set(['PrepareCommit', 'PrepareAbort']);
@@ -148,7 +149,7 @@ export class TransactionManager {
   private readonly toAdd = new Map<string, { topic: string; partition: number }>();
   /** Version 2: partitions whose first Produce of the transaction is out, by the connection that carries it (see mayProduce()). */
   private readonly joining = new Map<string, number>();
-  /** Version 2: the last EndTxn was answered, and its markers may not all be written yet (see markersWritten()). */
+  /** The last EndTxn was answered, and its markers may not all be written yet (see markersWritten()). */
   private markersPending = false;
   private checkingMarkers: Promise<void> | undefined;
   /** DescribeTransactions failed for a reason asking again will not mend (not supported, not authorised): not asked again. */
@@ -214,14 +215,11 @@ export class TransactionManager {
    */
   mayProduce(topic: string, partition: number, connection: number): boolean {
     const key = `${topic}\u0000${partition}`;
+    if (this.markersPending) {
+      void this.previousMarkers().then(() => this.parts.host.wake());
+      return false;
+    }
     if (this.version === 2) {
-      if (this.markersPending) {
-        this.checkingMarkers ??= this.markersWritten().finally(() => {
-          this.checkingMarkers = undefined;
-          this.parts.host.wake();
-        });
-        return false;
-      }
       if (!this.added.has(key)) {
         for (const [joiner, over] of this.joining) if (over !== connection && joiner !== key) return false;
         this.joining.set(key, connection);
@@ -242,12 +240,21 @@ export class TransactionManager {
     return false;
   }
 
+  /** The wait for the last transaction's markers (one, however many ask); resolves at once when none is pending. */
+  private previousMarkers(): Promise<void> {
+    if (!this.markersPending) return Promise.resolve();
+    this.checkingMarkers ??= this.markersWritten().finally(() => {
+      this.checkingMarkers = undefined;
+    });
+    return this.checkingMarkers;
+  }
+
   /**
-   * Version 2: waits until the coordinator has written the last transaction's markers, asking
+   * Waits until the coordinator has written the last transaction's markers, asking
    * DescribeTransactions every MARKERS_POLL_MS, within maxBlockMs. EndTxn is answered before they
-   * are written; a Produce that adds a partition before then is refused CONCURRENT_TRANSACTIONS
-   * by the coordinator, and the broker tries it again only 20 ms later. Errors end the wait:
-   * the first Produce then goes at once, as it would without it.
+   * are written; adding a partition (a Produce under version 2, AddPartitionsToTxn under version 1)
+   * or the offsets' group before then is refused CONCURRENT_TRANSACTIONS, and tried again only
+   * after a backoff. Errors end the wait: the transaction then goes on at once, as it would without it.
    */
   private async markersWritten(): Promise<void> {
     const { clock, transport, settings, metrics } = this.parts;
@@ -336,10 +343,17 @@ export class TransactionManager {
   }
 
   async sendOffsets(offsets: TransactionOffset[], group: ConsumerGroupMetadata): Promise<void> {
-    this.throwIfFatal();
-    if (this.current === 'abortableError') throw this.error;
-    if (this.current !== 'inTransaction') {
-      throw new TransactionStateError(`sendOffsetsToTransaction() outside a transaction (the producer is ${describe(this.current)})`);
+    const mayAdd = () => {
+      this.throwIfFatal();
+      if (this.current === 'abortableError') throw this.error;
+      if (this.current !== 'inTransaction') {
+        throw new TransactionStateError(`sendOffsetsToTransaction() outside a transaction (the producer is ${describe(this.current)})`);
+      }
+    };
+    mayAdd();
+    if (this.markersPending) {
+      await this.previousMarkers();
+      mayAdd(); // the transaction may have ended while the markers were awaited
     }
     const deadline = this.parts.clock.now() + this.parts.settings.maxBlockMs;
     if (this.version === 2) this.started = true;
@@ -433,7 +447,7 @@ export class TransactionManager {
         const answer = await this.endTxn(what, commit, deadline);
         // Version 2: every EndTxn bumps the epoch (or, at its end, hands out a new producer id).
         if (answer && this.version === 2 && answer.producerId >= 0n) this.parts.state.assign(answer.producerId, answer.producerEpoch);
-        if (this.version === 2 && !this.describeUnavailable) this.markersPending = true;
+        if (!this.describeUnavailable) this.markersPending = true;
       }
       const timedOutV1 = this.timedOut && this.version === 1;
       if (this.parts.state.bumpRequested || timedOutV1) {

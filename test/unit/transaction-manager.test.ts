@@ -177,9 +177,9 @@ async function finish<T>(h: Harness, call: Promise<T>): Promise<Tracked<T>> {
   return tracked;
 }
 
-/** A version 2 harness whose first transaction (one record) has committed: the next one's first Produce awaits its markers. */
-async function afterOneTransaction(): Promise<Harness> {
-  const h = harness(2);
+/** A harness whose first transaction (one record) has committed: the next one awaits its markers before its first partition joins. */
+async function afterOneTransaction(version: 1 | 2 = 2): Promise<Harness> {
+  const h = harness(version);
   await h.init();
   h.manager.begin();
   h.send(0);
@@ -507,6 +507,48 @@ describe('transaction protocol version 1', () => {
     const adds = h.coordinator.of('AddPartitionsToTxn').map((call) => call.body.v3AndBelowTopics);
     expect(adds).toMatchObject([[{ name: 't', partitions: [0] }], [{ name: 't', partitions: [1, 2] }]]);
     expect(h.broker.requests.map((request) => request.batches.map((batch) => batch.partition))).toEqual([[0], [1, 2]]);
+  });
+
+  test("the next transaction's AddPartitionsToTxn waits until DescribeTransactions says the last one's markers are written", async () => {
+    const h = await afterOneTransaction(1);
+    expect(h.coordinator.apis).toEqual(['InitProducerId', 'AddPartitionsToTxn', 'EndTxn']);
+    // Otherwise the coordinator refuses it CONCURRENT_TRANSACTIONS, and it is tried again only after a wait.
+    h.coordinator.script('DescribeTransactions', { transactionState: 'PrepareCommit' });
+    h.manager.begin();
+    h.send(1);
+    await h.clock.settle();
+    expect(h.coordinator.apis.slice(3)).toEqual(['DescribeTransactions']);
+    await h.clock.advance(1);
+    expect(h.coordinator.apis.slice(3)).toEqual(['DescribeTransactions', 'DescribeTransactions', 'AddPartitionsToTxn']);
+    expect(h.broker.requests.at(-1)!.batches).toMatchObject([{ partition: 1 }]);
+    expect(h.metrics).toMatchObject({ transactionMarkerChecks: 2, transactionMarkerWaitMs: 1 });
+    expect(await finish(h, h.manager.commit())).toEqual({ settled: true, value: undefined });
+  });
+
+  test("offsets of the next transaction: AddOffsetsToTxn waits for the last one's markers too", async () => {
+    const h = await afterOneTransaction(1);
+    h.coordinator.script('DescribeTransactions', HOLD);
+    h.manager.begin();
+    const sent = track(h.manager.sendOffsets([{ topic: 'in', partition: 2, offset: 9n }], { groupId: 'g' }));
+    await h.clock.settle();
+    expect(h.coordinator.apis.slice(3)).toEqual(['DescribeTransactions']);
+    h.coordinator.of('DescribeTransactions')[0]!.release({ transactionState: 'CompleteCommit' });
+    await h.clock.settle();
+    expect(sent).toEqual({ settled: true, value: undefined });
+    expect(h.coordinator.apis.slice(3)).toEqual(['DescribeTransactions', 'AddOffsetsToTxn', 'TxnOffsetCommit']);
+  });
+
+  test('a transaction aborted while its offsets wait for the markers: sendOffsetsToTransaction() says so, nothing is added', async () => {
+    const h = await afterOneTransaction(1);
+    h.coordinator.script('DescribeTransactions', HOLD);
+    h.manager.begin();
+    const sent = track(h.manager.sendOffsets([{ topic: 'in', partition: 2, offset: 9n }], { groupId: 'g' }));
+    await h.clock.settle();
+    expect(await finish(h, h.manager.abort())).toEqual({ settled: true, value: undefined });
+    h.coordinator.of('DescribeTransactions')[0]!.release({ transactionState: 'CompleteCommit' });
+    await h.clock.settle();
+    expect(sent).toMatchObject({ settled: true, error: expect.any(TransactionStateError) });
+    expect(h.coordinator.apis.slice(3)).toEqual(['DescribeTransactions']);
   });
 
   test('offsets: AddOffsetsToTxn to the transaction coordinator, then TxnOffsetCommit capped at v4 to the group coordinator', async () => {
