@@ -216,7 +216,7 @@ export class TransactionManager {
   mayProduce(topic: string, partition: number, connection: number): boolean {
     const key = `${topic}\u0000${partition}`;
     if (this.markersPending) {
-      void this.previousMarkers().then(() => this.parts.host.wake());
+      void this.previousMarkers();
       return false;
     }
     if (this.version === 2) {
@@ -240,11 +240,15 @@ export class TransactionManager {
     return false;
   }
 
-  /** The wait for the last transaction's markers (one, however many ask); resolves at once when none is pending. */
+  /**
+   * The wait for the last transaction's markers (one, however many ask); resolves at once when
+   * none is pending. Its end wakes the sender once, for the batches mayProduce() held back.
+   */
   private previousMarkers(): Promise<void> {
     if (!this.markersPending) return Promise.resolve();
     this.checkingMarkers ??= this.markersWritten().finally(() => {
       this.checkingMarkers = undefined;
+      this.parts.host.wake();
     });
     return this.checkingMarkers;
   }
