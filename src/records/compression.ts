@@ -19,7 +19,9 @@
  *   Reading accepts any version-01 frame: content size, block and content checksums, linked or
  *   independent blocks, raw blocks, block sizes 64 KiB to 4 MiB, concatenated and skippable
  *   frames. Frames that need a dictionary are refused.
- * - zstd: a zstd frame (node:zlib's zstd, Node >= 22.15 / 23.8).
+ * - zstd: a zstd frame (node:zlib's zstd, Node >= 22.15 / 23.8). Batches up to 1 MiB are
+ *   compressed through one kept zstd context per level (zstd-context.ts; the same frames,
+ *   without a new context per batch), unless KAFKA_WIRE_ZSTD_CONTEXT=off.
  *
  * Decompression is bounded: output beyond `maxOutputBytes` throws a {@link CompressionError}
  * before a buffer of that size is allocated, so a small "bomb" cannot exhaust memory. Corrupt or
@@ -31,6 +33,7 @@ import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import { KafkaWireError } from '../errors.js';
 import { xxhash32 } from './xxhash32.js';
+import { compressWithKeptContext } from './zstd-context.js';
 import { zstdFramesProblem } from './zstd-frames.js';
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -201,6 +204,8 @@ function zstdCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !Number.isInteger(level)) {
     throw new RangeError(`zstd level must be an integer, got ${level}`);
   }
+  const kept = process.env.KAFKA_WIRE_ZSTD_CONTEXT === 'off' ? undefined : compressWithKeptContext(zlib(), data, level);
+  if (kept) return kept;
   return zstdCompressSync(data, level === undefined ? undefined : { params: { [zlib().constants.ZSTD_c_compressionLevel]: level } });
 }
 
