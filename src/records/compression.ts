@@ -19,9 +19,10 @@
  *   Reading accepts any version-01 frame: content size, block and content checksums, linked or
  *   independent blocks, raw blocks, block sizes 64 KiB to 4 MiB, concatenated and skippable
  *   frames. Frames that need a dictionary are refused.
- * - zstd: a zstd frame (node:zlib's zstd, Node >= 22.15 / 23.8). Batches up to 1 MiB are
- *   compressed through one kept zstd context per level (zstd-context.ts; the same frames,
- *   without a new context per batch), unless KAFKA_WIRE_ZSTD_CONTEXT=off.
+ * - zstd: a zstd frame (node:zlib's zstd, Node >= 22.15 / 23.8).
+ * - gzip and zstd batches up to 1 MiB are compressed through one kept node:zlib context per codec
+ *   and level instead of a new one per batch (compression-contexts.ts), unless
+ *   KAFKA_WIRE_ZLIB_CONTEXTS=off.
  *
  * Decompression is bounded: output beyond `maxOutputBytes` throws a {@link CompressionError}
  * before a buffer of that size is allocated, so a small "bomb" cannot exhaust memory. Corrupt or
@@ -32,8 +33,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import { KafkaWireError } from '../errors.js';
+import { compressWithKeptContext } from './compression-contexts.js';
 import { xxhash32 } from './xxhash32.js';
-import { compressWithKeptContext } from './zstd-context.js';
 import { zstdFramesProblem } from './zstd-frames.js';
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -166,11 +167,16 @@ function checkedLength(codec: CompressionName, out: Buffer, maxOutputBytes: numb
   return out;
 }
 
+/** Through the codec's kept context, or undefined: then the caller compresses with node:zlib's sync function. */
+function keptContextCompress(codec: 'gzip' | 'zstd', data: Buffer, level: number | undefined): Buffer | undefined {
+  return process.env.KAFKA_WIRE_ZLIB_CONTEXTS === 'off' ? undefined : compressWithKeptContext(zlib(), codec, data, level);
+}
+
 function gzipCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !(Number.isInteger(level) && level >= -1 && level <= 9)) {
     throw new RangeError(`gzip level must be an integer from -1 to 9, got ${level}`);
   }
-  return zlib().gzipSync(data, level === undefined ? undefined : { level });
+  return keptContextCompress('gzip', data, level) ?? zlib().gzipSync(data, level === undefined ? undefined : { level });
 }
 
 function gzipDecompress(input: Buffer, maxOutputBytes: number): Buffer {
@@ -204,9 +210,10 @@ function zstdCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !Number.isInteger(level)) {
     throw new RangeError(`zstd level must be an integer, got ${level}`);
   }
-  const kept = process.env.KAFKA_WIRE_ZSTD_CONTEXT === 'off' ? undefined : compressWithKeptContext(zlib(), data, level);
-  if (kept) return kept;
-  return zstdCompressSync(data, level === undefined ? undefined : { params: { [zlib().constants.ZSTD_c_compressionLevel]: level } });
+  return (
+    keptContextCompress('zstd', data, level) ??
+    zstdCompressSync(data, level === undefined ? undefined : { params: { [zlib().constants.ZSTD_c_compressionLevel]: level } })
+  );
 }
 
 function zstdDecompress(input: Buffer, maxOutputBytes: number): Buffer {

@@ -1,0 +1,154 @@
+import type Zlib from 'node:zlib';
+
+/**
+ * zstd and gzip compression through one kept node:zlib context per codec and level, instead of
+ * a new one per call.
+ *
+ * `zstdCompressSync` and `gzipSync` build a stream object and a fresh native context (a
+ * ZSTD_CCtx of about a megabyte at level 3; a deflate state and window of about 256 KiB) for
+ * every batch, and free them again: a fixed cost per call, and native memory churn that V8
+ * counts as external memory and answers with full collections. A kept context compresses each
+ * batch in one call that ends the frame (ZSTD_e_end, Z_FINISH), which makes the same bytes
+ * (except zstd at levels -5 and below on inputs above about 600 KB: valid frames, compressed a
+ * little differently; gzip level 0 is left to gzipSync for the same reason).
+ *
+ * node:zlib has no public API for a one-call compression into a given buffer; it is reached
+ * through the engine's `_handle.writeSync`, which node:zlib's own sync functions use. Before the
+ * first use a kept context's output is compared with the sync function's on a sample: if
+ * anything differs or is missing, the caller keeps using the sync function.
+ */
+
+export type KeptCodec = 'zstd' | 'gzip';
+
+/** Batches above this go through the sync functions: their fixed cost no longer shows, and the scratch buffer stays small. */
+export const KEPT_CONTEXT_MAX_INPUT = 1 << 20;
+
+/** What this module uses of a node:zlib engine's internals. */
+interface ZlibHandle {
+  writeSync(flush: number, input: Buffer, inOffset: number, inLength: number, out: Buffer, outOffset: number, outLength: number): void;
+}
+
+interface ZlibEngineInternals {
+  _handle?: ZlibHandle;
+  _writeState?: Uint32Array;
+}
+
+/** node:zlib's Gzip has reset() at run time (its typings give it only to Deflate and Inflate). */
+type Engine = Zlib.ZstdCompress | (Zlib.Gzip & Zlib.ZlibReset);
+
+interface CodecCalls {
+  create(): Engine;
+  /** The sync function the kept context must match byte for byte. */
+  reference(data: Buffer): Buffer;
+  endFlag: number;
+  /** A gzip stream ends with Z_FINISH and must be reset before the next; zstd starts a new frame by itself. */
+  resetAfterFrame: boolean;
+  /** The most one frame of `size` bytes can take (zstd's ZSTD_compressBound; a generous bound for deflate). */
+  bound(size: number): number;
+}
+
+function codecCalls(zlib: typeof Zlib, codec: KeptCodec, level: number | undefined): CodecCalls {
+  if (codec === 'zstd') {
+    const options = level === undefined ? undefined : { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } };
+    return {
+      create: () => zlib.createZstdCompress(options),
+      reference: (data) => zlib.zstdCompressSync(data, options),
+      endFlag: zlib.constants.ZSTD_e_end,
+      resetAfterFrame: false,
+      bound: (size) => size + (size >> 8) + (size < 128 << 10 ? ((128 << 10) - size) >> 11 : 0),
+    };
+  }
+  const options = level === undefined ? undefined : { level };
+  return {
+    create: () => zlib.createGzip(options) as Zlib.Gzip & Zlib.ZlibReset,
+    reference: (data) => zlib.gzipSync(data, options),
+    endFlag: zlib.constants.Z_FINISH,
+    resetAfterFrame: true,
+    // Above zlib's deflateBound() for any window and memory level, plus the gzip header and trailer.
+    bound: (size) => size + (size >> 3) + (size >> 6) + 64,
+  };
+}
+
+class KeptContext {
+  /** Where each frame is written before it is copied out: as large as the largest batch's bound so far. */
+  private scratch = Buffer.allocUnsafe(0);
+  /** An error the engine reported (it then closes itself): the context is dropped. */
+  private failure: Error | undefined;
+
+  constructor(
+    /** Held so that the engine, which owns the handle, lives as long as this does. */
+    readonly engine: Engine,
+    private readonly handle: ZlibHandle,
+    private readonly writeState: Uint32Array,
+    private readonly calls: CodecCalls,
+  ) {
+    engine.on('error', (error: Error) => {
+      this.failure = error;
+    });
+  }
+
+  compress(data: Buffer): Buffer {
+    const needed = this.calls.bound(data.length);
+    if (this.scratch.length < needed) this.scratch = Buffer.allocUnsafe(needed);
+    const out = this.scratch;
+    this.handle.writeSync(this.calls.endFlag, data, 0, data.length, out, 0, out.length);
+    if (this.failure) throw this.failure;
+    const outLeft = this.writeState[0] as number;
+    const inLeft = this.writeState[1] as number;
+    // With room for the bound, one call ends the frame; anything else is not what this relies on.
+    if (inLeft !== 0 || outLeft === 0) throw new Error(`compression: the frame did not end in one call (${inLeft} bytes left)`);
+    const frame = Buffer.from(out.subarray(0, out.length - outLeft));
+    if (this.calls.resetAfterFrame) (this.engine as Zlib.ZlibReset).reset();
+    return frame;
+  }
+}
+
+/** One kept context per codec and level, made on first use; undefined when node:zlib cannot give one that matches. */
+const contexts = new Map<string, KeptContext | undefined>();
+
+/**
+ * Compresses `data` into one frame through the kept context of its codec and level, or returns
+ * undefined when there is none (or `data` is above KEPT_CONTEXT_MAX_INPUT): then the caller
+ * compresses. A context that fails is dropped, and the next call makes a new one.
+ */
+export function compressWithKeptContext(zlib: typeof Zlib, codec: KeptCodec, data: Buffer, level: number | undefined): Buffer | undefined {
+  // gzip level 0 writes stored blocks as large as the output room allows, so its bytes would differ from gzipSync's.
+  if (data.length > KEPT_CONTEXT_MAX_INPUT || (codec === 'gzip' && level === 0)) return undefined;
+  const key = `${codec}:${level}`;
+  let context = contexts.get(key);
+  if (context === undefined) {
+    if (contexts.has(key)) return undefined;
+    context = keptContext(codecCalls(zlib, codec, level));
+    contexts.set(key, context);
+    if (context === undefined) return undefined;
+  }
+  try {
+    return context.compress(data);
+  } catch (error) {
+    contexts.delete(key);
+    context.engine.destroy();
+    throw error;
+  }
+}
+
+function keptContext(calls: CodecCalls): KeptContext | undefined {
+  let context: KeptContext | undefined;
+  try {
+    const engine = calls.create();
+    const { _handle: handle, _writeState: writeState } = engine as unknown as ZlibEngineInternals;
+    if (typeof handle?.writeSync !== 'function' || !(writeState instanceof Uint32Array)) {
+      engine.destroy();
+      return undefined;
+    }
+    context = new KeptContext(engine, handle, writeState, calls);
+    // Twice: the second frame shows that the context starts afresh after the first.
+    const sample = Buffer.from('kafka-wire checks its kept compression context against the sync function. '.repeat(64));
+    for (let i = 0; i < 2; i++) {
+      if (!context.compress(sample).equals(calls.reference(sample))) throw new Error('different frames');
+    }
+    return context;
+  } catch {
+    context?.engine.destroy();
+    return undefined;
+  }
+}

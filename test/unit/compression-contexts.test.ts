@@ -1,0 +1,161 @@
+import zlib from 'node:zlib';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
+import { Random } from '../support/random.js';
+
+type ContextModule = typeof import('../../src/records/compression-contexts.js');
+
+/** A fresh copy of the module, so that each test starts without kept contexts. */
+async function freshModule(): Promise<ContextModule> {
+  vi.resetModules();
+  return import('../../src/records/compression-contexts.js');
+}
+
+/** What compression.ts does without a kept context. */
+function syncCompress(codec: 'zstd' | 'gzip', input: Buffer, level?: number): Buffer {
+  if (codec === 'gzip') return zlib.gzipSync(input, level === undefined ? undefined : { level });
+  return zlib.zstdCompressSync(input, level === undefined ? undefined : { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } });
+}
+
+function syncDecompress(codec: 'zstd' | 'gzip', input: Buffer): Buffer {
+  return codec === 'gzip' ? zlib.gunzipSync(input) : zlib.zstdDecompressSync(input);
+}
+
+/** JSON-like text from a small vocabulary, as record values often are. */
+function text(length: number, seed: number): Buffer {
+  const random = new Random(seed);
+  const words = ['user', 'event', 'click', 'view', 'session', 'region', 'eu-west', 'true', 'false'];
+  let out = '';
+  while (out.length < length) out += `"${random.pick(words)}":${random.int(0, 999_999)},`;
+  return Buffer.from(out.slice(0, length));
+}
+
+function randomBytes(length: number, seed: number): Buffer {
+  const random = new Random(seed);
+  const out = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) out[i] = random.int(0, 255);
+  return out;
+}
+
+/** node:zlib with createZstdCompress() and createGzip() replaced; everything else is the real one. */
+function zlibWith(create: (codec: 'zstd' | 'gzip', options?: object) => unknown): typeof zlib {
+  return {
+    ...zlib,
+    createZstdCompress: (options?: object) => create('zstd', options),
+    createGzip: (options?: object) => create('gzip', options),
+  } as unknown as typeof zlib;
+}
+
+function realEngine(codec: 'zstd' | 'gzip', options?: object) {
+  return codec === 'gzip' ? zlib.createGzip(options) : zlib.createZstdCompress(options);
+}
+
+let m: ContextModule;
+beforeEach(async () => {
+  m = await freshModule();
+});
+
+describe.each(['zstd', 'gzip'] as const)('compressWithKeptContext: %s', (codec) => {
+  test('makes the bytes the sync function makes, call after call, at each level', () => {
+    const inputs = [
+      Buffer.alloc(0),
+      Buffer.from('k'),
+      text(100, 1),
+      text(16 * 1024, 2),
+      randomBytes(16 * 1024, 3),
+      text(256 * 1024, 4),
+      randomBytes(300 * 1024, 5),
+      text(m.KEPT_CONTEXT_MAX_INPUT, 6),
+      randomBytes(m.KEPT_CONTEXT_MAX_INPUT, 10),
+      text(1000, 7),
+    ];
+    const levels = codec === 'zstd' ? [undefined, 1, 3, 9] : [undefined, 1, 6, 9];
+    for (const level of levels) {
+      // Twice over, so that every input also follows a larger one in the same context.
+      for (const input of [...inputs, ...inputs]) {
+        const kept = m.compressWithKeptContext(zlib, codec, input, level);
+        expect(kept?.equals(syncCompress(codec, input, level)), `${input.length} bytes, level ${level}`).toBe(true);
+        expect(syncDecompress(codec, kept as Buffer).equals(input)).toBe(true);
+      }
+    }
+  });
+
+  test('gzip level 0 (stored blocks, whose size follows the output room) stays with gzipSync', () => {
+    const input = text(256 * 1024, 11);
+    const kept = m.compressWithKeptContext(zlib, codec, input, 0);
+    if (codec === 'gzip') expect(kept).toBeUndefined();
+    else expect(kept?.equals(syncCompress(codec, input, 0))).toBe(true);
+  });
+
+  test('each frame is a Buffer of its own: the next call does not overwrite it', () => {
+    const first = m.compressWithKeptContext(zlib, codec, text(5000, 8), undefined) as Buffer;
+    const copy = Buffer.from(first);
+    m.compressWithKeptContext(zlib, codec, randomBytes(5000, 9), undefined);
+    expect(first.equals(copy)).toBe(true);
+  });
+
+  test('leaves input above KEPT_CONTEXT_MAX_INPUT to the caller, and makes one context per codec and level, on first use', () => {
+    const create = vi.fn(realEngine);
+    const patched = zlibWith(create);
+    expect(m.compressWithKeptContext(patched, codec, Buffer.alloc(m.KEPT_CONTEXT_MAX_INPUT + 1), undefined)).toBeUndefined();
+    expect(create).not.toHaveBeenCalled();
+    for (let i = 0; i < 3; i++) m.compressWithKeptContext(patched, codec, text(2000, i), undefined);
+    m.compressWithKeptContext(patched, codec, text(2000, 1), 5);
+    expect(create).toHaveBeenCalledTimes(2);
+    m.compressWithKeptContext(patched, codec === 'zstd' ? 'gzip' : 'zstd', text(2000, 1), undefined);
+    expect(create).toHaveBeenCalledTimes(3);
+  });
+
+  test('returns undefined when node:zlib has not the internals it uses, and does not ask again', () => {
+    const create = vi.fn((kind: 'zstd' | 'gzip') => Object.assign(realEngine(kind), { _handle: undefined }));
+    const patched = zlibWith(create);
+    expect(m.compressWithKeptContext(patched, codec, text(2000, 1), undefined)).toBeUndefined();
+    expect(m.compressWithKeptContext(patched, codec, text(2000, 2), undefined)).toBeUndefined();
+    expect(create).toHaveBeenCalledTimes(1);
+  });
+
+  test('returns undefined when the kept context makes other bytes than the sync function', () => {
+    const other = {
+      ...zlib,
+      zstdCompressSync: (input: Buffer) => Buffer.concat([zlib.zstdCompressSync(input), Buffer.from([0])]),
+      gzipSync: (input: Buffer) => Buffer.concat([zlib.gzipSync(input), Buffer.from([0])]),
+    };
+    expect(m.compressWithKeptContext(other as typeof zlib, codec, text(2000, 1), undefined)).toBeUndefined();
+  });
+
+  test('an error from the engine fails that call; the next call makes a new context', () => {
+    let failNext = false;
+    const engines: ReturnType<typeof realEngine>[] = [];
+    const patched = zlibWith((kind, options) => {
+      const engine = realEngine(kind, options);
+      const internals = engine as unknown as { _handle: { writeSync: (...args: unknown[]) => void; reset: () => void } };
+      const handle = internals._handle;
+      internals._handle = {
+        writeSync: (...args: unknown[]) => {
+          if (!failNext) return handle.writeSync(...args);
+          failNext = false;
+          engine.emit('error', new Error('zlib said no'));
+        },
+        reset: () => handle.reset(), // gzip's engine.reset() calls it after each frame
+      };
+      engines.push(engine);
+      return engine;
+    });
+    const input = text(4000, 3);
+    expect(m.compressWithKeptContext(patched, codec, input, undefined)?.equals(syncCompress(codec, input))).toBe(true);
+    failNext = true;
+    expect(() => m.compressWithKeptContext(patched, codec, input, undefined)).toThrow('zlib said no');
+    expect(engines[0]?.destroyed).toBe(true);
+    expect(m.compressWithKeptContext(patched, codec, input, undefined)?.equals(syncCompress(codec, input))).toBe(true);
+    expect(engines).toHaveLength(2);
+  });
+});
+
+test('zstd at its fastest negative levels: a valid frame even where the bytes differ from the sync function', () => {
+  // Above about 600 KB at levels -5 and below, zstd's one-call path compresses a little
+  // differently from the buffered path zstdCompressSync takes (found comparing levels -7 to 22).
+  const input = text(m.KEPT_CONTEXT_MAX_INPUT, 12);
+  for (const level of [-7, -5, -1]) {
+    const kept = m.compressWithKeptContext(zlib, 'zstd', input, level);
+    expect(zlib.zstdDecompressSync(kept as Buffer).equals(input)).toBe(true);
+  }
+});
