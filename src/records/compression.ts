@@ -169,7 +169,12 @@ function checkedLength(codec: CompressionName, out: Buffer, maxOutputBytes: numb
 
 /** Through the codec's kept context, or undefined: then the caller compresses with node:zlib's sync function. */
 function keptContextCompress(codec: 'gzip' | 'zstd', data: Buffer, level: number | undefined): Buffer | undefined {
-  return process.env.KAFKA_WIRE_ZLIB_CONTEXTS === 'off' ? undefined : compressWithKeptContext(zlib(), codec, data, level);
+  if (process.env.KAFKA_WIRE_ZLIB_CONTEXTS === 'off') return undefined;
+  try {
+    return compressWithKeptContext(zlib(), codec, data, level);
+  } catch (error) {
+    throw new CompressionError(codec, `${codec}: compressing failed (${(error as Error)?.message ?? String(error)})`, { cause: error });
+  }
 }
 
 function gzipCompress(data: Buffer, level: number | undefined): Buffer {

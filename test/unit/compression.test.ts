@@ -515,6 +515,50 @@ describe('zstd on a Node without zstd in node:zlib', () => {
   });
 });
 
+describe('a kept compression context that fails', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  test.each(['zstd', 'gzip'] as const)(
+    '%s: the batch fails with a CompressionError naming the cause; the next one compresses',
+    async (codec) => {
+      const load = process.getBuiltinModule.bind(process) as (id: string) => object;
+      const zlib = load('node:zlib') as typeof import('node:zlib');
+      let writes = 0;
+      const failing = (engine: import('node:stream').Transform) => {
+        const internals = engine as unknown as { _handle: { writeSync: (...args: unknown[]) => void; reset: () => void } };
+        const handle = internals._handle;
+        internals._handle = {
+          // The first two writes are the context's check against the sync function; the fourth fails.
+          writeSync: (...args: unknown[]) =>
+            ++writes === 4 ? void engine.emit('error', new Error('out of memory')) : handle.writeSync(...args),
+          reset: () => handle.reset(),
+        };
+        return engine;
+      };
+      vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+        id === 'node:zlib'
+          ? {
+              ...zlib,
+              createZstdCompress: (options?: object) => failing(zlib.createZstdCompress(options)),
+              createGzip: (options?: object) => failing(zlib.createGzip(options)),
+            }
+          : load(id)) as never);
+      vi.resetModules();
+      const m = await import('../../src/records/compression.js');
+      const input = compressibleText(20_000, 9);
+      expect(m.decompress(codec, m.compress(codec, input), input.length).equals(input)).toBe(true);
+      expectCompressionError(
+        () => m.compress(codec, input),
+        new RegExp(`^${codec}: compressing failed \\(out of memory\\)`),
+        m.CompressionError,
+      );
+      expect(m.decompress(codec, m.compress(codec, input), input.length).equals(input)).toBe(true);
+    },
+  );
+});
+
 describe('xxhash32', () => {
   test.each([
     ['', 0, 0x02cc5d05],
