@@ -47,9 +47,21 @@ interface CodecCalls {
   bound(size: number): number;
 }
 
+/** zstd's level is a parameter, gzip's an option of its own: one shape that both node:zlib option types accept. */
+interface LevelOptions {
+  params?: Record<number, number>;
+  level?: number;
+}
+
+/** The node:zlib options that give `level` (undefined: the codec's default), for the kept contexts and the sync functions alike. */
+export function levelOptions(zlib: typeof Zlib, codec: KeptCodec, level: number | undefined): LevelOptions | undefined {
+  if (level === undefined) return undefined;
+  return codec === 'zstd' ? { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } } : { level };
+}
+
 function codecCalls(zlib: typeof Zlib, codec: KeptCodec, level: number | undefined): CodecCalls {
+  const options = levelOptions(zlib, codec, level);
   if (codec === 'zstd') {
-    const options = level === undefined ? undefined : { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } };
     return {
       create: () => zlib.createZstdCompress(options),
       reference: (data) => zlib.zstdCompressSync(data, options),
@@ -58,7 +70,6 @@ function codecCalls(zlib: typeof Zlib, codec: KeptCodec, level: number | undefin
       bound: (size) => size + (size >> 8) + (size < 128 << 10 ? ((128 << 10) - size) >> 11 : 0),
     };
   }
-  const options = level === undefined ? undefined : { level };
   return {
     create: () => zlib.createGzip(options) as Zlib.Gzip & Zlib.ZlibReset,
     reference: (data) => zlib.gzipSync(data, options),

@@ -33,7 +33,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import { KafkaWireError } from '../errors.js';
-import { compressWithKeptContext } from './compression-contexts.js';
+import { compressWithKeptContext, levelOptions } from './compression-contexts.js';
 import { xxhash32 } from './xxhash32.js';
 import { zstdFramesProblem } from './zstd-frames.js';
 
@@ -181,7 +181,7 @@ function gzipCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !(Number.isInteger(level) && level >= -1 && level <= 9)) {
     throw new RangeError(`gzip level must be an integer from -1 to 9, got ${level}`);
   }
-  return keptContextCompress('gzip', data, level) ?? zlib().gzipSync(data, level === undefined ? undefined : { level });
+  return keptContextCompress('gzip', data, level) ?? zlib().gzipSync(data, levelOptions(zlib(), 'gzip', level));
 }
 
 function gzipDecompress(input: Buffer, maxOutputBytes: number): Buffer {
@@ -215,10 +215,7 @@ function zstdCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !Number.isInteger(level)) {
     throw new RangeError(`zstd level must be an integer, got ${level}`);
   }
-  return (
-    keptContextCompress('zstd', data, level) ??
-    zstdCompressSync(data, level === undefined ? undefined : { params: { [zlib().constants.ZSTD_c_compressionLevel]: level } })
-  );
+  return keptContextCompress('zstd', data, level) ?? zstdCompressSync(data, levelOptions(zlib(), 'zstd', level));
 }
 
 function zstdDecompress(input: Buffer, maxOutputBytes: number): Buffer {
