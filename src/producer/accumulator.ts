@@ -132,6 +132,18 @@ export function batchDue(batch: ProducerBatch, now: number): boolean {
   return batch.deadline <= now;
 }
 
+function isExpired(batch: ProducerBatch): boolean {
+  return batch.expired;
+}
+
+/** Batches past their delivery deadline: in flight (their answers will only free them), and waiting. */
+export interface ExpiredBatches {
+  readonly inFlight: readonly ProducerBatch[];
+  readonly waiting: readonly ProducerBatch[];
+}
+
+const NOTHING_EXPIRED: ExpiredBatches = { inFlight: [], waiting: [] };
+
 /** When a batch put back may go again: after its backoff, and after the metadata it awaits (or the wait for it) if any. */
 export function retryTime(batch: ProducerBatch, metadataAnswered: number): number {
   return batch.awaitsMetadata > metadataAnswered ? Math.max(batch.retryAt, batch.metadataWaitUntil) : batch.retryAt;
@@ -236,6 +248,8 @@ export class Accumulator {
   private readonly queues: PartitionQueue[] = [];
   /** The same queues by topic, indexed by partition: found without building a key per record. */
   private readonly byTopic = new Map<string, PartitionQueue[]>();
+  /** The earliest delivery deadline of a batch not yet expired, as of the last expire(); Infinity when none. */
+  nextDeadline = Infinity;
 
   constructor(
     private readonly options: AccumulatorOptions,
@@ -544,29 +558,39 @@ export class Accumulator {
   /**
    * Batches whose every record is past its delivery deadline: those in flight (marked expired,
    * left in flight for their answer) and those waiting at the front of a partition with nothing
-   * in flight, open ones included (taken out).
+   * in flight, open ones included (taken out). Sets nextDeadline.
    */
-  expire(now: number): { inFlight: ProducerBatch[]; waiting: ProducerBatch[] } {
-    const inFlight: ProducerBatch[] = [];
-    const waiting: ProducerBatch[] = [];
+  expire(now: number): ExpiredBatches {
+    // Called on every drain, and nothing expires almost always: the lists are made only when needed.
+    let inFlight: ProducerBatch[] | undefined;
+    let waiting: ProducerBatch[] | undefined;
+    let nextDeadline = Infinity;
     for (const queue of this.queues) {
       for (const batch of queue.inFlight) {
-        if (batch.expired || !batchDue(batch, now)) continue;
+        if (batch.expired) continue;
+        if (!batchDue(batch, now)) {
+          nextDeadline = Math.min(nextDeadline, batch.deadline);
+          continue;
+        }
         batch.expired = true;
-        inFlight.push(batch);
+        (inFlight ??= []).push(batch);
       }
       // Behind batches still in flight, a waiting one expires once those have (their answers only free them).
-      while (queue.ready.length > 0 && queue.inFlight.every((batch) => batch.expired) && batchDue(queue.ready[0] as ProducerBatch, now)) {
-        waiting.push(queue.ready.shift() as ProducerBatch);
+      while (queue.ready.length > 0 && queue.inFlight.every(isExpired) && batchDue(queue.ready[0] as ProducerBatch, now)) {
+        (waiting ??= []).push(queue.ready.shift() as ProducerBatch);
       }
       // An open batch kept open because its partition could not send (closeLingering) expires as a closed one would.
       const open = queue.open;
-      if (open && queue.ready.length === 0 && queue.inFlight.every((batch) => batch.expired) && batchDue(open, now)) {
-        waiting.push(open);
+      if (open && queue.ready.length === 0 && queue.inFlight.every(isExpired) && batchDue(open, now)) {
+        (waiting ??= []).push(open);
         queue.open = undefined;
       }
+      // A queue's batches are in creation order: the first waiting one (or the open one) is due first.
+      const first = queue.ready[0] ?? queue.open;
+      if (first) nextDeadline = Math.min(nextDeadline, first.deadline);
     }
-    return { inFlight, waiting };
+    this.nextDeadline = nextDeadline;
+    return inFlight || waiting ? { inFlight: inFlight ?? [], waiting: waiting ?? [] } : NOTHING_EXPIRED;
   }
 
   /**

@@ -118,7 +118,7 @@ export class Admission {
    * or buffer room, into the line of waiting sends. A bad record settles its outcome at once,
    * before it takes anything from the producer.
    */
-  admit(record: unknown, options: SendOptions, outcome: RecordOutcome, index: number, accepted?: () => void): void {
+  admit(record: unknown, options: SendOptions | undefined, outcome: RecordOutcome, index: number, accepted?: () => void): void {
     let pending: PendingRecord;
     let signal: AbortSignal | undefined;
     try {

@@ -202,7 +202,8 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   }
 
   /** Sends one record; resolves with where it was written once the broker acknowledged it. */
-  send(record: ProducerRecord<K, V>, options: SendOptions = {}): Promise<RecordMetadata> {
+  send(record: ProducerRecord<K, V>, options?: SendOptions): Promise<RecordMetadata> {
+    // No `options = {}` default: that made an object for every call.
     const outcome = new SingleSend();
     this.admission.admit(record, options, outcome, 0);
     return outcome.promise;

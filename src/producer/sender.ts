@@ -26,7 +26,7 @@ const produceChannel = diagnostics.channel(PRODUCE_REQUEST_CHANNEL);
 
 /** A Produce request's own fields, counted before its batches against maxRequestSize. */
 const REQUEST_OVERHEAD_BYTES = 200;
-/** While anything is pending, the drain looks again at least this often, so delivery deadlines are kept. */
+/** While anything is pending, the drain looks again at least this often (delivery deadlines have a timer of their own, see schedule()). */
 const IDLE_LOOK_MS = 250;
 /** How soon to look again for a leader, or to retry a failed InitProducerId. */
 const SHORT_WAIT_MS = 100;
@@ -117,6 +117,8 @@ export class Sender {
   private readonly stopWatchingMetadata: () => void;
   private producerIdReady: Promise<void> | undefined;
   private timer: Timer | undefined;
+  /** When the armed timer is due. */
+  private timerAt = 0;
   private drainScheduled = false;
   private draining = false;
   private drainAgain = false;
@@ -204,16 +206,25 @@ export class Sender {
       return;
     }
     this.draining = true;
-    this.drain()
-      .catch((error: unknown) => this.internalError(error))
-      .finally(() => {
-        this.draining = false;
-        if (this.drainAgain) {
-          this.drainAgain = false;
-          this.wake();
-        }
-      });
+    this.drain().then(this.drainDone, this.drainFailed);
   }
+
+  /** Made once, as scheduledDrain is: a drain runs once per turn of the event loop under load. */
+  private readonly drainDone = () => {
+    this.draining = false;
+    if (this.drainAgain) {
+      this.drainAgain = false;
+      this.wake();
+    }
+  };
+
+  private readonly drainFailed = (error: unknown) => {
+    try {
+      this.internalError(error);
+    } finally {
+      this.drainDone();
+    }
+  };
 
   /** A bug in the drain must not be swallowed: the records it concerns fail with it, loudly, and it is counted. */
   private internalError(error: unknown): void {
@@ -325,12 +336,31 @@ export class Sender {
     return { sent, leaderless };
   }
 
-  private schedule(at: number): void {
+  /**
+   * Arms the timer for the next drain at `at`, or at the next delivery deadline if that comes
+   * first (records fail at their deadline, not at the next look after it). A timer already due by
+   * then is kept: firing early costs one drain, which schedules again, while arming a new timer on
+   * every drain (once a millisecond and more under a steady flow of records) made a timer object
+   * each time.
+   */
+  private schedule(wanted: number): void {
+    // expire() ran at the start of this drain: the deadline is current.
+    const at = Math.min(wanted, this.accumulator.nextDeadline);
+    if (!Number.isFinite(at) || (this.closed && !this.accumulator.hasPending)) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    if (this.timer !== undefined && this.timerAt <= at) return;
     this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!Number.isFinite(at) || (this.closed && !this.accumulator.hasPending)) return;
-    this.timer = this.clock.setTimeout(() => this.wake(), Math.max(0, at - this.clock.now()));
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(this.timerFired, Math.max(0, at - this.clock.now()));
   }
+
+  private readonly timerFired = () => {
+    this.timer = undefined;
+    this.wake();
+  };
 
   /**
    * Fails records past their delivery deadline: batches waiting to be (re)sent, and batches in
@@ -345,7 +375,9 @@ export class Sender {
       const error = batch.onWire
         ? new DeliveryTimeoutError(
             `not acknowledged within deliveryTimeoutMs (${timeout} ms); ` +
-              `the request to ${batch.topic}-${batch.partition} was still unanswered (it may have been written)`,
+              `the request to ${batch.topic}-${batch.partition} was still unanswered (it may have been written)` +
+              (batch.lastError ? `; last error: ${batch.lastError.message}` : ''),
+            { cause: batch.lastError },
           )
         : this.timeoutError(
             batch,

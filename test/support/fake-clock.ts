@@ -17,6 +17,8 @@ export class FakeClock implements Clock {
   private readonly timers: FakeTimer[] = [];
   private readonly queued: (() => void)[] = [];
   private order = 0;
+  /** Timers set so far, cancelled ones included. */
+  timersSet = 0;
 
   constructor(start = 1_800_000_000_000) {
     this.current = start;
@@ -29,6 +31,7 @@ export class FakeClock implements Clock {
   setTimeout(callback: () => void, ms: number): Timer {
     const timer: FakeTimer = { at: this.current + Math.max(0, ms), order: this.order++, callback, cancelled: false };
     this.timers.push(timer);
+    this.timersSet++;
     return timer;
   }
 

@@ -330,6 +330,32 @@ describe('sender: retries, sequences and epochs on a scripted broker', () => {
     expect(h.transport.requests).toHaveLength(1);
   });
 
+  test('a record fails at its delivery deadline, not at the next periodic look after it', async () => {
+    const h = harness({ lingerMs: 0, deliveryTimeoutMs: 1000 });
+    const first = h.send(0); // in flight, never answered
+    await h.clock.settle();
+    await h.clock.advance(100);
+    h.send(1); // a drain 100 ms later: the looks every 250 ms from here would pass the deadline by 100 ms
+    await h.clock.advance(899);
+    expect(first.result).toBeUndefined();
+    await h.clock.advance(1);
+    expect(first.result).toBeInstanceOf(DeliveryTimeoutError);
+  });
+
+  test('a drain per record does not arm a timer per drain', async () => {
+    const h = harness({ lingerMs: 0 });
+    h.send(0);
+    await h.clock.settle();
+    const before = h.clock.timersSet;
+    for (let i = 0; i < 50; i++) {
+      for (const request of h.transport.open) request.answer();
+      h.send(i % 2);
+      await h.clock.advance(1);
+    }
+    expect(h.transport.requests.length).toBeGreaterThan(40);
+    expect(h.clock.timersSet - before).toBeLessThanOrEqual(2);
+  });
+
   test('a batch that keeps failing retriably fails at its deadline with the last error named', async () => {
     const h = harness({ lingerMs: 0, deliveryTimeoutMs: 1000 });
     const record = h.send(0);
