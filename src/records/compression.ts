@@ -33,9 +33,9 @@ import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import { KafkaWireError } from '../errors.js';
-import { compressWithKeptContext, levelOptions } from './compression-contexts.js';
+import { compressWithKeptContext, levelOptions, zstdDecompressWithKeptContext } from './compression-contexts.js';
 import { xxhash32 } from './xxhash32.js';
-import { zstdFramesProblem } from './zstd-frames.js';
+import { zstdFrameEnds, zstdFramesProblem } from './zstd-frames.js';
 
 export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -222,13 +222,36 @@ function zstdDecompress(input: Buffer, maxOutputBytes: number): Buffer {
   const { zstdDecompressSync } = zstdFunctions();
   let out: Buffer;
   try {
-    out = zstdDecompressSync(input, { maxOutputLength: zlibOutputLimit(maxOutputBytes) });
+    const limit = zlibOutputLimit(maxOutputBytes);
+    out =
+      (process.env.KAFKA_WIRE_ZLIB_CONTEXTS === 'off' ? undefined : zstdDecompressWithKeptContext(zlib(), input, limit)) ??
+      zstdDecompressEachFrame(zstdDecompressSync, input, limit);
   } catch (err) {
     throw wrapZlibError('zstd', err, maxOutputBytes);
   }
   const problem = zstdFramesProblem(input);
   if (problem !== undefined) throw corrupt('zstd', problem);
   return checkedLength('zstd', out, maxOutputBytes);
+}
+
+/**
+ * zstdDecompressSync stops at the end of the first frame, and a records section may hold several
+ * (RFC 8878 §3.1, and Java's consumer reads them all): each frame is decompressed on its own.
+ */
+function zstdDecompressEachFrame(sync: typeof Zlib.zstdDecompressSync, input: Buffer, limit: number): Buffer {
+  const ends = zstdFrameEnds(input);
+  if (typeof ends === 'string' || ends.length <= 1) return sync(input, { maxOutputLength: limit });
+  const parts: Buffer[] = [];
+  let start = 0;
+  let total = 0;
+  for (const end of ends) {
+    const part = sync(input.subarray(start, end), { maxOutputLength: Math.max(1, limit - total) });
+    total += part.length;
+    if (total > limit) throw Object.assign(new RangeError(`output above ${limit} bytes`), { code: 'ERR_BUFFER_TOO_LARGE' });
+    parts.push(part);
+    start = end;
+  }
+  return Buffer.concat(parts, total);
 }
 
 // ---------------------------------------------------------------------------------------------

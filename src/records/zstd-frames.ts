@@ -14,7 +14,14 @@ const RESERVED_BLOCK = 3;
 
 /** Why `input` is not a sequence of complete zstd (or skippable) frames, or undefined when it is. */
 export function zstdFramesProblem(input: Uint8Array): string | undefined {
+  const ends = zstdFrameEnds(input);
+  return typeof ends === 'string' ? ends : undefined;
+}
+
+/** Where each zstd (or skippable) frame of `input` ends, or why `input` is not a sequence of complete frames. */
+export function zstdFrameEnds(input: Uint8Array): number[] | string {
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  const ends: number[] = [];
   let at = 0;
   while (at < input.length) {
     if (at + 4 > input.length) return `frame magic cut off at byte ${at}`;
@@ -22,6 +29,7 @@ export function zstdFramesProblem(input: Uint8Array): string | undefined {
     if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
       if (at + 8 > input.length) return `skippable frame header cut off at byte ${at}`;
       at += 8 + view.getUint32(at + 4, true);
+      ends.push(at);
       continue;
     }
     if (magic !== ZSTD_MAGIC) return `no zstd frame at byte ${at}`;
@@ -43,6 +51,7 @@ export function zstdFramesProblem(input: Uint8Array): string | undefined {
       at = end;
     }
     at += checksumSize;
+    ends.push(at);
   }
-  return at === input.length ? undefined : `frame cut off (${at - input.length} bytes missing)`;
+  return at === input.length ? ends : `frame cut off (${at - input.length} bytes missing)`;
 }

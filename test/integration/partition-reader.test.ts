@@ -19,6 +19,7 @@ import {
 import { ErrorCode, KafkaProtocolError } from '../../src/protocol/kafka-errors.js';
 import { type BatchSettings, RecordBatchBuilder, type RecordInput } from '../../src/records/batch-builder.js';
 import type { CompressionName } from '../../src/records/compression.js';
+import { crc32c } from '../../src/records/crc32c.js';
 import { encodeProduceFrame } from '../../src/records/produce-frame.js';
 import { testKafka } from '../helpers/kafka.js';
 import { produceBatch } from '../support/produce-fetch.js';
@@ -33,6 +34,9 @@ beforeAll(async () => {
   admin = new Admin(cluster);
 });
 afterAll(() => cluster?.close());
+
+/** A record batch's header (v2) before its records: offset, length, epoch, magic, CRC, attributes and the rest. */
+const BATCH_HEADER_BYTES = 61;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -204,6 +208,30 @@ describe('PartitionReader', () => {
       expect(r.offset).toBe(10n);
       break;
     }
+  });
+
+  test('a zstd batch whose records are in several frames, as RFC 8878 allows, is read whole', async () => {
+    // zstdDecompressSync stops after a section's first frame; the broker (zstd-jni) and Java's consumer read them all.
+    const frames = await newTopic('zstd-frames');
+    const batchRecords = records('f', 60, 0);
+    const builder = new RecordBatchBuilder({}, 1 << 20);
+    for (const one of batchRecords) expect(builder.tryAppend(one as RecordInput)).toBe(true);
+    const built = builder.build();
+    const plain = Buffer.concat(built.pieces);
+    built.release();
+    const section = plain.subarray(BATCH_HEADER_BYTES);
+    const zlib = process.getBuiltinModule('node:zlib');
+    const cut = section.length >> 1; // inside a record: the frames are one byte stream
+    const batch = Buffer.concat([
+      plain.subarray(0, BATCH_HEADER_BYTES),
+      zlib.zstdCompressSync(section.subarray(0, cut)),
+      zlib.zstdCompressSync(section.subarray(cut)),
+    ]);
+    batch.writeInt32BE(batch.length - 12, 8); // batchLength: what follows baseOffset and itself
+    batch.writeInt16BE(plain.readInt16BE(21) | 4, 21); // attributes: zstd
+    batch.writeUInt32BE(crc32c(batch.subarray(21)), 17); // the CRC covers attributes onward
+    await produceBatch(cluster, frames, 0, { pieces: [batch], size: batch.length, recordCount: batchRecords.length, release: () => {} });
+    expectSame(await readPartition(cluster, frames, 0), batchRecords, 0n);
   });
 
   test('readPartition returns exactly what was written, from earliest or an offset', async () => {

@@ -596,3 +596,24 @@ describe('xxhash32', () => {
     expect(() => xxhash32(data, 0, 10, 1001)).toThrow(RangeError);
   });
 });
+
+describe('zstd: a records section of several frames', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  test.each(['on', 'off'] as const)('every frame is read, kept contexts %s', (contexts) => {
+    vi.stubEnv('KAFKA_WIRE_ZLIB_CONTEXTS', contexts);
+    const zlib = process.getBuiltinModule('node:zlib');
+    const parts = [compressibleText(100, 1), compressibleText(70_000, 2), Buffer.alloc(0), compressibleText(5000, 3)];
+    const frames = Buffer.concat(parts.map((part) => zlib.zstdCompressSync(part)));
+    const whole = Buffer.concat(parts);
+    expect(decompress('zstd', frames, whole.length).equals(whole)).toBe(true);
+    expectCompressionError(() => decompress('zstd', frames, whole.length - 1), /exceed maxOutputBytes/, CompressionError);
+    expectCompressionError(
+      () => decompress('zstd', frames.subarray(0, frames.length - 3), whole.length),
+      /corrupt or truncated/,
+      CompressionError,
+    );
+  });
+});
