@@ -33,7 +33,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import { KafkaWireError } from '../errors.js';
-import { compressWithKeptContext, levelOptions, zstdDecompressWithKeptContext } from './compression-contexts.js';
+import { compressWithKeptContext, decompressWithKeptContext, levelOptions } from './compression-contexts.js';
 import { xxhash32 } from './xxhash32.js';
 import { zstdFrameEnds, zstdFramesProblem } from './zstd-frames.js';
 
@@ -177,6 +177,11 @@ function keptContextCompress(codec: 'gzip' | 'zstd', data: Buffer, level: number
   }
 }
 
+/** Through the codec's kept decompression context, or undefined: then the caller uses node:zlib's sync function. */
+function keptContextDecompress(codec: 'gzip' | 'zstd', input: Buffer, limit: number): Buffer | undefined {
+  return process.env.KAFKA_WIRE_ZLIB_CONTEXTS === 'off' ? undefined : decompressWithKeptContext(zlib(), codec, input, limit);
+}
+
 function gzipCompress(data: Buffer, level: number | undefined): Buffer {
   if (level !== undefined && !(Number.isInteger(level) && level >= -1 && level <= 9)) {
     throw new RangeError(`gzip level must be an integer from -1 to 9, got ${level}`);
@@ -187,7 +192,8 @@ function gzipCompress(data: Buffer, level: number | undefined): Buffer {
 function gzipDecompress(input: Buffer, maxOutputBytes: number): Buffer {
   let out: Buffer;
   try {
-    out = zlib().gunzipSync(input, { maxOutputLength: zlibOutputLimit(maxOutputBytes) });
+    const limit = zlibOutputLimit(maxOutputBytes);
+    out = keptContextDecompress('gzip', input, limit) ?? zlib().gunzipSync(input, { maxOutputLength: limit });
   } catch (err) {
     throw wrapZlibError('gzip', err, maxOutputBytes);
   }
@@ -223,9 +229,7 @@ function zstdDecompress(input: Buffer, maxOutputBytes: number): Buffer {
   let out: Buffer;
   try {
     const limit = zlibOutputLimit(maxOutputBytes);
-    out =
-      (process.env.KAFKA_WIRE_ZLIB_CONTEXTS === 'off' ? undefined : zstdDecompressWithKeptContext(zlib(), input, limit)) ??
-      zstdDecompressEachFrame(zstdDecompressSync, input, limit);
+    out = keptContextDecompress('zstd', input, limit) ?? zstdDecompressEachFrame(zstdDecompressSync, input, limit);
   } catch (err) {
     throw wrapZlibError('zstd', err, maxOutputBytes);
   }

@@ -160,10 +160,10 @@ test('zstd at its fastest negative levels: a valid frame even where the bytes di
   }
 });
 
-describe('zstdDecompressWithKeptContext', () => {
+describe.each(['zstd', 'gzip'] as const)('decompressWithKeptContext: %s', (codec) => {
   /** A frame without the content size in its header, as a streaming compressor (Java's zstd-jni, say) writes it. */
   async function streamedFrame(input: Buffer): Promise<Buffer> {
-    const engine = zlib.createZstdCompress();
+    const engine = codec === 'zstd' ? zlib.createZstdCompress() : zlib.createGzip();
     const chunks: Buffer[] = [];
     engine.on('data', (chunk: Buffer) => chunks.push(chunk));
     const ended = new Promise((resolve) => engine.on('end', resolve));
@@ -173,7 +173,9 @@ describe('zstdDecompressWithKeptContext', () => {
     return Buffer.concat(chunks);
   }
 
-  test('gives what zstdDecompressSync gives, call after call, for outputs from 0 bytes to past the kept scratch buffer', async () => {
+  const decompress = (data: Buffer, max: number) => m.decompressWithKeptContext(zlib, codec, data, max);
+
+  test('gives what the sync function gives, call after call, for outputs from 0 bytes to past the kept scratch buffer', async () => {
     const inputs = [
       Buffer.alloc(0),
       text(100, 1),
@@ -183,71 +185,74 @@ describe('zstdDecompressWithKeptContext', () => {
       text(m.KEPT_CONTEXT_MAX_INPUT + 100_000, 5), // past the largest scratch buffer kept
       text(1000, 6),
     ];
-    const frames: Buffer[] = inputs.map((input) => zlib.zstdCompressSync(input));
+    const frames: Buffer[] = inputs.map((input) => syncCompress(codec, input));
     frames.push(await streamedFrame(text(300 * 1024, 7)));
     for (const frame of [...frames, ...frames]) {
-      const kept = m.zstdDecompressWithKeptContext(zlib, frame, 1 << 24);
-      expect(kept?.equals(zlib.zstdDecompressSync(frame)), `${frame.length}-byte frame`).toBe(true);
+      expect(decompress(frame, 1 << 24)?.equals(syncDecompress(codec, frame)), `${frame.length}-byte frame`).toBe(true);
     }
   });
 
-  test('decompresses every frame of frames back to back, which zstdDecompressSync stops after the first of', () => {
+  test('decompresses every frame (gzip: member) of several back to back', () => {
     const parts = [text(100, 1), text(70 * 1024, 2), Buffer.alloc(0), text(5000, 3)];
-    const frames = Buffer.concat(parts.map((part) => zlib.zstdCompressSync(part)));
-    expect(zlib.zstdDecompressSync(frames).length).toBe(100);
-    expect(m.zstdDecompressWithKeptContext(zlib, frames, 1 << 24)?.equals(Buffer.concat(parts))).toBe(true);
+    const frames = Buffer.concat(parts.map((part) => syncCompress(codec, part)));
+    const whole = Buffer.concat(parts);
+    // node:zlib's zstdDecompressSync stops after the first frame; gunzipSync reads every member.
+    expect(syncDecompress(codec, frames).length).toBe(codec === 'zstd' ? 100 : whole.length);
+    expect(decompress(frames, 1 << 24)?.equals(whole)).toBe(true);
     // With the output limit at the total: no room is taken for more than there is.
-    const total = parts.reduce((sum, part) => sum + part.length, 0);
-    expect(m.zstdDecompressWithKeptContext(zlib, frames, total)?.length).toBe(total);
+    expect(decompress(frames, whole.length)?.length).toBe(whole.length);
   });
 
   test('each output is a Buffer of its own: the next call does not overwrite it', () => {
-    const first = m.zstdDecompressWithKeptContext(zlib, zlib.zstdCompressSync(text(5000, 8)), 1 << 20) as Buffer;
+    const first = decompress(syncCompress(codec, text(5000, 8)), 1 << 20) as Buffer;
     const copy = Buffer.from(first);
-    m.zstdDecompressWithKeptContext(zlib, zlib.zstdCompressSync(randomBytes(5000, 9)), 1 << 20);
+    decompress(syncCompress(codec, randomBytes(5000, 9)), 1 << 20);
     expect(first.equals(copy)).toBe(true);
   });
 
   test('refuses output past maxOutputBytes as node:zlib does (ERR_BUFFER_TOO_LARGE), and goes on', () => {
     const input = text(200_000, 10);
-    const frame = zlib.zstdCompressSync(input);
-    expect(m.zstdDecompressWithKeptContext(zlib, frame, input.length)?.equals(input)).toBe(true);
+    const frame = syncCompress(codec, input);
+    expect(decompress(frame, input.length)?.equals(input)).toBe(true);
     for (const limit of [input.length - 1, 1000]) {
-      expect(() => m.zstdDecompressWithKeptContext(zlib, frame, limit)).toThrow(
-        expect.objectContaining({ code: 'ERR_BUFFER_TOO_LARGE' }) as Error,
-      );
+      expect(() => decompress(frame, limit)).toThrow(expect.objectContaining({ code: 'ERR_BUFFER_TOO_LARGE' }) as Error);
     }
-    expect(m.zstdDecompressWithKeptContext(zlib, frame, input.length)?.equals(input)).toBe(true);
+    expect(decompress(frame, input.length)?.equals(input)).toBe(true);
   });
 
   test("corrupt input fails that call with zlib's error; a cut-short frame leaves nothing behind for the next call", () => {
     const input = text(100_000, 11);
-    const frame = zlib.zstdCompressSync(input);
+    const frame = syncCompress(codec, input);
     const corrupt = Buffer.from(frame);
     for (let at = 20; at < corrupt.length; at += 97) corrupt[at] = (corrupt[at] as number) ^ 0x5a;
-    expect(() => m.zstdDecompressWithKeptContext(zlib, corrupt, 1 << 20)).toThrow();
-    expect(m.zstdDecompressWithKeptContext(zlib, frame, 1 << 20)?.equals(input)).toBe(true);
-    // Cut short: zstd says so at the end of the input (Node 24; compression.ts checks the frames as well).
+    expect(() => decompress(corrupt, 1 << 20)).toThrow();
+    expect(decompress(frame, 1 << 20)?.equals(input)).toBe(true);
+    // Cut short: node:zlib says so at the end of the input (Node 24; compression.ts checks zstd frames as well).
     const cut = frame.subarray(0, frame.length >> 1);
     try {
-      m.zstdDecompressWithKeptContext(zlib, cut, 1 << 20);
+      decompress(cut, 1 << 20);
     } catch (error) {
       expect(String(error)).toContain('unexpected end of file');
     }
-    expect(m.zstdDecompressWithKeptContext(zlib, frame, 1 << 20)?.equals(input)).toBe(true);
+    expect(decompress(frame, 1 << 20)?.equals(input)).toBe(true);
   });
 
   test('returns undefined when node:zlib has not the internals it uses, and does not ask again', () => {
-    const create = vi.fn(() => Object.assign(zlib.createZstdDecompress(), { _handle: undefined }));
-    const patched = { ...zlib, createZstdDecompress: create } as unknown as typeof zlib;
-    const frame = zlib.zstdCompressSync(text(2000, 12));
-    expect(m.zstdDecompressWithKeptContext(patched, frame, 1 << 20)).toBeUndefined();
-    expect(m.zstdDecompressWithKeptContext(patched, frame, 1 << 20)).toBeUndefined();
+    const real = () => (codec === 'zstd' ? zlib.createZstdDecompress() : zlib.createGunzip());
+    const create = vi.fn(() => Object.assign(real(), { _handle: undefined }));
+    const patched = { ...zlib, createZstdDecompress: create, createGunzip: create } as unknown as typeof zlib;
+    const frame = syncCompress(codec, text(2000, 12));
+    expect(m.decompressWithKeptContext(patched, codec, frame, 1 << 20)).toBeUndefined();
+    expect(m.decompressWithKeptContext(patched, codec, frame, 1 << 20)).toBeUndefined();
     expect(create).toHaveBeenCalledTimes(1);
   });
 
   test('returns undefined when the kept context gives other output than the sync function', () => {
-    const other = { ...zlib, zstdDecompressSync: (input: Buffer) => Buffer.concat([zlib.zstdDecompressSync(input), Buffer.from([0])]) };
-    expect(m.zstdDecompressWithKeptContext(other as typeof zlib, zlib.zstdCompressSync(text(2000, 13)), 1 << 20)).toBeUndefined();
+    const other = {
+      ...zlib,
+      zstdDecompressSync: (input: Buffer) => Buffer.concat([zlib.zstdDecompressSync(input), Buffer.from([0])]),
+      gunzipSync: (input: Buffer) => Buffer.concat([zlib.gunzipSync(input), Buffer.from([0])]),
+    };
+    expect(m.decompressWithKeptContext(other as typeof zlib, codec, syncCompress(codec, text(2000, 13)), 1 << 20)).toBeUndefined();
   });
 });
