@@ -144,23 +144,34 @@ export function compressWithKeptContext(zlib: typeof Zlib, codec: KeptCodec, dat
 }
 
 function keptContext(calls: CodecCalls): KeptContext | undefined {
-  let context: KeptContext | undefined;
+  const sample = Buffer.from('kafka-wire checks its kept compression context against the sync function. '.repeat(64));
+  return checkedContext(
+    calls.create,
+    (engine, handle, writeState) => new KeptContext(engine, handle, writeState, calls),
+    (context) => context.compress(sample).equals(calls.reference(sample)),
+  );
+}
+
+/**
+ * A kept context around a new engine, checked twice against the sync function (the second call
+ * shows that it starts afresh after the first); undefined, the engine destroyed, when node:zlib
+ * has not the internals used here or the output differs.
+ */
+function checkedContext<E extends { destroy(): unknown }, C>(
+  create: () => E,
+  make: (engine: E, handle: ZlibHandle, writeState: Uint32Array) => C,
+  matches: (context: C) => boolean,
+): C | undefined {
+  let engine: E | undefined;
   try {
-    const engine = calls.create();
+    engine = create();
     const { _handle: handle, _writeState: writeState } = engine as unknown as ZlibEngineInternals;
-    if (typeof handle?.writeSync !== 'function' || !(writeState instanceof Uint32Array)) {
-      engine.destroy();
-      return undefined;
-    }
-    context = new KeptContext(engine, handle, writeState, calls);
-    // Twice: the second frame shows that the context starts afresh after the first.
-    const sample = Buffer.from('kafka-wire checks its kept compression context against the sync function. '.repeat(64));
-    for (let i = 0; i < 2; i++) {
-      if (!context.compress(sample).equals(calls.reference(sample))) throw new Error('different frames');
-    }
+    if (typeof handle?.writeSync !== 'function' || !(writeState instanceof Uint32Array)) throw new Error('no internals');
+    const context = make(engine, handle, writeState);
+    for (let i = 0; i < 2; i++) if (!matches(context)) throw new Error('different output');
     return context;
   } catch {
-    context?.engine.destroy();
+    engine?.destroy();
     return undefined;
   }
 }
@@ -290,24 +301,15 @@ export function decompressWithKeptContext(zlib: typeof Zlib, codec: KeptCodec, d
 }
 
 function keptDecompressor(calls: DecompressCalls): KeptDecompressor | undefined {
-  let context: KeptDecompressor | undefined;
-  try {
-    const engine = calls.create();
-    const { _handle: handle, _writeState: writeState } = engine as unknown as ZlibEngineInternals;
-    if (typeof handle?.writeSync !== 'function' || !(writeState instanceof Uint32Array) || typeof engine.reset !== 'function') {
-      engine.destroy();
-      return undefined;
-    }
-    context = new KeptDecompressor(engine, handle, writeState, calls);
-    // Twice, and across the scratch buffer's growth: the second call shows the context starts afresh.
-    const sample = Buffer.from('kafka-wire checks its kept decompression context against the sync function. '.repeat(2048));
-    const frame = calls.compress(sample);
-    for (let i = 0; i < 2; i++) {
-      if (!context.decompress(frame, sample.length).equals(calls.reference(frame))) throw new Error('different output');
-    }
-    return context;
-  } catch {
-    context?.engine.destroy();
-    return undefined;
-  }
+  // Past the first scratch buffer's size: the check covers its growth.
+  const sample = Buffer.from('kafka-wire checks its kept decompression context against the sync function. '.repeat(2048));
+  const frame = calls.compress(sample);
+  return checkedContext(
+    calls.create,
+    (engine, handle, writeState) => {
+      if (typeof engine.reset !== 'function') throw new Error('no reset()');
+      return new KeptDecompressor(engine, handle, writeState, calls);
+    },
+    (context) => context.decompress(frame, sample.length).equals(calls.reference(frame)),
+  );
 }
