@@ -33,7 +33,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { createRequire } from 'node:module';
 import type * as Zlib from 'node:zlib';
 import { KafkaWireError } from '../errors.js';
-import { compressWithKeptContext, decompressWithKeptContext, levelOptions } from './compression-contexts.js';
+import { compressWithKeptContext, decompressWithKeptContext, levelOptions, outputTooLarge } from './compression-contexts.js';
 import { xxhash32 } from './xxhash32.js';
 import { zstdFrameEnds, zstdFramesProblem } from './zstd-frames.js';
 
@@ -240,7 +240,7 @@ function zstdDecompress(input: Buffer, maxOutputBytes: number): Buffer {
 
 /**
  * zstdDecompressSync stops at the end of the first frame, and a records section may hold several
- * (RFC 8878 §3.1, and Java's consumer reads them all): each frame is decompressed on its own.
+ * (RFC 8878 §3.1, and the broker reads them all): each frame is decompressed on its own.
  */
 function zstdDecompressEachFrame(sync: typeof Zlib.zstdDecompressSync, input: Buffer, limit: number): Buffer {
   const ends = zstdFrameEnds(input);
@@ -251,7 +251,7 @@ function zstdDecompressEachFrame(sync: typeof Zlib.zstdDecompressSync, input: Bu
   for (const end of ends) {
     const part = sync(input.subarray(start, end), { maxOutputLength: Math.max(1, limit - total) });
     total += part.length;
-    if (total > limit) throw Object.assign(new RangeError(`output above ${limit} bytes`), { code: 'ERR_BUFFER_TOO_LARGE' });
+    if (total > limit) throw outputTooLarge(limit);
     parts.push(part);
     start = end;
   }
