@@ -20,6 +20,8 @@ export interface RunResult {
   machineBusy?: number;
   rssMb?: number;
   latencyMs?: { p50: number; p99: number; p999: number };
+  /** kafka-wire's paced runs: its Produce requests' send-to-answer times (DoneLine.requestLatencyMs). */
+  requestLatencyMs?: { p50: number; p99: number; p999: number };
   /**
    * Transactional runs: offsets of the topic that hold no committed record. In a valid run these
    * are the commit markers, one per partition a transaction wrote to.
@@ -49,6 +51,8 @@ export interface ClientResult {
   p50Ms: number | null;
   p99Ms: number | null;
   p999Ms: number | null;
+  /** kafka-wire's paced runs: medians over the rounds of its Produce round trips' percentiles. */
+  requestLatencyMs?: { p50: number; p99: number; p999: number };
   rssMb: number;
   valid: boolean;
   invalidReason?: string;
@@ -139,6 +143,7 @@ export function runResult(
     machineBusy: outcome.load?.machineBusy,
     rssMb: line.maxRssMb,
     latencyMs: line.latencyMs ?? undefined,
+    requestLatencyMs: line.requestLatencyMs ?? undefined,
     markers: counted ? topic.written - (topic.committed as number) : undefined,
     logBytesPerRecord: topic.logBytes !== undefined && topic.logBytes > 0 ? topic.logBytes / scenario.count : undefined,
   };
@@ -186,6 +191,7 @@ export function aggregate(input: {
           p50Ms: latency((l) => l.p50),
           p99Ms: latency((l) => l.p99),
           p999Ms: latency((l) => l.p999),
+          requestLatencyMs: requestLatency(measured),
           rssMb: Math.max(0, ...measured.map((run) => run.rssMb ?? 0)),
           valid: invalid.length === 0 && measured.length > 0,
           invalidReason: invalid.length > 0 ? invalid.map((run) => `round ${run.round}: ${run.invalidReason}`).join('; ') : undefined,
@@ -210,6 +216,14 @@ export function aggregate(input: {
     scenarios,
     runs: input.runs,
   };
+}
+
+/** Medians over the rounds of the Produce round-trip percentiles; absent when no round measured them. */
+function requestLatency(runs: RunResult[]): ClientResult['requestLatencyMs'] {
+  const measured = runs.flatMap((run) => (run.requestLatencyMs ? [run.requestLatencyMs] : []));
+  if (measured.length === 0) return undefined;
+  const at = (pick: (l: NonNullable<RunResult['requestLatencyMs']>) => number) => round(median(measured.map(pick)), 2);
+  return { p50: at((l) => l.p50), p99: at((l) => l.p99), p999: at((l) => l.p999) };
 }
 
 const count = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
@@ -257,6 +271,17 @@ export function markdownTable(report: Report): string {
     for (const entry of scenario.skipped)
       rows.push(`| ${scenario.name} | ${entry.client} | – | – | – | – | – | – | – | – | not run: ${entry.reason} |`);
   }
+  const roundTrips = report.scenarios.flatMap((scenario) => {
+    const home = scenario.paced ? scenario.results.find((result) => result.client === HOME) : undefined;
+    const trips = home?.requestLatencyMs;
+    return trips
+      ? [
+          `${scenario.name}: ${HOME}'s Produce requests took ${trips.p50} / ${trips.p99} / ${trips.p999} ms (p50 / p99 / p99.9) ` +
+            "from being sent to being answered (medians of the rounds): the part of its records' latency spent waiting for the broker.",
+        ]
+      : [];
+  });
+  if (rows.length > 2 && roundTrips.length > 0) rows.push('', ...roundTrips);
   const tables = [rows.length > 2 ? rows.join('\n') : '', readTable(report), durableTable(report)].filter((table) => table);
   const invalid = report.scenarios.flatMap((scenario) =>
     scenario.results.filter((result) => !result.valid).map((result) => `- ${scenario.name} · ${result.client}: ${result.invalidReason}`),

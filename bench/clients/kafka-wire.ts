@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +25,9 @@ import {
  * kafka-wire, as built for users (dist/, compiled by tsc; `npm run bench` builds it first).
  * Flat out, records go in sendAll() calls of CHUNK records (its fastest bulk call: no metadata
  * per record, only failures), at most WINDOW awaiting their acknowledgement; at a fixed rate,
- * one send() per record, timing each. In transactions: each
- * transaction's records in one sendAll(), not awaited, then commitTransaction(), which sends
- * them, waits for their acknowledgement and commits. Durable (config.durable): the durable
+ * one send() per record, timing each, and each Produce request's round trip (from the producer's
+ * diagnostics channel). In transactions: each transaction's records in one sendAll(), not
+ * awaited, then commitTransaction(), which sends them, waits for their acknowledgement and commits. Durable (config.durable): the durable
  * producer's enqueueMany() per CHUNK, timing acceptance, then flush() until every record is
  * acknowledged; the journal lives in a temporary directory of the run's own.
  */
@@ -35,7 +36,7 @@ const WINDOW = 20_000;
 const DIST = '../../dist/bundle/index.js';
 
 runClient(async () => {
-  const { Producer, RecordsFailedError } = (await import(DIST)) as typeof import('../../src/index.js');
+  const { Producer, RecordsFailedError, PRODUCE_REQUEST_CHANNEL } = (await import(DIST)) as typeof import('../../src/index.js');
   const config = readConfig();
   if (config.daemon) {
     done(await runDaemon(config));
@@ -80,6 +81,10 @@ runClient(async () => {
     return;
   }
   const latencies = new Latencies(config.rate > 0 ? config.count : 0);
+  // Paced: each Produce request's round trip too (at most one request per record).
+  const requestLatencies = new Latencies(config.rate > 0 ? config.count : 0);
+  const onRequest = (message: unknown) => requestLatencies.add((message as { durationMs: number }).durationMs);
+  if (config.rate > 0) diagnostics.subscribe(PRODUCE_REQUEST_CHANNEL, onRequest);
   const tally = new Tally(WINDOW);
   const clock = startClock(() => tally.acked);
   await tally.feed(config, (from, to) => {
@@ -113,12 +118,14 @@ runClient(async () => {
   await producer.flush();
   const elapsedMs = performance.now() - clock.started;
   const { cpuUs } = clock.stop();
+  if (config.rate > 0) diagnostics.unsubscribe(PRODUCE_REQUEST_CHANNEL, onRequest);
   await producer.close();
   done({
     acked: tally.acked,
     failed: tally.failed,
     elapsedMs,
     latencyMs: latencies.summary(),
+    requestLatencyMs: requestLatencies.summary(),
     cpuUs,
     maxRssMb: maxRssMb(),
     firstError: tally.firstError,

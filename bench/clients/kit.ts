@@ -254,6 +254,12 @@ export interface DoneLine {
   failed: number;
   elapsedMs: number;
   latencyMs: { p50: number; p99: number; p999: number } | null;
+  /**
+   * kafka-wire's paced runs: its Produce requests' send-to-answer times, as its
+   * `kafka-wire:producer:request` diagnostics channel gives them. Beside latencyMs they show how
+   * much of a record's wait was the broker's answer.
+   */
+  requestLatencyMs?: { p50: number; p99: number; p999: number } | null;
   /** CPU time (user + system, all threads) the process spent from the workload's start to its end. */
   cpuUs: number;
   maxRssMb: number;

@@ -117,6 +117,32 @@ describe('bench report', () => {
     expect(svg.startsWith('<svg')).toBe(true);
   });
 
+  test("kafka-wire's Produce round trips in the paced scenario: medians over its rounds, written under the table", () => {
+    const runs = [
+      run('kafka-wire', paced!.name, 1, 20_000, {
+        latencyMs: { p50: 0.3, p99: 2, p999: 6 },
+        requestLatencyMs: { p50: 0.2, p99: 0.9, p999: 4 },
+      }),
+      run('kafka-wire', paced!.name, 2, 20_000, {
+        latencyMs: { p50: 0.3, p99: 2, p999: 6 },
+        requestLatencyMs: { p50: 0.25, p99: 0.7, p999: 5 },
+      }),
+      run('kafka-wire', paced!.name, 3, 20_000, {
+        latencyMs: { p50: 0.3, p99: 2, p999: 6 },
+        requestLatencyMs: { p50: 0.21, p99: 1.1, p999: 3 },
+      }),
+      run('@platformatic/kafka', paced!.name, 1, 20_000, { latencyMs: { p50: 1, p99: 20, p999: 40 } }),
+    ];
+    const report = aggregate({ ...base, scenarios: [paced!], runs });
+    const [home, peer] = report.scenarios[0]!.results;
+    expect(home!.requestLatencyMs).toEqual({ p50: 0.21, p99: 0.9, p999: 4 });
+    expect(peer!.requestLatencyMs).toBeUndefined();
+    expect(markdownTable(report)).toContain(`${paced!.name}: kafka-wire's Produce requests took 0.21 / 0.9 / 4 ms (p50 / p99 / p99.9)`);
+    // Without round trips measured (the throughput scenarios, every peer) there is no such line.
+    const withoutTrips = aggregate({ ...base, scenarios: [paced!], runs: runs.map(({ requestLatencyMs: _, ...rest }) => rest) });
+    expect(markdownTable(withoutTrips)).not.toContain('Produce requests took');
+  });
+
   test('a run is judged by the end offsets, a transactional run by what a read_committed reader sees', () => {
     const done = { acked: 1_000_000, failed: 0, elapsedMs: 2000, latencyMs: null, cpuUs: 1_000_000, maxRssMb: 100 };
     const plain = { client: 'kafka-wire', scenario: throughput!, round: 1 };
