@@ -417,8 +417,16 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     refuseIfRunning(name);
     const chosen = await choosePorts(options.portBase ?? DEFAULT_PORT_BASE, nodeIds, features.mode);
     const ports = chosen.nodes;
+    // Every port chosen so far, none bound yet: each later choice must avoid them itself.
+    const taken = new Set([...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]));
+    if (chosen.zookeeper !== undefined) taken.add(chosen.zookeeper);
+    const morePorts = async (count: number) => {
+      const more = await freePorts(count, taken);
+      for (const port of more) taken.add(port);
+      return more;
+    };
     if (options.proxies) {
-      const listen = await freePorts(nodeIds.length);
+      const listen = await morePorts(nodeIds.length);
       nodeIds.forEach((id, index) => {
         const proxy = options.proxies?.[id];
         if (proxy === undefined) throw new EmbeddedKafkaError('BAD_ARGUMENT', `proxies names no port for node ${id}`);
@@ -427,7 +435,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     }
     const peers = options.peerProxies;
     if (peers) {
-      const listen = await freePorts(nodeIds.length);
+      const listen = await morePorts(nodeIds.length);
       nodeIds.forEach((id, index) => {
         const proxy = peers.replication[id];
         if (proxy === undefined) throw new EmbeddedKafkaError('BAD_ARGUMENT', `peerProxies names no replication port for node ${id}`);

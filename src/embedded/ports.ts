@@ -44,23 +44,39 @@ function rangeOutsideEphemeral(): [number, number] {
  * any outgoing connection in the seconds before Kafka binds it, and on a busy machine it was
  * (a faults run's broker failed to start: "Address already in use"). A port outside the range is
  * taken only by another explicit bind. Where the range leaves no room, the OS's ports.
+ *
+ * `taken` are ports already chosen for the same cluster but not bound yet: nothing listens on
+ * them, so only this list keeps a second choice from picking one again (two listeners of a node
+ * on one port, which Kafka refuses to start with).
  */
-export async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number, taken: ReadonlySet<number> = new Set()): Promise<number[]> {
   const [from, to] = rangeOutsideEphemeral();
-  if (to - from < 1000) return osAssignedPorts(count);
+  if (to - from < 1000) return osAssignedPorts(count, taken);
   const chosen = new Set<number>();
   for (let tries = 0; chosen.size < count; tries++) {
     if (tries >= count * 100) {
       throw new EmbeddedKafkaError('PORT_IN_USE', `found only ${chosen.size} of ${count} free ports in ${from}-${to - 1}`);
     }
     const port = from + Math.floor(Math.random() * (to - from));
-    if (!chosen.has(port) && (await portIsFree(port))) chosen.add(port);
+    if (!chosen.has(port) && !taken.has(port) && (await portIsFree(port))) chosen.add(port);
   }
   return [...chosen];
 }
 
-/** Ports the OS hands out now for port 0 binds (from the ephemeral range). */
-async function osAssignedPorts(count: number): Promise<number[]> {
+/** Ports the OS hands out now for port 0 binds (from the ephemeral range), none of them in `taken`. */
+async function osAssignedPorts(count: number, taken: ReadonlySet<number>): Promise<number[]> {
+  const ports: number[] = [];
+  // The OS may hand out a port of `taken` again, as nothing listens there yet: such ones are asked for again.
+  for (let round = 0; ports.length < count; round++) {
+    if (round >= 10) throw new EmbeddedKafkaError('PORT_IN_USE', `found only ${ports.length} of ${count} free ports`);
+    const given = await boundAndReleased(count - ports.length);
+    ports.push(...given.filter((port) => !taken.has(port) && !ports.includes(port)));
+  }
+  return ports;
+}
+
+/** Binds `count` listeners to port 0 at once (so the OS gives distinct ports), closes them, and returns their ports. */
+async function boundAndReleased(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => {
       const server = createServer();
