@@ -27,9 +27,10 @@ import {
  * per record, only failures), at most WINDOW awaiting their acknowledgement; at a fixed rate,
  * one send() per record, timing each, and each Produce request's round trip (from the producer's
  * diagnostics channel). In transactions: each transaction's records in one sendAll(), not
- * awaited, then commitTransaction(), which sends them, waits for their acknowledgement and commits. Durable (config.durable): the durable
- * producer's enqueueMany() per CHUNK, timing acceptance, then flush() until every record is
- * acknowledged; the journal lives in a temporary directory of the run's own.
+ * awaited, then commitTransaction(), which sends them, waits for their acknowledgement and
+ * commits. Durable (config.durable): the durable producer's enqueueMany() per CHUNK, timing
+ * acceptance, then flush() until every record is acknowledged; the journal lives in a temporary
+ * directory of the run's own.
  */
 const CHUNK = 1000;
 const WINDOW = 20_000;

@@ -417,9 +417,12 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     refuseIfRunning(name);
     const chosen = await choosePorts(options.portBase ?? DEFAULT_PORT_BASE, nodeIds, features.mode);
     const ports = chosen.nodes;
+    const ownPorts = [
+      ...[...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]),
+      ...(chosen.zookeeper === undefined ? [] : [chosen.zookeeper]),
+    ];
     // Every port chosen so far, none bound yet: each later choice must avoid them itself.
-    const taken = new Set([...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]));
-    if (chosen.zookeeper !== undefined) taken.add(chosen.zookeeper);
+    const taken = new Set(ownPorts);
     const morePorts = async (count: number) => {
       const more = await freePorts(count, taken);
       for (const port of more) taken.add(port);
@@ -444,10 +447,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
         node.controllersVia = peers.controllers[id] ?? {};
       });
     }
-    await assertPortsFree([
-      ...[...ports.values()].flatMap((p) => [p.plaintext, p.saslPlaintext, p.ssl, p.controller]),
-      ...(chosen.zookeeper === undefined ? [] : [chosen.zookeeper]),
-    ]);
+    await assertPortsFree(ownPorts);
     await options.portsChosen?.(ports);
 
     // An earlier cluster of this name goes, all but the lock this call holds.
