@@ -5,7 +5,7 @@ import type { PendingRecord } from '../producer/accumulator.js';
 import { checkRecordFits } from '../producer/admission.js';
 import { InvalidRecordError, ProducerClosedError, RecordTooLargeError } from '../producer/errors.js';
 import { PRODUCER_DEFAULTS } from '../producer/options.js';
-import type { RecordMetadata, RecordOutcome } from '../producer/outcomes.js';
+import { offsetAt, type RecordMetadata, type RecordOutcome } from '../producer/outcomes.js';
 import { Producer, type ProducerEvents, type ProducerInternals, type ProducerOptions } from '../producer/producer.js';
 import {
   checkRecordObject,
@@ -195,7 +195,8 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       (this.producer as EventEmitter).on(name, (event: unknown) => (this.emit as (name: string, event: unknown) => boolean)(name, event));
     }
     const outcome: RecordOutcome = {
-      resolved: (id, topic, partition, offset, timestamp) => this.settled(id, { topic, partition, offset, timestamp }),
+      resolved: (id, topic, partition, baseOffset, position, timestamp) =>
+        this.settled(id, { topic, partition, offset: offsetAt(baseOffset, position), timestamp }),
       rejected: (id, error) => this.settled(id, error),
     };
     this.feeder = new Feeder({

@@ -290,9 +290,9 @@ export class Admission {
     // Stop listening once settled; a record of a sendMany() wraps its group's outcome for that.
     const inner = pending.outcome;
     pending.outcome = {
-      resolved: (index, topic, partition, offset, timestamp) => {
+      resolved: (index, topic, partition, baseOffset, position, timestamp) => {
         signal.removeEventListener('abort', onAbort);
-        inner.resolved(index, topic, partition, offset, timestamp);
+        inner.resolved(index, topic, partition, baseOffset, position, timestamp);
       },
       rejected: (index, error) => {
         signal.removeEventListener('abort', onAbort);

@@ -41,10 +41,17 @@ class Rejected implements PromiseRejectedResult {
  * Takes the outcome of record number `index` of a send() or sendMany() call. A written record's
  * place comes as separate values, not a RecordMetadata: an outcome that holds many records until
  * the last settles keeps them in arrays, so that no object per record outlives V8's scavenges.
+ * Its offset comes as its batch's base offset (-1 when the broker gave none) and its position in
+ * the batch, so that an outcome with no use for offsets (sendAll()) makes no bigint per record.
  */
 export interface RecordOutcome {
-  resolved(index: number, topic: string, partition: number, offset: bigint, timestamp: number): void;
+  resolved(index: number, topic: string, partition: number, baseOffset: bigint, position: number, timestamp: number): void;
   rejected(index: number, error: Error): void;
+}
+
+/** The offset of the record at `position` in a batch written at `baseOffset` (-1 when unknown, as acks=0 leaves it). */
+export function offsetAt(baseOffset: bigint, position: number): bigint {
+  return baseOffset < 0n ? -1n : baseOffset + BigInt(position);
 }
 
 /** The promise of one send(). */
@@ -60,8 +67,8 @@ export class SingleSend implements RecordOutcome {
     });
   }
 
-  resolved(_index: number, topic: string, partition: number, offset: bigint, timestamp: number): void {
-    this.resolve(new Metadata(topic, partition, offset, timestamp));
+  resolved(_index: number, topic: string, partition: number, baseOffset: bigint, position: number, timestamp: number): void {
+    this.resolve(new Metadata(topic, partition, offsetAt(baseOffset, position), timestamp));
   }
 
   rejected(_index: number, error: Error): void {
@@ -102,7 +109,7 @@ export class ManySends implements RecordOutcome {
     });
   }
 
-  resolved(index: number, topic: string, partition: number, offset: bigint, timestamp: number): void {
+  resolved(index: number, topic: string, partition: number, baseOffset: bigint, position: number, timestamp: number): void {
     if (this.topics) this.topics[index] = topic;
     else if (this.topic === undefined) this.topic = topic;
     else if (topic !== this.topic) {
@@ -110,7 +117,7 @@ export class ManySends implements RecordOutcome {
       this.topics[index] = topic;
     }
     this.partitions[index] = partition;
-    this.offsets[index] = offset;
+    this.offsets[index] = offsetAt(baseOffset, position);
     this.timestamps[index] = timestamp;
     if (--this.left === 0) this.finish();
   }

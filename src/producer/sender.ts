@@ -715,10 +715,9 @@ export class Sender {
     // Written: buffer memory and metrics once per batch.
     const { topic, partition, outcomes, indexes, timestamps } = batch;
     const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
-    let offset = baseOffset;
     for (let at = 0; at < outcomes.length; at++) {
       const timestamp = appendTime >= 0 ? appendTime : (timestamps[at] as number);
-      (outcomes[at] as RecordOutcome).resolved(indexes[at] as number, topic, partition, baseOffset < 0n ? -1n : offset++, timestamp);
+      (outcomes[at] as RecordOutcome).resolved(indexes[at] as number, topic, partition, baseOffset, at, timestamp);
     }
     this.metrics.recordsSent += outcomes.length;
     this.buffer.free(batch.bytes);

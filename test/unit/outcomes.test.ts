@@ -6,7 +6,7 @@ import { AllSends, ManySends, SingleSend } from '../../src/producer/outcomes.js'
 describe('SingleSend', () => {
   test('resolves with the record metadata', async () => {
     const single = new SingleSend();
-    single.resolved(0, 't', 3, 42n, 1_700_000_000_000);
+    single.resolved(0, 't', 3, 40n, 2, 1_700_000_000_000); // the third record of a batch at offset 40
     await expect(single.promise).resolves.toEqual({ topic: 't', partition: 3, offset: 42n, timestamp: 1_700_000_000_000 });
   });
 
@@ -22,12 +22,12 @@ describe('ManySends', () => {
     const many = new ManySends(4);
     let settled = false;
     void many.promise.then(() => (settled = true));
-    many.resolved(2, 'a', 1, 7n, 300);
+    many.resolved(2, 'a', 1, 7n, 0, 300);
     many.rejected(1, new Error('too large'));
-    many.resolved(0, 'a', 0, 9_007_199_254_740_993n, 100); // above 2^53: kept exact
+    many.resolved(0, 'a', 0, 9_007_199_254_740_990n, 3, 100); // above 2^53: kept exact
     await Promise.resolve();
     expect(settled).toBe(false);
-    many.resolved(3, 'a', 5, -1n, 400);
+    many.resolved(3, 'a', 5, -1n, 4, 400); // no offset from the broker (acks=0): -1 whatever the position
     const results = await many.promise;
     expect(results).toEqual([
       { status: 'fulfilled', value: { topic: 'a', partition: 0, offset: 9_007_199_254_740_993n, timestamp: 100 } },
@@ -39,10 +39,10 @@ describe('ManySends', () => {
 
   test('keeps each record its own topic once topics differ', async () => {
     const many = new ManySends(4);
-    many.resolved(3, 'x', 0, 1n, 1);
-    many.resolved(0, 'x', 0, 2n, 2);
-    many.resolved(1, 'y', 0, 3n, 3);
-    many.resolved(2, 'x', 0, 4n, 4);
+    many.resolved(3, 'x', 0, 1n, 0, 1);
+    many.resolved(0, 'x', 0, 2n, 0, 2);
+    many.resolved(1, 'y', 0, 3n, 0, 3);
+    many.resolved(2, 'x', 0, 4n, 0, 4);
     const topics = (await many.promise).map((result) => (result.status === 'fulfilled' ? result.value.topic : undefined));
     expect(topics).toEqual(['x', 'y', 'x', 'x']);
   });
