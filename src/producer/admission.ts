@@ -116,9 +116,18 @@ export class Admission {
   /**
    * Checks a record and puts it into its partition's batch, or, when it must wait for metadata
    * or buffer room, into the line of waiting sends. A bad record settles its outcome at once,
-   * before it takes anything from the producer.
+   * before it takes anything from the producer. `now` is the time of the call that handed the
+   * record over: sendMany() and sendAll() read the clock once for all their records, as reading
+   * it (Date.now(), about 50 ns here) took a tenth of the producer's time per record at 100 B.
    */
-  admit(record: unknown, options: SendOptions | undefined, outcome: RecordOutcome, index: number, accepted?: () => void): void {
+  admit(
+    record: unknown,
+    options: SendOptions | undefined,
+    outcome: RecordOutcome,
+    index: number,
+    now: number = this.clock.now(),
+    accepted?: () => void,
+  ): void {
     let pending: PendingRecord;
     let signal: AbortSignal | undefined;
     try {
@@ -132,7 +141,6 @@ export class Admission {
       }
       // A topic in the metadata has a valid name; only others are checked.
       if (!this.metadata.topics.has(record.topic)) checkTopicName(record.topic);
-      const now = this.clock.now();
       // Without a signal nothing keeps the record once it has joined its batch: it is written into
       // the one scratch record, which saves an object per record (about 130 bytes, a third of what
       // a record allocates). place() copies it if the record has to wait.

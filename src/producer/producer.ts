@@ -211,14 +211,16 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
 
   /**
    * Sends many records with one promise, which resolves once each has settled, with their
-   * outcomes in the order given. Cheaper per record than as many send() calls.
+   * outcomes in the order given. Cheaper per record than as many send() calls. The clock is read
+   * once: records without a timestamp get the time of the call, and their deadlines count from it.
    */
   sendMany(records: ProducerRecord<K, V>[], options: SendOptions = {}): Promise<PromiseSettledResult<RecordMetadata>[]> {
     if (!Array.isArray(records)) {
       return Promise.reject(new InvalidRecordError(`sendMany() takes an array of records, not ${describeValue(records)}`));
     }
     const outcome = new ManySends(records.length);
-    for (let index = 0; index < records.length; index++) this.admission.admit(records[index], options, outcome, index);
+    const now = systemClock.now();
+    for (let index = 0; index < records.length; index++) this.admission.admit(records[index], options, outcome, index, now);
     return outcome.promise;
   }
 
@@ -234,7 +236,8 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       return Promise.reject(new InvalidRecordError(`sendAll() takes an array of records, not ${describeValue(records)}`));
     }
     const outcome = new AllSends(records.length);
-    for (let index = 0; index < records.length; index++) this.admission.admit(records[index], options, outcome, index);
+    const now = systemClock.now();
+    for (let index = 0; index < records.length; index++) this.admission.admit(records[index], options, outcome, index, now);
     return outcome.promise;
   }
 
@@ -249,7 +252,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
       options,
       (record: unknown, accepted: () => void, sendOptions: SendOptions) => {
         const outcome = new SingleSend();
-        this.admission.admit(record, sendOptions, outcome, 0, accepted);
+        this.admission.admit(record, sendOptions, outcome, 0, undefined, accepted);
         return outcome.promise;
       },
       () => this.flush(),
