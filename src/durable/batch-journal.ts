@@ -23,15 +23,14 @@ export class BatchJournal implements SenderJournal {
   ) {}
 
   locate(batch: ProducerBatch, producerId: bigint): Promise<bigint | undefined> {
-    let earliestTimestamp = Number.POSITIVE_INFINITY;
-    for (const timestamp of batch.timestamps) earliestTimestamp = Math.min(earliestTimestamp, timestamp);
+    const earliestTimestamp = batch.runs.earliestTimestamp();
     const { topic, partition, epoch, baseSequence } = batch;
-    return this.locator({ topic, partition, producerId, epoch, baseSequence, records: batch.outcomes.length, earliestTimestamp });
+    return this.locator({ topic, partition, producerId, epoch, baseSequence, records: batch.runs.count, earliestTimestamp });
   }
 
   batchGoingOut(batch: ProducerBatch, producerId: bigint): Promise<void> | undefined {
     if (!batch.journaled) return undefined;
-    const as = `${producerId}:${batch.epoch}:${batch.baseSequence}:${batch.outcomes.length}`;
+    const as = `${producerId}:${batch.epoch}:${batch.baseSequence}:${batch.runs.count}`;
     if (batch.journaledAs === as) return undefined;
     if (batch.journaledAs !== undefined && batch.possiblyWritten) {
       // Renumbered after the broker lost this producer's state (an expired producer id, a recreated topic) or fenced its
@@ -39,7 +38,7 @@ export class BatchJournal implements SenderJournal {
       batch.possiblyWritten = false;
       const [, epoch, baseSequence] = batch.journaledAs.split(':');
       this.mayDuplicate(
-        batch.outcomes.length,
+        batch.runs.count,
         `a batch of ${batch.topic}-${batch.partition} that may be on the broker (epoch ${epoch}, sequence ${baseSequence}) went out ` +
           `again as epoch ${batch.epoch}, sequence ${batch.baseSequence}${batch.lastError ? ` after ${batch.lastError.message}` : ''}`,
       );
@@ -54,7 +53,7 @@ export class BatchJournal implements SenderJournal {
           producerId,
           epoch: batch.epoch,
           baseSequence: batch.baseSequence,
-          recordIds: batch.indexes,
+          recordIds: batch.runs.indexes(),
         }),
         // The batch waits for this entry to be durable: an fsync now, not at the next sync interval, is what lets it go.
         { syncNow: true },

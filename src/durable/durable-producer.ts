@@ -195,8 +195,12 @@ export class DurableProducer<K = RecordBytes, V = RecordBytes> extends EventEmit
       (this.producer as EventEmitter).on(name, (event: unknown) => (this.emit as (name: string, event: unknown) => boolean)(name, event));
     }
     const outcome: RecordOutcome = {
-      resolved: (id, topic, partition, baseOffset, position, timestamp) =>
-        this.settled(id, { topic, partition, offset: offsetAt(baseOffset, position), timestamp }),
+      // A run of records is a run of journal ids.
+      resolved: (firstId, count, topic, partition, baseOffset, firstPosition, timestamp) => {
+        for (let at = 0; at < count; at++) {
+          this.settled(firstId + at, { topic, partition, offset: offsetAt(baseOffset, firstPosition + at), timestamp });
+        }
+      },
       rejected: (id, error) => this.settled(id, error),
     };
     this.feeder = new Feeder({

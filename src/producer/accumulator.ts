@@ -10,6 +10,7 @@ import { parseRecordBatches, type RecordBatch } from '../records/batch-parser.js
 import type { CompressionName } from '../records/compression.js';
 import type { Clock } from './clock.js';
 import type { RecordOutcome } from './outcomes.js';
+import { RecordRuns } from './record-runs.js';
 
 /**
  * One record on its way into a batch: its input to the batch builder, and where its outcome goes.
@@ -31,12 +32,11 @@ export interface PendingRecord extends RecordInput {
 export interface ProducerBatch {
   topic: string;
   partition: number;
-  /** Where each record's outcome goes, in batch order (the outcome of a sendMany() is shared by its records). */
-  outcomes: RecordOutcome[];
-  /** Each record's place in its send() or sendMany() call (in a durable producer's batch: its journal id), in batch order. */
-  indexes: number[];
-  /** Each record's timestamp (CreateTime), in batch order: a record's metadata gives it unless the topic uses log-append time. */
-  timestamps: number[];
+  /**
+   * Its records' outcomes, places in their calls (in a durable producer's batch: journal ids) and
+   * timestamps (CreateTime: a record's metadata gives it unless the topic uses log-append time).
+   */
+  runs: RecordRuns;
   /** Its records are entries of a durable producer's journal (their indexes are their journal ids). */
   journaled: boolean;
   builder: RecordBatchBuilder | undefined;
@@ -161,9 +161,7 @@ function newBatch(
   return {
     topic,
     partition,
-    outcomes: [first.outcome],
-    indexes: [first.index],
-    timestamps: [first.timestamp],
+    runs: new RecordRuns(first.outcome, first.index, first.timestamp),
     journaled: first.journalId >= 0,
     builder,
     built: undefined,
@@ -191,18 +189,9 @@ function newBatch(
 
 /** Adds a record the batch's builder has just taken to the batch's columns. */
 function joined(batch: ProducerBatch, record: PendingRecord): void {
-  batch.outcomes.push(record.outcome);
-  batch.indexes.push(record.index);
+  batch.runs.add(record.outcome, record.index, record.timestamp);
   batch.bytes += record.size;
-  batch.timestamps.push(record.timestamp);
   if (record.deadline < batch.deadline) batch.deadline = record.deadline;
-}
-
-/** Where a record is in a batch (its outcome and index pick it out), or −1. */
-function positionOf(batch: ProducerBatch, record: PendingRecord): number {
-  const { outcomes, indexes } = batch;
-  for (let at = 0; at < outcomes.length; at++) if (outcomes[at] === record.outcome && indexes[at] === record.index) return at;
-  return -1;
 }
 
 /**
@@ -381,11 +370,11 @@ export class Accumulator {
   /** Records held per topic: in open batches, in closed batches waiting to be sent, and in flight (waiting for acks). */
   queuedByTopic(): Map<string, { batching: number; waitingToSend: number; waitingForAcks: number }> {
     const byTopic = new Map<string, { batching: number; waitingToSend: number; waitingForAcks: number }>();
-    const count = (batches: readonly ProducerBatch[]) => batches.reduce((sum, batch) => sum + batch.outcomes.length, 0);
+    const count = (batches: readonly ProducerBatch[]) => batches.reduce((sum, batch) => sum + batch.runs.count, 0);
     for (const queue of this.queues) {
       let entry = byTopic.get(queue.topic);
       if (!entry) byTopic.set(queue.topic, (entry = { batching: 0, waitingToSend: 0, waitingForAcks: 0 }));
-      entry.batching += queue.open?.outcomes.length ?? 0;
+      entry.batching += queue.open?.runs.count ?? 0;
       entry.waitingToSend += count(queue.ready);
       entry.waitingForAcks += count(queue.inFlight);
     }
@@ -514,9 +503,7 @@ export class Accumulator {
     }
     return {
       ...batch,
-      outcomes: positions.map((position) => batch.outcomes[position] as RecordOutcome),
-      indexes: positions.map((position) => batch.indexes[position] as number),
-      timestamps: positions.map((position) => batch.timestamps[position] as number),
+      runs: batch.runs.subset(positions),
       builder,
       built: undefined,
       settings,
@@ -542,7 +529,7 @@ export class Accumulator {
     let position = -1;
     const batch = [queue.open, ...queue.ready].find((candidate) => {
       if (!candidate?.builder) return false;
-      position = positionOf(candidate, record);
+      position = candidate.runs.positionOf(record.outcome, record.index);
       return position >= 0;
     });
     if (!batch) return false;

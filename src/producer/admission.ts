@@ -298,9 +298,9 @@ export class Admission {
     // Stop listening once settled; a record of a sendMany() wraps its group's outcome for that.
     const inner = pending.outcome;
     pending.outcome = {
-      resolved: (index, topic, partition, baseOffset, position, timestamp) => {
+      resolved: (index, count, topic, partition, baseOffset, position, timestamp) => {
         signal.removeEventListener('abort', onAbort);
-        inner.resolved(index, topic, partition, baseOffset, position, timestamp);
+        inner.resolved(index, count, topic, partition, baseOffset, position, timestamp);
       },
       rejected: (index, error) => {
         signal.removeEventListener('abort', onAbort);

@@ -38,14 +38,24 @@ class Rejected implements PromiseRejectedResult {
 }
 
 /**
- * Takes the outcome of record number `index` of a send() or sendMany() call. A written record's
- * place comes as separate values, not a RecordMetadata: an outcome that holds many records until
- * the last settles keeps them in arrays, so that no object per record outlives V8's scavenges.
- * Its offset comes as its batch's base offset (-1 when the broker gave none) and its position in
- * the batch, so that an outcome with no use for offsets (sendAll()) makes no bigint per record.
+ * Takes the outcomes of the records of a send() or sendMany() call, by their number in the call
+ * (`index`). Written records come a run at a time: `count` records numbered from `firstIndex`, at
+ * positions from `firstPosition` in a batch written at `baseOffset` (−1 when the broker gave
+ * none), all with `timestamp`. Their places come as values, not RecordMetadata objects: an
+ * outcome that holds many records until the last settles keeps them in arrays, so that no object
+ * per record outlives V8's scavenges, and one with no use for offsets (sendAll()) makes no bigint
+ * per record, nor anything else per record.
  */
 export interface RecordOutcome {
-  resolved(index: number, topic: string, partition: number, baseOffset: bigint, position: number, timestamp: number): void;
+  resolved(
+    firstIndex: number,
+    count: number,
+    topic: string,
+    partition: number,
+    baseOffset: bigint,
+    firstPosition: number,
+    timestamp: number,
+  ): void;
   rejected(index: number, error: Error): void;
 }
 
@@ -67,7 +77,15 @@ export class SingleSend implements RecordOutcome {
     });
   }
 
-  resolved(_index: number, topic: string, partition: number, baseOffset: bigint, position: number, timestamp: number): void {
+  resolved(
+    _index: number,
+    _count: number,
+    topic: string,
+    partition: number,
+    baseOffset: bigint,
+    position: number,
+    timestamp: number,
+  ): void {
     this.resolve(new Metadata(topic, partition, offsetAt(baseOffset, position), timestamp));
   }
 
@@ -109,17 +127,24 @@ export class ManySends implements RecordOutcome {
     });
   }
 
-  resolved(index: number, topic: string, partition: number, baseOffset: bigint, position: number, timestamp: number): void {
-    if (this.topics) this.topics[index] = topic;
-    else if (this.topic === undefined) this.topic = topic;
-    else if (topic !== this.topic) {
-      this.topics = new Array<string>(this.count).fill(this.topic);
-      this.topics[index] = topic;
-    }
-    this.partitions[index] = partition;
-    this.offsets[index] = offsetAt(baseOffset, position);
-    this.timestamps[index] = timestamp;
-    if (--this.left === 0) this.finish();
+  resolved(
+    firstIndex: number,
+    count: number,
+    topic: string,
+    partition: number,
+    baseOffset: bigint,
+    firstPosition: number,
+    timestamp: number,
+  ): void {
+    const end = firstIndex + count;
+    if (!this.topics && this.topic !== undefined && topic !== this.topic) this.topics = new Array<string>(this.count).fill(this.topic);
+    if (this.topics) this.topics.fill(topic, firstIndex, end);
+    else this.topic = topic;
+    this.partitions.fill(partition, firstIndex, end);
+    this.timestamps.fill(timestamp, firstIndex, end);
+    for (let index = firstIndex; index < end; index++) this.offsets[index] = offsetAt(baseOffset, firstPosition + index - firstIndex);
+    this.left -= count;
+    if (this.left === 0) this.finish();
   }
 
   rejected(index: number, error: Error): void {
@@ -177,8 +202,9 @@ export class AllSends implements RecordOutcome {
     });
   }
 
-  resolved(): void {
-    if (--this.left === 0) this.finish();
+  resolved(_firstIndex: number, count: number): void {
+    this.left -= count;
+    if (this.left === 0) this.finish();
   }
 
   rejected(index: number, error: Error): void {

@@ -38,7 +38,7 @@ export interface OutcomeContext {
 export interface OutcomeBatch {
   topic: string;
   partition: number;
-  outcomes: { length: number };
+  runs: { count: number };
   /** Already resent once under a bumped epoch after a sequence error. */
   resequenced: boolean;
 }
@@ -76,7 +76,7 @@ export function produceOutcome(
   // Already written by an earlier attempt.
   if (code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) return { kind: 'complete', baseOffset: -1n, logAppendTime: -1n };
   const error = new KafkaProtocolError(code, { api: 'Produce', broker: context.broker, subject, detail: answer.errorMessage });
-  if (code === ErrorCode.MESSAGE_TOO_LARGE && batch.outcomes.length > 1) return { kind: 'split' };
+  if (code === ErrorCode.MESSAGE_TOO_LARGE && batch.runs.count > 1) return { kind: 'split' };
   if (answer.recordErrors.length > 0) {
     const invalid = new Map(answer.recordErrors.map((entry) => [entry.batchIndex, entry.batchIndexErrorMessage ?? undefined]));
     return { kind: 'dropRecords', invalid, error };

@@ -195,7 +195,7 @@ export class Sender {
 
   /** Gives the batch the partition's next sequence under the current producer id and epoch. */
   private number(batch: ProducerBatch): void {
-    batch.baseSequence = this.state.takeSequence(batch.topic, batch.partition, batch.outcomes.length);
+    batch.baseSequence = this.state.takeSequence(batch.topic, batch.partition, batch.runs.count);
     batch.epoch = this.state.epoch;
     if (batch.built) restampBatch(batch.built, this.state.producerId, this.state.epoch, batch.baseSequence);
   }
@@ -397,7 +397,7 @@ export class Sender {
   /** The error of a batch that expired before (another) attempt reached the wire, naming the last failure. */
   private timeoutError(batch: ProducerBatch, attempts: number, note: string): DeliveryTimeoutError {
     return new DeliveryTimeoutError(
-      `${batch.outcomes.length} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs ` +
+      `${batch.runs.count} record(s) for ${batch.topic}-${batch.partition} were not acknowledged within deliveryTimeoutMs ` +
         `(${this.settings.deliveryTimeoutMs} ms) after ${attempts} attempt(s)` +
         (batch.inDoubt ? ' (an earlier attempt may have been written)' : '') +
         note +
@@ -467,7 +467,7 @@ export class Sender {
       if (!settled) return;
       const durationMs = settled();
       if (produceChannel.hasSubscribers) {
-        const records = batches.reduce((sum, batch) => sum + batch.outcomes.length, 0);
+        const records = batches.reduce((sum, batch) => sum + batch.runs.count, 0);
         produceChannel.publish({
           broker,
           connection: connectionIndex,
@@ -713,13 +713,9 @@ export class Sender {
     batch.built = undefined;
     if (batch.expired) return;
     // Written: buffer memory and metrics once per batch.
-    const { topic, partition, outcomes, indexes, timestamps } = batch;
-    const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
-    for (let at = 0; at < outcomes.length; at++) {
-      const timestamp = appendTime >= 0 ? appendTime : (timestamps[at] as number);
-      (outcomes[at] as RecordOutcome).resolved(indexes[at] as number, topic, partition, baseOffset, at, timestamp);
-    }
-    this.metrics.recordsSent += outcomes.length;
+    const { topic, partition, runs } = batch;
+    runs.resolved(topic, partition, baseOffset, logAppendTime >= 0n ? Number(logAppendTime) : -1);
+    this.metrics.recordsSent += runs.count;
     this.buffer.free(batch.bytes);
   }
 
@@ -765,7 +761,8 @@ export class Sender {
       kept -= size;
       const subject = `topic ${batch.topic} partition ${batch.partition} record ${at} of its batch`;
       const refused = new KafkaProtocolError(error.code, { api: 'Produce', subject, detail: invalid.get(at) ?? error.detail });
-      this.failRecord(batch.outcomes[at] as RecordOutcome, batch.indexes[at] as number, size, refused);
+      const { outcome, index } = batch.runs.recordAt(at);
+      this.failRecord(outcome, index, size, refused);
     });
     if (keep.length > 0) this.accumulator.putBack(this.accumulator.rebatch(batch, records, keep, kept, batch.baseSequence));
     if (this.settings.idempotent && batch.baseSequence >= 0)
@@ -790,13 +787,13 @@ export class Sender {
         this.state.requestBump(`a batch of ${batch.topic}-${batch.partition} failed`);
       return;
     }
-    this.metrics.recordsRetried += batch.outcomes.length;
+    this.metrics.recordsRetried += batch.runs.count;
     const backoffMs = backoffDelay(batch.attempts - 1, this.settings.retryBackoff);
     batch.retryAt = now + backoffMs;
     batch.metadataWaitUntil = now + METADATA_WAIT_MAX_MS;
     this.accumulator.putBack(batch);
-    const { topic, partition, outcomes, attempts: attempt } = batch;
-    this.events.retry({ topic, partition, records: outcomes.length, attempt, backoffMs, error });
+    const { topic, partition, runs, attempts: attempt } = batch;
+    this.events.retry({ topic, partition, records: runs.count, attempt, backoffMs, error });
   }
 
   /** Fails one record and frees the `size` bytes of bufferMemory it holds. */
@@ -809,14 +806,12 @@ export class Sender {
 
   /** Fails every record of a batch and frees what they hold (the batch's bytes are someone else's to free). */
   private failRecords(batch: ProducerBatch, error: Error): void {
-    const { outcomes, indexes } = batch;
+    const { runs } = batch;
     this.buffer.free(batch.bytes);
-    this.metrics.recordsFailed += outcomes.length;
-    for (let at = 0; at < outcomes.length; at++) {
-      this.transaction?.recordFailed(error);
-      (outcomes[at] as RecordOutcome).rejected(indexes[at] as number, error);
-    }
-    this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: outcomes.length, error });
+    this.metrics.recordsFailed += runs.count;
+    this.transaction?.recordFailed(error);
+    runs.rejected(error);
+    this.events.deliveryFailed({ topic: batch.topic, partition: batch.partition, records: runs.count, error });
   }
 
   /** Fails every record of a batch (no longer on the wire) and frees what it holds. */

@@ -452,7 +452,9 @@ describe('producer', () => {
       const brokers = Object.values(metrics.brokers);
       expect(brokers.reduce((sum, broker) => sum + broker.requests, 0)).toBe(events.length);
       expect(brokers.every((broker) => broker.averageMs > 0 && broker.maxMs >= broker.averageMs)).toBe(true);
-      expect(events.reduce((sum, event) => sum + event.records, 0)).toBe(1000);
+      // Each request's records: a request refused as a whole or a partition's retriable error (a topic just created may
+      // not have its leader ready on a busy machine) sends its records again, in a later request.
+      expect(events.reduce((sum, event) => sum + event.records, 0)).toBe(1000 + metrics.recordsRetried);
     } finally {
       diagnostics.unsubscribe(PRODUCE_REQUEST_CHANNEL, listener);
     }

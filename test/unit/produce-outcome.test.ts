@@ -3,7 +3,7 @@ import { type OutcomeContext, produceOutcome } from '../../src/producer/produce-
 import type { ProduceResponsePartitionProduceResponse } from '../../src/protocol/generated/index.js';
 import { ErrorCode } from '../../src/protocol/kafka-errors.js';
 
-const batch = { topic: 't', partition: 3, outcomes: { length: 4 }, resequenced: false };
+const batch = { topic: 't', partition: 3, runs: { count: 4 }, resequenced: false };
 const context: OutcomeContext = { idempotent: true, bumpRequested: false, earlierUnacknowledged: false, broker: 'broker 1' };
 
 function answer(errorCode: number, extra: Partial<ProduceResponsePartitionProduceResponse> = {}): ProduceResponsePartitionProduceResponse {
@@ -26,7 +26,7 @@ const TABLE: [string, Parameters<typeof produceOutcome>[1], Partial<OutcomeConte
   ['a duplicate of a batch already written', answer(ErrorCode.DUPLICATE_SEQUENCE_NUMBER), {}, {}, { kind: 'complete', baseOffset: -1n }],
   ['the partition left out of the answer', 'missing', {}, {}, { kind: 'fail' }],
   ['too large, several records: split', answer(ErrorCode.MESSAGE_TOO_LARGE), {}, {}, { kind: 'split' }],
-  ['too large, one record: fail', answer(ErrorCode.MESSAGE_TOO_LARGE), {}, { outcomes: { length: 1 } }, { kind: 'fail' }],
+  ['too large, one record: fail', answer(ErrorCode.MESSAGE_TOO_LARGE), {}, { runs: { count: 1 } }, { kind: 'fail' }],
   [
     'some records refused (KIP-467)',
     answer(ErrorCode.INVALID_RECORD, { recordErrors: [{ batchIndex: 2, batchIndexErrorMessage: 'no key' }] }),
