@@ -6,14 +6,24 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-/** A run's window: the broker's CPU µs (undefined without a broker pid, i.e. an external broker) and the share of all cores busy, 0–1. */
+/**
+ * A run's window: the broker's CPU µs, and of them those in the kernel (both undefined without a
+ * broker pid, i.e. an external broker), and the share of all cores busy, 0–1.
+ */
 export interface WindowLoad {
   brokerCpuUs?: number;
+  /**
+   * The kernel's share of brokerCpuUs. On a VM whose host takes back the memory the guest frees
+   * (free page reporting), the broker's writes into fresh page-cache pages cost many times more
+   * here, and that is not the client's doing (bench/README.md, "The machine").
+   */
+  brokerSystemCpuUs?: number;
   machineBusy?: number;
 }
 
 interface Sample {
   brokerTicks: number;
+  brokerSystemTicks: number;
   busyTicks: number;
   totalTicks: number;
 }
@@ -26,19 +36,21 @@ function clockTicksPerSecond(): number {
   return ticksPerSecond;
 }
 
-/** utime + stime of the processes (all their threads), in clock ticks; a process that is gone adds 0. */
-function processTicks(pids: readonly number[]): number {
-  let ticks = 0;
+/** utime + stime, and stime alone, of the processes (all their threads), in clock ticks; a process that is gone adds 0. */
+function processTicks(pids: readonly number[]): { all: number; system: number } {
+  let all = 0;
+  let system = 0;
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state): the name may hold spaces
-      ticks += Number(fields[11]) + Number(fields[12]); // fields 14 and 15: utime, stime
+      all += Number(fields[11]) + Number(fields[12]); // fields 14 and 15: utime, stime
+      system += Number(fields[12]);
     } catch {
       // gone
     }
   }
-  return ticks;
+  return { all, system };
 }
 
 /** All cores' clock ticks from /proc/stat's "cpu" line: in all, and busy (neither idle nor waiting for I/O). */
@@ -52,7 +64,8 @@ function machineTicks(): { busy: number; total: number } {
 
 function sample(brokerPids: readonly number[]): Sample {
   const machine = machineTicks();
-  return { brokerTicks: processTicks(brokerPids), busyTicks: machine.busy, totalTicks: machine.total };
+  const broker = processTicks(brokerPids);
+  return { brokerTicks: broker.all, brokerSystemTicks: broker.system, busyTicks: machine.busy, totalTicks: machine.total };
 }
 
 /**
@@ -68,10 +81,13 @@ export function startLoadWindow(brokerPids: readonly number[]): { restart(): voi
     stop() {
       const end = sample(brokerPids);
       const brokerTicks = end.brokerTicks - start.brokerTicks;
+      const brokerSystemTicks = end.brokerSystemTicks - start.brokerSystemTicks;
       const totalTicks = end.totalTicks - start.totalTicks;
+      // A broker that died in the window would show less than it used: no figure then.
+      const measured = brokerPids.length > 0 && brokerTicks >= 0 && brokerSystemTicks >= 0;
       return {
-        // A broker that died in the window would show less than it used: no figure then.
-        brokerCpuUs: brokerPids.length > 0 && brokerTicks >= 0 ? (brokerTicks * 1e6) / clockTicksPerSecond() : undefined,
+        brokerCpuUs: measured ? (brokerTicks * 1e6) / clockTicksPerSecond() : undefined,
+        brokerSystemCpuUs: measured ? (brokerSystemTicks * 1e6) / clockTicksPerSecond() : undefined,
         machineBusy: totalTicks > 0 ? (end.busyTicks - start.busyTicks) / totalTicks : undefined,
       };
     },

@@ -16,6 +16,8 @@ export interface RunResult {
   cpuUsPerRecord?: number;
   /** The broker JVM's CPU time (user + system) over the run's timed window, per record acknowledged; absent for an external broker. */
   brokerCpuUsPerRecord?: number;
+  /** Of brokerCpuUsPerRecord, the broker's time in the kernel (WindowLoad.brokerSystemCpuUs). */
+  brokerSystemUsPerRecord?: number;
   /** The share of all the machine's cores busy (neither idle nor waiting for I/O) over the run's timed window, 0–1. */
   machineBusy?: number;
   rssMb?: number;
@@ -46,6 +48,8 @@ export interface ClientResult {
   cpuUsPerRecord: number;
   /** Median over the rounds that measured it; absent when none did (an external broker). */
   brokerCpuUsPerRecord?: number;
+  /** Median over the rounds of the broker's time in the kernel per record. */
+  brokerSystemUsPerRecord?: number;
   /** Median over the rounds of the share of all cores busy, 0–1. */
   machineBusy?: number;
   p50Ms: number | null;
@@ -132,6 +136,7 @@ export function runResult(
   const seconds = line.elapsedMs / 1000;
   const counted = topic.committed !== undefined && topic.committed >= 0 && topic.written >= 0;
   const brokerCpuUs = outcome.load?.brokerCpuUs;
+  const brokerSystemCpuUs = outcome.load?.brokerSystemCpuUs;
   return {
     ...base,
     valid: reasons.length === 0,
@@ -140,6 +145,7 @@ export function runResult(
     mbPerSec: (scenario.count * scenario.size) / seconds / 1e6,
     cpuUsPerRecord: line.cpuUs / scenario.count,
     brokerCpuUsPerRecord: brokerCpuUs !== undefined && line.acked > 0 ? brokerCpuUs / line.acked : undefined,
+    brokerSystemUsPerRecord: brokerSystemCpuUs !== undefined && line.acked > 0 ? brokerSystemCpuUs / line.acked : undefined,
     machineBusy: outcome.load?.machineBusy,
     rssMb: line.maxRssMb,
     latencyMs: line.latencyMs ?? undefined,
@@ -182,6 +188,10 @@ export function aggregate(input: {
           cpuUsPerRecord: round(median(measured.map((run) => run.cpuUsPerRecord as number)), 2),
           brokerCpuUsPerRecord: medianOfPresent(
             measured.map((run) => run.brokerCpuUsPerRecord),
+            2,
+          ),
+          brokerSystemUsPerRecord: medianOfPresent(
+            measured.map((run) => run.brokerSystemUsPerRecord),
             2,
           ),
           machineBusy: medianOfPresent(
@@ -229,11 +239,12 @@ function requestLatency(runs: RunResult[]): ClientResult['requestLatencyMs'] {
 const count = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–');
 
 /** The headings of cpuCells(). */
-const CPU_HEADINGS = 'CPU µs/record | broker CPU µs/record | machine busy %';
+const CPU_HEADINGS = 'CPU µs/record | broker CPU µs/record (in the kernel) | machine busy %';
 
 /** CPU µs/record, then the broker's and the machine's figures beside it ('–' where not measured). */
 function cpuCells(result: ClientResult): string[] {
-  const broker = result.brokerCpuUsPerRecord === undefined ? '–' : String(result.brokerCpuUsPerRecord);
+  const kernel = result.brokerSystemUsPerRecord === undefined ? '' : ` (${result.brokerSystemUsPerRecord})`;
+  const broker = result.brokerCpuUsPerRecord === undefined ? '–' : `${result.brokerCpuUsPerRecord}${kernel}`;
   const busy = result.machineBusy === undefined ? '–' : (result.machineBusy * 100).toFixed(0);
   return [String(result.cpuUsPerRecord), broker, busy];
 }

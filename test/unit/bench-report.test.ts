@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -31,9 +31,24 @@ describe('bench report', () => {
   test('medians over rounds, the largest RSS, invalid rounds and skipped clients kept apart', () => {
     // kafkajs's runs as against an external broker: the machine's load measured, the broker's CPU not.
     const runs = [
-      run('kafka-wire', throughput!.name, 1, 900, { brokerCpuUsPerRecord: 2.5, machineBusy: 0.95, logBytesPerRecord: 131.25 }),
-      run('kafka-wire', throughput!.name, 2, 1000, { brokerCpuUsPerRecord: 4, machineBusy: 0.8, logBytesPerRecord: 118.5 }),
-      run('kafka-wire', throughput!.name, 3, 1200, { brokerCpuUsPerRecord: 3, machineBusy: 0.9, logBytesPerRecord: 120.04 }),
+      run('kafka-wire', throughput!.name, 1, 900, {
+        brokerCpuUsPerRecord: 2.5,
+        brokerSystemUsPerRecord: 0.5,
+        machineBusy: 0.95,
+        logBytesPerRecord: 131.25,
+      }),
+      run('kafka-wire', throughput!.name, 2, 1000, {
+        brokerCpuUsPerRecord: 4,
+        brokerSystemUsPerRecord: 2.25,
+        machineBusy: 0.8,
+        logBytesPerRecord: 118.5,
+      }),
+      run('kafka-wire', throughput!.name, 3, 1200, {
+        brokerCpuUsPerRecord: 3,
+        brokerSystemUsPerRecord: 0.75,
+        machineBusy: 0.9,
+        logBytesPerRecord: 120.04,
+      }),
       run('kafkajs', throughput!.name, 1, 200, { machineBusy: 0.5 }),
       run('kafkajs', throughput!.name, 2, 400, { valid: false, invalidReason: 'the topic holds 7 records, expected 8', machineBusy: 0.7 }),
       run('kafkajs', throughput!.name, 3, 300, { machineBusy: 0.6 }),
@@ -44,14 +59,14 @@ describe('bench report', () => {
     expect(scenario!.skipped).toEqual([{ client: 'java', reason: 'keyless only' }]);
     const [home, peer] = scenario!.results;
     expect(home).toMatchObject({ client: 'kafka-wire', recordsPerSec: 1000, rssMb: 103, valid: true, p50Ms: null });
-    expect(home).toMatchObject({ brokerCpuUsPerRecord: 3, machineBusy: 0.9 });
+    expect(home).toMatchObject({ brokerCpuUsPerRecord: 3, brokerSystemUsPerRecord: 0.75, machineBusy: 0.9 });
     expect(peer).toMatchObject({ client: 'kafkajs', recordsPerSec: 300, valid: false, machineBusy: 0.6 });
     expect(peer!.brokerCpuUsPerRecord).toBeUndefined();
     expect(peer!.invalidReason).toContain('round 2: the topic holds 7 records');
 
     const table = markdownTable(report);
-    // CPU µs/record, then the broker's per record and the machine's busy share in percent ('–': not measured).
-    expect(table).toContain(`| ${throughput!.name} | **kafka-wire** | 1,000 | 0.1 | – | 1000 | 3 | 90 | 103 |`);
+    // CPU µs/record, then the broker's per record (in the kernel) and the machine's busy share in percent ('–': not measured).
+    expect(table).toContain(`| ${throughput!.name} | **kafka-wire** | 1,000 | 0.1 | – | 1000 | 3 (0.75) | 90 | 103 |`);
     expect(table).toContain(`| ${throughput!.name} | kafkajs ⚠ invalid | 300 | 0 | 3.33 | 3333.33 | – | 60 | 103 |`);
     expect(table).toContain('| 3.33 |'); // kafka-wire's 1000 records/s over kafkajs's 300
     // The broker's log bytes per record: the median of the rounds that measured it, '–' for none.
@@ -170,14 +185,19 @@ describe('bench report', () => {
   test("the broker's CPU is per record acknowledged, and absent without a broker pid; the machine's load is kept as measured", () => {
     const done = { acked: 1_000_000, failed: 0, elapsedMs: 2000, latencyMs: null, cpuUs: 1_000_000, maxRssMb: 100 };
     const plain = { client: 'kafka-wire', scenario: throughput!, round: 1 };
-    const load = { brokerCpuUs: 3_000_000, machineBusy: 0.75 };
-    expect(runResult(plain, { done, load }, { written: 1_000_000 })).toMatchObject({ brokerCpuUsPerRecord: 3, machineBusy: 0.75 });
+    const load = { brokerCpuUs: 3_000_000, brokerSystemCpuUs: 1_000_000, machineBusy: 0.75 };
+    expect(runResult(plain, { done, load }, { written: 1_000_000 })).toMatchObject({
+      brokerCpuUsPerRecord: 3,
+      brokerSystemUsPerRecord: 1,
+      machineBusy: 0.75,
+    });
     // Half acknowledged: the broker's CPU is shared among those.
     const half = runResult(plain, { done: { ...done, acked: 500_000 }, load }, { written: 500_000 });
-    expect(half).toMatchObject({ valid: false, cpuUsPerRecord: 1, brokerCpuUsPerRecord: 6 });
+    expect(half).toMatchObject({ valid: false, cpuUsPerRecord: 1, brokerCpuUsPerRecord: 6, brokerSystemUsPerRecord: 2 });
     const external = runResult(plain, { done, load: { machineBusy: 0.5 } }, { written: 1_000_000 });
     expect(external).toMatchObject({ machineBusy: 0.5 });
     expect(external.brokerCpuUsPerRecord).toBeUndefined();
+    expect(external.brokerSystemUsPerRecord).toBeUndefined();
   });
 
   test("the broker's log bytes: a topic's segment files summed over its partitions, per record sent", () => {
@@ -211,21 +231,28 @@ describe('bench report', () => {
     // 300 ms of this process's CPU time, not of wall time: on a busy machine the loop may wait for a core.
     const cpuAtStart = process.cpuUsage();
     let usedUs = 0;
+    let systemUs = 0;
     while (usedUs < 300_000) {
       const { user, system } = process.cpuUsage(cpuAtStart);
       usedUs = user + system;
+      systemUs = system;
+      readFileSync('/proc/self/stat'); // some time in the kernel, too
     }
     const elapsedMs = performance.now() - started;
-    const { brokerCpuUs, machineBusy } = loadWindow.stop();
+    const { brokerCpuUs, brokerSystemCpuUs, machineBusy } = loadWindow.stop();
     const tickSlackUs = 30_000; // clock ticks of 10 ms, read at both ends
     expect(brokerCpuUs).toBeGreaterThan(usedUs - tickSlackUs);
+    // The kernel's share: what process.cpuUsage() counted as system time, within the ticks' slack, and part of the whole.
+    expect(systemUs).toBeGreaterThan(2 * tickSlackUs);
+    expect(brokerSystemCpuUs).toBeGreaterThan(systemUs - tickSlackUs);
+    expect(brokerSystemCpuUs).toBeLessThanOrEqual(brokerCpuUs as number);
     const cores = cpus().length; // the cpuN lines of /proc/stat, whose total the share is of
     const windowUs = elapsedMs * 1000 * cores + tickSlackUs;
     expect(brokerCpuUs).toBeLessThan(windowUs); // at most all cores, all the time
     // This process's CPU time is part of the machine's busy time; others can only add to it.
     expect(machineBusy).toBeGreaterThan((usedUs - tickSlackUs) / windowUs);
     expect(machineBusy).toBeLessThanOrEqual(1);
-    expect(startLoadWindow([]).stop().brokerCpuUs).toBeUndefined();
+    expect(startLoadWindow([]).stop()).toMatchObject({ brokerCpuUs: undefined, brokerSystemCpuUs: undefined });
   });
 
   test('--quick keeps the transactional scenario to 20 transactions, every other one to a quarter or 3 s', () => {
