@@ -71,6 +71,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
   private readonly accumulator: Accumulator;
   private readonly buffer: BufferMemory;
   private readonly sender: Sender;
+  private readonly transport: ClusterTransport;
   private readonly compressionThreads: CompressionThreads | undefined;
   private readonly admission: Admission;
   private readonly transactions: TransactionManager | undefined;
@@ -88,6 +89,7 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     }
     const clock = systemClock;
     const transport = new ClusterTransport(this.cluster);
+    this.transport = transport;
     const state = new ProducerState();
     const transactionalId = this.settings.transactionalId;
     this.metrics = newMetrics(this.settings.bufferMemory);
@@ -177,8 +179,8 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
 
   /**
    * Optional: gets ready before the first send() — connects, loads these topics' metadata,
-   * opens a connection to each of their partition leaders and (with idempotence) obtains the
-   * producer id — so the first records do not wait. A wrong address, credentials, certificate
+   * opens the produce connections to each of their partition leaders (connectionsPerBroker of
+   * them) and (with idempotence) obtains the producer id — so the first records do not wait. A wrong address, credentials, certificate
    * or topic fails here with the real cause: at once when retrying cannot help, else (a broker
    * refusing connections, a coordinator still loading) within maxBlockMs.
    */
@@ -196,7 +198,10 @@ export class Producer<K = RecordBytes, V = RecordBytes> extends EventEmitter<Pro
     const until = <T>(what: string, attempt: () => Promise<T>) =>
       retryUntil(systemClock, this.settings, { startedAt, deadline, what }, attempt);
     if (leaders.size === 0) await until('to reach the cluster', () => this.cluster.anyConnection());
-    await Promise.all([...leaders].map((leader) => until(`to reach broker ${leader}`, () => this.cluster.connectionTo(leader))));
+    const lanes = Array.from({ length: this.settings.connectionsPerBroker }, (_, index) => index);
+    await Promise.all(
+      [...leaders].flatMap((leader) => lanes.map((lane) => until(`to reach broker ${leader}`, () => this.transport.connect(leader, lane)))),
+    );
     // A freshly started broker answers InitProducerId with retriable errors for a while (its coordinator loading).
     await until('to obtain a producer id', () => this.sender.ensureProducerId());
   }

@@ -517,6 +517,24 @@ describe('producer', () => {
     expect(await run(1)).toEqual([0]);
   });
 
+  test('connect() opens every produce connection to the leaders: the first records open none', async () => {
+    const topic = uniqueTopic('connect-lanes');
+    await admin.createTopics([{ name: topic, partitions: 6, replicationFactor: 1 }]);
+    const producer = new Producer({ bootstrap: kafka.bootstrap, connectionsPerBroker: 3 });
+    const opened: string[] = [];
+    producer.on('connect', ({ broker }) => opened.push(broker));
+    try {
+      await producer.connect([topic]);
+      const atConnect = opened.length;
+      expect(atConnect).toBeGreaterThanOrEqual(3); // the leader's three lanes, and the bootstrap connection when it is apart
+      const results = await producer.sendMany(Array.from({ length: 600 }, (_, i) => ({ topic, partition: i % 6, value: `${i}` })));
+      expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+      expect(opened.slice(atConnect)).toEqual([]);
+    } finally {
+      await producer.close();
+    }
+  });
+
   test('a producer that never sent closes at once', async () => {
     const idle = new Producer({ bootstrap: kafka.bootstrap });
     const started = Date.now();
