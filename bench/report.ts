@@ -22,6 +22,8 @@ export interface RunResult {
   machineBusy?: number;
   rssMb?: number;
   latencyMs?: { p50: number; p99: number; p999: number };
+  /** Paced runs with a warm-up: the percentiles of every record (latencyMs is of the steady state). */
+  wholeRunLatencyMs?: { p50: number; p99: number; p999: number };
   /** kafka-wire's paced runs: its Produce requests' send-to-answer times (DoneLine.requestLatencyMs). */
   requestLatencyMs?: { p50: number; p99: number; p999: number };
   /**
@@ -55,6 +57,8 @@ export interface ClientResult {
   p50Ms: number | null;
   p99Ms: number | null;
   p999Ms: number | null;
+  /** Paced scenarios with a warm-up: the median over the rounds of the whole run's p99 (p99Ms is the steady state's). */
+  wholeRunP99Ms?: number;
   /** kafka-wire's paced runs: medians over the rounds of its Produce round trips' percentiles. */
   requestLatencyMs?: { p50: number; p99: number; p999: number };
   rssMb: number;
@@ -149,6 +153,7 @@ export function runResult(
     machineBusy: outcome.load?.machineBusy,
     rssMb: line.maxRssMb,
     latencyMs: line.latencyMs ?? undefined,
+    wholeRunLatencyMs: line.wholeRunLatencyMs ?? undefined,
     requestLatencyMs: line.requestLatencyMs ?? undefined,
     markers: counted ? topic.written - (topic.committed as number) : undefined,
     logBytesPerRecord: topic.logBytes !== undefined && topic.logBytes > 0 ? topic.logBytes / scenario.count : undefined,
@@ -201,6 +206,10 @@ export function aggregate(input: {
           p50Ms: latency((l) => l.p50),
           p99Ms: latency((l) => l.p99),
           p999Ms: latency((l) => l.p999),
+          wholeRunP99Ms: medianOfPresent(
+            measured.map((run) => run.wholeRunLatencyMs?.p99),
+            2,
+          ),
           requestLatencyMs: requestLatency(measured),
           rssMb: Math.max(0, ...measured.map((run) => run.rssMb ?? 0)),
           valid: invalid.length === 0 && measured.length > 0,
@@ -271,7 +280,8 @@ export function markdownTable(report: Report): string {
         if (scenario.paced && home.p99Ms && result.p99Ms) ratio = `${(result.p99Ms / home.p99Ms).toFixed(2)}`;
         else if (!scenario.paced) ratio = `${(home.recordsPerSec / result.recordsPerSec).toFixed(2)}`;
       }
-      const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}`;
+      const wholeRun = result.wholeRunP99Ms === undefined ? '' : ` (whole run: p99 ${result.wholeRunP99Ms})`;
+      const latency = result.p50Ms === null ? '' : `${result.p50Ms} / ${result.p99Ms} / ${result.p999Ms}${wholeRun}`;
       const name = result.client === HOME ? `**${HOME}**` : result.client;
       const valid = result.valid ? '' : ' ⚠ invalid';
       const logBytes = result.logBytesPerRecord === undefined ? '–' : String(result.logBytesPerRecord);

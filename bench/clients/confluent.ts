@@ -77,7 +77,8 @@ runClient(async () => {
     return;
   }
 
-  const latencies = new Latencies(config.count);
+  const warmup = config.warmupRecords ?? 0;
+  const latencies = new Latencies(config.count, warmup);
   const tally = new Tally(WINDOW);
   let finished: (() => void) | undefined;
   const allSettled = new Promise<void>((resolve) => (finished = resolve));
@@ -86,7 +87,9 @@ runClient(async () => {
     if (error) tally.fail(error);
     else {
       tally.ack();
-      latencies.add(tally.lastSettled - (report.opaque as number));
+      // The opaque is the send time, negated for a warm-up record (no object per record to carry both).
+      const opaque = report.opaque as number;
+      latencies.add(tally.lastSettled - Math.abs(opaque), opaque < 0 ? 0 : Number.POSITIVE_INFINITY);
     }
     checkFinished();
   });
@@ -96,8 +99,9 @@ runClient(async () => {
     for (let i = from; i < to; i++) {
       tally.sent();
       try {
-        // The opaque (send time) comes back with the record's delivery report.
-        producer.produce(config.topic, null, valueAt(values, i), recordKey(config, i), null, performance.now());
+        // The opaque (send time; negated for a warm-up record) comes back with the record's delivery report.
+        const sentAt = performance.now();
+        producer.produce(config.topic, null, valueAt(values, i), recordKey(config, i), null, i < warmup ? -sentAt : sentAt);
       } catch (error) {
         tally.fail(error);
       }
@@ -111,6 +115,7 @@ runClient(async () => {
     failed: tally.failed,
     elapsedMs: tally.lastSettled - clock.started,
     latencyMs: latencies.summary(),
+    wholeRunLatencyMs: latencies.wholeRun(),
     cpuUs,
     maxRssMb: maxRssMb(),
     firstError: tally.firstError,

@@ -24,7 +24,7 @@ export function groupSize(config: RunConfig): number {
 /** Runs the workload through `send(from, to)` (records from..to-1); returns the figures for the done line. */
 export async function sendInGroups(config: RunConfig, send: (from: number, to: number) => Promise<unknown>): Promise<DoneLine> {
   const group = groupSize(config);
-  const latencies = new Latencies(config.count);
+  const latencies = new Latencies(config.count, config.warmupRecords);
   let acked = 0;
   let failed = 0;
   let firstError: string | undefined;
@@ -50,7 +50,7 @@ export async function sendInGroups(config: RunConfig, send: (from: number, to: n
         () => {
           lastAck = performance.now();
           acked += n;
-          latencies.add(lastAck - sentAt, n);
+          latencies.add(lastAck - sentAt, from, n);
         },
         (error: unknown) => {
           failed += n;
@@ -72,7 +72,16 @@ export async function sendInGroups(config: RunConfig, send: (from: number, to: n
   );
   await Promise.all(pending);
   const { cpuUs } = clock.stop();
-  return { acked, failed, elapsedMs: lastAck - started, latencyMs: latencies.summary(), cpuUs, maxRssMb: maxRssMb(), firstError };
+  return {
+    acked,
+    failed,
+    elapsedMs: lastAck - started,
+    latencyMs: latencies.summary(),
+    wholeRunLatencyMs: latencies.wholeRun(),
+    cpuUs,
+    maxRssMb: maxRssMb(),
+    firstError,
+  };
 }
 
 /** Closes a client, giving up (with a note on stderr) after `ms`, so a slow close cannot hang the run. */

@@ -43,6 +43,8 @@ const SUMMARY_LINE = new RegExp(
   String.raw`^(\d+) records sent, ([\d.]+) records/sec \(.*\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, ` +
     String.raw`(\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.$`,
 );
+/** With --warmup-records the tool prints this one after the summary: the records after the warm-up. */
+const STEADY_LINE = /^(\d+) steady state records sent, .* ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th\.$/;
 
 /** CPU micros (user + system) and peak RSS in MiB of a live process, or undefined once it has exited. */
 function sample(pid: number, ticksPerSecond: number): { cpuUs: number; maxRssMb: number } | undefined {
@@ -89,6 +91,7 @@ runClient(async () => {
     String(config.rate > 0 ? config.rate : -1),
     '--reporting-interval',
     '250',
+    ...(config.warmupRecords ? ['--warmup-records', String(config.warmupRecords)] : []),
     ...(config.transactionalId
       ? ['--transactional-id', config.transactionalId, '--transaction-duration-ms', String(TRANSACTION_DURATION_MS)]
       : []),
@@ -105,11 +108,14 @@ runClient(async () => {
   let atStart: { cpuUs: number } | undefined;
   let progress = 0;
   let summary: RegExpExecArray | undefined;
+  let steady: RegExpExecArray | undefined;
   createInterface({ input: java.stdout }).on('line', (text) => {
     const window = WINDOW_LINE.exec(text);
     const total = SUMMARY_LINE.exec(text);
+    const steadyTotal = STEADY_LINE.exec(text);
     if (window) emit({ progress: (progress += Number(window[1])) });
     else if (total) summary = total;
+    else if (steadyTotal) steady = steadyTotal;
     else {
       if (text.startsWith('Number of records read')) {
         atStart = sample(pid, ticksPerSecond);
@@ -123,12 +129,18 @@ runClient(async () => {
     rmSync(dir, { recursive: true, force: true });
   });
   if (!summary) throw new Error(`ProducerPerformance exited with ${code} without its summary line`);
+  if (config.warmupRecords && !steady) throw new Error(`ProducerPerformance exited with ${code} without its steady-state line`);
   const acked = Number(summary[1]);
   const line: DoneLine = {
     acked,
     failed: config.count - acked,
     elapsedMs: Math.round((config.count / Number(summary[2])) * 1e6) / 1000,
-    latencyMs: { p50: Number(summary[4]), p99: Number(summary[5]), p999: Number(summary[6]) },
+    ...(steady
+      ? {
+          latencyMs: { p50: Number(steady[2]), p99: Number(steady[3]), p999: Number(steady[4]) },
+          wholeRunLatencyMs: { p50: Number(summary[4]), p99: Number(summary[5]), p999: Number(summary[6]) },
+        }
+      : { latencyMs: { p50: Number(summary[4]), p99: Number(summary[5]), p999: Number(summary[6]) } }),
     cpuUs: (last?.cpuUs ?? 0) - (atStart?.cpuUs ?? 0),
     maxRssMb: last?.maxRssMb ?? 0,
   };

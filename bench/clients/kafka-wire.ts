@@ -81,12 +81,14 @@ runClient(async () => {
     done(line);
     return;
   }
-  const latencies = new Latencies(config.rate > 0 ? config.count : 0);
-  // Paced: each Produce request's round trip too (at most one request per record).
-  const requestLatencies = new Latencies(config.rate > 0 ? config.count : 0);
-  const onRequest = (message: unknown) => requestLatencies.add((message as { durationMs: number }).durationMs);
-  if (config.rate > 0) diagnostics.subscribe(PRODUCE_REQUEST_CHANNEL, onRequest);
   const tally = new Tally(WINDOW);
+  const warmup = config.warmupRecords ?? 0;
+  const latencies = new Latencies(config.rate > 0 ? config.count : 0, warmup);
+  // Paced: each Produce request's round trip too (at most one request per record); one answered
+  // while the warm-up's records are still being acknowledged counts in the warm-up.
+  const requestLatencies = new Latencies(config.rate > 0 ? config.count : 0, warmup);
+  const onRequest = (message: unknown) => requestLatencies.add((message as { durationMs: number }).durationMs, tally.acked);
+  if (config.rate > 0) diagnostics.subscribe(PRODUCE_REQUEST_CHANNEL, onRequest);
   const clock = startClock(() => tally.acked);
   await tally.feed(config, (from, to) => {
     const sentAt = performance.now();
@@ -95,7 +97,7 @@ runClient(async () => {
         tally.sent();
         producer.send({ topic: config.topic, key: recordKey(config, i), value: valueAt(values, i) }).then(
           () => {
-            latencies.add(performance.now() - sentAt);
+            latencies.add(performance.now() - sentAt, i);
             tally.ack();
           },
           (error: unknown) => tally.fail(error),
@@ -126,6 +128,7 @@ runClient(async () => {
     failed: tally.failed,
     elapsedMs,
     latencyMs: latencies.summary(),
+    wholeRunLatencyMs: latencies.wholeRun(),
     requestLatencyMs: requestLatencies.summary(),
     cpuUs,
     maxRssMb: maxRssMb(),
@@ -230,7 +233,7 @@ async function runDurable(config: RunConfig): Promise<DoneLine> {
         producer.enqueueMany(chunk).then(
           () => {
             const latency = performance.now() - sentAt;
-            for (let i = 0; i < chunk.length; i++) latencies.add(latency);
+            latencies.add(latency, first, chunk.length);
             tally.ack(chunk.length);
           },
           (error: unknown) => tally.fail(error, chunk.length),

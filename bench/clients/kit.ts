@@ -24,6 +24,12 @@ export interface RunConfig {
   retryBackoffMs: number;
   /** Records per second; 0 means as fast as the client goes. */
   rate: number;
+  /**
+   * Paced runs: the first this many records are the warm-up, left out of the steady-state
+   * latency percentiles and kept in the whole run's (Kafka's ProducerPerformance
+   * --warmup-records, KIP-1052). Absent or 0: no warm-up.
+   */
+  warmupRecords?: number;
   /** Kafka's jars, for the Java client. */
   kafkaLibDir: string;
   /** Transactional runs: records per transaction, and a transactional id of this run's own. */
@@ -93,25 +99,55 @@ export function recordKey(config: RunConfig, i: number): string | null {
   return config.keyed ? `key-${i % 10_000}` : null;
 }
 
-/** Send-to-ack latencies in milliseconds. */
-export class Latencies {
-  private values: Float64Array;
-  private length = 0;
+export type Percentiles = { p50: number; p99: number; p999: number };
 
-  constructor(capacity: number) {
+/**
+ * Send-to-ack latencies in milliseconds: of the steady state, and of the whole run. Records
+ * numbered below `warmupRecords` are the warm-up (RunConfig.warmupRecords) and count in the
+ * whole run's figures only. One array holds both, so the warm-up costs no memory (it counts in
+ * the runner's peak RSS): steady-state values fill it from the front, warm-up ones from the back.
+ */
+export class Latencies {
+  private readonly values: Float64Array;
+  private steady = 0;
+  private warm = 0;
+
+  constructor(
+    capacity: number,
+    private readonly warmupRecords = 0,
+  ) {
     this.values = new Float64Array(capacity);
   }
 
-  add(ms: number, times = 1): void {
-    for (let i = 0; i < times && this.length < this.values.length; i++) this.values[this.length++] = ms;
+  /** The latency of `times` records numbered from `firstIndex` on. */
+  add(ms: number, firstIndex: number, times = 1): void {
+    const capacity = this.values.length;
+    for (let k = 0; k < times && this.steady + this.warm < capacity; k++) {
+      if (firstIndex + k < this.warmupRecords) this.values[capacity - ++this.warm] = ms;
+      else this.values[this.steady++] = ms;
+    }
   }
 
-  summary(): { p50: number; p99: number; p999: number } | null {
-    if (this.length === 0) return null;
-    const sorted = this.values.subarray(0, this.length).sort();
-    const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) * 100) / 100;
-    return { p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+  /** Percentiles of the steady state (every record when there is no warm-up). */
+  summary(): Percentiles | null {
+    return percentiles(this.values.slice(0, this.steady));
   }
+
+  /** Percentiles of every record, the warm-up included; null without a warm-up. */
+  wholeRun(): Percentiles | null {
+    if (this.warmupRecords === 0) return null;
+    const all = new Float64Array(this.steady + this.warm);
+    all.set(this.values.subarray(0, this.steady));
+    all.set(this.values.subarray(this.values.length - this.warm), this.steady);
+    return percentiles(all);
+  }
+}
+
+function percentiles(values: Float64Array): Percentiles | null {
+  if (values.length === 0) return null;
+  const sorted = values.sort();
+  const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) * 100) / 100;
+  return { p50: at(0.5), p99: at(0.99), p999: at(0.999) };
 }
 
 /**
@@ -253,7 +289,10 @@ export interface DoneLine {
   acked: number;
   failed: number;
   elapsedMs: number;
-  latencyMs: { p50: number; p99: number; p999: number } | null;
+  /** Send-to-ack percentiles; of the steady state when the run had a warm-up. */
+  latencyMs: Percentiles | null;
+  /** Runs with a warm-up (RunConfig.warmupRecords): the percentiles of every record, the warm-up's included. */
+  wholeRunLatencyMs?: Percentiles | null;
   /**
    * kafka-wire's paced runs: its Produce requests' send-to-answer times, as its
    * `kafka-wire:producer:request` diagnostics channel gives them. Beside latencyMs they show how

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { recordValues, valueAt } from '../../bench/clients/kit.js';
+import { Latencies, recordValues, valueAt } from '../../bench/clients/kit.js';
 import { startLoadWindow } from '../../bench/load.js';
 import { topicLogBytes } from '../../bench/log-bytes.js';
 import { aggregate, markdownTable, type RunResult, runResult, svgChart, writeResults } from '../../bench/report.js';
@@ -130,6 +130,34 @@ describe('bench report', () => {
     expect(svg).toContain('@platformatic/kafka');
     expect(svg).toContain('20 ms');
     expect(svg.startsWith('<svg')).toBe(true);
+  });
+
+  test('paced runs: steady-state percentiles after the warm-up, the whole run beside them', () => {
+    expect(paced!.warmupRecords).toBe(paced!.rate); // the first second
+    // Ten records, the first four the warm-up: slow ones there must not reach the steady state's figures.
+    const latencies = new Latencies(10, 4);
+    latencies.add(50, 0, 2); // records 0 and 1
+    latencies.add(1, 2, 4); // records 2-5: two in the warm-up, two after
+    for (let i = 6; i < 10; i++) latencies.add(i - 4, i); // 2, 3, 4, 5 ms
+    expect(latencies.summary()).toEqual({ p50: 3, p99: 5, p999: 5 }); // 1, 1, 2, 3, 4, 5
+    expect(latencies.wholeRun()).toEqual({ p50: 3, p99: 50, p999: 50 }); // 1, 1, 1, 1, 2, 3, 4, 5, 50, 50
+    // Beyond the capacity nothing is kept; without a warm-up there is no whole-run figure apart.
+    latencies.add(99, 10);
+    expect(latencies.summary()!.p99).toBe(5);
+    const plain = new Latencies(3);
+    plain.add(7, 0, 3);
+    expect(plain.summary()).toEqual({ p50: 7, p99: 7, p999: 7 });
+    expect(plain.wholeRun()).toBeNull();
+
+    const runs = [1, 2, 3].map((round) =>
+      run('kafka-wire', paced!.name, round, 20_000, {
+        latencyMs: { p50: 0.3, p99: 1.5 + round / 10, p999: 6 },
+        wholeRunLatencyMs: { p50: 0.3, p99: 2 + round, p999: 9 },
+      }),
+    );
+    const report = aggregate({ ...base, scenarios: [paced!], runs });
+    expect(report.scenarios[0]!.results[0]).toMatchObject({ p99Ms: 1.7, wholeRunP99Ms: 4 });
+    expect(markdownTable(report)).toContain('| 0.3 / 1.7 / 6 (whole run: p99 4) |');
   });
 
   test("kafka-wire's Produce round trips in the paced scenario: medians over its rounds, written under the table", () => {
