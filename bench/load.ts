@@ -15,7 +15,7 @@ export interface WindowLoad {
   /**
    * The kernel's share of brokerCpuUs. On a VM whose host takes back the memory the guest frees
    * (free page reporting), the broker's writes into fresh page-cache pages cost many times more
-   * here, and that is not the client's doing (bench/README.md, "The machine").
+   * here, and that is not the client's doing (bench/README.md, "(in the kernel)").
    */
   brokerSystemCpuUs?: number;
   machineBusy?: number;

@@ -87,7 +87,8 @@ runClient(async () => {
     if (error) tally.fail(error);
     else {
       tally.ack();
-      // The opaque is the send time, negated for a warm-up record (no object per record to carry both).
+      // The opaque is the send time, negated for a warm-up record (no object per record to carry both);
+      // for Latencies, record 0 stands for any warm-up record and Infinity for any after.
       const opaque = report.opaque as number;
       latencies.add(tally.lastSettled - Math.abs(opaque), opaque < 0 ? 0 : Number.POSITIVE_INFINITY);
     }

@@ -131,16 +131,13 @@ runClient(async () => {
   if (!summary) throw new Error(`ProducerPerformance exited with ${code} without its summary line`);
   if (config.warmupRecords && !steady) throw new Error(`ProducerPerformance exited with ${code} without its steady-state line`);
   const acked = Number(summary[1]);
+  const wholeRun = { p50: Number(summary[4]), p99: Number(summary[5]), p999: Number(summary[6]) };
   const line: DoneLine = {
     acked,
     failed: config.count - acked,
     elapsedMs: Math.round((config.count / Number(summary[2])) * 1e6) / 1000,
-    ...(steady
-      ? {
-          latencyMs: { p50: Number(steady[2]), p99: Number(steady[3]), p999: Number(steady[4]) },
-          wholeRunLatencyMs: { p50: Number(summary[4]), p99: Number(summary[5]), p999: Number(summary[6]) },
-        }
-      : { latencyMs: { p50: Number(summary[4]), p99: Number(summary[5]), p999: Number(summary[6]) } }),
+    latencyMs: steady ? { p50: Number(steady[2]), p99: Number(steady[3]), p999: Number(steady[4]) } : wholeRun,
+    wholeRunLatencyMs: steady ? wholeRun : undefined,
     cpuUs: (last?.cpuUs ?? 0) - (atStart?.cpuUs ?? 0),
     maxRssMb: last?.maxRssMb ?? 0,
   };
